@@ -1,0 +1,97 @@
+"""
+### readiness_audit
+
+Audits every product team's on-call readiness once a day and publishes the scorecard.
+
+1. **load_registry**: teams, people and services from the Backstage catalog
+   (`READINESS_CATALOG`); a malformed catalog stops the run with the file, entity and field.
+2. **collect**: one mapped task per source (PagerDuty, ...), through its Airflow connection
+   (`pagerduty_default`, ...). A source that stays down after retries turns the checks that
+   read it `unknown`; the others still publish.
+3. **evaluate_checks**: every check of `checks.yaml` over all teams at once.
+4. **score**: score (0 to 100) and level per team, with the change over seven days.
+5. **publish**: check results, findings, scorecard and facts to `readiness_warehouse`,
+   replacing the audit date's rows in one transaction.
+
+The audit instant is the data interval end; rerunning a date recomputes it as of then.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import dag, task
+
+AUDIT_DEFAULT_ARGS = {
+    "owner": "oncall-readiness",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+}
+
+
+@dag(
+    schedule="@daily",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=AUDIT_DEFAULT_ARGS,
+    tags=["oncall-readiness", "audit"],
+    doc_md=__doc__,
+)
+def readiness_audit():
+    @task
+    def load_registry(data_interval_end=None) -> str:
+        """Load and validate the team registry."""
+        from oncall_readiness import audit
+
+        return audit.stage_registry(audit.audit_instant(data_interval_end))
+
+    @task
+    def plan_sources() -> list[str]:
+        """The sources the implemented checks read."""
+        from oncall_readiness import audit
+
+        return audit.sources_to_collect()
+
+    @task(retries=3, map_index_template="{{ source }}")
+    def collect(source: str, data_interval_end=None) -> str:
+        """Collect one source into staging."""
+        from airflow.sdk import get_current_context
+        from oncall_readiness import audit
+
+        get_current_context()["source"] = source  # names the mapped task instance in the UI
+
+        return audit.stage_source(source, audit.audit_instant(data_interval_end))
+
+    @task(trigger_rule="all_done")
+    def evaluate_checks(data_interval_end=None) -> str:
+        """Evaluate every check; unavailable sources make their checks unknown."""
+        from oncall_readiness import audit
+
+        return audit.stage_checks(audit.audit_instant(data_interval_end))
+
+    @task
+    def score(data_interval_end=None) -> str:
+        """Score and level every team."""
+        from oncall_readiness import audit
+        from oncall_readiness.warehouse import url_from_connection
+
+        return audit.stage_scorecard(audit.audit_instant(data_interval_end), url_from_connection())
+
+    @task
+    def publish(data_interval_end=None) -> dict[str, int]:
+        """Publish to the warehouse in one transaction."""
+        from oncall_readiness import audit
+        from oncall_readiness.warehouse import url_from_connection
+
+        return audit.publish(audit.audit_instant(data_interval_end), url_from_connection())
+
+    registry = load_registry()
+    collected = collect.expand(source=plan_sources())
+    checked = evaluate_checks()
+    registry >> collected >> checked
+    registry >> checked >> score() >> publish()
+
+
+readiness_audit()

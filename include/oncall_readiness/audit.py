@@ -1,0 +1,147 @@
+"""The steps of the daily audit, each a transaction keyed on the audit date.
+
+The DAG ``readiness_audit`` only wires these together. Every "now" is the audit instant
+(the DAG run's data interval end), never the wall clock, so a backfill recomputes history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+import pandas as pd
+
+from oncall_readiness import staging
+from oncall_readiness.checks.catalogue import load_catalogue
+from oncall_readiness.checks.runner import evaluate_checks
+from oncall_readiness.registry import default_catalog_path, load_registry
+from oncall_readiness.scorecard import score_teams
+from oncall_readiness.sources import pagerduty
+from oncall_readiness.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+REGISTRY = "registry"
+DEFAULT_WINDOW_DAYS = 28
+
+
+def audit_instant(data_interval_end: dt.datetime | str) -> pd.Timestamp:
+    instant = pd.Timestamp(data_interval_end)
+    return instant.tz_localize("UTC") if instant.tzinfo is None else instant.tz_convert("UTC")
+
+
+def audit_date(instant: pd.Timestamp) -> dt.date:
+    return instant.date()
+
+
+def sources_to_collect() -> list[str]:
+    """Every source an implemented check reads, apart from the registry."""
+    needed = {source for check in load_catalogue().implemented() for source in check.sources}
+    return sorted(needed - {REGISTRY})
+
+
+def stage_registry(instant: pd.Timestamp, catalog_path: str | None = None) -> str:
+    """Load and validate the registry; a bad registry stops the run here."""
+    registry = load_registry(catalog_path or default_catalog_path())
+    log.info(
+        "Registry: %d teams, %d people, %d services", len(registry.teams), len(registry.people), len(registry.services)
+    )
+    return staging.write_step(audit_date(instant), REGISTRY, registry.to_facts())
+
+
+def stage_source(source: str, instant: pd.Timestamp) -> str:
+    """Collect one source into staging; on failure record why (checks become unknown) and re-raise."""
+    collector = COLLECTORS.get(source)
+    if collector is None:
+        raise ValueError(f"no collector for source {source!r}; known: {', '.join(sorted(COLLECTORS))}")
+    try:
+        frames = collector(instant)
+    except Exception as error:
+        staging.mark_failed(audit_date(instant), source, f"{type(error).__name__}: {error}")
+        raise
+    for name, frame in frames.items():
+        log.info("%s: %d rows", name, len(frame))
+    return staging.write_step(audit_date(instant), source, frames)
+
+
+def stage_checks(instant: pd.Timestamp) -> str:
+    """Evaluate every implemented check over every team."""
+    facts, unavailable = gather_facts(audit_date(instant))
+    for source, reason in unavailable.items():
+        log.warning("Source %s is unavailable, its checks will be unknown: %s", source, reason)
+    results, findings = evaluate_checks(audit_instant=instant, facts=facts, unavailable=unavailable)
+    return staging.write_step(audit_date(instant), "checks", {"check_results": results, "findings": findings})
+
+
+def stage_scorecard(instant: pd.Timestamp, warehouse_url: str) -> str:
+    """Score every team, comparing with the scorecard published seven days earlier."""
+    day = audit_date(instant)
+    results = staging.read_step(day, "checks")["check_results"]
+    warehouse = Warehouse(warehouse_url)
+    try:
+        previous = warehouse.scores_on(day - dt.timedelta(days=7))
+    finally:
+        warehouse.dispose()
+    card = score_teams(results, previous)
+    log.info("Scorecard for %s:\n%s", day, card.to_string(index=False))
+    return staging.write_step(day, "scorecard", {"scorecard": card})
+
+
+def publish(instant: pd.Timestamp, warehouse_url: str) -> dict[str, int]:
+    """Write the audit date's results, scorecard and facts to the warehouse in one transaction."""
+    day = audit_date(instant)
+    checks = staging.read_step(day, "checks")
+    facts, _ = gather_facts(day)
+    warehouse = Warehouse(warehouse_url)
+    try:
+        written = warehouse.publish(
+            day,
+            check_results=checks["check_results"],
+            findings=checks["findings"],
+            scorecard=staging.read_step(day, "scorecard")["scorecard"],
+            facts=facts,
+        )
+    finally:
+        warehouse.dispose()
+    log.info("Published %s: %s", day, ", ".join(f"{table} {rows}" for table, rows in written.items()))
+    return written
+
+
+def gather_facts(day: dt.date) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """The staged facts of the registry and every source, and why any source is unavailable."""
+    if not staging.step_status(day, REGISTRY).get("ok"):
+        raise RuntimeError(f"the registry of {day} did not load in this run: see the load_registry task")
+    facts = staging.read_step(day, REGISTRY)
+    unavailable = {}
+    for source in sources_to_collect():
+        status = staging.step_status(day, source)
+        if status.get("ok"):
+            facts.update(staging.read_step(day, source))
+        else:
+            unavailable[source] = status.get("reason", "unknown reason")
+    return facts, unavailable
+
+
+def _window_days(source: str) -> int:
+    """The longest look-back any implemented check needs from the source."""
+    days = [
+        int(check.thresholds["window_days"].default)
+        for check in load_catalogue().implemented()
+        if source in check.sources and "window_days" in check.thresholds
+    ]
+    return max(days, default=DEFAULT_WINDOW_DAYS)
+
+
+def _collect_pagerduty(instant: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    window = pagerduty.AuditWindow(
+        since=(instant - pd.Timedelta(days=_window_days("pagerduty"))).to_pydatetime(),
+        until=instant.to_pydatetime(),
+    )
+    client = pagerduty.client_from_connection()
+    facts = pagerduty.collect(client, window)
+    log.info("PagerDuty: %d requests", client.requests_made)
+    return facts
+
+
+COLLECTORS: dict[str, Callable[[pd.Timestamp], dict[str, pd.DataFrame]]] = {"pagerduty": _collect_pagerduty}

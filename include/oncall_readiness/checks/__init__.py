@@ -1,0 +1,61 @@
+"""Checks: pure functions over the facts of every team at once.
+
+A check is one module ``checks/<check_id with underscores>.py`` with an
+``evaluate(audit: CheckInput) -> CheckOutcome`` function and one entry in ``checks.yaml``.
+It returns a status and a one-sentence reason per team, and findings per subject
+(schedule, person, service). Scores, remediation, unknowns for missing sources and waivers
+are added by the runner, the same way for every check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+RESULT_COLUMNS = ["team", "status", "reason"]
+FINDING_COLUMNS = ["team", "subject", "outcome", "message"]
+# Worst first: a team's status is the worst of its findings.
+SEVERITY = {"fail": 0, "warn": 1, "unknown": 2, "pass": 3}
+
+
+@dataclass(frozen=True)
+class CheckInput:
+    """What a check sees: the audit instant, the registry's teams, facts and its thresholds."""
+
+    audit_instant: pd.Timestamp
+    teams: pd.DataFrame
+    facts: Mapping[str, pd.DataFrame]
+    thresholds: pd.DataFrame  # indexed by team, one column per threshold
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    results: pd.DataFrame  # RESULT_COLUMNS, one row per team
+    findings: pd.DataFrame  # FINDING_COLUMNS
+
+
+def worst(outcomes: pd.Series) -> str:
+    return min(outcomes, key=SEVERITY.__getitem__)
+
+
+def results_from_findings(teams: pd.Series, findings: pd.DataFrame, *, all_clear: str) -> pd.DataFrame:
+    """Each team's status is its worst finding; the reason leads with the worst finding's message.
+
+    Finding messages are sentences without the closing full stop, so a count can follow.
+    """
+    ranked = findings.assign(rank=findings["outcome"].map(SEVERITY)).sort_values(["team", "rank", "subject"])
+    problems = ranked[ranked["outcome"] != "pass"]
+    first = problems.groupby("team", sort=False).head(1).set_index("team")
+    counts = problems.groupby("team").size()
+    rows = []
+    for team in teams:
+        if team not in first.index:
+            rows.append({"team": team, "status": "pass", "reason": all_clear})
+            continue
+        more = counts[team] - 1
+        suffix = f" (and {more} more finding{'s' * (more > 1)})" if more else ""
+        reason = f"{first.at[team, 'message']}{suffix}."
+        rows.append({"team": team, "status": first.at[team, "outcome"], "reason": reason})
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)

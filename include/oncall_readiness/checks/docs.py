@@ -1,0 +1,45 @@
+"""Generate docs/checks.md from checks.yaml: `python -m oncall_readiness.checks.docs > docs/checks.md`."""
+
+from __future__ import annotations
+
+import sys
+
+from oncall_readiness.checks.catalogue import THRESHOLD_ANNOTATION, Catalogue, load_catalogue
+
+
+def render(catalogue: Catalogue) -> str:
+    scores = ", ".join(f"{status} {score:g}" for status, score in catalogue.status_scores.items())
+    lines = [
+        "# Checks",
+        "",
+        "<!-- Generated from include/oncall_readiness/checks/checks.yaml by `make docs`; do not edit. -->",
+        "",
+        f"Each check gives every team a status (pass, warn, fail, unknown, waived) and a score ({scores};",
+        "none when unknown or waived), a one-sentence reason, remediation, and findings per subject.",
+        "A check whose source is down or fails validation is `unknown`, never a pass or a fail.",
+        f"Per-team thresholds are overridden with the Group annotation `{THRESHOLD_ANNOTATION}`.",
+        "",
+        "| id | title | status | weight | sources |",
+        "|---|---|---|---|---|",
+    ]
+    for check in catalogue.checks.values():
+        sources = ", ".join(check.sources)
+        lines.append(f"| [`{check.id}`](#{check.id}) | {check.title} | {check.status} | {check.weight:g} | {sources} |")
+    for check in catalogue.checks.values():
+        lines += ["", f"## {check.id}", "", f"**{check.title}** ({check.status}, weight {check.weight:g})", ""]
+        lines += [check.rationale, "", "| status | when |", "|---|---|"]
+        lines += [f"| {status} | {text} |" for status, text in check.rubric.items()]
+        lines += ["", f"**Remediation.** {check.remediation}", ""]
+        if check.thresholds:
+            lines += ["| threshold | default | per team | meaning |", "|---|---|---|---|"]
+            lines += [
+                f"| `{t.name}` | {t.default} | {'yes' if t.per_team else 'no'} | {t.description} |"
+                for t in check.thresholds.values()
+            ]
+        else:
+            lines.append("No thresholds.")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render(load_catalogue()))

@@ -1,0 +1,228 @@
+"""rotation-sustainability: at least three people, one-week turns, everyone takes part, fair shares.
+
+Read over the window of ``window_days`` ending at the audit instant, per schedule linked
+to a team (``pagerduty.com/schedule-ids``):
+
+- people: distinct users in the schedule's active layers or its final schedule;
+- turns: every active layer's ``rotation_turn_length_seconds``;
+- participation: every non-exempt team member is in one of the team's schedules;
+- fair share: nobody is on call longer than round-robin over the schedule's people would
+  ever ask of one person, ``ceil(window / (turn × people))`` turns (one hour of slack).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from oncall_readiness.checks import FINDING_COLUMNS, SEVERITY, CheckInput, CheckOutcome, results_from_findings
+
+SLACK_HOURS = 1.0
+
+
+def evaluate(audit: CheckInput) -> CheckOutcome:
+    facts = audit.facts
+    window_days = int(audit.thresholds["window_days"].iloc[0])
+    window = (audit.audit_instant - pd.Timedelta(days=window_days), audit.audit_instant)
+    links = facts["registry_team_schedules"][["team", "schedule_id"]].drop_duplicates()
+    known = links.merge(facts["pagerduty_schedules"], on="schedule_id", how="inner")
+    members = _active_members(facts["pagerduty_rotation_members"], window)
+    shifts = _clipped_shifts(facts["pagerduty_oncall_shifts"], window)
+    people = _people_per_schedule(members, shifts)
+    persons = _registry_persons(facts["registry_people"], facts["pagerduty_users"])
+
+    findings = pd.concat(
+        [
+            _teams_without_schedule(audit.teams, links),
+            _unknown_schedules(links, facts["pagerduty_schedules"]),
+            _schedule_findings(known, members, people, audit.thresholds),
+            _participation_findings(known, people, persons),
+            _fair_share_findings(known, shifts, members, people, persons, audit.thresholds, window_days),
+        ],
+        ignore_index=True,
+    )
+    findings = _one_per_subject(findings)
+    results = results_from_findings(
+        audit.teams["team"], findings, all_clear="Every rotation of the team is sustainable"
+    )
+    return CheckOutcome(results=results, findings=findings)
+
+
+def _active_members(members: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp]) -> pd.DataFrame:
+    since, until = window
+    active = (members["layer_start"].isna() | (members["layer_start"] < until)) & (
+        members["layer_end"].isna() | (members["layer_end"] > since)
+    )
+    return members[active]
+
+
+def _clipped_shifts(shifts: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp]) -> pd.DataFrame:
+    since, until = window
+    start = shifts["start"].clip(lower=since)
+    end = shifts["end"].clip(upper=until)
+    hours = (end - start).dt.total_seconds() / 3600
+    return shifts.assign(hours=hours)[hours > 0]
+
+
+def _people_per_schedule(members: pd.DataFrame, shifts: pd.DataFrame) -> pd.DataFrame:
+    """(schedule_id, user_id) of everyone who is in a rotation or on call in the window."""
+    both = pd.concat([members[["schedule_id", "user_id"]], shifts[["schedule_id", "user_id"]]])
+    return both.dropna().drop_duplicates()
+
+
+def _registry_persons(people: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
+    """Team memberships joined to PagerDuty users by lower-cased email (user_id NA when none)."""
+    by_email = users[["user_id", "email"]].dropna().drop_duplicates("email")
+    return people.merge(by_email, on="email", how="left")
+
+
+def _teams_without_schedule(teams: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+    lonely = teams[~teams["team"].isin(links["team"])]
+    in_opsgenie = lonely["opsgenie_team"].notna()
+    return pd.DataFrame(
+        {
+            "team": lonely["team"],
+            "subject": "team:" + lonely["team"],
+            "outcome": in_opsgenie.map({True: "unknown", False: "fail"}),
+            "message": in_opsgenie.map(
+                {
+                    True: "The team's rotation lives in Opsgenie, which this audit does not read yet",
+                    False: "No on-call schedule is linked to the team (annotation pagerduty.com/schedule-ids)",
+                }
+            ),
+        },
+        columns=FINDING_COLUMNS,
+    )
+
+
+def _unknown_schedules(links: pd.DataFrame, schedules: pd.DataFrame) -> pd.DataFrame:
+    missing = links[~links["schedule_id"].isin(schedules["schedule_id"])]
+    return pd.DataFrame(
+        {
+            "team": missing["team"],
+            "subject": "schedule:" + missing["schedule_id"],
+            "outcome": "fail",
+            "message": "Schedule " + missing["schedule_id"] + " linked in the catalog does not exist in PagerDuty",
+        },
+        columns=FINDING_COLUMNS,
+    )
+
+
+def _schedule_findings(
+    known: pd.DataFrame, members: pd.DataFrame, people: pd.DataFrame, thresholds: pd.DataFrame
+) -> pd.DataFrame:
+    headcount = people.groupby("schedule_id")["user_id"].nunique().rename("people")
+    turns = members.groupby("schedule_id")["turn_length_seconds"].agg(lambda s: sorted(set(s.dropna())))
+    rows = []
+    for link in known.merge(headcount, on="schedule_id", how="left").itertuples(index=False):
+        n = 0 if pd.isna(link.people) else int(link.people)
+        minimum = int(thresholds.at[link.team, "min_people"])
+        expected = float(thresholds.at[link.team, "turn_length_hours"])
+        odd = [s / 3600 for s in turns.get(link.schedule_id, []) if s / 3600 != expected]
+        subject = f"schedule:{link.schedule_id}"
+        if n < minimum:
+            message = f"{link.name} has {_count(n, 'person', 'people')} on call; at least {minimum} are needed"
+            rows.append((link.team, subject, "fail", message))
+        if odd:
+            message = (
+                f"{link.name} hands over every {', '.join(map(_duration, odd))}; "
+                f"turns of {_duration(expected)} are expected"
+            )
+            rows.append((link.team, subject, "warn", message))
+        if n >= minimum and not odd:
+            message = f"{link.name} rotates {_count(n, 'person', 'people')} in {_duration(expected)} turns"
+            rows.append((link.team, subject, "pass", message))
+    return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+
+
+def _participation_findings(known: pd.DataFrame, people: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
+    on_rotation = known[["team", "schedule_id"]].merge(people, on="schedule_id")[["team", "user_id"]]
+    on_rotation = on_rotation.drop_duplicates().assign(takes_turns=True)
+    members = persons[persons["team"].isin(known["team"])]
+    members = members.merge(on_rotation, on=["team", "user_id"], how="left")
+    takes_turns = members["takes_turns"].eq(True)
+    exempt = members["oncall_exempt"].notna()
+    no_user = members["user_id"].isna()
+    name = members["display_name"].fillna(members["person"])
+    outcome = pd.Series("warn", index=members.index).mask(takes_turns | exempt, "pass")
+    message = (
+        (name + " is not in any of the team's rotations")
+        .mask(no_user, name + " has no PagerDuty user, so takes no on-call turns")
+        .mask(exempt, name + " is exempt from on-call and not counted against the team")
+        .mask(takes_turns, name + " takes on-call turns")
+    )
+    return pd.DataFrame(
+        {"team": members["team"], "subject": "person:" + members["person"], "outcome": outcome, "message": message},
+        columns=FINDING_COLUMNS,
+    )
+
+
+def _fair_share_findings(
+    known: pd.DataFrame,
+    shifts: pd.DataFrame,
+    members: pd.DataFrame,
+    people: pd.DataFrame,
+    persons: pd.DataFrame,
+    thresholds: pd.DataFrame,
+    window_days: int,
+) -> pd.DataFrame:
+    hours = shifts.groupby(["schedule_id", "user_id"], as_index=False)["hours"].sum()
+    headcount = people.groupby("schedule_id")["user_id"].nunique().rename("people")
+    turn_hours = (members.groupby("schedule_id")["turn_length_seconds"].min() / 3600).rename("turn_hours")
+    load = (
+        known[["team", "schedule_id", "name"]]
+        .merge(hours, on="schedule_id")
+        .merge(headcount, on="schedule_id")
+        .merge(turn_hours, on="schedule_id", how="left")
+    )
+    if load.empty:
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    default_turn = load["team"].map(thresholds["turn_length_hours"]).astype(float)
+    turn = load["turn_hours"].fillna(default_turn).astype(float)
+    window_hours = window_days * 24.0
+    turns_allowed = (window_hours / (turn * load["people"])).map(math.ceil)
+    load["allowance"] = turns_allowed * turn
+    heavy = load[load["hours"] > load["allowance"] + SLACK_HOURS]
+    who = persons.drop_duplicates(["team", "user_id"])[["team", "user_id", "person", "display_name"]]
+    heavy = heavy.merge(who, on=["team", "user_id"], how="left")
+    name = heavy["display_name"].fillna(heavy["person"]).fillna("PagerDuty user " + heavy["user_id"])
+    subject = ("person:" + heavy["person"]).fillna("pagerduty-user:" + heavy["user_id"])
+    message = [
+        f"{who_} was on call {hours_:.0f} h of the last {window_days} days in {schedule}, "
+        f"more than the {allowance:.0f} h a fair turn among {n} people allows"
+        for who_, hours_, schedule, allowance, n in zip(
+            name, heavy["hours"], heavy["name"], heavy["allowance"], heavy["people"], strict=True
+        )
+    ]
+    return pd.DataFrame(
+        {"team": heavy["team"], "subject": subject, "outcome": "warn", "message": message},
+        columns=FINDING_COLUMNS,
+    )
+
+
+def _one_per_subject(findings: pd.DataFrame) -> pd.DataFrame:
+    """A subject's finding is its worst outcome, with every message that is not a pass."""
+    ranked = findings.assign(rank=findings["outcome"].map(SEVERITY))
+    worst_rank = ranked.groupby(["team", "subject"])["rank"].transform("min")
+    kept = ranked[(ranked["rank"] == worst_rank) | ((ranked["outcome"] != "pass") & (worst_rank < SEVERITY["pass"]))]
+    combined = (
+        kept.sort_values("rank")
+        .groupby(["team", "subject"], as_index=False)
+        .agg(rank=("rank", "min"), message=("message", "; ".join))
+    )
+    outcome_of = {rank: outcome for outcome, rank in SEVERITY.items()}
+    combined["outcome"] = combined["rank"].map(outcome_of)
+    return combined[FINDING_COLUMNS].sort_values(["team", "subject"], ignore_index=True)
+
+
+def _duration(hours: float) -> str:
+    if hours % 168 == 0:
+        return _count(int(hours // 168), "week", "weeks")
+    if hours % 24 == 0:
+        return _count(int(hours // 24), "day", "days")
+    return _count(round(hours, 1), "hour", "hours")
+
+
+def _count(n: float, one: str, many: str) -> str:
+    return f"{n:g} {one if n == 1 else many}"

@@ -1,0 +1,45 @@
+"""Airflow connections: where each source lives and the secret it needs.
+
+Tokens are read here and handed straight to a client's session headers; they are never
+returned in an error, logged, or passed through XCom.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ConnectionConfigError(RuntimeError):
+    """A connection is missing or incomplete; the message names the connection id."""
+
+
+def get_connection(conn_id: str) -> Any:
+    """The Airflow connection ``conn_id`` (from the metadata DB, env vars or a secrets backend)."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException, AirflowRuntimeError
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except (AirflowNotFoundException, AirflowRuntimeError) as error:
+        raise ConnectionConfigError(f"Airflow connection {conn_id!r} is not defined") from error
+
+
+def require_token(conn: Any, conn_id: str) -> str:
+    """The API token kept in the connection's password field."""
+    if not conn.password:
+        raise ConnectionConfigError(f"Airflow connection {conn_id!r} has no API token in its password field")
+    return conn.password
+
+
+def base_url(conn: Any, *, default: str) -> str:
+    """The API base URL: the connection's host when set (so any source can point at an emulator)."""
+    host = (conn.host or "").strip()
+    if not host:
+        return default
+    if "://" not in host:
+        host = f"{conn.schema or 'https'}://{host}"
+    if conn.port and host.count(":") < 2:
+        scheme, rest = host.split("://", 1)
+        hostname, _, path = rest.partition("/")
+        host = f"{scheme}://{hostname}:{conn.port}" + (f"/{path}" if path else "")
+    return host.rstrip("/")

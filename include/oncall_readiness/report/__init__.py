@@ -1,0 +1,1 @@
+"""Reports rendered from the warehouse: the static scorecard page (and, later, the emails)."""

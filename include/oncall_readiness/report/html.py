@@ -1,0 +1,63 @@
+"""The static scorecard page: every team's score, level and checks, from the warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from oncall_readiness.warehouse import Warehouse
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("oncall_readiness.report", "templates"),
+    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def latest_audit(warehouse: Warehouse) -> dict:
+    """The latest audit date's scorecard, results and findings as plain data for templates."""
+    schema = f"{warehouse.schema}." if warehouse.schema else ""
+    card = warehouse.query(f"SELECT * FROM {schema}scorecard_latest ORDER BY score DESC, team")
+    if card.empty:
+        raise LookupError("the warehouse holds no scorecard yet: run the readiness_audit DAG first")
+    day = pd.Timestamp(card["audit_date"].iloc[0]).date()
+    results = warehouse.query(
+        f"SELECT * FROM {schema}check_results WHERE audit_date = :day ORDER BY team, check_id", day=day
+    )
+    findings = warehouse.query(
+        f"SELECT * FROM {schema}findings WHERE audit_date = :day AND outcome <> 'pass' "
+        "ORDER BY team, check_id, subject",
+        day=day,
+    )
+    return {"audit_date": day, "scorecard": card, "results": results, "findings": findings}
+
+
+def render_scorecard(audit: dict, *, generated_at: dt.datetime | None = None) -> str:
+    teams = []
+    for row in audit["scorecard"].to_dict("records"):
+        team_results = audit["results"][audit["results"]["team"] == row["team"]].to_dict("records")
+        team_findings = audit["findings"][audit["findings"]["team"] == row["team"]].to_dict("records")
+        teams.append(
+            {**_clean(row), "checks": [_clean(r) for r in team_results], "findings": [_clean(f) for f in team_findings]}
+        )
+    return TEMPLATES.get_template("scorecard.html.j2").render(
+        audit_date=audit["audit_date"], teams=teams, generated_at=generated_at or dt.datetime.now(dt.UTC)
+    )
+
+
+def write_scorecard(warehouse: Warehouse, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_scorecard(latest_audit(warehouse)))
+    return path
+
+
+def _clean(record: dict) -> dict:
+    return {
+        key: (None if value is None or (isinstance(value, float) and pd.isna(value)) else value)
+        for key, value in record.items()
+    }

@@ -1,0 +1,1 @@
+"""Sources: clients for the systems teams already use, normalising raw payloads into facts tables."""

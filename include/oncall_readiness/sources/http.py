@@ -1,0 +1,92 @@
+"""HTTP plumbing shared by the sources: one session per source with retries that honour rate limits.
+
+Retries are urllib3's: 429 and 5xx on idempotent requests, exponential backoff, and the
+server's ``Retry-After``. PagerDuty and GitHub announce the wait in ``ratelimit-reset`` /
+``x-ratelimit-reset`` as well, so a 429 without ``Retry-After`` still waits as long as asked.
+"""
+
+from __future__ import annotations
+
+import time
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+# Never sleep longer than this for one retry, whatever a server asks: a task must not hang.
+MAX_RETRY_WAIT_SECONDS = 120.0
+
+
+class SourceError(RuntimeError):
+    """A source answered with an error that retrying cannot fix (bad token, bad request, gone)."""
+
+
+class RateLimitAwareRetry(Retry):
+    """urllib3 ``Retry`` that also understands the ``ratelimit-reset`` family of headers."""
+
+    RESET_HEADERS = ("ratelimit-reset", "x-ratelimit-reset")
+
+    def get_retry_after(self, response) -> float | None:  # type: ignore[override]
+        retry_after = super().get_retry_after(response)
+        if retry_after is not None or response.status != 429:
+            return _capped(retry_after)
+        for header in self.RESET_HEADERS:
+            value = response.headers.get(header)
+            if value and value.strip().isdigit():
+                seconds = int(value)
+                # x-ratelimit-reset is an epoch timestamp on GitHub, a delay on PagerDuty.
+                if seconds > 10**9:
+                    seconds = max(0, seconds - int(time.time()))
+                return _capped(float(seconds))
+        return None
+
+
+def _capped(seconds: float | None) -> float | None:
+    return None if seconds is None else min(seconds, MAX_RETRY_WAIT_SECONDS)
+
+
+def retrying_session(*, max_retries: int = 6, backoff_factor: float = 0.5) -> requests.Session:
+    """A ``requests.Session`` that retries 429 and 5xx GETs with backoff and ``Retry-After``."""
+    retry = RateLimitAwareRetry(
+        total=max_retries,
+        connect=max_retries,
+        read=max_retries,
+        status=max_retries,
+        backoff_factor=backoff_factor,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def raise_for_error(response: requests.Response, source: str) -> None:
+    """Raise ``SourceError`` naming the source, the path and the API's own message; never the token."""
+    if response.ok:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    message = _error_message(body) or response.reason or "no message"
+    path = requests.utils.urlparse(response.url).path
+    raise SourceError(f"{source}: GET {path} answered {response.status_code}: {message}")
+
+
+def _error_message(body: object) -> str | None:
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error", body)
+    if isinstance(error, dict):
+        message = error.get("message")
+        details = error.get("errors")
+        if message and details:
+            return f"{message} ({'; '.join(map(str, details))})"
+        return message
+    return str(error)

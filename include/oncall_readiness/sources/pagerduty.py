@@ -1,0 +1,271 @@
+"""PagerDuty REST API v2: on-call schedules, users, services and escalation policies.
+
+Collection costs one paginated walk per collection, never one call per object: schedules
+come from ``GET /schedules`` with ``include[]=schedule_layers`` and ``include[]=final_schedule``
+rendered over the audit window, users from ``GET /users?include[]=teams``. Pages are as
+large as PagerDuty allows (100).
+
+Facts tables (schema version 1; every timestamp is UTC):
+
+- ``pagerduty_users``: user_id, name, email (lower-cased: the join key), time_zone, role
+- ``pagerduty_user_teams``: user_id, team_id, team_name
+- ``pagerduty_schedules``: schedule_id, name, time_zone
+- ``pagerduty_rotation_members``: schedule_id, layer_id, layer_name, layer_position,
+  member_position, user_id, turn_length_seconds, layer_start, layer_end
+- ``pagerduty_oncall_shifts``: schedule_id, user_id, start, end (the final schedule,
+  overrides included, clipped to the window)
+- ``pagerduty_services``: service_id, name, status, escalation_policy_id, created_at
+- ``pagerduty_escalation_targets``: escalation_policy_id, escalation_policy_name, num_loops,
+  level, escalation_delay_in_minutes, target_type, target_id
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from oncall_readiness.sources.http import SourceError, raise_for_error, retrying_session
+
+SOURCE = "pagerduty"
+CONNECTION_ID = "pagerduty_default"
+API_URL = "https://api.pagerduty.com"
+ACCEPT = "application/vnd.pagerduty+json;version=2"
+PAGE_LIMIT = 100
+# PagerDuty refuses offset + limit beyond this with classic pagination.
+MAX_OFFSET_WINDOW = 10_000
+
+FACT_COLUMNS: dict[str, dict[str, str]] = {
+    "pagerduty_users": {
+        "user_id": "string",
+        "name": "string",
+        "email": "string",
+        "time_zone": "string",
+        "role": "string",
+    },
+    "pagerduty_user_teams": {"user_id": "string", "team_id": "string", "team_name": "string"},
+    "pagerduty_schedules": {"schedule_id": "string", "name": "string", "time_zone": "string"},
+    "pagerduty_rotation_members": {
+        "schedule_id": "string",
+        "layer_id": "string",
+        "layer_name": "string",
+        "layer_position": "integer",
+        "member_position": "integer",
+        "user_id": "string",
+        "turn_length_seconds": "integer",
+        "layer_start": "timestamp",
+        "layer_end": "timestamp",
+    },
+    "pagerduty_oncall_shifts": {
+        "schedule_id": "string",
+        "user_id": "string",
+        "start": "timestamp",
+        "end": "timestamp",
+    },
+    "pagerduty_services": {
+        "service_id": "string",
+        "name": "string",
+        "status": "string",
+        "escalation_policy_id": "string",
+        "created_at": "timestamp",
+    },
+    "pagerduty_escalation_targets": {
+        "escalation_policy_id": "string",
+        "escalation_policy_name": "string",
+        "num_loops": "integer",
+        "level": "integer",
+        "escalation_delay_in_minutes": "integer",
+        "target_type": "string",
+        "target_id": "string",
+    },
+}
+
+
+@dataclass(frozen=True)
+class AuditWindow:
+    """The period a check looks back over, ending at the audit instant (both UTC)."""
+
+    since: datetime
+    until: datetime
+
+
+class PagerDutyClient:
+    """A read-only PagerDuty REST API v2 client: token auth, classic pagination, retries."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = API_URL,
+        max_retries: int = 6,
+        backoff_factor: float = 0.5,
+    ) -> None:
+        if not token:
+            raise SourceError(f"{SOURCE}: no API token given")
+        self.base_url = base_url.rstrip("/")
+        self.session = retrying_session(max_retries=max_retries, backoff_factor=backoff_factor)
+        self.session.headers.update({"Authorization": f"Token token={token}", "Accept": ACCEPT})
+        self.requests_made = 0
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        response = self.session.get(f"{self.base_url}{path}", params=params, timeout=30)
+        self.requests_made += 1
+        raise_for_error(response, SOURCE)
+        return response.json()
+
+    def iter_all(self, path: str, key: str, params: Mapping[str, Any] | None = None) -> Iterator[dict]:
+        """Every object of a classic-paginated collection, following ``more`` page by page."""
+        offset = 0
+        while True:
+            page = self.get(path, {**(params or {}), "limit": PAGE_LIMIT, "offset": offset})
+            items = page.get(key)
+            if items is None:
+                raise SourceError(f"{SOURCE}: GET {path} answered without a {key!r} list")
+            yield from items
+            if not page.get("more"):
+                return
+            offset += len(items)
+            if not items or offset + PAGE_LIMIT > MAX_OFFSET_WINDOW:
+                raise SourceError(
+                    f"{SOURCE}: GET {path} has more than {offset} objects, beyond the "
+                    f"{MAX_OFFSET_WINDOW} that classic pagination can reach; narrow the query"
+                )
+
+
+def collect(client: PagerDutyClient, window: AuditWindow) -> dict[str, pd.DataFrame]:
+    """Read the account and return its facts tables."""
+    users = list(client.iter_all("/users", "users", {"include[]": ["teams"]}))
+    schedules = list(
+        client.iter_all(
+            "/schedules",
+            "schedules",
+            {
+                "include[]": ["schedule_layers", "final_schedule"],
+                "since": window.since.isoformat(),
+                "until": window.until.isoformat(),
+                "time_zone": "UTC",
+            },
+        )
+    )
+    services = list(client.iter_all("/services", "services"))
+    policies = list(client.iter_all("/escalation_policies", "escalation_policies"))
+    return normalise(users=users, schedules=schedules, services=services, policies=policies)
+
+
+def normalise(
+    *, users: list[dict], schedules: list[dict], services: list[dict], policies: list[dict]
+) -> dict[str, pd.DataFrame]:
+    """Turn raw API objects into the documented facts tables."""
+    facts = {
+        "pagerduty_users": _frame(
+            "pagerduty_users",
+            (
+                {
+                    "user_id": u["id"],
+                    "name": u.get("name"),
+                    "email": (u.get("email") or "").strip().lower() or None,
+                    "time_zone": u.get("time_zone"),
+                    "role": u.get("role"),
+                }
+                for u in users
+            ),
+        ),
+        "pagerduty_user_teams": _frame(
+            "pagerduty_user_teams",
+            (
+                {"user_id": u["id"], "team_id": t["id"], "team_name": t.get("summary") or t.get("name")}
+                for u in users
+                for t in u.get("teams") or []
+            ),
+        ),
+        "pagerduty_schedules": _frame(
+            "pagerduty_schedules",
+            ({"schedule_id": s["id"], "name": s.get("name"), "time_zone": s.get("time_zone")} for s in schedules),
+        ),
+        "pagerduty_rotation_members": _frame("pagerduty_rotation_members", _rotation_members(schedules)),
+        "pagerduty_oncall_shifts": _frame("pagerduty_oncall_shifts", _oncall_shifts(schedules)),
+        "pagerduty_services": _frame(
+            "pagerduty_services",
+            (
+                {
+                    "service_id": s["id"],
+                    "name": s.get("name"),
+                    "status": s.get("status"),
+                    "escalation_policy_id": (s.get("escalation_policy") or {}).get("id"),
+                    "created_at": s.get("created_at"),
+                }
+                for s in services
+            ),
+        ),
+        "pagerduty_escalation_targets": _frame("pagerduty_escalation_targets", _escalation_targets(policies)),
+    }
+    return facts
+
+
+def _rotation_members(schedules: list[dict]) -> Iterator[dict]:
+    for schedule in schedules:
+        for layer_position, layer in enumerate(schedule.get("schedule_layers") or [], start=1):
+            for member_position, member in enumerate(layer.get("users") or [], start=1):
+                yield {
+                    "schedule_id": schedule["id"],
+                    "layer_id": layer.get("id"),
+                    "layer_name": layer.get("name"),
+                    "layer_position": layer_position,
+                    "member_position": member_position,
+                    "user_id": member["user"]["id"],
+                    "turn_length_seconds": layer.get("rotation_turn_length_seconds"),
+                    "layer_start": layer.get("start"),
+                    "layer_end": layer.get("end"),
+                }
+
+
+def _oncall_shifts(schedules: list[dict]) -> Iterator[dict]:
+    for schedule in schedules:
+        final = schedule.get("final_schedule") or {}
+        for entry in final.get("rendered_schedule_entries") or []:
+            yield {
+                "schedule_id": schedule["id"],
+                "user_id": (entry.get("user") or {}).get("id"),
+                "start": entry.get("start"),
+                "end": entry.get("end"),
+            }
+
+
+def _escalation_targets(policies: list[dict]) -> Iterator[dict]:
+    for policy in policies:
+        for level, rule in enumerate(policy.get("escalation_rules") or [], start=1):
+            for target in rule.get("targets") or []:
+                yield {
+                    "escalation_policy_id": policy["id"],
+                    "escalation_policy_name": policy.get("name"),
+                    "num_loops": policy.get("num_loops"),
+                    "level": level,
+                    "escalation_delay_in_minutes": rule.get("escalation_delay_in_minutes"),
+                    "target_type": target.get("type"),
+                    "target_id": target.get("id"),
+                }
+
+
+def _frame(table: str, rows) -> pd.DataFrame:
+    """A facts table with exactly its documented columns and types, even when empty."""
+    columns = FACT_COLUMNS[table]
+    frame = pd.DataFrame(list(rows), columns=list(columns))
+    for column, kind in columns.items():
+        if kind == "timestamp":
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+        elif kind == "integer":
+            frame[column] = frame[column].astype("Int64")
+        else:
+            frame[column] = frame[column].astype("string")
+    return frame
+
+
+def client_from_connection(conn_id: str = CONNECTION_ID) -> PagerDutyClient:
+    """Build the client from an Airflow connection: API token in the password, optional base URL in the host."""
+    from oncall_readiness.connections import base_url, get_connection, require_token
+
+    conn = get_connection(conn_id)
+    return PagerDutyClient(require_token(conn, conn_id), base_url=base_url(conn, default=API_URL))

@@ -1,0 +1,174 @@
+"""The warehouse: check results, findings, scorecards and facts, one partition per audit date.
+
+``readiness_warehouse`` is a SQLAlchemy URL (the Airflow connection's ``extra.url``, or its
+URI). The embedded default is a DuckDB file. Tables live in schema ``readiness`` where the
+dialect has schemas (DuckDB, PostgreSQL). Publishing an audit date deletes and rewrites that
+date's rows of every table in one transaction: a rerun never duplicates, and a failed
+publish leaves the previous rows as they were.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from oncall_readiness.facts import FACT_SCHEMAS
+
+CONNECTION_ID = "readiness_warehouse"
+SCHEMA = "readiness"
+DEFAULT_URL_ENV = "READINESS_WAREHOUSE_URL"
+
+TYPES = {
+    "string": sa.Text,
+    "integer": sa.BigInteger,
+    "float": sa.Float,
+    "boolean": sa.Boolean,
+    "date": sa.Date,
+    "timestamp": sa.DateTime,  # UTC, stored without zone so every dialect reads it the same
+}
+
+RESULT_TABLES = {
+    "check_results": {
+        "team": "string",
+        "check_id": "string",
+        "status": "string",
+        "score": "float",
+        "reason": "string",
+        "remediation": "string",
+    },
+    "findings": {"team": "string", "check_id": "string", "subject": "string", "outcome": "string", "message": "string"},
+    "scorecard": {
+        "team": "string",
+        "score": "float",
+        "level": "string",
+        "passed": "integer",
+        "warned": "integer",
+        "failed": "integer",
+        "unknown": "integer",
+        "score_change_7d": "float",
+    },
+}
+
+LATEST = "SELECT * FROM {schema}{table} WHERE audit_date = (SELECT MAX(audit_date) FROM {schema}{table})"
+VIEWS = {"scorecard_latest": "scorecard", "check_results_latest": "check_results"}
+
+
+def default_url() -> str:
+    """The embedded default: a DuckDB file under the working directory (or READINESS_WAREHOUSE_URL)."""
+    return os.environ.get(DEFAULT_URL_ENV) or f"duckdb:///{Path('out/warehouse.duckdb').resolve()}"
+
+
+def url_from_connection(conn_id: str = CONNECTION_ID) -> str:
+    """The SQLAlchemy URL of the ``readiness_warehouse`` connection: ``extra.url`` or its URI."""
+    from oncall_readiness.connections import ConnectionConfigError, get_connection
+
+    try:
+        conn = get_connection(conn_id)
+    except ConnectionConfigError:
+        return default_url()
+    url = conn.extra_dejson.get("url") or conn.get_uri()
+    return url.replace("postgres://", "postgresql://", 1)
+
+
+class Warehouse:
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url)
+        self.schema = None if self.engine.dialect.name == "sqlite" else SCHEMA
+        self.metadata = sa.MetaData(schema=self.schema)
+        for name, columns in {**RESULT_TABLES, **FACT_SCHEMAS}.items():
+            table_name = name if name in RESULT_TABLES else f"facts_{name}"
+            sa.Table(
+                table_name,
+                self.metadata,
+                sa.Column("audit_date", sa.Date, nullable=False, index=True),
+                *(sa.Column(column, TYPES[kind]()) for column, kind in columns.items()),
+            )
+
+    def table(self, name: str) -> sa.Table:
+        return self.metadata.tables[f"{self.schema}.{name}" if self.schema else name]
+
+    def ensure_schema(self, conn: sa.Connection) -> None:
+        """Create what is missing: schema, tables, new columns of newer versions, views."""
+        if self.schema:
+            conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {self.schema}"))
+        self.metadata.create_all(conn, checkfirst=True)
+        inspector = sa.inspect(conn)
+        for table in self.metadata.tables.values():
+            present = {column["name"] for column in inspector.get_columns(table.name, schema=self.schema)}
+            for column in table.columns:
+                if column.name not in present:
+                    kind = column.type.compile(dialect=conn.dialect)
+                    conn.execute(sa.text(f"ALTER TABLE {self._qualified(table.name)} ADD COLUMN {column.name} {kind}"))
+        prefix = f"{self.schema}." if self.schema else ""
+        for view, table in VIEWS.items():
+            conn.execute(sa.text(f"DROP VIEW IF EXISTS {prefix}{view}"))
+            conn.execute(sa.text(f"CREATE VIEW {prefix}{view} AS {LATEST.format(schema=prefix, table=table)}"))
+
+    def publish(
+        self,
+        audit_date: dt.date,
+        *,
+        check_results: pd.DataFrame,
+        findings: pd.DataFrame,
+        scorecard: pd.DataFrame,
+        facts: Mapping[str, pd.DataFrame],
+    ) -> dict[str, int]:
+        """Replace the audit date's rows of every table in one transaction; return rows written."""
+        frames = {"check_results": check_results, "findings": findings, "scorecard": scorecard}
+        frames.update({f"facts_{name}": frame for name, frame in facts.items()})
+        written = {}
+        with self.engine.begin() as conn:
+            self.ensure_schema(conn)
+            for name, frame in frames.items():
+                table = self.table(name)
+                conn.execute(table.delete().where(table.c.audit_date == audit_date))
+                records = _records(frame, table, audit_date)
+                if records:
+                    conn.execute(table.insert(), records)
+                written[name] = len(records)
+        return written
+
+    def scores_on(self, audit_date: dt.date) -> pd.DataFrame:
+        """(team, score) of the scorecard published for ``audit_date``; empty when none."""
+        table = self.table("scorecard")
+        with self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table("scorecard", schema=self.schema):
+                return pd.DataFrame(columns=["team", "score"])
+            rows = conn.execute(sa.select(table.c.team, table.c.score).where(table.c.audit_date == audit_date))
+            return pd.DataFrame(rows.fetchall(), columns=["team", "score"])
+
+    def query(self, sql: str, **params) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            result = conn.execute(sa.text(sql), params)
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def _qualified(self, name: str) -> str:
+        return f"{self.schema}.{name}" if self.schema else name
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _records(frame: pd.DataFrame, table: sa.Table, audit_date: dt.date) -> list[dict]:
+    """Rows as plain Python values: NA becomes None, timestamps naive UTC, extra columns dropped."""
+    columns = [c.name for c in table.columns if c.name != "audit_date"]
+    missing = set(columns) - set(frame.columns)
+    if missing:
+        raise ValueError(f"{table.name}: the data lacks columns {', '.join(sorted(missing))}")
+    out = frame[columns].copy()
+    for column in columns:
+        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
+            out[column] = out[column].dt.tz_convert("UTC").dt.tz_localize(None)
+    out = out.astype(object).where(out.notna(), None)
+    records = out.to_dict("records")
+    for record in records:
+        record["audit_date"] = audit_date
+        for key, value in record.items():
+            if isinstance(value, pd.Timestamp):
+                record[key] = value.to_pydatetime()
+    return records

@@ -1,0 +1,67 @@
+"""Fixtures shared by the whole suite: real servers on free loopback ports, started and stopped here."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE = REPO.parent / "shared" / "reference"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def unavailable(reason: str):
+    """Skip on a developer machine; fail in CI, where .ci/run must have installed the server."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI must provide it: see .ci/run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    if not REFERENCE.is_dir():
+        pytest.skip(f"the shared reference material is not at {REFERENCE}")
+    return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throw-away PostgreSQL server (Debian's postgresql package) on a free loopback port."""
+    initdb = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not initdb:
+        unavailable("PostgreSQL server binaries are not installed (Debian package postgresql)")
+    bindir = Path(initdb[-1]).parent
+    # PostgreSQL refuses to run as root; run it as the postgres user the package creates.
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    workdir = Path(tempfile.mkdtemp(prefix="readiness-pg-"))
+    if as_user:
+        shutil.chown(workdir, "postgres")
+    data, port = workdir / "data", free_port()
+    subprocess.run(
+        [*as_user, bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        [*as_user, bindir / "pg_ctl", "-D", data, "-o", options, "-l", workdir / "log", "-w", "start"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, bindir / "pg_ctl", "-D", data, "-m", "fast", "-w", "stop"], capture_output=True)
+        shutil.rmtree(workdir, ignore_errors=True)
