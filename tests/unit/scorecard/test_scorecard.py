@@ -1,0 +1,56 @@
+"""Scores, levels and the weekly change, as a reader of the scorecard sees them."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from oncall_readiness.checks.catalogue import Catalogue, CheckDefinition
+from oncall_readiness.scorecard import score_teams
+
+
+def check(check_id, weight):
+    return CheckDefinition(check_id, check_id, "implemented", ("registry",), weight, "", {}, "")
+
+
+CATALOGUE = Catalogue(
+    checks={"heavy": check("heavy", 3), "light": check("light", 1)},
+    status_scores={"pass": 10, "warn": 5, "fail": 0},
+)
+
+
+def results(rows):
+    frame = pd.DataFrame(rows, columns=["team", "check_id", "status"])
+    return frame.assign(score=frame["status"].map(CATALOGUE.status_scores).astype("Float64"))
+
+
+def card(rows, previous=None):
+    return score_teams(results(rows), previous, CATALOGUE).set_index("team")
+
+
+def test_all_pass_is_gold_and_weights_count():
+    scores = card(
+        [("a", "heavy", "pass"), ("a", "light", "pass"), ("b", "heavy", "pass"), ("b", "light", "fail")]
+    )
+    assert scores.at["a", "score"] == 100 and scores.at["a", "level"] == "gold"
+    assert scores.at["b", "score"] == 75  # (3 * 10 + 1 * 0) / 4 * 10
+    assert scores.at["b", "level"] == "bronze"  # a failed check rules out gold and silver
+    assert (scores.at["b", "passed"], scores.at["b", "failed"]) == (1, 1)
+
+
+def test_warn_gives_half_and_levels_follow_the_rubric():
+    scores = card([("a", "heavy", "pass"), ("a", "light", "warn"), ("c", "heavy", "warn"), ("c", "light", "warn")])
+    assert scores.at["a", "score"] == 87.5 and scores.at["a", "level"] == "silver"
+    assert scores.at["c", "score"] == 50 and scores.at["c", "level"] == "bronze"
+
+
+def test_unknown_neither_raises_nor_lowers_the_score():
+    scores = card([("a", "heavy", "unknown"), ("a", "light", "pass"), ("z", "heavy", "unknown")])
+    assert scores.at["a", "score"] == 100 and scores.at["a", "unknown"] == 1
+    assert pd.isna(scores.at["z", "score"]) and scores.at["z", "level"] == "none"
+
+
+def test_change_over_seven_days():
+    previous = pd.DataFrame({"team": ["a"], "score": [60.0]})
+    scores = card([("a", "heavy", "pass"), ("b", "heavy", "fail")], previous)
+    assert scores.at["a", "score_change_7d"] == 40
+    assert pd.isna(scores.at["b", "score_change_7d"])
