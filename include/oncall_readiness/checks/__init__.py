@@ -55,7 +55,7 @@ def results_from_findings(teams: pd.Series, findings: pd.DataFrame, *, all_clear
             rows.append({"team": team, "status": "pass", "reason": all_clear})
             continue
         more = counts[team] - 1
-        suffix = f" (and {more} more finding{'s' * (more > 1)})" if more else ""
+        suffix = f" (and {more} more finding{'s' if more > 1 else ''})" if more else ""
         reason = f"{first.at[team, 'message']}{suffix}."
         rows.append({"team": team, "status": first.at[team, "outcome"], "reason": reason})
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)

@@ -108,6 +108,15 @@ def test_two_people_fail_and_the_reason_says_how_many():
     assert "has 2 people on call; at least 3 are needed" in results.at["notify", "reason"]
 
 
+def test_the_reason_leads_with_the_worst_finding_and_counts_the_rest():
+    people = [person(n, "notify") for n in ("ann", "bob", "cat", "dan")]
+    results, _ = audit(["notify"], people, [("notify", "PS1")], [rotation("PS1", ["ann", "bob"])])
+    assert results.at["notify", "status"] == "fail"
+    assert results.at["notify", "reason"] == (
+        "PS1 rotation has 2 people on call; at least 3 are needed (and 2 more findings)."
+    )
+
+
 def test_daily_turns_warn():
     people = [person(n, "search") for n in ("ann", "bob", "cat", "dan")]
     results, _ = audit(["search"], people, [("search", "PS1")], [rotation("PS1", ["ann", "bob", "cat", "dan"], turn=DAY)])

@@ -1,0 +1,319 @@
+"""The sample organisation: its catalog and its PagerDuty account agree, and hold the designed facts.
+
+The design (what each team's data should produce, check by check) is in
+include/sample_org/README.md. On-call is computed here from the layer definitions in a few
+lines, independently of the emulator: turn ``i`` starts at ``rotation_virtual_start + i *
+turn length`` and belongs to ``users[i mod n]``; later layers win; overrides win over layers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from oncall_readiness.registry import load_registry
+
+SAMPLE_ORG = Path(__file__).resolve().parents[3] / "include" / "sample_org"
+UTC = dt.UTC
+AUDIT_INSTANT = dt.datetime(2026, 11, 16, tzinfo=UTC)
+WINDOW_START = AUDIT_INSTANT - dt.timedelta(days=28)
+WEEK = dt.timedelta(days=7)
+ID_PATTERNS = {
+    "users": r"PU[A-Z0-9]{5}",
+    "teams": r"PT[A-Z0-9]{5}",
+    "schedules": r"PS[A-Z0-9]{5}",
+    "escalation_policies": r"PE[A-Z0-9]{5}",
+    "services": r"PV[A-Z0-9]{5}",
+    "incidents": r"Q[A-Z0-9]+",
+}
+
+
+def moment(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def on_call(schedule: dict, t: dt.datetime) -> str | None:
+    for override in schedule.get("overrides") or []:
+        if moment(override["start"]) <= t < moment(override["end"]):
+            return override["user"]
+    for layer in reversed(schedule["layers"]):
+        if moment(layer["start"]) <= t and (layer["end"] is None or t < moment(layer["end"])):
+            turn = (t - moment(layer["rotation_virtual_start"])) // dt.timedelta(
+                seconds=layer["rotation_turn_length_seconds"]
+            )
+            return layer["users"][turn % len(layer["users"])]
+    return None
+
+
+def hours_on_call(schedule: dict) -> Counter:
+    """User id -> hours on call in the 28-day window (hour resolution: every hand-over is on the hour or half)."""
+    hours, t = Counter(), WINDOW_START
+    while t < AUDIT_INSTANT:
+        hours[on_call(schedule, t + dt.timedelta(minutes=15))] += 0.5
+        t += dt.timedelta(minutes=30)
+    return hours
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return load_registry(SAMPLE_ORG / "catalog")
+
+
+@pytest.fixture(scope="module")
+def pd_state() -> dict:
+    return yaml.safe_load((SAMPLE_ORG / "pagerduty.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def by_id(pd_state) -> dict[str, dict]:
+    return {item["id"]: item for section in pd_state.values() for item in section}
+
+
+@pytest.fixture(scope="module")
+def email_of(pd_state) -> dict[str, str]:
+    return {user["id"]: user["email"] for user in pd_state["users"]}
+
+
+def team_people(registry, team: str, *, exempt: bool | None = None) -> set[str]:
+    people = registry.people[registry.people["team"] == team]
+    if exempt is not None:
+        people = people[people["oncall_exempt"].notna() == exempt]
+    return set(people["email"])
+
+
+def schedule_of(registry, pd_state, team: str, index: int = 0) -> dict:
+    ids = list(registry.team_schedules.loc[registry.team_schedules["team"] == team, "schedule_id"])
+    return next(s for s in pd_state["schedules"] if s["id"] == ids[index])
+
+
+def rotation(schedule: dict, email_of) -> set[str]:
+    return {email_of[u] for layer in schedule["layers"] for u in layer["users"]}
+
+
+# --------------------------------------------------------------------------- shape and cross-references
+
+
+def test_sizes(registry, pd_state):
+    assert len(registry.teams) == 6
+    assert len(registry.people) == 40 and registry.people["person"].is_unique
+    assert len(registry.services) == 20
+    assert len(pd_state["users"]) == 38
+    assert len(pd_state["schedules"]) == 7
+    assert len(pd_state["escalation_policies"]) == 6
+    assert len(pd_state["services"]) == 19
+
+
+def test_pagerduty_ids_follow_the_pattern_and_are_unique(pd_state):
+    for section, pattern in ID_PATTERNS.items():
+        ids = [item["id"] for item in pd_state[section]]
+        assert len(ids) == len(set(ids)), section
+        for item_id in ids:
+            assert re.fullmatch(pattern, item_id), item_id
+            assert section == "incidents" or len(item_id) == 7, item_id
+    for schedule in pd_state["schedules"]:
+        for layer in schedule["layers"]:
+            assert re.fullmatch(r"PL[A-Z0-9]{5}", layer["id"])
+        for override in schedule.get("overrides") or []:
+            assert re.fullmatch(r"PO[A-Z0-9]{5}", override["id"])
+
+
+def test_catalog_schedule_and_service_ids_exist_in_pagerduty(registry, pd_state, by_id):
+    for schedule_id in registry.team_schedules["schedule_id"]:
+        assert schedule_id in by_id and schedule_id.startswith("PS"), schedule_id
+    annotated = registry.services.dropna(subset=["pagerduty_service_id"])
+    for service, service_id in zip(annotated["service"], annotated["pagerduty_service_id"], strict=True):
+        assert by_id[service_id]["name"] == service
+    # and every PagerDuty service is a catalog component
+    assert {s["id"] for s in pd_state["services"]} == set(annotated["pagerduty_service_id"])
+    assert set(registry.services.loc[registry.services["pagerduty_service_id"].isna(), "service"]) == {"catalog-media"}
+
+
+def test_every_pagerduty_user_is_a_registry_person(registry, pd_state):
+    emails = set(registry.people["email"])
+    assert {user["email"] for user in pd_state["users"]} <= emails
+    missing = emails - {user["email"] for user in pd_state["users"]}
+    assert missing == {"noah.schulz@example.com", "nora.diaz@example.com"}  # two joiners, on purpose
+
+
+def test_every_reference_in_the_pagerduty_account_resolves(pd_state, by_id):
+    users = {u["id"] for u in pd_state["users"]}
+    for team in pd_state["teams"]:
+        assert {m["user"] for m in team["members"]} <= users
+    for schedule in pd_state["schedules"]:
+        assert all(t in by_id for t in schedule["teams"])
+        for layer in schedule["layers"]:
+            assert set(layer["users"]) <= users
+            assert layer["restrictions"] == []
+        for override in schedule.get("overrides") or []:
+            assert override["user"] in users
+    for policy in pd_state["escalation_policies"]:
+        for rule in policy["rules"]:
+            for target in rule["targets"]:
+                kind = {"schedule_reference": "PS", "user_reference": "PU"}[target["type"]]
+                assert target["id"].startswith(kind) and target["id"] in by_id
+    for service in pd_state["services"]:
+        assert service["escalation_policy"] in by_id and all(t in by_id for t in service["teams"])
+    for incident in pd_state["incidents"]:
+        assert incident["service"] in by_id and incident["escalation_policy"] in by_id
+        assert all(a["assignee"] in users for a in incident["assignments"])
+
+
+def test_pagerduty_teams_match_the_catalog_teams(registry, pd_state, email_of):
+    for team in registry.teams.itertuples():
+        (pd_team,) = [t for t in pd_state["teams"] if t["name"] == team.display_name]
+        assert {email_of[m["user"]] for m in pd_team["members"]} <= team_people(registry, team.team)
+        for schedule_id in registry.team_schedules.loc[registry.team_schedules["team"] == team.team, "schedule_id"]:
+            schedule = next(s for s in pd_state["schedules"] if s["id"] == schedule_id)
+            assert schedule["teams"] == [pd_team["id"]]
+            assert rotation(schedule, email_of) <= team_people(registry, team.team)
+
+
+def test_layers_start_on_a_monday_at_nine_local_well_before_the_window(pd_state):
+    for schedule in pd_state["schedules"]:
+        zone = ZoneInfo(schedule["time_zone"])
+        for layer in schedule["layers"]:
+            for field in ("start", "rotation_virtual_start"):
+                local = moment(layer[field]).astimezone(zone)
+                expected = (2026, 1, dt.time(9, 0))  # 2026, Monday, 09:00
+                assert (local.year, local.isoweekday(), local.time()) == expected, (schedule["id"], field)
+                assert moment(layer[field]) < WINDOW_START - dt.timedelta(days=90)
+    assert len({s["time_zone"] for s in pd_state["schedules"]}) >= 4
+
+
+# --------------------------------------------------------------------------- the designed rotation facts
+
+
+def test_payments_two_weekly_schedules_of_every_non_exempt_member(registry, pd_state, email_of):
+    assert len(registry.team_schedules[registry.team_schedules["team"] == "payments"]) == 2
+    exempt = registry.people[registry.people["oncall_exempt"].notna()]
+    assert dict(zip(exempt["person"], exempt["oncall_exempt"], strict=True)) == {
+        "hannah-price": "health",
+        "grace-kim": "family",
+    }
+    primary, secondary = (schedule_of(registry, pd_state, "payments", i) for i in (0, 1))
+    for schedule in (primary, secondary):
+        assert rotation(schedule, email_of) == team_people(registry, "payments", exempt=False)
+        assert len(rotation(schedule, email_of)) == 6
+        assert {layer["rotation_turn_length_seconds"] for layer in schedule["layers"]} == {604800}
+        assert max(hours_on_call(schedule).values()) <= 168  # nobody more than one week
+    # the secondary is the previous week's primary: never the same person at once
+    t = WINDOW_START
+    while t < AUDIT_INSTANT:
+        assert on_call(primary, t) != on_call(secondary, t)
+        t += dt.timedelta(hours=6)
+
+
+def test_checkout_weekly_rotation_of_five_and_one_exempt(registry, pd_state, email_of):
+    schedule = schedule_of(registry, pd_state, "checkout")
+    assert rotation(schedule, email_of) == team_people(registry, "checkout", exempt=False)
+    assert len(rotation(schedule, email_of)) == 5
+    assert max(hours_on_call(schedule).values()) <= 168
+
+
+def test_search_hands_over_daily(registry, pd_state, email_of):
+    schedule = schedule_of(registry, pd_state, "search")
+    assert [layer["rotation_turn_length_seconds"] for layer in schedule["layers"]] == [86400]
+    assert rotation(schedule, email_of) == team_people(registry, "search")
+    # fair share: ceil(28 days / (1 day x 6 people)) = 5 turns; nobody is above it
+    assert max(hours_on_call(schedule).values()) <= 5 * 24
+
+
+def test_catalog_joiner_is_not_in_the_rotation(registry, pd_state, email_of):
+    schedule = schedule_of(registry, pd_state, "catalog")
+    missing = team_people(registry, "catalog", exempt=False) - rotation(schedule, email_of)
+    assert missing == {"noah.schulz@example.com"}
+    noah = registry.people.set_index("person").loc["noah-schulz"]
+    assert noah["start_date"] == dt.date(2026, 11, 9) and noah["oncall_exempt"] is None
+
+
+def test_identity_override_gives_one_person_fourteen_days(registry, pd_state, email_of):
+    schedule = schedule_of(registry, pd_state, "identity")
+    assert rotation(schedule, email_of) == team_people(registry, "identity")
+    assert len(rotation(schedule, email_of)) == 7
+    hours = hours_on_call(schedule)
+    ((busiest, busiest_hours),) = hours.most_common(1)
+    assert email_of[busiest] == "oliver.bennett@example.com"
+    assert busiest_hours == 14 * 24
+    assert sorted(hours.values())[-2] <= 168  # everyone else at most one week
+    # without the override, nobody would exceed one week
+    plain = {**schedule, "overrides": []}
+    assert max(hours_on_call(plain).values()) <= 168
+
+
+def test_notifications_rotation_has_two_people(registry, pd_state, email_of):
+    schedule = schedule_of(registry, pd_state, "notifications")
+    assert len(rotation(schedule, email_of)) == 2
+    assert len(hours_on_call(schedule)) == 2
+    assert len(team_people(registry, "notifications") - rotation(schedule, email_of)) == 5
+
+
+def test_every_team_has_a_schedule_and_every_schedule_a_team(registry, pd_state):
+    assert set(registry.team_schedules["team"]) == set(registry.teams["team"])
+    assert set(registry.team_schedules["schedule_id"]) == {s["id"] for s in pd_state["schedules"]}
+
+
+# --------------------------------------------------------------------------- facts for the other checks
+
+
+def test_joiners_of_the_last_90_days(registry):
+    since = AUDIT_INSTANT.date() - dt.timedelta(days=90)
+    joiners = registry.people[registry.people["start_date"] >= since]
+    assert dict(zip(joiners["person"], joiners["team"], strict=True)) == {
+        "sofia-rossi": "payments",
+        "vikram-rao": "search",
+        "noah-schulz": "catalog",
+        "zara-malik": "identity",
+        "nora-diaz": "notifications",
+        "leo-park": "notifications",
+    }
+    assert registry.people["start_date"].max() == dt.date(2026, 11, 15)  # the day before the audit
+
+
+def test_registry_side_of_the_other_checks(registry):
+    services = registry.services.set_index("service")
+    assert set(services.index[services["runbook_url"].isna()]) == {"checkout-fraud-scorer", "notifications-sms"}
+    urls = services["runbook_url"].dropna()
+    assert urls.str.startswith("https://github.com/example-org/").any()
+    assert urls.str.startswith("https://example.atlassian.net/wiki/spaces/OPS/pages/").any()
+    assert (services["dashboard_selector"] == services.index).all()
+    assert (services["alert_selector"] == "service=" + services.index).all()
+    assert services["cost_per_minute"].notna().sum() == 5
+    teams = registry.teams.set_index("team")
+    assert teams["email"].tolist() == [f"team-{team}@example.com" for team in teams.index]
+    assert (teams["grafana_team"] == teams.index).all()
+    assert teams.at["catalog", "last_chaos_day"] is None
+    assert teams.at["payments", "last_chaos_day"] == dt.date(2026, 10, 28)
+    assert teams.at["notifications", "last_chaos_day"] < dt.date(2026, 1, 1)
+
+
+def test_escalation_policies(registry, pd_state):
+    levels = {p["name"].lower(): p["rules"] for p in pd_state["escalation_policies"]}
+    assert [r["targets"][0]["id"] for r in levels["payments"]] == ["PS0PAY1", "PS0PAY2"]
+    assert len(levels["notifications"]) == 1
+    assert [t["type"] for t in levels["checkout"][0]["targets"]] == ["schedule_reference"]
+    assert [t["type"] for t in levels["checkout"][1]["targets"]] == ["user_reference"]
+    assert all(len(rules) == 2 for team, rules in levels.items() if team != "notifications")
+
+
+def test_incidents_are_resolved_in_the_window_and_go_to_who_was_on_call(pd_state, by_id):
+    incidents = pd_state["incidents"]
+    assert len(incidents) >= 8
+    assert [i["incident_number"] for i in incidents] == list(range(1, len(incidents) + 1))
+    night = 0
+    for incident in incidents:
+        created = moment(incident["created_at"])
+        assert WINDOW_START <= created < moment(incident["last_status_change_at"]) < AUDIT_INSTANT
+        assert incident["status"] == "resolved"
+        policy = by_id[incident["escalation_policy"]]
+        assert by_id[incident["service"]]["escalation_policy"] == policy["id"]
+        first = policy["rules"][0]["targets"][0]
+        assignee = on_call(by_id[first["id"]], created)
+        assert incident["assignments"][0] == {"at": incident["created_at"], "assignee": assignee}
+        zone = ZoneInfo(by_id[first["id"]]["time_zone"])
+        night += created.astimezone(zone).hour < 7 or created.astimezone(zone).hour >= 22
+    assert night >= 4
