@@ -140,7 +140,7 @@ def _collect_pagerduty(instant: pd.Timestamp) -> dict[str, pd.DataFrame]:
     )
     client = pagerduty.client_from_connection()
     facts = pagerduty.collect(client, window)
-    log.info("PagerDuty: %d requests", client.requests_made)
+    log.info("PagerDuty: %d requests, %d retried after 429 or 5xx", client.requests_made, client.retries)
     return facts
 
 

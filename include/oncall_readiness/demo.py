@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ DEMO_AUDIT_DATE = "2026-11-16"
 DAG_ID = "readiness_audit"
 
 
-def airflow_env(*, airflow_home: Path, sandbox_url: str, token: str, warehouse: Path, staging: Path) -> dict[str, str]:
+def airflow_env(*, airflow_home: Path, pagerduty_url: str, token: str, warehouse: Path, staging: Path) -> dict[str, str]:
     """Environment for an embedded Airflow aimed at the sandbox: SQLite metadata, connections from env vars."""
     env = dict(os.environ)
     env.update(
@@ -37,7 +38,7 @@ def airflow_env(*, airflow_home: Path, sandbox_url: str, token: str, warehouse: 
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "READINESS_STAGING_DIR": str(staging),
             "AIRFLOW_CONN_PAGERDUTY_DEFAULT": json.dumps(
-                {"conn_type": "pagerduty", "host": f"{sandbox_url}/pagerduty", "password": token}
+                {"conn_type": "pagerduty", "host": pagerduty_url, "password": token}
             ),
             "AIRFLOW_CONN_READINESS_WAREHOUSE": json.dumps(
                 {"conn_type": "generic", "extra": {"url": f"duckdb:///{warehouse}"}}
@@ -66,8 +67,9 @@ def run_audit(env: dict[str, str], audit_date: str, log_path: Path) -> None:
     ):
         for line in process.stdout:
             log.write(line)
-            if "Task instance in success state" in line or "Marking task as" in line or "[error" in line:
-                print("    " + line.strip()[:160], flush=True)
+            progress = _progress(line)
+            if progress:
+                print(f"    {progress}", flush=True)
     if process.returncode:
         raise SystemExit(f"airflow dags test failed (exit {process.returncode}); full log: {log_path}")
 
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    sandbox at {sandbox.base_url} (pid {sandbox.pid})", flush=True)
         env = airflow_env(
             airflow_home=work / "airflow",
-            sandbox_url=sandbox.base_url,
+            pagerduty_url=sandbox.pagerduty_url,
             token=sandbox.token,
             warehouse=warehouse_path,
             staging=work / "staging",
@@ -115,8 +117,25 @@ def print_scorecard(warehouse_path: Path, page: Path) -> None:
     card = audit["scorecard"][["team", "score", "level", "passed", "warned", "failed", "unknown"]]
     print(f"\nReadiness scorecard, audit date {audit['audit_date']}\n")
     print(card.to_string(index=False))
-    statuses = audit["results"].pivot(index="team", columns="check_id", values="status")
-    print(f"\n{statuses.to_string()}")
+    print("\nWhy:")
+    for row in audit["results"].itertuples(index=False):
+        print(f"  {row.team:<14} {row.check_id:<24} {row.status:<7} {row.reason}")
+
+
+RUNNING_TASK = re.compile(r"\[DAG TEST\] running task <TaskInstance: [\w.]+?\.(\w+) .*?(map_index=\d+)?\s*\[")
+NEW_STATE = re.compile(r"new_state=(\w+)")
+
+
+def _progress(line: str) -> str | None:
+    """A short line for each task start, state change and error of ``airflow dags test``."""
+    if match := RUNNING_TASK.search(line):
+        task, map_index = match.groups()
+        return f"running {task}" + (f" [{map_index.split('=')[1]}]" if map_index else "")
+    if (match := NEW_STATE.search(line)) and match.group(1) != "running":
+        return f"  -> {match.group(1)}"
+    if "[error" in line:
+        return line.strip()[:200]
+    return None
 
 
 def _step(message: str) -> None:

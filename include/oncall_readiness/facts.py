@@ -9,4 +9,4 @@ from __future__ import annotations
 from oncall_readiness import registry
 from oncall_readiness.sources import pagerduty
 
-FACT_SCHEMAS: dict[str, dict[str, str]] = {**getattr(registry, 'FACT_COLUMNS', {}), **pagerduty.FACT_COLUMNS}
+FACT_SCHEMAS: dict[str, dict[str, str]] = {**registry.FACT_COLUMNS, **pagerduty.FACT_COLUMNS}

@@ -28,7 +28,7 @@ def score_teams(
     """One scorecard row per team; ``previous`` holds the (team, score) of seven days earlier."""
     catalogue = catalogue or load_catalogue()
     weights = {check_id: check.weight for check_id, check in catalogue.checks.items()}
-    known = results[results["score"].notna()].assign(weight=lambda r: r["check_id"].map(weights))
+    known = results[results["score"].notna()].assign(weight=lambda r: r["check_id"].map(weights).astype(float))
     weighted = (known["score"].astype(float) * known["weight"]).groupby(known["team"]).sum()
     score = (10 * weighted / known.groupby("team")["weight"].sum()).round(1)
     counts = pd.crosstab(results["team"], results["status"]).reindex(

@@ -109,10 +109,13 @@ class PagerDutyClient:
         self.session = retrying_session(max_retries=max_retries, backoff_factor=backoff_factor)
         self.session.headers.update({"Authorization": f"Token token={token}", "Accept": ACCEPT})
         self.requests_made = 0
+        self.retries = 0  # requests repeated after a 429 or 5xx
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         response = self.session.get(f"{self.base_url}{path}", params=params, timeout=30)
         self.requests_made += 1
+        retry_state = getattr(response.raw, "retries", None)
+        self.retries += len(retry_state.history) if retry_state else 0
         raise_for_error(response, SOURCE)
         return response.json()
 

@@ -1,0 +1,71 @@
+"""End to end: the real readiness_audit DAG under `airflow dags test`, against the sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from oncall_readiness.demo import DEMO_AUDIT_DATE, airflow_env, run_audit
+from oncall_readiness.sandbox.process import running_sandbox
+from oncall_readiness.warehouse import Warehouse
+
+SECRET = "e2e-secret-token-4711"
+SAMPLE_TEAMS = {"payments", "checkout", "search", "catalog", "identity", "notifications"}
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory):
+    """Run the audit of the demo date twice (the second run must replace, not add)."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    warehouse_path = tmp / "warehouse.duckdb"
+    with running_sandbox(token=SECRET) as sandbox:
+        env = airflow_env(
+            airflow_home=tmp / "airflow",
+            pagerduty_url=sandbox.pagerduty_url,
+            token=sandbox.token,
+            warehouse=warehouse_path,
+            staging=tmp / "staging",
+        )
+        run_audit(env, DEMO_AUDIT_DATE, tmp / "first.log")
+        run_audit(env, DEMO_AUDIT_DATE, tmp / "second.log")
+    warehouse = Warehouse(f"duckdb:///{warehouse_path}")
+    yield warehouse, tmp
+    warehouse.dispose()
+
+
+def test_every_sample_team_gets_a_scorecard_row(audited):
+    warehouse, _ = audited
+    card = warehouse.query("SELECT team, score, level, audit_date FROM readiness.scorecard")
+    assert sorted(card["team"]) == sorted(SAMPLE_TEAMS)  # once each, after two runs
+    assert {str(day)[:10] for day in card["audit_date"]} == {DEMO_AUDIT_DATE}
+
+
+def test_rotation_sustainability_passes_warns_and_fails_as_the_sample_org_documents(audited):
+    warehouse, _ = audited
+    results = warehouse.query(
+        "SELECT team, status, reason FROM readiness.check_results_latest WHERE check_id = 'rotation-sustainability'"
+    ).set_index("team")
+    assert results["status"].to_dict() == {
+        "payments": "pass",
+        "checkout": "pass",
+        "search": "warn",
+        "catalog": "warn",
+        "identity": "warn",
+        "notifications": "fail",
+    }
+    assert "every 1 day" in results.at["search", "reason"]
+    assert "Noah Schulz" in results.at["catalog", "reason"]
+    assert "Oliver Bennett" in results.at["identity", "reason"]
+    assert "has 2 people on call" in results.at["notifications", "reason"]
+
+
+def test_findings_and_facts_are_published_without_secrets(audited):
+    warehouse, tmp = audited
+    findings = warehouse.query("SELECT * FROM readiness.findings WHERE team = 'identity' AND outcome = 'warn'")
+    assert list(findings["subject"]) == ["person:oliver-bennett"]
+    shifts = warehouse.query("SELECT COUNT(*) AS n FROM readiness.facts_pagerduty_oncall_shifts")
+    assert shifts["n"].iloc[0] > 0
+    for log in ("first.log", "second.log"):
+        assert SECRET not in (tmp / log).read_text()
+    assert not warehouse.query("SELECT * FROM readiness.check_results WHERE reason LIKE :s", s=f"%{SECRET}%").shape[0]
