@@ -33,6 +33,12 @@ def unavailable(reason: str):
     pytest.skip(reason)
 
 
+@pytest.fixture(name="unavailable")
+def unavailable_fixture():
+    """``unavailable(reason)``: skip here, fail in CI (see unavailable above)."""
+    return unavailable
+
+
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     if not REFERENCE.is_dir():

@@ -9,12 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import unavailable
-
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_compose_file_is_valid():
+def test_compose_file_is_valid(unavailable):
     if not shutil.which("docker-compose"):
         unavailable("docker-compose is not installed (Debian package docker-compose)")
     result = subprocess.run(["docker-compose", "config", "-q"], cwd=REPO, capture_output=True, text=True)

@@ -138,8 +138,9 @@ def _collect_pagerduty(instant: pd.Timestamp) -> dict[str, pd.DataFrame]:
         since=(instant - pd.Timedelta(days=_window_days("pagerduty"))).to_pydatetime(),
         until=instant.to_pydatetime(),
     )
+    links = staging.read_step(audit_date(instant), REGISTRY)["registry_team_schedules"]
     client = pagerduty.client_from_connection()
-    facts = pagerduty.collect(client, window)
+    facts = pagerduty.collect(client, window, schedule_ids=links["schedule_id"])
     log.info("PagerDuty: %d requests, %d retried after 429 or 5xx", client.requests_made, client.retries)
     return facts
 

@@ -24,7 +24,9 @@ DEMO_AUDIT_DATE = "2026-11-16"
 DAG_ID = "readiness_audit"
 
 
-def airflow_env(*, airflow_home: Path, pagerduty_url: str, token: str, warehouse: Path, staging: Path) -> dict[str, str]:
+def airflow_env(
+    *, airflow_home: Path, pagerduty_url: str, token: str, warehouse: Path, staging: Path
+) -> dict[str, str]:
     """Environment for an embedded Airflow aimed at the sandbox: SQLite metadata, connections from env vars."""
     env = dict(os.environ)
     env.update(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from oncall_readiness.demo import DEMO_AUDIT_DATE, airflow_env, run_audit
 from oncall_readiness.sandbox.process import running_sandbox
 from oncall_readiness.warehouse import Warehouse

@@ -7,7 +7,6 @@ import datetime as dt
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-
 from oncall_readiness.warehouse import Warehouse
 
 DAY = dt.date(2026, 11, 16)
@@ -95,7 +94,7 @@ def test_publish_writes_every_table_and_the_latest_views(warehouse):
     latest = warehouse.query("SELECT team, score, level FROM readiness.scorecard_latest ORDER BY team")
     assert list(latest["team"]) == ["a", "b"] and list(latest["level"]) == ["gold", "none"]
     assert latest["score"].iloc[0] == 100.0 and pd.isna(latest["score"].iloc[1])
-    shift = warehouse.query("SELECT start, \"end\" FROM readiness.facts_pagerduty_oncall_shifts").iloc[0]
+    shift = warehouse.query('SELECT start, "end" FROM readiness.facts_pagerduty_oncall_shifts').iloc[0]
     assert pd.Timestamp(shift["start"]) == pd.Timestamp("2026-11-09T08:00:00")  # stored as UTC
 
 

@@ -1,9 +1,11 @@
 """PagerDuty REST API v2: on-call schedules, users, services and escalation policies.
 
-Collection costs one paginated walk per collection, never one call per object: schedules
-come from ``GET /schedules`` with ``include[]=schedule_layers`` and ``include[]=final_schedule``
-rendered over the audit window, users from ``GET /users?include[]=teams``. Pages are as
-large as PagerDuty allows (100).
+Collection costs one paginated walk per collection, never one call per team: users from
+``GET /users?include[]=teams``, schedules with their layers from ``GET /schedules``, services,
+escalation policies, and the final schedules (overrides included) of the schedules linked
+to teams from one ``GET /oncalls`` window query. Only a linked schedule that no escalation
+policy targets is read on its own (``GET /schedules/{id}``), because the listing does not
+render final schedules. Pages are as large as PagerDuty allows (100).
 
 Facts tables (schema version 1; every timestamp is UTC):
 
@@ -12,8 +14,8 @@ Facts tables (schema version 1; every timestamp is UTC):
 - ``pagerduty_schedules``: schedule_id, name, time_zone
 - ``pagerduty_rotation_members``: schedule_id, layer_id, layer_name, layer_position,
   member_position, user_id, turn_length_seconds, layer_start, layer_end
-- ``pagerduty_oncall_shifts``: schedule_id, user_id, start, end (the final schedule,
-  overrides included, clipped to the window)
+- ``pagerduty_oncall_shifts``: schedule_id, user_id, start, end (the final schedule's
+  shifts, overrides included, that overlap the window; a shift keeps its real bounds)
 - ``pagerduty_services``: service_id, name, status, escalation_policy_id, created_at
 - ``pagerduty_escalation_targets``: escalation_policy_id, escalation_policy_name, num_loops,
   level, escalation_delay_in_minutes, target_type, target_id
@@ -21,7 +23,7 @@ Facts tables (schema version 1; every timestamp is UTC):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,6 +39,8 @@ ACCEPT = "application/vnd.pagerduty+json;version=2"
 PAGE_LIMIT = 100
 # PagerDuty refuses offset + limit beyond this with classic pagination.
 MAX_OFFSET_WINDOW = 10_000
+# Keeps the /oncalls query string well under common URL length limits.
+ONCALLS_SCHEDULES_PER_QUERY = 50
 
 FACT_COLUMNS: dict[str, dict[str, str]] = {
     "pagerduty_users": {
@@ -138,28 +142,65 @@ class PagerDutyClient:
                 )
 
 
-def collect(client: PagerDutyClient, window: AuditWindow) -> dict[str, pd.DataFrame]:
-    """Read the account and return its facts tables."""
+def collect(client: PagerDutyClient, window: AuditWindow, schedule_ids: Iterable[str] = ()) -> dict[str, pd.DataFrame]:
+    """Read the account and return its facts tables.
+
+    ``schedule_ids`` are the schedules the registry links to teams: their final schedules
+    (overrides included) come from one ``/oncalls`` window query; only a linked schedule
+    that no escalation policy targets (so ``/oncalls`` cannot show it) costs a call of its own.
+    """
+    window_params = {"since": window.since.isoformat(), "until": window.until.isoformat(), "time_zone": "UTC"}
     users = list(client.iter_all("/users", "users", {"include[]": ["teams"]}))
-    schedules = list(
-        client.iter_all(
-            "/schedules",
-            "schedules",
-            {
-                "include[]": ["schedule_layers", "final_schedule"],
-                "since": window.since.isoformat(),
-                "until": window.until.isoformat(),
-                "time_zone": "UTC",
-            },
-        )
-    )
+    schedules = list(client.iter_all("/schedules", "schedules", {"include[]": ["schedule_layers"], **window_params}))
     services = list(client.iter_all("/services", "services"))
     policies = list(client.iter_all("/escalation_policies", "escalation_policies"))
-    return normalise(users=users, schedules=schedules, services=services, policies=policies)
+    linked = sorted(set(schedule_ids) & {schedule["id"] for schedule in schedules})
+    shifts = _final_schedules(client, linked, policies, window_params)
+    return normalise(users=users, schedules=schedules, services=services, policies=policies, shifts=shifts)
+
+
+def _final_schedules(
+    client: PagerDutyClient, schedule_ids: list[str], policies: list[dict], window_params: dict
+) -> list[dict]:
+    """(schedule_id, user_id, start, end) of every final-schedule shift of the schedules in the window."""
+    targeted = {
+        target["id"]
+        for policy in policies
+        for rule in policy.get("escalation_rules") or []
+        for target in rule.get("targets") or []
+        if target.get("type") in ("schedule_reference", "schedule")
+    }
+    via_oncalls = [schedule_id for schedule_id in schedule_ids if schedule_id in targeted]
+    shifts = []
+    for chunk in _chunks(via_oncalls, ONCALLS_SCHEDULES_PER_QUERY):
+        params = {"schedule_ids[]": chunk, **window_params}
+        for entry in client.iter_all("/oncalls", "oncalls", params):
+            if entry.get("schedule") and entry.get("start"):
+                shifts.append(_shift(entry["schedule"]["id"], entry))
+    # The listing does not render final schedules (PagerDuty/api-schema#430): ask one by one.
+    for schedule_id in (s for s in schedule_ids if s not in targeted):
+        final = client.get(f"/schedules/{schedule_id}", window_params)["schedule"].get("final_schedule") or {}
+        shifts += [_shift(schedule_id, entry) for entry in final.get("rendered_schedule_entries") or []]
+    # The same shift shows once per escalation policy and level that targets the schedule.
+    return list({(s["schedule_id"], s["user_id"], s["start"], s["end"]): s for s in shifts}.values())
+
+
+def _shift(schedule_id: str, entry: dict) -> dict:
+    return {
+        "schedule_id": schedule_id,
+        "user_id": (entry.get("user") or {}).get("id"),
+        "start": entry.get("start"),
+        "end": entry.get("end"),
+    }
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 def normalise(
-    *, users: list[dict], schedules: list[dict], services: list[dict], policies: list[dict]
+    *, users: list[dict], schedules: list[dict], services: list[dict], policies: list[dict], shifts: list[dict]
 ) -> dict[str, pd.DataFrame]:
     """Turn raw API objects into the documented facts tables."""
     facts = {
@@ -189,7 +230,7 @@ def normalise(
             ({"schedule_id": s["id"], "name": s.get("name"), "time_zone": s.get("time_zone")} for s in schedules),
         ),
         "pagerduty_rotation_members": _frame("pagerduty_rotation_members", _rotation_members(schedules)),
-        "pagerduty_oncall_shifts": _frame("pagerduty_oncall_shifts", _oncall_shifts(schedules)),
+        "pagerduty_oncall_shifts": _frame("pagerduty_oncall_shifts", shifts),
         "pagerduty_services": _frame(
             "pagerduty_services",
             (
@@ -223,18 +264,6 @@ def _rotation_members(schedules: list[dict]) -> Iterator[dict]:
                     "layer_start": layer.get("start"),
                     "layer_end": layer.get("end"),
                 }
-
-
-def _oncall_shifts(schedules: list[dict]) -> Iterator[dict]:
-    for schedule in schedules:
-        final = schedule.get("final_schedule") or {}
-        for entry in final.get("rendered_schedule_entries") or []:
-            yield {
-                "schedule_id": schedule["id"],
-                "user_id": (entry.get("user") or {}).get("id"),
-                "start": entry.get("start"),
-                "end": entry.get("end"),
-            }
 
 
 def _escalation_targets(policies: list[dict]) -> Iterator[dict]:

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from oncall_readiness.registry import default_catalog_path, load_registry
 from oncall_readiness.sandbox.process import running_sandbox
 from oncall_readiness.sources.http import SourceError
 from oncall_readiness.sources.pagerduty import AuditWindow, PagerDutyClient, collect
@@ -36,6 +37,9 @@ def big_account(users: int) -> dict:
     return {"users": people, "schedules": [schedule]}
 
 
+SAMPLE_SCHEDULES = list(load_registry(default_catalog_path()).team_schedules["schedule_id"])
+
+
 @pytest.fixture(scope="module")
 def sample_sandbox():
     with running_sandbox() as sandbox:
@@ -44,30 +48,55 @@ def sample_sandbox():
 
 def test_sample_org_collects_in_one_call_per_collection(sample_sandbox):
     client = PagerDutyClient(sample_sandbox.token, base_url=sample_sandbox.pagerduty_url)
-    facts = collect(client, WINDOW)
-    assert client.requests_made == 4  # users, schedules (layers + final schedule), services, policies
+    facts = collect(client, WINDOW, SAMPLE_SCHEDULES)
+    assert client.requests_made == 5  # users, schedules (with layers), services, policies, one /oncalls window
     assert len(facts["pagerduty_users"]) > 30
     assert facts["pagerduty_users"]["email"].str.islower().all()
     shifts = facts["pagerduty_oncall_shifts"]
-    assert shifts["start"].min() >= pd.Timestamp(WINDOW.since) and shifts["end"].max() <= pd.Timestamp(WINDOW.until)
+    assert set(shifts["schedule_id"]) == set(SAMPLE_SCHEDULES)
+    assert (shifts["end"] > pd.Timestamp(WINDOW.since)).all() and (shifts["start"] < pd.Timestamp(WINDOW.until)).all()
+    assert not shifts.duplicated().any()  # a schedule at two escalation levels still counts each shift once
     assert not facts["pagerduty_rotation_members"].empty
+
+
+def test_oncalls_window_gives_the_same_shifts_as_each_final_schedule(sample_sandbox):
+    """The one-query path (/oncalls) and the per-schedule path (final_schedule) must agree."""
+    client = PagerDutyClient(sample_sandbox.token, base_url=sample_sandbox.pagerduty_url)
+    shifts = collect(client, WINDOW, SAMPLE_SCHEDULES)["pagerduty_oncall_shifts"]
+    params = {"since": WINDOW.since.isoformat(), "until": WINDOW.until.isoformat(), "time_zone": "UTC"}
+    for schedule_id in SAMPLE_SCHEDULES:
+        final = client.get(f"/schedules/{schedule_id}", params)["schedule"]["final_schedule"]
+        expected = {
+            (e["user"]["id"], pd.Timestamp(e["start"]), pd.Timestamp(e["end"]))
+            for e in final["rendered_schedule_entries"]
+        }
+        mine = shifts[shifts["schedule_id"] == schedule_id]
+        clipped = {
+            (user, max(start, pd.Timestamp(WINDOW.since)), min(end, pd.Timestamp(WINDOW.until)))
+            for user, start, end in zip(mine["user_id"], mine["start"], mine["end"], strict=True)
+        }
+        assert clipped == expected, schedule_id
 
 
 def test_pagination_walks_every_page_at_the_largest_page_size():
     with running_sandbox(pagerduty_state=big_account(250)) as sandbox:
         client = PagerDutyClient(sandbox.token, base_url=sandbox.pagerduty_url)
-        facts = collect(client, WINDOW)
+        facts = collect(client, WINDOW, ["PS00001"])
     users = facts["pagerduty_users"]
     assert len(users) == 250 and users["user_id"].is_unique
     assert users["email"].iloc[0] == "user.0@example.com"
-    assert client.requests_made == 3 + 1 + 1 + 1  # 250 users in pages of 100, then the rest
+    # 250 users in pages of 100, schedules, services, policies; no policy targets the
+    # schedule, so its final schedule is read on its own.
+    assert client.requests_made == 3 + 1 + 1 + 1 + 1
+    assert set(facts["pagerduty_oncall_shifts"]["user_id"]) == {"PU00000", "PU00001", "PU00002"}
 
 
 def test_throttled_collection_gives_the_same_facts(sample_sandbox):
-    unthrottled = collect(PagerDutyClient(sample_sandbox.token, base_url=sample_sandbox.pagerduty_url), WINDOW)
+    client = PagerDutyClient(sample_sandbox.token, base_url=sample_sandbox.pagerduty_url)
+    unthrottled = collect(client, WINDOW, SAMPLE_SCHEDULES)
     with running_sandbox(rate_limit="2/1") as throttled_sandbox:
         client = PagerDutyClient(throttled_sandbox.token, base_url=throttled_sandbox.pagerduty_url, backoff_factor=0.1)
-        throttled = collect(client, WINDOW)
+        throttled = collect(client, WINDOW, SAMPLE_SCHEDULES)
     assert client.retries >= 1, "the sandbox should have answered 429 at least once"
     for table, frame in unthrottled.items():
         pd.testing.assert_frame_equal(frame, throttled[table], obj=table)

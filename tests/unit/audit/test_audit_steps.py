@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pandas as pd
 import pytest
-
 from oncall_readiness import audit, staging
 from oncall_readiness.registry import RegistryError
 from oncall_readiness.sandbox.process import running_sandbox
@@ -31,10 +31,8 @@ def use_pagerduty(monkeypatch, url: str, token: str) -> None:
 def run_audit(warehouse_url: str) -> dict[str, int]:
     audit.stage_registry(INSTANT)
     for source in audit.sources_to_collect():
-        try:
+        with contextlib.suppress(SourceError):  # Airflow marks the task failed; the checks still run
             audit.stage_source(source, INSTANT)
-        except SourceError:
-            pass  # Airflow would mark the task failed; the checks must still run
     audit.stage_checks(INSTANT)
     audit.stage_scorecard(INSTANT, warehouse_url)
     return audit.publish(INSTANT, warehouse_url)

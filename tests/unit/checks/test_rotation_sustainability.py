@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from oncall_readiness.checks.runner import evaluate_checks
 from oncall_readiness.sources.pagerduty import normalise
 
@@ -77,11 +76,17 @@ def rotation(schedule_id, users, *, turn=WEEK, start="2026-01-05T00:00:00Z", ove
 
 def audit(teams, people, links, schedules, *, thresholds=(), users=None):
     names = {p["person"] for p in people}
+    shifts = [
+        {"schedule_id": schedule["id"], "user_id": entry["user"]["id"], "start": entry["start"], "end": entry["end"]}
+        for schedule in schedules
+        for entry in schedule["final_schedule"]["rendered_schedule_entries"]
+    ]
     facts = normalise(
         users=users if users is not None else [pd_user(n) for n in sorted(names)],
         schedules=schedules,
         services=[],
         policies=[],
+        shifts=shifts,
     )
     facts["registry_teams"] = pd.DataFrame({"team": teams, "opsgenie_team": [None] * len(teams)})
     facts["registry_people"] = pd.DataFrame(people)
@@ -119,7 +124,9 @@ def test_the_reason_leads_with_the_worst_finding_and_counts_the_rest():
 
 def test_daily_turns_warn():
     people = [person(n, "search") for n in ("ann", "bob", "cat", "dan")]
-    results, _ = audit(["search"], people, [("search", "PS1")], [rotation("PS1", ["ann", "bob", "cat", "dan"], turn=DAY)])
+    results, _ = audit(
+        ["search"], people, [("search", "PS1")], [rotation("PS1", ["ann", "bob", "cat", "dan"], turn=DAY)]
+    )
     assert results.at["search", "status"] == "warn"
     assert "hands over every 1 day; turns of 1 week are expected" in results.at["search", "reason"]
 
@@ -136,7 +143,9 @@ def test_member_missing_from_rotation_is_named():
 def test_member_without_a_pagerduty_user_is_named():
     people = [person(n, "catalog") for n in ("ann", "bob", "cat", "eve")]
     users = [pd_user(n) for n in ("ann", "bob", "cat")]
-    _, findings = audit(["catalog"], people, [("catalog", "PS1")], [rotation("PS1", ["ann", "bob", "cat"])], users=users)
+    _, findings = audit(
+        ["catalog"], people, [("catalog", "PS1")], [rotation("PS1", ["ann", "bob", "cat"])], users=users
+    )
     eve = findings[findings["subject"] == "person:eve"].iloc[0]
     assert (eve["outcome"], eve["message"]) == ("warn", "Eve has no PagerDuty user, so takes no on-call turns")
 
@@ -152,9 +161,7 @@ def test_exempt_member_is_never_counted_against_the_team():
 
 def test_someone_covering_a_whole_extra_week_is_named():
     names = ["ann", "bob", "cat", "dan"]
-    schedule = rotation(
-        "PS1", names, overrides=[("2026-11-02T00:00:00Z", "2026-11-09T00:00:00Z", "ann")]
-    )
+    schedule = rotation("PS1", names, overrides=[("2026-11-02T00:00:00Z", "2026-11-09T00:00:00Z", "ann")])
     results, findings = audit(["identity"], [person(n, "identity") for n in names], [("identity", "PS1")], [schedule])
     assert results.at["identity", "status"] == "warn"
     ann = findings[findings["subject"] == "person:ann"].iloc[0]
@@ -209,7 +216,7 @@ def test_bad_threshold_override_names_team_and_annotation():
 
 
 def test_unavailable_pagerduty_makes_the_check_unknown_never_pass_or_fail():
-    facts = normalise(users=[], schedules=[], services=[], policies=[])
+    facts = normalise(users=[], schedules=[], services=[], policies=[], shifts=[])
     facts["registry_teams"] = pd.DataFrame({"team": ["a", "b"], "opsgenie_team": [None, None]})
     facts["registry_thresholds"] = pd.DataFrame(columns=["team", "check_id", "key", "value"])
     results, findings = evaluate_checks(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-
 from oncall_readiness.checks.catalogue import Catalogue, CheckDefinition
 from oncall_readiness.scorecard import score_teams
 
@@ -28,9 +27,7 @@ def card(rows, previous=None):
 
 
 def test_all_pass_is_gold_and_weights_count():
-    scores = card(
-        [("a", "heavy", "pass"), ("a", "light", "pass"), ("b", "heavy", "pass"), ("b", "light", "fail")]
-    )
+    scores = card([("a", "heavy", "pass"), ("a", "light", "pass"), ("b", "heavy", "pass"), ("b", "light", "fail")])
     assert scores.at["a", "score"] == 100 and scores.at["a", "level"] == "gold"
     assert scores.at["b", "score"] == 75  # (3 * 10 + 1 * 0) / 4 * 10
     assert scores.at["b", "level"] == "bronze"  # a failed check rules out gold and silver
