@@ -44,7 +44,7 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     )
     findings = _one_per_subject(findings)
     results = results_from_findings(
-        audit.teams["team"], findings, all_clear="Every rotation of the team is sustainable"
+        audit.teams["team"], findings, all_clear="Every rotation of the team is sustainable."
     )
     return CheckOutcome(results=results, findings=findings)
 
