@@ -5,13 +5,16 @@ Audits every product team's on-call readiness once a day and publishes the score
 
 1. **load_registry**: teams, people and services from the Backstage catalog
    (`READINESS_CATALOG`); a malformed catalog stops the run with the file, entity and field.
-2. **collect**: one mapped task per source (PagerDuty, ...), through its Airflow connection
-   (`pagerduty_default`, ...). A source that stays down after retries turns the checks that
-   read it `unknown`; the others still publish.
-3. **evaluate_checks**: every check of `checks.yaml` over all teams at once.
-4. **score**: score (0 to 100) and level per team, with the change over seven days.
-5. **publish**: check results, findings, scorecard and facts to `readiness_warehouse`,
-   replacing the audit date's rows in one transaction.
+2. **audit_source.collect**: one mapped group per source (PagerDuty, ...), reading it through
+   its Airflow connection (`pagerduty_default`, ...).
+3. **validate_registry**, **audit_source.validate**: the Great Expectations suite of each
+   source's facts (its data contract). A source that stays down after retries, or whose
+   facts fail validation (the task fails and names the failed expectations), turns the
+   checks that read it `unknown`; the others still publish.
+4. **evaluate_checks**: every check of `checks.yaml` over all teams at once.
+5. **score**: score (0 to 100) and level per team, with the change over seven days.
+6. **publish**: check results, findings, scorecard, data-quality results and facts to
+   `readiness_warehouse`, replacing the audit date's rows in one transaction.
 
 The audit instant is the data interval end; rerunning a date recomputes it as of then.
 """
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import dag, task
+from airflow.sdk import dag, task, task_group
 
 AUDIT_DEFAULT_ARGS = {
     "owner": "oncall-readiness",
@@ -64,6 +67,21 @@ def readiness_audit():
 
         return audit.stage_source(source, audit.audit_instant(data_interval_end))
 
+    # Retrying cannot fix data that breaks its contract: fail at once, with the reason.
+    @task(retries=0, map_index_template="{{ source }}")
+    def validate(source: str, data_interval_end=None) -> str:
+        """Validate one source's facts with its Great Expectations suite."""
+        from airflow.sdk import get_current_context
+        from oncall_readiness import audit
+
+        get_current_context()["source"] = source
+        return audit.stage_quality(source, audit.audit_instant(data_interval_end))
+
+    @task_group
+    def audit_source(source: str):
+        """Collect, then validate, one source."""
+        collect(source) >> validate(source)
+
     @task(trigger_rule="all_done")
     def evaluate_checks(data_interval_end=None) -> str:
         """Evaluate every check; unavailable sources make their checks unknown."""
@@ -88,10 +106,11 @@ def readiness_audit():
         return audit.publish(audit.audit_instant(data_interval_end), url_from_connection())
 
     registry = load_registry()
-    collected = collect.expand(source=plan_sources())
+    sources = audit_source.expand(source=plan_sources())
+    registry_validated = validate.override(task_id="validate_registry", map_index_template=None)("registry")
     checked = evaluate_checks()
-    registry >> collected >> checked
-    registry >> checked >> score() >> publish()
+    registry >> [sources, registry_validated] >> checked
+    checked >> score() >> publish()
 
 
 readiness_audit()

@@ -15,6 +15,13 @@ import pandas as pd
 from oncall_readiness import staging
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
+from oncall_readiness.quality import (
+    QUALITY_COLUMNS,
+    DataQualityError,
+    QualityContext,
+    failure_summary,
+    validate_source,
+)
 from oncall_readiness.registry import default_catalog_path, load_registry
 from oncall_readiness.scorecard import score_teams
 from oncall_readiness.sources import pagerduty
@@ -65,6 +72,20 @@ def stage_source(source: str, instant: pd.Timestamp) -> str:
     return staging.write_step(audit_date(instant), source, frames)
 
 
+def stage_quality(source: str, instant: pd.Timestamp) -> str:
+    """Validate a source's staged facts against its data contract; fail loudly when broken."""
+    day = audit_date(instant)
+    registry = staging.read_step(day, REGISTRY)
+    facts = registry if source == REGISTRY else staging.read_step(day, source)
+    report = validate_source(source, facts, QualityContext(audit_instant=instant, registry=registry))
+    path = staging.write_step(day, _quality_step(source), {"data_quality": report})
+    log.info("%s: %d of %d expectations met", source, int(report["success"].sum()), len(report))
+    problem = failure_summary(report)
+    if problem:
+        raise DataQualityError(f"{source} data failed validation, its checks will be unknown: {problem}")
+    return path
+
+
 def stage_checks(instant: pd.Timestamp) -> str:
     """Evaluate every implemented check over every team."""
     facts, unavailable = gather_facts(audit_date(instant))
@@ -100,6 +121,7 @@ def publish(instant: pd.Timestamp, warehouse_url: str) -> dict[str, int]:
             check_results=checks["check_results"],
             findings=checks["findings"],
             scorecard=staging.read_step(day, "scorecard")["scorecard"],
+            data_quality=_quality_reports(day),
             facts=facts,
         )
     finally:
@@ -112,15 +134,37 @@ def gather_facts(day: dt.date) -> tuple[dict[str, pd.DataFrame], dict[str, str]]
     """The staged facts of the registry and every source, and why any source is unavailable."""
     if not staging.step_status(day, REGISTRY).get("ok"):
         raise RuntimeError(f"the registry of {day} did not load in this run: see the load_registry task")
-    facts = staging.read_step(day, REGISTRY)
+    facts = staging.read_step(day, REGISTRY)  # the teams are needed even when its contract failed
     unavailable = {}
-    for source in sources_to_collect():
+    for source in [REGISTRY, *sources_to_collect()]:
         status = staging.step_status(day, source)
-        if status.get("ok"):
+        problem = _quality_problem(day, source) if status.get("ok") else status.get("reason", "unknown reason")
+        if problem:
+            unavailable[source] = problem
+        elif source != REGISTRY:
             facts.update(staging.read_step(day, source))
-        else:
-            unavailable[source] = status.get("reason", "unknown reason")
     return facts, unavailable
+
+
+def _quality_step(source: str) -> str:
+    return f"quality-{source}"
+
+
+def _quality_problem(day: dt.date, source: str) -> str | None:
+    """Why a collected source cannot be trusted, or None when its facts met their contract."""
+    if not staging.step_status(day, _quality_step(source)).get("ok"):
+        return "its data was not validated in this run"
+    summary = failure_summary(staging.read_step(day, _quality_step(source))["data_quality"])
+    return f"it failed validation with {summary}" if summary else None
+
+
+def _quality_reports(day: dt.date) -> pd.DataFrame:
+    reports = [
+        staging.read_step(day, _quality_step(source))["data_quality"]
+        for source in [REGISTRY, *sources_to_collect()]
+        if staging.step_status(day, _quality_step(source)).get("ok")
+    ]
+    return pd.concat(reports, ignore_index=True) if reports else pd.DataFrame(columns=QUALITY_COLUMNS)
 
 
 def _window_days(source: str) -> int:

@@ -2,7 +2,8 @@
 
 Score: the weighted mean of the team's check scores (0 to 10, weights from checks.yaml),
 scaled to 100, over the checks with a known outcome. ``unknown`` and ``waived`` checks
-neither raise nor lower it: a team is never scored down for data we could not read.
+neither raise nor lower it: a team is never scored down for data we could not read; it is
+marked ``fully_assessed = false`` instead.
 
 Levels (the rubric):
 
@@ -18,7 +19,17 @@ import pandas as pd
 
 from oncall_readiness.checks.catalogue import Catalogue, load_catalogue
 
-SCORECARD_COLUMNS = ["team", "score", "level", "passed", "warned", "failed", "unknown", "score_change_7d"]
+SCORECARD_COLUMNS = [
+    "team",
+    "score",
+    "level",
+    "passed",
+    "warned",
+    "failed",
+    "unknown",
+    "fully_assessed",
+    "score_change_7d",
+]
 LEVELS = (("gold", 90.0, False), ("silver", 75.0, False), ("bronze", 50.0, True))
 
 
@@ -38,6 +49,7 @@ def score_teams(
     card["score"] = card["team"].map(score).astype("Float64")
     card[["passed", "warned", "failed", "unknown"]] = counts.loc[card["team"]].to_numpy()
     card["level"] = [_level(s, f) for s, f in zip(card["score"], card["failed"], strict=True)]
+    card["fully_assessed"] = card["unknown"] == 0
     before = previous.set_index("team")["score"] if previous is not None and len(previous) else pd.Series()
     card["score_change_7d"] = (card["score"] - card["team"].map(before).astype("Float64")).round(1)
     return card[SCORECARD_COLUMNS].sort_values("team", ignore_index=True)

@@ -50,7 +50,16 @@ RESULT_TABLES = {
         "warned": "integer",
         "failed": "integer",
         "unknown": "integer",
+        "fully_assessed": "boolean",
         "score_change_7d": "float",
+    },
+    "data_quality": {
+        "source": "string",
+        "facts_table": "string",
+        "expectation": "string",
+        "success": "boolean",
+        "observed_value": "string",
+        "details": "string",
     },
 }
 
@@ -117,9 +126,12 @@ class Warehouse:
         findings: pd.DataFrame,
         scorecard: pd.DataFrame,
         facts: Mapping[str, pd.DataFrame],
+        data_quality: pd.DataFrame | None = None,
     ) -> dict[str, int]:
         """Replace the audit date's rows of every table in one transaction; return rows written."""
         frames = {"check_results": check_results, "findings": findings, "scorecard": scorecard}
+        if data_quality is not None:
+            frames["data_quality"] = data_quality
         frames.update({f"facts_{name}": frame for name, frame in facts.items()})
         written = {}
         with self.engine.begin() as conn:

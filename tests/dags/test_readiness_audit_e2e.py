@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from oncall_readiness.demo import DEMO_AUDIT_DATE, airflow_env, run_audit
+from oncall_readiness.registry import default_catalog_path
 from oncall_readiness.sandbox.process import running_sandbox
 from oncall_readiness.warehouse import Warehouse
 
@@ -68,3 +70,37 @@ def test_findings_and_facts_are_published_without_secrets(audited):
     for log in ("first.log", "second.log"):
         assert SECRET not in (tmp / log).read_text()
     assert not warehouse.query("SELECT * FROM readiness.check_results WHERE reason LIKE :s", s=f"%{SECRET}%").shape[0]
+
+
+@pytest.fixture(scope="module")
+def corrupted(tmp_path_factory):
+    """The audit while PagerDuty answers with two users sharing one email (a broken read)."""
+    tmp = tmp_path_factory.mktemp("e2e-corrupted")
+    state = yaml.safe_load((default_catalog_path().parent / "pagerduty.yaml").read_text())
+    state["users"][1]["email"] = state["users"][0]["email"]
+    warehouse_path = tmp / "warehouse.duckdb"
+    with running_sandbox(pagerduty_state=state, token=SECRET) as sandbox:
+        env = airflow_env(
+            airflow_home=tmp / "airflow",
+            pagerduty_url=sandbox.pagerduty_url,
+            token=sandbox.token,
+            warehouse=warehouse_path,
+            staging=tmp / "staging",
+        )
+        run_audit(env, DEMO_AUDIT_DATE, tmp / "run.log", check=False)
+    warehouse = Warehouse(f"duckdb:///{warehouse_path}")
+    yield warehouse, (tmp / "run.log").read_text()
+    warehouse.dispose()
+
+
+def test_a_corrupted_source_fails_its_validation_task_and_its_checks_are_unknown(corrupted):
+    warehouse, log = corrupted
+    assert "pagerduty data failed validation" in log  # the failed task says why
+    results = warehouse.query("SELECT team, status, reason FROM readiness.check_results_latest")
+    assert sorted(results["team"]) == sorted(SAMPLE_TEAMS)
+    assert set(results["status"]) == {"unknown"}
+    assert results["reason"].str.contains("expect_column_values_to_be_unique(column=email)", regex=False).all()
+    card = warehouse.query("SELECT team, level, fully_assessed FROM readiness.scorecard_latest")
+    assert len(card) == len(SAMPLE_TEAMS) and not card["fully_assessed"].any()
+    failed = warehouse.query("SELECT facts_table FROM readiness.data_quality WHERE NOT success")
+    assert list(failed["facts_table"]) == ["pagerduty_users"]

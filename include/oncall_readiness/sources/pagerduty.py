@@ -9,6 +9,8 @@ render final schedules. Pages are as large as PagerDuty allows (100).
 
 Facts tables (schema version 1; every timestamp is UTC):
 
+- ``pagerduty_collections``: collection (the API path), reported_total (PagerDuty's own
+  ``total``), collected (objects received): the evidence that no page went missing
 - ``pagerduty_users``: user_id, name, email (lower-cased: the join key), time_zone, role
 - ``pagerduty_user_teams``: user_id, team_id, team_name
 - ``pagerduty_schedules``: schedule_id, name, time_zone
@@ -39,10 +41,12 @@ ACCEPT = "application/vnd.pagerduty+json;version=2"
 PAGE_LIMIT = 100
 # PagerDuty refuses offset + limit beyond this with classic pagination.
 MAX_OFFSET_WINDOW = 10_000
+ZONED_ISO_8601 = r"(?:Z|[+-]\d{2}:?\d{2})$"
 # Keeps the /oncalls query string well under common URL length limits.
 ONCALLS_SCHEDULES_PER_QUERY = 50
 
 FACT_COLUMNS: dict[str, dict[str, str]] = {
+    "pagerduty_collections": {"collection": "string", "reported_total": "integer", "collected": "integer"},
     "pagerduty_users": {
         "user_id": "string",
         "name": "string",
@@ -114,6 +118,8 @@ class PagerDutyClient:
         self.session.headers.update({"Authorization": f"Token token={token}", "Accept": ACCEPT})
         self.requests_made = 0
         self.retries = 0  # requests repeated after a 429 or 5xx
+        # path -> [objects PagerDuty says there are, objects received]: a truncated read shows here
+        self.collections: dict[str, list[int]] = {}
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         response = self.session.get(f"{self.base_url}{path}", params=params, timeout=30)
@@ -126,11 +132,15 @@ class PagerDutyClient:
     def iter_all(self, path: str, key: str, params: Mapping[str, Any] | None = None) -> Iterator[dict]:
         """Every object of a classic-paginated collection, following ``more`` page by page."""
         offset = 0
+        counts = self.collections.setdefault(path, [0, 0])
         while True:
-            page = self.get(path, {**(params or {}), "limit": PAGE_LIMIT, "offset": offset})
+            page = self.get(path, {**(params or {}), "limit": PAGE_LIMIT, "offset": offset, "total": "true"})
             items = page.get(key)
             if items is None:
                 raise SourceError(f"{SOURCE}: GET {path} answered without a {key!r} list")
+            if offset == 0:
+                counts[0] += page.get("total") or 0
+            counts[1] += len(items)
             yield from items
             if not page.get("more"):
                 return
@@ -156,7 +166,15 @@ def collect(client: PagerDutyClient, window: AuditWindow, schedule_ids: Iterable
     policies = list(client.iter_all("/escalation_policies", "escalation_policies"))
     linked = sorted(set(schedule_ids) & {schedule["id"] for schedule in schedules})
     shifts = _final_schedules(client, linked, policies, window_params)
-    return normalise(users=users, schedules=schedules, services=services, policies=policies, shifts=shifts)
+    facts = normalise(users=users, schedules=schedules, services=services, policies=policies, shifts=shifts)
+    facts["pagerduty_collections"] = _frame(
+        "pagerduty_collections",
+        (
+            {"collection": path, "reported_total": total, "collected": got}
+            for path, (total, got) in client.collections.items()
+        ),
+    )
+    return facts
 
 
 def _final_schedules(
@@ -287,12 +305,19 @@ def _frame(table: str, rows) -> pd.DataFrame:
     frame = pd.DataFrame(list(rows), columns=list(columns))
     for column, kind in columns.items():
         if kind == "timestamp":
-            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+            frame[column] = _utc_timestamps(frame[column])
         elif kind == "integer":
             frame[column] = frame[column].astype("Int64")
         else:
             frame[column] = frame[column].astype("string")
     return frame
+
+
+def _utc_timestamps(values: pd.Series) -> pd.Series:
+    """ISO 8601 strings with a zone, as UTC; a time without a zone is ambiguous, so NaT."""
+    text = values.astype("string")
+    zoned = text.str.contains(ZONED_ISO_8601, regex=True).fillna(False).astype(bool)
+    return pd.to_datetime(text.where(zoned), utc=True, format="ISO8601")
 
 
 def client_from_connection(conn_id: str = CONNECTION_ID) -> PagerDutyClient:

@@ -8,6 +8,7 @@ import json
 import pandas as pd
 import pytest
 from oncall_readiness import audit, staging
+from oncall_readiness.quality import DataQualityError
 from oncall_readiness.registry import RegistryError
 from oncall_readiness.sandbox.process import running_sandbox
 from oncall_readiness.sources.http import SourceError
@@ -28,11 +29,17 @@ def use_pagerduty(monkeypatch, url: str, token: str) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_PAGERDUTY_DEFAULT", json.dumps(conn))
 
 
-def run_audit(warehouse_url: str) -> dict[str, int]:
+def run_audit(warehouse_url: str, corrupt=None) -> dict[str, int]:
+    """The DAG's steps in order; ``corrupt(day)`` may tamper with staged facts before validation."""
     audit.stage_registry(INSTANT)
+    audit.stage_quality("registry", INSTANT)
     for source in audit.sources_to_collect():
-        with contextlib.suppress(SourceError):  # Airflow marks the task failed; the checks still run
+        # Airflow marks these tasks failed; the checks still run
+        with contextlib.suppress(SourceError, DataQualityError):
             audit.stage_source(source, INSTANT)
+            if corrupt:
+                corrupt(audit.audit_date(INSTANT))
+            audit.stage_quality(source, INSTANT)
     audit.stage_checks(INSTANT)
     audit.stage_scorecard(INSTANT, warehouse_url)
     return audit.publish(INSTANT, warehouse_url)
@@ -62,6 +69,39 @@ def test_pagerduty_down_makes_its_checks_unknown_and_still_publishes(workspace, 
     assert results["reason"].str.contains("pagerduty data is unavailable: SourceError: pagerduty: GET").all()
     assert "revoked-token" not in results["reason"].str.cat()
     assert set(card["level"]) == {"none"} and set(card["unknown"]) == {1} and card["score"].isna().all()
+
+
+def test_facts_failing_their_contract_make_the_checks_unknown_not_scored_down(workspace, monkeypatch):
+    url = f"duckdb:///{workspace / 'warehouse.duckdb'}"
+
+    def duplicate_users(day):
+        users = staging.step_dir(day, "pagerduty") / "pagerduty_users.parquet"
+        frame = pd.read_parquet(users)
+        pd.concat([frame, frame.head(1)]).to_parquet(users, index=False)
+
+    with running_sandbox() as sandbox:
+        use_pagerduty(monkeypatch, sandbox.pagerduty_url, sandbox.token)
+        run_audit(url, corrupt=duplicate_users)
+    warehouse = Warehouse(url)
+    results = warehouse.query("SELECT team, status, score, reason FROM readiness.check_results")
+    card = warehouse.query("SELECT team, level, fully_assessed FROM readiness.scorecard")
+    quality = warehouse.query("SELECT source, facts_table, expectation, success FROM readiness.data_quality")
+    published_users = warehouse.query("SELECT COUNT(*) AS n FROM readiness.facts_registry_people")
+    warehouse.dispose()
+    assert set(results["status"]) == {"unknown"} and results["score"].isna().all()
+    assert (
+        results["reason"]
+        .str.contains(
+            "pagerduty data is unavailable: it failed validation with 2 failed expectations: "
+            "pagerduty_users: expect_column_values_to_be_unique(column=user_id)",
+            regex=False,
+        )
+        .all()
+    )
+    assert len(card) == 6 and not card["fully_assessed"].any()
+    failed = quality[~quality["success"]]
+    assert set(failed["facts_table"]) == {"pagerduty_users"} and set(quality["source"]) == {"registry", "pagerduty"}
+    assert published_users["n"].iloc[0] == 40  # the registry's facts are still published
 
 
 def test_rerun_after_recovery_replaces_the_unknowns(workspace, monkeypatch):

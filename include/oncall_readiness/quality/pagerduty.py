@@ -1,0 +1,76 @@
+"""PagerDuty's data contract: what a complete, consistent read of the account looks like.
+
+Catches the ways a real API read goes wrong: a field dropped by an API change (nulls),
+a truncated last page (fewer objects than PagerDuty's own ``total``), duplicated records
+(unique ids), timestamps without a zone or in the future of the audit instant, and
+references that do not resolve (a rotation member or a shift's user who is not a user),
+and a read that silently lost most of the registry's schedules or people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import great_expectations.expectations as gxe
+import pandas as pd
+
+from oncall_readiness.quality import QualityContext
+
+# A registry typo makes one schedule or person missing; most of them missing is a bad read.
+MOSTLY_FOUND = 0.5
+
+
+def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, list]:
+    users = sorted(facts["pagerduty_users"]["user_id"].dropna())
+    emails = sorted(facts["pagerduty_users"]["email"].dropna())
+    schedules = sorted(facts["pagerduty_schedules"]["schedule_id"].dropna())
+    now = context.audit_instant.isoformat()
+    return {
+        "registry_team_schedules": [
+            gxe.ExpectColumnValuesToBeInSet(column="schedule_id", value_set=schedules, mostly=MOSTLY_FOUND),
+        ],
+        "registry_people": [
+            gxe.ExpectColumnValuesToBeInSet(column="email", value_set=emails, mostly=MOSTLY_FOUND),
+        ],
+        "pagerduty_collections": [
+            gxe.ExpectColumnPairValuesToBeEqual(column_A="collected", column_B="reported_total"),
+        ],
+        "pagerduty_users": [
+            gxe.ExpectColumnValuesToNotBeNull(column="user_id"),
+            gxe.ExpectColumnValuesToBeUnique(column="user_id"),
+            gxe.ExpectColumnValuesToNotBeNull(column="email"),
+            gxe.ExpectColumnValuesToBeUnique(column="email"),
+        ],
+        "pagerduty_schedules": [
+            gxe.ExpectColumnValuesToNotBeNull(column="schedule_id"),
+            gxe.ExpectColumnValuesToBeUnique(column="schedule_id"),
+        ],
+        "pagerduty_rotation_members": [
+            gxe.ExpectColumnValuesToNotBeNull(column="user_id"),
+            gxe.ExpectColumnValuesToBeInSet(column="user_id", value_set=users),
+            gxe.ExpectColumnValuesToBeInSet(column="schedule_id", value_set=schedules),
+            gxe.ExpectColumnValuesToBeBetween(column="turn_length_seconds", min_value=1),
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=["schedule_id", "layer_id", "member_position"]),
+        ],
+        "pagerduty_oncall_shifts": [
+            gxe.ExpectColumnValuesToNotBeNull(column="user_id"),
+            gxe.ExpectColumnValuesToNotBeNull(column="start"),
+            gxe.ExpectColumnValuesToNotBeNull(column="end"),
+            gxe.ExpectColumnValuesToBeInSet(column="user_id", value_set=users),
+            gxe.ExpectColumnValuesToBeInSet(column="schedule_id", value_set=schedules),
+            gxe.ExpectColumnValuesToBeBetween(column="start", max_value=now),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="end", column_B="start"),
+        ],
+        "pagerduty_services": [
+            gxe.ExpectColumnValuesToNotBeNull(column="service_id"),
+            gxe.ExpectColumnValuesToBeUnique(column="service_id"),
+            gxe.ExpectColumnValuesToBeBetween(column="created_at", max_value=now),
+        ],
+        "pagerduty_escalation_targets": [
+            gxe.ExpectColumnValuesToNotBeNull(column="escalation_policy_id"),
+            gxe.ExpectColumnValuesToNotBeNull(column="target_id"),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="target_type", value_set=["schedule_reference", "user_reference", "schedule", "user"]
+            ),
+        ],
+    }
