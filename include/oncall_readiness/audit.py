@@ -7,8 +7,8 @@ The DAG ``readiness_audit`` only wires these together. Every "now" is the audit 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
-from collections.abc import Callable
 
 import pandas as pd
 
@@ -24,7 +24,6 @@ from oncall_readiness.quality import (
 )
 from oncall_readiness.registry import default_catalog_path, load_registry
 from oncall_readiness.scorecard import score_teams
-from oncall_readiness.sources import pagerduty
 from oncall_readiness.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -59,11 +58,8 @@ def stage_registry(instant: pd.Timestamp, catalog_path: str | None = None) -> st
 
 def stage_source(source: str, instant: pd.Timestamp) -> str:
     """Collect one source into staging; on failure record why (checks become unknown) and re-raise."""
-    collector = COLLECTORS.get(source)
-    if collector is None:
-        raise ValueError(f"no collector for source {source!r}; known: {', '.join(sorted(COLLECTORS))}")
     try:
-        frames = collector(instant)
+        frames = _collect(source, instant)
     except Exception as error:
         staging.mark_failed(audit_date(instant), source, f"{type(error).__name__}: {error}")
         raise
@@ -167,7 +163,7 @@ def _quality_reports(day: dt.date) -> pd.DataFrame:
     return pd.concat(reports, ignore_index=True) if reports else pd.DataFrame(columns=QUALITY_COLUMNS)
 
 
-def _window_days(source: str) -> int:
+def window_days(source: str) -> int:
     """The longest look-back any implemented check needs from the source."""
     days = [
         int(check.thresholds["window_days"].default)
@@ -177,16 +173,14 @@ def _window_days(source: str) -> int:
     return max(days, default=DEFAULT_WINDOW_DAYS)
 
 
-def _collect_pagerduty(instant: pd.Timestamp) -> dict[str, pd.DataFrame]:
-    window = pagerduty.AuditWindow(
-        since=(instant - pd.Timedelta(days=_window_days("pagerduty"))).to_pydatetime(),
-        until=instant.to_pydatetime(),
-    )
-    links = staging.read_step(audit_date(instant), REGISTRY)["registry_team_schedules"]
-    client = pagerduty.client_from_connection()
-    facts = pagerduty.collect(client, window, schedule_ids=links["schedule_id"])
-    log.info("PagerDuty: %d requests, %d retried after 429 or 5xx", client.requests_made, client.retries)
-    return facts
+def _collect(source: str, instant: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """Every source module ``sources/<source>.py`` collects through the same entry point:
 
-
-COLLECTORS: dict[str, Callable[[pd.Timestamp], dict[str, pd.DataFrame]]] = {"pagerduty": _collect_pagerduty}
+    ``collect_for_audit(instant, registry_facts, *, window_days) -> {table: DataFrame}``.
+    """
+    try:
+        module = importlib.import_module(f"oncall_readiness.sources.{source}")
+    except ModuleNotFoundError:
+        raise ValueError(f"no collector for source {source!r} (oncall_readiness/sources/{source}.py)") from None
+    registry = staging.read_step(audit_date(instant), REGISTRY)
+    return module.collect_for_audit(instant, registry, window_days=window_days(source))

@@ -25,6 +25,7 @@ Facts tables (schema version 1; every timestamp is UTC):
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,8 @@ from typing import Any
 import pandas as pd
 
 from oncall_readiness.sources.http import SourceError, raise_for_error, retrying_session
+
+log = logging.getLogger(__name__)
 
 SOURCE = "pagerduty"
 CONNECTION_ID = "pagerduty_default"
@@ -318,6 +321,19 @@ def _utc_timestamps(values: pd.Series) -> pd.Series:
     text = values.astype("string")
     zoned = text.str.contains(ZONED_ISO_8601, regex=True).fillna(False).astype(bool)
     return pd.to_datetime(text.where(zoned), utc=True, format="ISO8601")
+
+
+def collect_for_audit(
+    instant: pd.Timestamp, registry: Mapping[str, pd.DataFrame], *, window_days: int
+) -> dict[str, pd.DataFrame]:
+    """The audit's collection: the checks' window ending at the audit instant, the registry's schedules."""
+    window = AuditWindow(
+        since=(instant - pd.Timedelta(days=window_days)).to_pydatetime(), until=instant.to_pydatetime()
+    )
+    client = client_from_connection()
+    facts = collect(client, window, schedule_ids=registry["registry_team_schedules"]["schedule_id"])
+    log.info("PagerDuty: %d requests, %d retried after 429 or 5xx", client.requests_made, client.retries)
+    return facts
 
 
 def client_from_connection(conn_id: str = CONNECTION_ID) -> PagerDutyClient:
