@@ -10,7 +10,7 @@ are added by the runner, the same way for every check.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -22,12 +22,17 @@ SEVERITY = {"fail": 0, "warn": 1, "unknown": 2, "pass": 3}
 
 @dataclass(frozen=True)
 class CheckInput:
-    """What a check sees: the audit instant, the registry's teams, facts and its thresholds."""
+    """What a check sees: the audit instant, the registry's teams, facts and its thresholds.
+
+    ``unavailable`` maps each of the check's ``partial_sources`` that could not be read or
+    trusted to why; the check reports the subjects that need it as ``unknown``.
+    """
 
     audit_instant: pd.Timestamp
     teams: pd.DataFrame
     facts: Mapping[str, pd.DataFrame]
     thresholds: pd.DataFrame  # indexed by team, one column per threshold
+    unavailable: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

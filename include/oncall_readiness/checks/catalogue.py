@@ -38,6 +38,12 @@ class CheckDefinition:
     rubric: dict[str, str]
     remediation: str
     thresholds: dict[str, Threshold] = field(default_factory=dict)
+    # Sources whose absence makes only the subjects that need them unknown (the check decides).
+    partial_sources: tuple[str, ...] = ()
+
+    @property
+    def required_sources(self) -> tuple[str, ...]:
+        return tuple(source for source in self.sources if source not in self.partial_sources)
 
     @property
     def implemented(self) -> bool:
@@ -87,6 +93,7 @@ def _definition(entry: dict, path: Path) -> CheckDefinition:
         rubric=dict(entry["rubric"]),
         remediation=" ".join(entry["remediation"].split()),
         thresholds=thresholds,
+        partial_sources=tuple(entry.get("partial_sources") or ()),
     )
 
 

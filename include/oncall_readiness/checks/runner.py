@@ -32,12 +32,13 @@ def evaluate_checks(
     all_results, all_findings = [], []
     for check in catalogue.implemented():
         thresholds = team_thresholds(check, teams["team"], facts["registry_thresholds"])
-        blocked = [source for source in check.sources if source in unavailable]
+        blocked = [source for source in check.required_sources if source in unavailable]
         if blocked:
             reason = "; ".join(f"{source} data is unavailable: {unavailable[source]}" for source in blocked)
             results, findings = _all_unknown(teams["team"], reason), pd.DataFrame(columns=FINDING_COLUMNS)
         else:
-            outcome = _module(check).evaluate(CheckInput(audit_instant, teams, facts, thresholds))
+            partial = {source: unavailable[source] for source in check.partial_sources if source in unavailable}
+            outcome = _module(check).evaluate(CheckInput(audit_instant, teams, facts, thresholds, partial))
             results, findings = _complete(outcome.results, teams["team"]), outcome.findings
         all_results.append(_scored(results.assign(check_id=check.id), check, catalogue))
         all_findings.append(findings.assign(check_id=check.id)[CHECK_FINDING_COLUMNS])
