@@ -57,7 +57,10 @@ def stage_registry(instant: pd.Timestamp, catalog_path: str | None = None) -> st
 
 
 def stage_source(source: str, instant: pd.Timestamp) -> str:
-    """Collect one source into staging; on failure record why (checks become unknown) and re-raise."""
+    """Collect one source into staging; on failure record why (checks become unknown) and re-raise.
+
+    A missing Airflow connection raises ``ConnectionConfigError``: the source is not configured.
+    """
     try:
         frames = _collect(source, instant)
     except Exception as error:

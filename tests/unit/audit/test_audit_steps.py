@@ -8,6 +8,7 @@ import json
 import pandas as pd
 import pytest
 from oncall_readiness import audit, staging
+from oncall_readiness.connections import ConnectionConfigError
 from oncall_readiness.quality import DataQualityError
 from oncall_readiness.registry import RegistryError
 from oncall_readiness.sandbox.process import running_sandbox
@@ -102,6 +103,17 @@ def test_facts_failing_their_contract_make_the_checks_unknown_not_scored_down(wo
     failed = quality[~quality["success"]]
     assert set(failed["facts_table"]) == {"pagerduty_users"} and set(quality["source"]) == {"registry", "pagerduty"}
     assert published_users["n"].iloc[0] == 40  # the registry's facts are still published
+
+
+def test_a_source_without_a_connection_is_not_audited_and_says_so(workspace, monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_PAGERDUTY_DEFAULT", raising=False)
+    audit.stage_registry(INSTANT)
+    with pytest.raises(ConnectionConfigError, match="'pagerduty_default' is not defined"):
+        audit.stage_source("pagerduty", INSTANT)
+    audit.stage_checks(INSTANT)
+    results = staging.read_step(audit.audit_date(INSTANT), "checks")["check_results"]
+    assert set(results["status"]) == {"unknown"}
+    assert results["reason"].str.contains("Airflow connection 'pagerduty_default' is not defined").all()
 
 
 def test_rerun_after_recovery_replaces_the_unknowns(workspace, monkeypatch):
