@@ -6,9 +6,9 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: demo test lint docs clean
+.PHONY: demo test lint docs clean airflow prometheus
 
-demo: .venv/.synced
+demo: .venv/.synced prometheus
 	$(RUN) python -m oncall_readiness.demo
 
 test: .venv/.synced
@@ -31,3 +31,25 @@ docs: .venv/.synced
 
 clean:
 	rm -rf .demo out .venv .tools
+
+# The demo runs a real Prometheus with the sample alerting rules (the Debian package
+# prometheus, or any binary on PATH or in READINESS_PROMETHEUS_BIN). As root with apt-get
+# it is installed here, without letting the package start a daemon on 0.0.0.0:9090.
+prometheus:
+	@if [ -n "$$READINESS_PROMETHEUS_BIN" ] || command -v prometheus >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "==> Installing Prometheus (Debian package prometheus; no daemon is started)"; \
+	  had_policy=$$([ -e /usr/sbin/policy-rc.d ] && echo yes || true); \
+	  [ -n "$$had_policy" ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; \
+	  status=$$?; [ -n "$$had_policy" ] || rm -f /usr/sbin/policy-rc.d; exit $$status; \
+	fi; \
+	echo "make demo needs Prometheus: install it (Debian/Ubuntu: sudo apt-get install prometheus," >&2; \
+	echo "then stop the daemon it starts if you do not want one: sudo systemctl disable --now prometheus;" >&2; \
+	echo "elsewhere https://prometheus.io/download/) or set READINESS_PROMETHEUS_BIN to its binary." >&2; \
+	exit 1
+
+# Airflow (standalone) on the sample organisation, with the DAGs and the Readiness page at
+# http://localhost:8080 (login admin / admin); Ctrl-C stops everything.
+airflow: .venv/.synced
+	$(RUN) python -m oncall_readiness.standalone

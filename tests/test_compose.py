@@ -19,7 +19,17 @@ def test_compose_file_is_valid(unavailable):
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("conn_id", ["pagerduty_default", "readiness_warehouse"])
+@pytest.mark.parametrize(
+    "conn_id",
+    [
+        "pagerduty_default",
+        "grafana_default",
+        "prometheus_default",
+        "github_default",
+        "confluence_default",
+        "readiness_warehouse",
+    ],
+)
 def test_airflow_services_get_every_connection(conn_id):
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     for name in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor"):

@@ -12,7 +12,7 @@ import logging
 
 import pandas as pd
 
-from oncall_readiness import staging
+from oncall_readiness import hr, staging
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
 from oncall_readiness.quality import (
@@ -48,12 +48,14 @@ def sources_to_collect() -> list[str]:
 
 
 def stage_registry(instant: pd.Timestamp, catalog_path: str | None = None) -> str:
-    """Load and validate the registry; a bad registry stops the run here."""
-    registry = load_registry(catalog_path or default_catalog_path())
+    """Load and validate the registry (and the HR export of joiners); a bad one stops the run here."""
+    catalog = catalog_path or default_catalog_path()
+    registry = load_registry(catalog)
     log.info(
         "Registry: %d teams, %d people, %d services", len(registry.teams), len(registry.people), len(registry.services)
     )
-    return staging.write_step(audit_date(instant), REGISTRY, registry.to_facts())
+    joiners = hr.joiner_facts(registry.teams["team"], catalog=catalog)  # the HR export, when there is one
+    return staging.write_step(audit_date(instant), REGISTRY, {**registry.to_facts(), **joiners})
 
 
 def stage_source(source: str, instant: pd.Timestamp) -> str:

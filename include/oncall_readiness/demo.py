@@ -1,6 +1,7 @@
 """`make demo`: the daily audit, through real Airflow, on the built-in sample organisation.
 
-Starts the sandbox (emulated PagerDuty serving the sample org), runs ``readiness_audit``
+Starts the sandbox (emulated PagerDuty serving the sample org) and a real Prometheus with the
+sample org's alerting rules (both on loopback), runs ``readiness_audit``
 with ``airflow dags test`` for a fixed audit date (SQLite metadata, DuckDB warehouse),
 writes ``out/warehouse.duckdb`` and ``out/scorecard.html``, prints the scorecard, and
 stops what it started.
@@ -17,7 +18,10 @@ import sys
 import time
 from pathlib import Path
 
+from oncall_readiness.sandbox.confluence import SANDBOX_EMAIL as SANDBOX_CONFLUENCE_EMAIL
 from oncall_readiness.sandbox.process import running_sandbox
+from oncall_readiness.sandbox.prometheus import INSTALL_HINT, find_prometheus, running_prometheus
+from oncall_readiness.sandbox.server import CONFLUENCE_PREFIX, GITHUB_PREFIX, GRAFANA_PREFIX, PAGERDUTY_PREFIX
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_AUDIT_DATE = "2026-11-16"
@@ -25,9 +29,26 @@ DAG_ID = "readiness_audit"
 
 
 def airflow_env(
-    *, airflow_home: Path, pagerduty_url: str, token: str, warehouse: Path, staging: Path
+    *,
+    airflow_home: Path,
+    pagerduty_url: str,
+    token: str,
+    warehouse: Path,
+    staging: Path,
+    grafana_url: str | None = None,
+    prometheus_url: str | None = None,
 ) -> dict[str, str]:
-    """Environment for an embedded Airflow aimed at the sandbox: SQLite metadata, connections from env vars."""
+    """Environment for an embedded Airflow aimed at the sandbox: SQLite metadata, connections from env vars.
+
+    ``grafana_url`` defaults to the sandbox's Grafana emulator next to ``pagerduty_url``, and so
+    do the GitHub and Confluence connections (``github_default``, ``confluence_default``).
+    """
+    grafana_url = grafana_url or pagerduty_url.removesuffix(PAGERDUTY_PREFIX) + GRAFANA_PREFIX
+    # The runbook hosts: the sandbox's GitHub and Confluence emulators next to PagerDuty's.
+    sandbox_url = pagerduty_url.removesuffix(PAGERDUTY_PREFIX)
+    github = {"conn_type": "github", "host": sandbox_url + GITHUB_PREFIX, "password": token}
+    confluence = {"conn_type": "generic", "host": sandbox_url + CONFLUENCE_PREFIX, "password": token}
+    confluence["login"] = SANDBOX_CONFLUENCE_EMAIL
     env = dict(os.environ)
     env.update(
         {
@@ -42,11 +63,16 @@ def airflow_env(
             "AIRFLOW_CONN_PAGERDUTY_DEFAULT": json.dumps(
                 {"conn_type": "pagerduty", "host": pagerduty_url, "password": token}
             ),
+            "AIRFLOW_CONN_GRAFANA_DEFAULT": json.dumps({"conn_type": "http", "host": grafana_url, "password": token}),
+            "AIRFLOW_CONN_GITHUB_DEFAULT": json.dumps(github),
+            "AIRFLOW_CONN_CONFLUENCE_DEFAULT": json.dumps(confluence),
             "AIRFLOW_CONN_READINESS_WAREHOUSE": json.dumps(
                 {"conn_type": "generic", "extra": {"url": f"duckdb:///{warehouse}"}}
             ),
         }
     )
+    if prometheus_url:  # a real Prometheus (no auth) serving the sample rule files
+        env["AIRFLOW_CONN_PROMETHEUS_DEFAULT"] = json.dumps({"conn_type": "http", "host": prometheus_url})
     return env
 
 
@@ -87,15 +113,19 @@ def main(argv: list[str] | None = None) -> int:
     out, work = args.out.resolve(), REPO / ".demo"
     out.mkdir(parents=True, exist_ok=True)
     warehouse_path = out / "warehouse.duckdb"
+    if not find_prometheus():
+        raise SystemExit(f"The demo runs a real Prometheus with the sample alerting rules: {INSTALL_HINT}.")
     _step("Starting the sandbox (emulated PagerDuty serving the sample organisation)")
-    with running_sandbox() as sandbox:
+    with running_sandbox() as sandbox, running_prometheus() as prometheus:
         print(f"    sandbox at {sandbox.base_url} (pid {sandbox.pid})", flush=True)
+        print(f"    Prometheus (sample alerting rules) at {prometheus.base_url} (pid {prometheus.pid})", flush=True)
         env = airflow_env(
             airflow_home=work / "airflow",
             pagerduty_url=sandbox.pagerduty_url,
             token=sandbox.token,
             warehouse=warehouse_path,
             staging=work / "staging",
+            prometheus_url=prometheus.base_url,
         )
         run_audit(env, args.audit_date, out / "airflow-dags-test.log")
     _step("Sandbox stopped; rendering the scorecard")

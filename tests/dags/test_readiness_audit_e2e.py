@@ -7,6 +7,7 @@ import yaml
 from oncall_readiness.demo import DEMO_AUDIT_DATE, airflow_env, run_audit
 from oncall_readiness.registry import default_catalog_path
 from oncall_readiness.sandbox.process import running_sandbox
+from oncall_readiness.sandbox.prometheus import running_prometheus
 from oncall_readiness.warehouse import Warehouse
 
 SECRET = "e2e-secret-token-4711"
@@ -20,13 +21,14 @@ def audited(tmp_path_factory):
     """Run the audit of the demo date twice (the second run must replace, not add)."""
     tmp = tmp_path_factory.mktemp("e2e")
     warehouse_path = tmp / "warehouse.duckdb"
-    with running_sandbox(token=SECRET) as sandbox:
+    with running_sandbox(token=SECRET) as sandbox, running_prometheus() as prometheus:
         env = airflow_env(
             airflow_home=tmp / "airflow",
             pagerduty_url=sandbox.pagerduty_url,
             token=sandbox.token,
             warehouse=warehouse_path,
             staging=tmp / "staging",
+            prometheus_url=prometheus.base_url,
         )
         run_audit(env, DEMO_AUDIT_DATE, tmp / "first.log")
         run_audit(env, DEMO_AUDIT_DATE, tmp / "second.log")
@@ -61,6 +63,45 @@ def test_rotation_sustainability_passes_warns_and_fails_as_the_sample_org_docume
     assert "has 2 people on call" in results.at["notifications", "reason"]
 
 
+# What include/sample_org/README.md designs for every team and check on the demo date.
+DESIGNED = {
+    "rotation-sustainability": ["pass", "pass", "warn", "warn", "warn", "fail"],
+    "runbook-freshness": ["pass", "fail", "warn", "warn", "pass", "fail"],
+    "alert-definitions": ["pass", "warn", "fail", "warn", "pass", "fail"],
+    "dashboard-coverage": ["pass", "warn", "fail", "warn", "pass", "fail"],
+    "joiner-permissions": ["pass", "warn", "pass", "fail", "fail", "fail"],
+}
+TEAM_ORDER = ["payments", "checkout", "search", "catalog", "identity", "notifications"]
+
+
+def test_all_five_core_checks_come_out_as_the_sample_org_designs(audited):
+    warehouse, _ = audited
+    results = warehouse.query("SELECT team, check_id, status FROM readiness.check_results_latest")
+    matrix = results.pivot(index="check_id", columns="team", values="status")[TEAM_ORDER]
+    assert {check: list(row) for check, row in matrix.iterrows()} == DESIGNED
+    for check, statuses in DESIGNED.items():
+        assert {"pass", "warn", "fail"} <= set(statuses), check
+
+
+def test_alert_definitions_pass_warn_and_fail_as_the_sample_org_documents(audited):
+    warehouse, _ = audited
+    results = warehouse.query(
+        "SELECT team, status, reason FROM readiness.check_results_latest WHERE check_id = 'alert-definitions'"
+    ).set_index("team")
+    assert results["status"].to_dict() == {
+        "payments": "pass",
+        "checkout": "warn",
+        "search": "fail",
+        "catalog": "warn",
+        "identity": "pass",
+        "notifications": "fail",
+    }
+    assert "CheckoutFraudScorerSlowDecisions" in results.at["checkout", "reason"]
+    assert "1 paused Grafana rule does not count" in results.at["search", "reason"]
+    rules = warehouse.query("SELECT COUNT(*) AS n FROM readiness.facts_prometheus_alert_rules")
+    assert rules["n"].iloc[0] > 0
+
+
 def test_findings_and_facts_are_published_without_secrets(audited):
     warehouse, tmp = audited
     findings = warehouse.query("SELECT * FROM readiness.findings WHERE team = 'identity' AND outcome = 'warn'")
@@ -79,13 +120,14 @@ def corrupted(tmp_path_factory):
     state = yaml.safe_load((default_catalog_path().parent / "pagerduty.yaml").read_text())
     state["users"][1]["email"] = state["users"][0]["email"]
     warehouse_path = tmp / "warehouse.duckdb"
-    with running_sandbox(pagerduty_state=state, token=SECRET) as sandbox:
+    with running_sandbox(pagerduty_state=state, token=SECRET) as sandbox, running_prometheus() as prometheus:
         env = airflow_env(
             airflow_home=tmp / "airflow",
             pagerduty_url=sandbox.pagerduty_url,
             token=sandbox.token,
             warehouse=warehouse_path,
             staging=tmp / "staging",
+            prometheus_url=prometheus.base_url,
         )
         run_audit(env, DEMO_AUDIT_DATE, tmp / "run.log", check=False)
     warehouse = Warehouse(f"duckdb:///{warehouse_path}")
@@ -96,10 +138,16 @@ def corrupted(tmp_path_factory):
 def test_a_corrupted_source_fails_its_validation_task_and_its_checks_are_unknown(corrupted):
     warehouse, log = corrupted
     assert "pagerduty data failed validation" in log  # the failed task says why
-    results = warehouse.query("SELECT team, status, reason FROM readiness.check_results_latest")
-    assert sorted(results["team"]) == sorted(SAMPLE_TEAMS)
-    assert set(results["status"]) == {"unknown"}
-    assert results["reason"].str.contains("expect_column_values_to_be_unique(column=email)", regex=False).all()
+    results = warehouse.query("SELECT team, check_id, status, reason FROM readiness.check_results_latest")
+    reads_pagerduty = results["check_id"].isin(["rotation-sustainability", "joiner-permissions"])
+    dependent, rest = results[reads_pagerduty], results[~reads_pagerduty]
+    assert sorted(dependent["team"].unique()) == sorted(SAMPLE_TEAMS)
+    assert set(dependent["status"]) == {"unknown"}
+    assert dependent["reason"].str.contains("expect_column_values_to_be_unique(column=email)", regex=False).all()
+    rest_matrix = rest.pivot(index="check_id", columns="team", values="status")[TEAM_ORDER]
+    assert {check: list(row) for check, row in rest_matrix.iterrows()} == {
+        check: statuses for check, statuses in DESIGNED.items() if check in set(rest["check_id"])
+    }  # the rest of the scorecard is intact
     card = warehouse.query("SELECT team, level, fully_assessed FROM readiness.scorecard_latest")
     assert len(card) == len(SAMPLE_TEAMS) and not card["fully_assessed"].any()
     failed = warehouse.query("SELECT facts_table FROM readiness.data_quality WHERE NOT success")

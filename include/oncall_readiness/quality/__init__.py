@@ -69,7 +69,13 @@ def failure_summary(report: pd.DataFrame) -> str | None:
 
 def _row(source: str, table: str, result: Any) -> dict:
     config = result.expectation_config
-    kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id", "value_set", "result_format")}
+    hidden = ("batch_id", "value_set", "result_format", "condition_parser", "row_condition")
+    kwargs = {k: v for k, v in config.kwargs.items() if k not in hidden}
+    condition = config.kwargs.get("row_condition")
+    if isinstance(condition, dict):  # GX keeps a pandas row condition as a pass-through filter
+        condition = condition.get("pass_through_filter")
+    if condition:
+        kwargs["where"] = condition
     described = ", ".join(f"{k}={v}" for k, v in kwargs.items())
     outcome = result.result or {}
     if outcome.get("unexpected_count") is not None:

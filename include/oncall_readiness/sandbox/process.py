@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from .pagerduty import RateLimit
-from .server import PAGERDUTY_PREFIX, TOKEN_ENV, default_token
+from .server import CONFLUENCE_PREFIX, GITHUB_PREFIX, GRAFANA_PREFIX, PAGERDUTY_PREFIX, TOKEN_ENV, default_token
 
 
 class SandboxError(RuntimeError):
@@ -34,6 +34,21 @@ class SandboxHandle:
         """Base URL of the PagerDuty emulator (what a client uses instead of api.pagerduty.com)."""
         return self.base_url + PAGERDUTY_PREFIX
 
+    @property
+    def grafana_url(self) -> str:
+        """Base URL of the Grafana emulator (what a client uses instead of https://grafana.example.com)."""
+        return self.base_url + GRAFANA_PREFIX
+
+    @property
+    def github_url(self) -> str:
+        """Base URL of the GitHub emulator (what a client uses instead of https://api.github.com)."""
+        return self.base_url + GITHUB_PREFIX
+
+    @property
+    def confluence_url(self) -> str:
+        """Base URL of the Confluence emulator (the site, like https://example.atlassian.net)."""
+        return self.base_url + CONFLUENCE_PREFIX
+
 
 @contextmanager
 def running_sandbox(
@@ -43,11 +58,15 @@ def running_sandbox(
     rate_limit: RateLimit | str | None = None,
     fail_next: int = 0,
     timeout: float = 30.0,
+    grafana_state: str | Path | Mapping[str, Any] | None = None,
+    github_state: str | Path | Mapping[str, Any] | None = None,
+    confluence_state: str | Path | Mapping[str, Any] | None = None,
 ) -> Iterator[SandboxHandle]:
     """Start ``python -m oncall_readiness.sandbox`` on a free loopback port; stop it on exit.
 
-    ``pagerduty_state`` is a YAML path or a state mapping (default: the sample
-    organisation). The token reaches the process through its environment, not its argv.
+    ``pagerduty_state``, ``grafana_state``, ``github_state`` and ``confluence_state`` are YAML
+    paths or state mappings (default: the sample organisation). The token reaches the process
+    through its environment, not its argv.
     """
     token = token or default_token()
     with tempfile.TemporaryDirectory(prefix="readiness-sandbox-") as tmp:
@@ -56,6 +75,9 @@ def running_sandbox(
         command = [sys.executable, "-m", "oncall_readiness.sandbox"]
         command += ["--host", "127.0.0.1", "--port", "0", "--ready-file", str(ready_file)]
         command += _state_args(pagerduty_state, workdir)
+        command += _state_args(grafana_state, workdir, name="grafana")
+        command += _state_args(github_state, workdir, name="github")
+        command += _state_args(confluence_state, workdir, name="confluence")
         if rate_limit is not None:
             limit = RateLimit.parse(rate_limit) if isinstance(rate_limit, str) else rate_limit
             command += ["--rate-limit", f"{limit.requests}/{limit.per_seconds:g}"]
@@ -73,14 +95,14 @@ def running_sandbox(
             _stop(process)
 
 
-def _state_args(state: str | Path | Mapping[str, Any] | None, workdir: Path) -> list[str]:
+def _state_args(state: str | Path | Mapping[str, Any] | None, workdir: Path, name: str = "pagerduty") -> list[str]:
     if state is None:
         return []
     if isinstance(state, Mapping):
-        path = workdir / "pagerduty.yaml"
+        path = workdir / f"{name}.yaml"
         path.write_text(yaml.safe_dump(dict(state), sort_keys=False), encoding="utf-8")
         state = path
-    return ["--pagerduty-state", str(state)]
+    return [f"--{name}-state", str(state)]
 
 
 def _wait_until_ready(process: subprocess.Popen, ready_file: Path, stderr_file: Path, timeout: float) -> str:

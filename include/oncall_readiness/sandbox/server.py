@@ -2,7 +2,9 @@
 
 ``python -m oncall_readiness.sandbox --port 0 --ready-file PATH`` binds a free port, then
 writes the base URL (``http://127.0.0.1:54321``) to the ready file and prints it. The
-PagerDuty emulator answers under ``<base URL>/pagerduty``. SIGTERM or SIGINT stop it.
+PagerDuty emulator answers under ``<base URL>/pagerduty``, the Grafana one under
+``<base URL>/grafana``, GitHub under ``<base URL>/github`` and Confluence under
+``<base URL>/confluence``. SIGTERM or SIGINT stop it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,14 @@ from fastapi import FastAPI
 
 import oncall_readiness
 
+from .confluence import ConfluenceState, ConfluenceStateError, load_confluence_state
+from .confluence import create_app as create_confluence_app
+from .github import GitHubState, GitHubStateError, load_github_state
+from .github import create_app as create_github_app
+from .grafana import GrafanaState, load_grafana_state
+from .grafana import StateError as GrafanaStateError
+from .grafana import create_app as create_grafana_app
+from .grafana import parse_state as parse_grafana_state
 from .pagerduty import (
     PagerDutyState,
     RateLimit,
@@ -34,11 +44,29 @@ from .pagerduty import (
 TOKEN_ENV = "READINESS_SANDBOX_TOKEN"
 DEFAULT_TOKEN = "sandbox-token"
 PAGERDUTY_PREFIX = "/pagerduty"
+GRAFANA_PREFIX = "/grafana"
+GITHUB_PREFIX = "/github"
+CONFLUENCE_PREFIX = "/confluence"
 
 
 def default_pagerduty_state_path() -> Path:
     """The sample organisation's PagerDuty account (``include/sample_org/pagerduty.yaml``)."""
     return Path(oncall_readiness.__file__).parents[1] / "sample_org" / "pagerduty.yaml"
+
+
+def default_grafana_state_path() -> Path:
+    """The sample organisation's Grafana instance (``include/sample_org/grafana.yaml``)."""
+    return Path(oncall_readiness.__file__).parents[1] / "sample_org" / "grafana.yaml"
+
+
+def default_github_state_path() -> Path:
+    """The sample organisation's runbook repositories (``include/sample_org/github.yaml``)."""
+    return Path(oncall_readiness.__file__).parents[1] / "sample_org" / "github.yaml"
+
+
+def default_confluence_state_path() -> Path:
+    """The sample organisation's Confluence site (``include/sample_org/confluence.yaml``)."""
+    return Path(oncall_readiness.__file__).parents[1] / "sample_org" / "confluence.yaml"
 
 
 def default_token() -> str:
@@ -52,15 +80,32 @@ def build_app(
     tokens: Collection[str],
     rate_limit: RateLimit | None = None,
     fail_next: int = 0,
+    grafana_state: GrafanaState | None = None,
+    github_state: GitHubState | None = None,
+    confluence_state: ConfluenceState | None = None,
 ) -> FastAPI:
     """The root app: emulators mounted under their prefixes (only ``/pagerduty`` so far)."""
     root = FastAPI(title="oncall-readiness sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     pagerduty = create_app(pagerduty_state, tokens=tokens, rate_limit=rate_limit, fail_next=fail_next)
     root.mount(PAGERDUTY_PREFIX, pagerduty)
+    mounted = {"pagerduty": PAGERDUTY_PREFIX}
+    if grafana_state is not None:  # Grafana: its own rate-limit counters and injected faults
+        grafana = create_grafana_app(grafana_state, tokens=tokens, rate_limit=rate_limit, fail_next=fail_next)
+        root.mount(GRAFANA_PREFIX, grafana)
+        mounted["grafana"] = GRAFANA_PREFIX
+    if github_state is not None:  # rate limit and faults from its state unless given here
+        root.mount(
+            GITHUB_PREFIX, create_github_app(github_state, tokens=tokens, rate_limit=rate_limit, fail_next=fail_next)
+        )
+        mounted["github"] = GITHUB_PREFIX
+    if confluence_state is not None:
+        confluence = create_confluence_app(confluence_state, tokens=tokens, rate_limit=rate_limit, fail_next=fail_next)
+        root.mount(CONFLUENCE_PREFIX, confluence)
+        mounted["confluence"] = CONFLUENCE_PREFIX
 
     @root.get("/")
     def index() -> dict[str, Any]:
-        return {"emulators": {"pagerduty": PAGERDUTY_PREFIX}}
+        return {"emulators": mounted}
 
     return root
 
@@ -140,6 +185,24 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"PagerDuty state YAML (default: {default_pagerduty_state_path()})",
     )
     parser.add_argument(
+        "--grafana-state",
+        type=Path,
+        default=None,
+        help=f"Grafana state YAML (default: {default_grafana_state_path()})",
+    )
+    parser.add_argument(
+        "--github-state",
+        type=Path,
+        default=None,
+        help=f"GitHub state YAML, served under /github (default: {default_github_state_path()})",
+    )
+    parser.add_argument(
+        "--confluence-state",
+        type=Path,
+        default=None,
+        help=f"Confluence state YAML, served under /confluence (default: {default_confluence_state_path()})",
+    )
+    parser.add_argument(
         "--token",
         action="append",
         default=None,
@@ -150,14 +213,14 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=RateLimit.parse,
         default=None,
         metavar="N/SECONDS",
-        help="requests per window for each token (default 960/60, like PagerDuty)",
+        help="requests per window for each token, per emulator (default 960/60, like PagerDuty)",
     )
     parser.add_argument(
         "--fail-next",
         type=int,
         default=0,
         metavar="N",
-        help="answer the first N authenticated PagerDuty requests with 503",
+        help="answer the first N authenticated requests of each emulator with 503",
     )
     parser.add_argument(
         "--ready-file",
@@ -176,7 +239,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, StateError) as exc:
         print(f"error: cannot load the PagerDuty state: {exc}", file=sys.stderr)
         return 2
+    grafana_path = args.grafana_state or default_grafana_state_path()
+    try:
+        grafana_state = parse_grafana_state(load_grafana_state(grafana_path), source=str(grafana_path))
+    except (OSError, GrafanaStateError) as exc:
+        print(f"error: cannot load the Grafana state: {exc}", file=sys.stderr)
+        return 2
+    github_path = args.github_state or default_github_state_path()
+    confluence_path = args.confluence_state or default_confluence_state_path()
+    try:
+        github_state = load_github_state(github_path)
+        confluence_state = load_confluence_state(confluence_path)
+    except (OSError, GitHubStateError, ConfluenceStateError) as exc:
+        print(f"error: cannot load the runbook hosts' state: {exc}", file=sys.stderr)
+        return 2
     app = build_app(
+        github_state=github_state,
+        confluence_state=confluence_state,
+        grafana_state=grafana_state,
         pagerduty_state=state,
         tokens=args.token or [default_token()],
         rate_limit=args.rate_limit,

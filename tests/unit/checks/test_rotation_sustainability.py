@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from oncall_readiness.checks.catalogue import Catalogue, load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
 from oncall_readiness.sources.pagerduty import normalise
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
+ROTATION_ONLY = Catalogue(
+    checks={"rotation-sustainability": load_catalogue().checks["rotation-sustainability"]},
+    status_scores=load_catalogue().status_scores,
+)
 WEEK = 7 * 24 * 3600
 DAY = 24 * 3600
 
@@ -92,7 +97,7 @@ def audit(teams, people, links, schedules, *, thresholds=(), users=None):
     facts["registry_people"] = pd.DataFrame(people)
     facts["registry_team_schedules"] = pd.DataFrame(links, columns=["team", "schedule_id"])
     facts["registry_thresholds"] = pd.DataFrame(list(thresholds), columns=["team", "check_id", "key", "value"])
-    results, findings = evaluate_checks(audit_instant=INSTANT, facts=facts, unavailable={})
+    results, findings = evaluate_checks(audit_instant=INSTANT, facts=facts, unavailable={}, catalogue=ROTATION_ONLY)
     results = results[results["check_id"] == "rotation-sustainability"].set_index("team")
     return results, findings[findings["check_id"] == "rotation-sustainability"]
 
@@ -220,7 +225,10 @@ def test_unavailable_pagerduty_makes_the_check_unknown_never_pass_or_fail():
     facts["registry_teams"] = pd.DataFrame({"team": ["a", "b"], "opsgenie_team": [None, None]})
     facts["registry_thresholds"] = pd.DataFrame(columns=["team", "check_id", "key", "value"])
     results, findings = evaluate_checks(
-        audit_instant=INSTANT, facts=facts, unavailable={"pagerduty": "SourceError: GET /users answered 503"}
+        audit_instant=INSTANT,
+        facts=facts,
+        unavailable={"pagerduty": "SourceError: GET /users answered 503"},
+        catalogue=ROTATION_ONLY,
     )
     assert list(results["status"]) == ["unknown", "unknown"]
     assert results["score"].isna().all()

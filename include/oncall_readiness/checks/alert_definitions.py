@@ -1,0 +1,340 @@
+"""alert-definitions: every service has alerting rules, each with a severity and a runbook link.
+
+A rule belongs to a service when the rule's labels match the service's
+``readiness/alert-selector`` (``registry_services.alert_selector``): a Prometheus-style
+list of label matchers, ``service=checkout`` or ``{service="checkout", team=~"pay.*"}``,
+with the operators ``=``, ``!=``, ``=~`` and ``!~`` (regular expressions are fully
+anchored, as in PromQL; a label the rule lacks has the value ``""``). Rules come from
+Prometheus (``prometheus_alert_rules``) and from Grafana-managed alerting
+(``grafana_alert_rules``); a paused Grafana rule does not count. Only a rule's own static
+labels are matched: labels an alert takes from the series it fires on are not known
+until it fires.
+
+Findings, per subject:
+
+- ``service:<name>``: fails when the service has no selector, a selector that does not
+  parse, or no active rule matching it; passes otherwise, with the number of rules.
+- ``alert-rule:prometheus/<group>/<name>`` or ``alert-rule:grafana/<uid>``: warns when a
+  rule of the team's services lacks a ``severity`` label or a ``runbook_url`` annotation,
+  saying which.
+
+A team's status is its worst finding.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+import pandas as pd
+
+from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, results_from_findings
+
+SELECTOR_ANNOTATION = "readiness/alert-selector"
+SEVERITY_LABEL = "severity"
+RUNBOOK_ANNOTATION = "runbook_url"
+ALL_CLEAR = (
+    f"Every service of the team has alerting rules, each with a {SEVERITY_LABEL} label "
+    f"and a {RUNBOOK_ANNOTATION} annotation."
+)
+
+# --- the selector ---------------------------------------------------------------------
+
+OPERATORS = ("=~", "!~", "!=", "=")
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+_OPERATOR = re.compile(r"=~|!~|!=|=")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
+
+
+class AlertSelectorError(ValueError):
+    """A ``readiness/alert-selector`` that does not parse; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """One label matcher, ``name op "value"``, with PromQL's semantics."""
+
+    name: str
+    op: str
+    value: str
+
+    @cached_property
+    def pattern(self) -> re.Pattern | None:
+        return re.compile(self.value) if self.op in ("=~", "!~") else None
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        actual = labels.get(self.name, "")
+        if self.op == "=":
+            return actual == self.value
+        if self.op == "!=":
+            return actual != self.value
+        found = self.pattern.fullmatch(actual) is not None
+        return found if self.op == "=~" else not found
+
+    def mask(self, values: pd.Series) -> pd.Series:
+        """Which of a label's values (``""`` where absent) this matcher accepts, vectorised."""
+        if self.op == "=":
+            return values == self.value
+        if self.op == "!=":
+            return values != self.value
+        found = values.str.fullmatch(self.pattern).astype(bool)
+        return found if self.op == "=~" else ~found
+
+    def __str__(self) -> str:
+        return f"{self.name}{self.op}{json.dumps(self.value)}"
+
+
+def parse_alert_selector(text: str) -> tuple[Matcher, ...]:
+    """Parse a label matcher list: ``service=checkout``, ``service="checkout",team!~"legacy.*"``.
+
+    Values may be bare (up to the next comma) or quoted with ``"`` or ``'`` (backslash
+    escapes; quote a value that holds a comma or is empty). Surrounding braces are
+    allowed, and so is a trailing comma. As in PromQL, at least one matcher must reject
+    an empty label, or the selector would match every rule.
+    """
+    source = text
+    text = text.strip()
+    if text.startswith("{") and text.endswith("}"):
+        text = text[1:-1]
+    matchers, pos = [], 0
+    while True:
+        pos = _skip_spaces(text, pos)
+        if pos == len(text):
+            break
+        name = _LABEL_NAME.match(text, pos)
+        if not name:
+            raise _error(source, f"expected a label name at {_where(text, pos)}")
+        pos = _skip_spaces(text, name.end())
+        operator = _OPERATOR.match(text, pos)
+        if not operator:
+            raise _error(source, f"expected one of {', '.join(OPERATORS)} after {name.group()!r}")
+        pos = _skip_spaces(text, operator.end())
+        value, pos = _value(source, text, pos, name.group())
+        matcher = Matcher(name.group(), operator.group(), value)
+        if matcher.op in ("=~", "!~"):
+            try:
+                matcher.pattern  # noqa: B018 (compiles the regular expression)
+            except re.error as problem:
+                raise _error(
+                    source, f"{name.group()}{matcher.op} has an invalid regular expression: {problem}"
+                ) from None
+        matchers.append(matcher)
+        pos = _skip_spaces(text, pos)
+        if pos < len(text):
+            if text[pos] != ",":
+                raise _error(source, f"expected a comma at {_where(text, pos)}")
+            pos += 1
+    if not matchers:
+        raise _error(source, "it is empty; write a label matcher such as service=<name>")
+    if all(matcher.matches({}) for matcher in matchers):
+        raise _error(
+            source,
+            "every matcher also accepts rules without the label, so it would match every rule; "
+            "add one such as service=<name>",
+        )
+    return tuple(matchers)
+
+
+def _value(source: str, text: str, pos: int, name: str) -> tuple[str, int]:
+    if pos < len(text) and text[pos] in "\"'":
+        quote, chars, i = text[pos], [], pos + 1
+        while i < len(text):
+            char = text[i]
+            if char == "\\" and i + 1 < len(text):
+                chars.append(_ESCAPES.get(text[i + 1], text[i + 1]))
+                i += 2
+                continue
+            if char == quote:
+                return "".join(chars), i + 1
+            chars.append(char)
+            i += 1
+        raise _error(source, f"the value of {name!r} has no closing {quote}")
+    end = text.find(",", pos)
+    end = len(text) if end < 0 else end
+    value = text[pos:end].strip()
+    if not value:
+        raise _error(source, f'{name!r} has no value (write {name}="" for an empty one)')
+    if any(char in value for char in "\"'"):
+        raise _error(source, f"the value of {name!r} has a stray quote: {value!r}")
+    if value[0] in "=~!":
+        raise _error(source, f"the value of {name!r} starts with {value[0]!r} (quote it if that is meant)")
+    return value, end
+
+
+def _skip_spaces(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
+    return pos
+
+
+def _where(text: str, pos: int) -> str:
+    return f"{text[pos : pos + 12]!r}" if pos < len(text) else "the end"
+
+
+def _error(source: str, problem: str) -> AlertSelectorError:
+    return AlertSelectorError(f"{SELECTOR_ANNOTATION} {source!r}: {problem}")
+
+
+# --- the check ------------------------------------------------------------------------
+
+
+def evaluate(audit: CheckInput) -> CheckOutcome:
+    facts = audit.facts
+    services = facts["registry_services"]
+    services = services[services["team"].notna()][["service", "team", "alert_selector"]]
+    rules = alert_rules(facts["prometheus_alert_rules"], facts["grafana_alert_rules"])
+    matches, service_findings = _match(services, rules)
+    findings = pd.concat([service_findings, _rule_findings(matches, rules)], ignore_index=True)
+    findings = findings.sort_values(["team", "subject"], ignore_index=True)
+    results = results_from_findings(audit.teams["team"], findings, all_clear=ALL_CLEAR)
+    return CheckOutcome(results=results, findings=findings)
+
+
+def alert_rules(prometheus: pd.DataFrame, grafana: pd.DataFrame) -> pd.DataFrame:
+    """Both sources' rules in one shape: source, subject, title, labels and annotations (dicts), paused."""
+    from_prometheus = pd.DataFrame(
+        {
+            "source": "prometheus",
+            "subject": "alert-rule:prometheus/" + prometheus["rule_group"].astype(str) + "/" + prometheus["name"],
+            "title": "Prometheus rule " + prometheus["name"] + " (group " + prometheus["rule_group"] + ")",
+            "labels": _mappings(prometheus["labels"]),
+            "annotations": _mappings(prometheus["annotations"]),
+            "paused": False,
+        }
+    )
+    from_grafana = pd.DataFrame(
+        {
+            "source": "grafana",
+            "subject": "alert-rule:grafana/" + grafana["uid"],
+            "title": "Grafana rule " + grafana["title"].map(repr) + " (uid " + grafana["uid"] + ")",
+            "labels": _mappings(grafana["labels"]),
+            "annotations": _mappings(grafana["annotations"]),
+            "paused": grafana["is_paused"].fillna(False).astype(bool),
+        }
+    )
+    frames = [frame for frame in (from_prometheus, from_grafana) if len(frame)]
+    columns = ["source", "subject", "title", "labels", "annotations", "paused"]
+    rules = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    return rules[columns].astype({"subject": object, "title": object})
+
+
+def _mappings(texts: pd.Series) -> pd.Series:
+    # Not Series.map: on the string dtype it mangles dict results (an empty dict gains keys).
+    return pd.Series([_mapping(text) for text in texts], index=texts.index, dtype=object)
+
+
+def _mapping(text: object) -> dict[str, str]:
+    """Labels or annotations from their JSON object text (the data contract guarantees the shape)."""
+    if not isinstance(text, str):
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return {str(k): "" if v is None else str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _match(services: pd.DataFrame, rules: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(team, service, rule index) of every active rule matching a service, and one finding per service."""
+    label_values: dict[str, pd.Series] = {}
+
+    def values(name: str) -> pd.Series:
+        if name not in label_values:
+            label_values[name] = rules["labels"].map(lambda labels: labels.get(name, "")).astype(object)
+        return label_values[name]
+
+    active = ~rules["paused"].astype(bool)
+    pairs, findings = [], []
+    for service in services.itertuples(index=False):
+        subject = f"service:{service.service}"
+        selector = service.alert_selector
+        if selector is None or pd.isna(selector) or not str(selector).strip():
+            message = (
+                f"{service.service} has no {SELECTOR_ANNOTATION} annotation, so no alerting rule can be tied to it"
+            )
+            findings.append((service.team, subject, "fail", message))
+            continue
+        try:
+            matchers = parse_alert_selector(str(selector))
+        except AlertSelectorError as problem:
+            findings.append((service.team, subject, "fail", f"{service.service}: {problem}"))
+            continue
+        matched = pd.Series(True, index=rules.index)
+        for matcher in matchers:
+            matched &= matcher.mask(values(matcher.name)).to_numpy(dtype=bool)
+        live = rules.index[matched & active]
+        shown = str(selector).strip()
+        if len(live) == 0:
+            paused = int((matched & ~active).sum())
+            note = (
+                f" ({_count(paused, 'paused Grafana rule does', 'paused Grafana rules do')} not count)"
+                if paused
+                else ""
+            )
+            message = f"{service.service} has no alerting rule matching {shown} in Prometheus or Grafana{note}"
+            findings.append((service.team, subject, "fail", message))
+            continue
+        sources = rules.loc[live, "source"].value_counts()
+        where = ", ".join(f"{n} in {source.capitalize()}" for source, n in sources.items())
+        message = f"{service.service} has {_count(len(live), 'alerting rule', 'alerting rules')} ({where})"
+        findings.append((service.team, subject, "pass", message))
+        pairs += [(service.team, service.service, index) for index in live]
+    matches = pd.DataFrame(pairs, columns=["team", "service", "rule"])
+    return matches, pd.DataFrame(findings, columns=FINDING_COLUMNS)
+
+
+def _rule_findings(matches: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
+    """A warning per rule of a team's services that lacks a severity label or a runbook_url annotation."""
+    if matches.empty:
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    lacks = pd.DataFrame(
+        {
+            "severity": ~rules["labels"].map(lambda labels: bool(labels.get(SEVERITY_LABEL, "").strip())),
+            "runbook": ~rules["annotations"].map(lambda notes: bool(notes.get(RUNBOOK_ANNOTATION, "").strip())),
+        }
+    )
+    lacking = matches.join(lacks, on="rule")
+    lacking = lacking[lacking["severity"] | lacking["runbook"]]
+    if lacking.empty:
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    per_rule = lacking.groupby(["team", "rule"], as_index=False).agg(
+        services=("service", lambda names: ", ".join(sorted(set(names)))),
+        severity=("severity", "first"),
+        runbook=("runbook", "first"),
+    )
+    per_rule = per_rule.join(rules[["subject", "title"]], on="rule")
+    missing = [
+        " and ".join(
+            part
+            for part, absent in (
+                (f"a {SEVERITY_LABEL} label", severity),
+                (f"a {RUNBOOK_ANNOTATION} annotation", runbook),
+            )
+            if absent
+        )
+        for severity, runbook in zip(per_rule["severity"], per_rule["runbook"], strict=True)
+    ]
+    findings = pd.DataFrame(
+        {
+            "team": per_rule["team"],
+            "subject": per_rule["subject"],
+            "outcome": "warn",
+            "message": per_rule["title"]
+            + " for "
+            + per_rule["services"]
+            + " lacks "
+            + pd.Series(missing, index=per_rule.index),
+        },
+        columns=FINDING_COLUMNS,
+    )
+    # Prometheus allows one alert name twice in a group (say a warning and a critical variant): one finding.
+    return findings.groupby(["team", "subject"], as_index=False).agg(
+        outcome=("outcome", "first"), message=("message", lambda texts: "; ".join(dict.fromkeys(texts)))
+    )[FINDING_COLUMNS]
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"

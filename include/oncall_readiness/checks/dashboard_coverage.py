@@ -1,0 +1,95 @@
+"""dashboard-coverage: every service has a monitoring dashboard and a logging dashboard.
+
+A dashboard belongs to a service when it carries the service's ``grafana/dashboard-selector``
+as a tag (tags compared without case; one dashboard may serve several services). Its kind
+comes from the Grafana facts (``grafana_dashboards.kind``: a ``logs``/``logging`` or
+``monitoring``/``metrics`` tag, else its panels). Per service of a team:
+
+- both kinds: pass; one kind missing: warn, saying which; no dashboard: fail;
+- no ``grafana/dashboard-selector`` annotation: fail (nothing can find its dashboards).
+
+The team's status is its worst service's; a team without services passes.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, results_from_findings
+
+TABLES = ("registry_services", "grafana_dashboards")
+KINDS = ("monitoring", "logging")
+MAX_TITLES = 3
+
+
+def evaluate(audit: CheckInput) -> CheckOutcome:
+    missing = [table for table in TABLES if table not in audit.facts]
+    if missing:
+        return _unknown(audit.teams["team"], f"The facts table {', '.join(missing)} was not collected")
+    services = audit.facts["registry_services"]
+    services = services[services["team"].notna() & services["team"].isin(audit.teams["team"])]
+    services = services.assign(selector=services["dashboard_selector"].astype("string").str.strip().str.lower())
+    titles = _titles_per_service(services, audit.facts["grafana_dashboards"])
+    coverage = services.merge(titles, on="service", how="left")
+    findings = pd.DataFrame(
+        [_finding(row) for row in coverage.itertuples(index=False)],
+        columns=FINDING_COLUMNS,
+    ).sort_values(["team", "subject"], ignore_index=True)
+    results = results_from_findings(
+        audit.teams["team"], findings, all_clear="Every service of the team has a monitoring and a logging dashboard."
+    )
+    no_services = ~results["team"].isin(services["team"])
+    results.loc[no_services, "reason"] = "The team owns no service in the registry."
+    return CheckOutcome(results=results, findings=findings)
+
+
+def _titles_per_service(services: pd.DataFrame, dashboards: pd.DataFrame) -> pd.DataFrame:
+    """service, monitoring, logging: the titles of each kind of the service's dashboards (lists)."""
+    classified = dashboards[dashboards["kind"].isin(KINDS)]
+    tagged = classified.assign(selector=classified["tags"].fillna("").astype(str).str.split(",")).explode("selector")
+    tagged["selector"] = tagged["selector"].str.strip().str.lower()
+    matched = services[["service", "selector"]].dropna().merge(tagged[["selector", "title", "kind"]], on="selector")
+    if matched.empty:
+        return pd.DataFrame(columns=["service", *KINDS])
+    titles = (
+        matched.sort_values("title")
+        .groupby(["service", "kind"])["title"]
+        .agg(list)
+        .unstack("kind")
+        .reindex(columns=list(KINDS))
+        .reset_index()
+    )
+    titles.columns.name = None
+    return titles
+
+
+def _finding(row) -> dict:
+    subject = f"service:{row.service}"
+    monitoring = row.monitoring if isinstance(row.monitoring, list) else []
+    logging = row.logging if isinstance(row.logging, list) else []
+    if pd.isna(row.selector) or not row.selector:
+        outcome = "fail"
+        message = f"{row.service} has no grafana/dashboard-selector annotation, so none of its dashboards can be found"
+    elif not monitoring and not logging:
+        outcome, message = "fail", f"{row.service} has no dashboard tagged '{row.dashboard_selector}'"
+    elif not logging:
+        outcome = "warn"
+        message = f"{row.service} has a monitoring dashboard ({_titles(monitoring)}) but no logging dashboard"
+    elif not monitoring:
+        outcome = "warn"
+        message = f"{row.service} has a logging dashboard ({_titles(logging)}) but no monitoring dashboard"
+    else:
+        outcome = "pass"
+        message = f"{row.service} has monitoring ({_titles(monitoring)}) and logging ({_titles(logging)}) dashboards"
+    return {"team": row.team, "subject": subject, "outcome": outcome, "message": message}
+
+
+def _titles(titles: list[str]) -> str:
+    shown = ", ".join(f'"{title}"' for title in titles[:MAX_TITLES])
+    more = len(titles) - MAX_TITLES
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _unknown(teams: pd.Series, reason: str) -> CheckOutcome:
+    results = pd.DataFrame({"team": teams, "status": "unknown", "reason": f"{reason}."})
+    return CheckOutcome(results=results, findings=pd.DataFrame(columns=FINDING_COLUMNS))

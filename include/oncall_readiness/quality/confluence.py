@@ -1,0 +1,23 @@
+"""The Confluence runbooks' data contract: one fact per runbook page the registry links, complete.
+
+The same guarantees as GitHub's (``quality/github.py``): one row per team service with a
+Confluence runbook link, found runbooks with their version, date and parts, no version
+dated after the audit instant (the collector picks the version current at the instant),
+and a reason for every page that could not be read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from oncall_readiness.quality import QualityContext
+from oncall_readiness.quality.github import runbook_expectations
+from oncall_readiness.sources import confluence
+
+
+def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, list]:
+    return {
+        confluence.TABLE: runbook_expectations(context, confluence.runbooks_to_collect, ("page_id", "version", "title"))
+    }

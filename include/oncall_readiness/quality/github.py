@@ -1,0 +1,47 @@
+"""The GitHub runbooks' data contract: one fact per runbook the registry links on GitHub, complete.
+
+Catches a read that lost or duplicated runbooks (one row per team service with a GitHub
+runbook link, keyed by service, with the registry's URL), a field dropped by an API change
+(``found`` null; a found runbook without commit, date or parts), a date in the future of
+the audit instant (the ``until`` filter was not applied), and an unread runbook without a
+reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import great_expectations.expectations as gxe
+import pandas as pd
+
+from oncall_readiness.quality import QualityContext
+from oncall_readiness.sources import github
+from oncall_readiness.sources.github import PART_COLUMNS
+
+FOUND = {"row_condition": "found==True", "condition_parser": "pandas"}
+NOT_FOUND = {"row_condition": "found==False", "condition_parser": "pandas"}
+
+
+def runbook_expectations(
+    context: QualityContext,
+    to_collect: Callable[[pd.DataFrame], pd.DataFrame],
+    found_columns: tuple[str, ...],
+) -> list:
+    """The expectations every runbook facts table meets (shared with quality/confluence.py)."""
+    expected = to_collect(context.registry["registry_services"])
+    return [
+        gxe.ExpectTableRowCountToEqual(value=len(expected)),
+        gxe.ExpectColumnValuesToNotBeNull(column="service"),
+        gxe.ExpectColumnValuesToBeUnique(column="service"),
+        gxe.ExpectColumnDistinctValuesToEqualSet(column="service", value_set=sorted(expected["service"])),
+        gxe.ExpectColumnValuesToBeInSet(column="url", value_set=sorted(set(expected["url"]))),
+        gxe.ExpectColumnValuesToNotBeNull(column="found"),
+        *(gxe.ExpectColumnValuesToNotBeNull(column=column, **FOUND) for column in ("last_changed", *found_columns)),
+        *(gxe.ExpectColumnValuesToNotBeNull(column=column, **FOUND) for column in PART_COLUMNS),
+        gxe.ExpectColumnValuesToNotBeNull(column="error", **NOT_FOUND),
+        gxe.ExpectColumnValuesToBeBetween(column="last_changed", max_value=context.audit_instant.isoformat()),
+    ]
+
+
+def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, list]:
+    return {github.TABLE: runbook_expectations(context, github.runbooks_to_collect, ("commit_sha",))}

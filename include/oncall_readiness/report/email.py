@@ -1,0 +1,350 @@
+"""The weekly scorecard emails: one per team and a digest for the leadership.
+
+Each message is ``multipart/alternative``: a plain-text part, and an HTML part inside
+``multipart/related`` with the trend chart as an inline PNG referenced by ``cid:``. Both are
+rendered with Jinja2 templates (``templates/email_*.j2``); the HTML ones autoescape every
+value, so a team named ``<script>`` arrives as text.
+
+The builders are pure: same warehouse rows, same sender, recipients and date, same bytes.
+Headers name what a message is (``X-Readiness-Week``, ``-Kind``, ``-Team``), which is how
+the sender (``report.delivery``) keys its send ledger; the Message-ID is derived from them,
+so a message that is ever sent twice carries the same id and mail clients fold it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from oncall_readiness.checks.catalogue import load_catalogue
+from oncall_readiness.report.chart import level_distribution_png, score_trend_png
+from oncall_readiness.report.weekly import LEVEL_ORDER, ScorecardWeek, load_week, score_changes, team_changes
+from oncall_readiness.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+SENDER_ENV = "READINESS_EMAIL_FROM"
+DIGEST_RECIPIENTS_ENV = "READINESS_DIGEST_RECIPIENTS"
+DEFAULT_SENDER = "oncall-readiness@localhost"
+HEADER_WEEK, HEADER_KIND, HEADER_TEAM = "X-Readiness-Week", "X-Readiness-Kind", "X-Readiness-Team"
+TEAM, DIGEST = "team", "digest"
+DIGEST_MOVERS = 5  # biggest regressions and improvements listed in the digest
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("oncall_readiness.report", "templates"),
+    autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), disabled_extensions=("txt.j2",), default=True),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+def format_score(score: float | None) -> str:
+    """``100``, ``87.5``; an en dash when the score is unknown."""
+    if score is None or pd.isna(score):
+        return "–"
+    return f"{float(score):.1f}".removesuffix(".0")
+
+
+def format_change(change: float | None) -> str:
+    """``+5``, ``-12.5``, ``±0``; an en dash when there is nothing to compare with."""
+    if change is None or pd.isna(change):
+        return "–"
+    return "±0" if change == 0 else f"{float(change):+.1f}".removesuffix(".0")
+
+
+def level_name(level: str) -> str:
+    """How a level reads in a sentence: ``gold``, ``silver``, ``bronze``, ``below bronze``."""
+    return "below bronze" if level == "none" else level
+
+
+TEMPLATES.filters.update(score=format_score, change=format_change, level_name=level_name)
+
+
+@dataclass(frozen=True)
+class Chart:
+    png: bytes
+    cid: str  # without the angle brackets, as the HTML's ``cid:`` refers to it
+    alt: str
+
+
+def sender_address(connection_from: str | None = None) -> str:
+    """``READINESS_EMAIL_FROM``, else the SMTP connection's ``from_email`` extra, else the default."""
+    return os.environ.get(SENDER_ENV, "").strip() or (connection_from or "").strip() or DEFAULT_SENDER
+
+
+def parse_recipients(addresses: str | Sequence[str] | None) -> list[str]:
+    """Addresses from a comma- or semicolon-separated string or a list; blanks dropped, order kept."""
+    if not addresses:
+        return []
+    items = re.split(r"[,;]", addresses) if isinstance(addresses, str) else list(addresses)
+    unique = dict.fromkeys(item.strip() for item in items if item and item.strip())
+    return list(unique)
+
+
+def digest_recipients(configured: str | Sequence[str] | None = None) -> list[str]:
+    """The leadership digest's recipients: ``configured`` (the DAG's param) or ``READINESS_DIGEST_RECIPIENTS``."""
+    return parse_recipients(configured) or parse_recipients(os.environ.get(DIGEST_RECIPIENTS_ENV))
+
+
+def team_subject(team: str, level: str, score: float | None, change: float | None, week: dt.date) -> str:
+    """E.g. ``On-call readiness: payments is gold (100) — week of 2026-11-16``."""
+    if score is None or pd.isna(score):
+        standing = "could not be assessed"
+    else:
+        standing = f"is {level_name(level)} ({format_score(score)}{_movement(change)})"
+    return f"On-call readiness: {team} {standing} — week of {week.isoformat()}"
+
+
+def digest_subject(levels: dict[str, int], week: dt.date) -> str:
+    """E.g. ``On-call readiness digest: 6 teams, 2 gold, 0 silver, 3 bronze, 1 below bronze — week of …``."""
+    teams = sum(levels.values())
+    counts = ", ".join(f"{levels.get(level, 0)} {level_name(level)}" for level in LEVEL_ORDER)
+    return f"On-call readiness digest: {teams} team{'s' if teams != 1 else ''}, {counts} — week of {week.isoformat()}"
+
+
+def build_team_email(
+    scorecard_week: ScorecardWeek, team: str, *, recipient: str, sender: str, date: dt.datetime
+) -> EmailMessage:
+    """The team's scorecard: score and level, what changed (regressions first), checks, findings, trend."""
+    card = _record(scorecard_week.scorecard[scorecard_week.scorecard["team"] == team].iloc[0])
+    change = score_changes(scorecard_week).set_index("team")["change"].get(team)
+    titles = {check.id: check.title for check in load_catalogue().checks.values()}
+    results = scorecard_week.results[scorecard_week.results["team"] == team].sort_values("check_id")
+    findings = scorecard_week.findings[
+        (scorecard_week.findings["team"] == team) & (scorecard_week.findings["outcome"] != "pass")
+    ]
+    severity = {"fail": 0, "warn": 1, "unknown": 2}
+    findings = findings.assign(rank=findings["outcome"].map(severity)).sort_values(["rank", "check_id", "subject"])
+    trend = scorecard_week.history[scorecard_week.history["team"] == team].set_index("slot")["score"]
+    scores = [_plain(trend.get(slot)) for slot in scorecard_week.slots]
+    chart = Chart(
+        png=score_trend_png(scorecard_week.slots, scores),
+        cid=_content_id("trend", scorecard_week.week, TEAM, team, sender),
+        alt=f"Weekly readiness score of {team}, {len(scorecard_week.slots)} weeks to {scorecard_week.week}",
+    )
+    context = {
+        "week": scorecard_week.week,
+        "previous": scorecard_week.previous,
+        "team": team,
+        "display_name": _display_name(scorecard_week, team),
+        "card": card,
+        "change": _plain(change),
+        "changes": team_changes(scorecard_week, team),
+        "checks": [
+            {**_record(row), "title": titles.get(row["check_id"], row["check_id"])} for _, row in results.iterrows()
+        ],
+        "findings": [_record(row) for _, row in findings.iterrows()],
+        "trend": list(zip(scorecard_week.slots, scores, strict=True)),
+        "chart": chart,
+    }
+    subject = team_subject(team, card["level"], card["score"], context["change"], scorecard_week.week)
+    return _message(
+        subject=subject,
+        sender=sender,
+        to=[recipient],
+        date=date,
+        identity=(scorecard_week.week, TEAM, team),
+        text=TEMPLATES.get_template("email_team.txt.j2").render(subject=subject, **context),
+        html=TEMPLATES.get_template("email_team.html.j2").render(subject=subject, **context),
+        chart=chart,
+    )
+
+
+def build_digest(
+    scorecard_week: ScorecardWeek, *, recipients: Sequence[str], sender: str, date: dt.datetime
+) -> EmailMessage:
+    """Every team ranked, the distribution of levels, the biggest regressions and improvements."""
+    ranked = score_changes(scorecard_week)
+    ranked["rank"] = ranked["score"].astype(float).rank(method="min", ascending=False, na_option="keep")
+    ranked = ranked.sort_values(["score", "team"], ascending=[False, True], na_position="last")
+    levels = {level: int((ranked["level"] == level).sum()) for level in LEVEL_ORDER}
+    moved = ranked[ranked["change"].notna()]
+    regressions = moved[moved["change"] < 0].sort_values(["change", "team"]).head(DIGEST_MOVERS)
+    improvements = moved[moved["change"] > 0].sort_values(["change", "team"], ascending=[False, True])
+    history = scorecard_week.history
+    weekly_levels = [
+        history[history["slot"] == slot]["level"].value_counts().to_dict() for slot in scorecard_week.slots
+    ]
+    chart = Chart(
+        png=level_distribution_png(scorecard_week.slots, weekly_levels),
+        cid=_content_id("levels", scorecard_week.week, DIGEST, "", sender),
+        alt=f"Teams per level, {len(scorecard_week.slots)} weeks to {scorecard_week.week}",
+    )
+    context = {
+        "week": scorecard_week.week,
+        "previous": scorecard_week.previous,
+        "teams": [_record(row) for _, row in ranked.iterrows()],
+        "levels": levels,
+        "regressions": [_record(row) for _, row in regressions.iterrows()],
+        "improvements": [_record(row) for _, row in improvements.head(DIGEST_MOVERS).iterrows()],
+        "chart": chart,
+    }
+    subject = digest_subject(levels, scorecard_week.week)
+    return _message(
+        subject=subject,
+        sender=sender,
+        to=list(recipients),
+        date=date,
+        identity=(scorecard_week.week, DIGEST, ""),
+        text=TEMPLATES.get_template("email_digest.txt.j2").render(subject=subject, **context),
+        html=TEMPLATES.get_template("email_digest.html.j2").render(subject=subject, **context),
+        chart=chart,
+    )
+
+
+def build_week_emails(
+    scorecard_week: ScorecardWeek,
+    *,
+    sender: str,
+    digest_to: Sequence[str],
+    date: dt.datetime,
+) -> list[EmailMessage]:
+    """Every team's email (teams without an email address are skipped, with a warning) and the digest."""
+    addresses = scorecard_week.teams.set_index("team")["email"]
+    messages = []
+    for team in sorted(scorecard_week.scorecard["team"]):
+        recipient = _plain(addresses.get(team))
+        if not recipient or "@" not in str(recipient):
+            log.warning(
+                "Team %r has no email address (spec.profile.email of its Group) in the registry of %s: "
+                "its scorecard email is skipped",
+                team,
+                scorecard_week.week,
+            )
+            continue
+        messages.append(build_team_email(scorecard_week, team, recipient=recipient, sender=sender, date=date))
+    if not digest_to:
+        log.warning(
+            "No digest recipients (%s or the DAG's digest_recipients param): the digest is built but has no recipient",
+            DIGEST_RECIPIENTS_ENV,
+        )
+    messages.append(build_digest(scorecard_week, recipients=digest_to, sender=sender, date=date))
+    return messages
+
+
+def write_emails(
+    warehouse_url: str,
+    out_dir: Path,
+    *,
+    week: dt.date | None = None,
+    sender: str | None = None,
+    digest_to: Sequence[str] | None = None,
+    date: dt.datetime | None = None,
+) -> list[Path]:
+    """Build the week's emails from the warehouse and write each as ``<out_dir>/<name>.eml``.
+
+    ``week`` defaults to the latest audit; ``sender`` to :func:`sender_address`; ``digest_to``
+    to :func:`digest_recipients`; ``date`` (the Date header) to now. ``.eml`` files already in
+    ``out_dir`` are removed first, so the folder holds exactly this week's messages. Also
+    creates the (empty) send ledger table if missing, so every documented table exists.
+    """
+    from oncall_readiness.report.ledger import SendLedger
+
+    warehouse = Warehouse(warehouse_url)
+    try:
+        scorecard_week = load_week(warehouse, week)
+        SendLedger(warehouse).create()
+    finally:
+        warehouse.dispose()
+    messages = build_week_emails(
+        scorecard_week,
+        sender=sender or sender_address(),
+        digest_to=digest_recipients() if digest_to is None else list(digest_to),
+        date=date or dt.datetime.now(dt.UTC),
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob("*.eml"):
+        stale.unlink()
+    paths = []
+    for message in messages:
+        path = out_dir / f"{eml_name(message[HEADER_KIND], message[HEADER_TEAM] or '')}.eml"
+        path.write_bytes(message.as_bytes())
+        paths.append(path)
+    log.info("Wrote %d emails for the week of %s to %s", len(paths), scorecard_week.week, out_dir)
+    return paths
+
+
+def eml_name(kind: str, team: str) -> str:
+    """``digest``, ``team-payments``; a team name that is not file-safe gets a slug and a short hash."""
+    if kind == DIGEST:
+        return DIGEST
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", team).strip("-.") or "team"
+    return f"team-{slug}" if slug == team else f"team-{slug}-{_short_hash(team)}"
+
+
+def _message(
+    *,
+    subject: str,
+    sender: str,
+    to: Sequence[str],
+    date: dt.datetime,
+    identity: tuple[dt.date, str, str],
+    text: str,
+    html: str,
+    chart: Chart,
+) -> EmailMessage:
+    week, kind, team = identity
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    if to:
+        message["To"] = ", ".join(to)
+    message["Date"] = format_datetime(date if date.tzinfo else date.replace(tzinfo=dt.UTC))
+    message["Message-ID"] = f"<{_content_id('scorecard', week, kind, team, sender)}>"
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+    message[HEADER_WEEK] = week.isoformat()
+    message[HEADER_KIND] = kind
+    if team:
+        message[HEADER_TEAM] = team
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    html_part = message.get_payload()[1]
+    html_part.add_related(chart.png, "image", "png", cid=f"<{chart.cid}>", filename="trend.png", disposition="inline")
+    for index, part in enumerate(part for part in message.walk() if part.is_multipart()):
+        part.set_boundary(f"readiness-{_short_hash(message['Message-ID'])}-{index}")  # same input, same bytes
+    return message
+
+
+def _content_id(what: str, week: dt.date, kind: str, team: str, sender: str) -> str:
+    """A stable id (``what.week.kind.hash@domain``) for a Message-ID or an inline image."""
+    domain = sender.rpartition("@")[2].strip(" >") or "oncall-readiness"
+    return f"{what}.{week.isoformat()}.{kind}.{_short_hash(team)}@{domain}"
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _display_name(scorecard_week: ScorecardWeek, team: str) -> str:
+    names = scorecard_week.teams.set_index("team")["display_name"]
+    return _plain(names.get(team)) or team
+
+
+def _movement(change: float | None) -> str:
+    if change is None or pd.isna(change) or change == 0:
+        return ""
+    return f", {'up' if change > 0 else 'down'} {format_score(abs(change))}"
+
+
+def _record(row: pd.Series) -> dict:
+    return {key: _plain(value) for key, value in row.items()}
+
+
+def _plain(value):
+    """NA, NaN and NaT become None; numpy scalars plain Python values."""
+    if value is None or (not isinstance(value, str | bytes) and pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value

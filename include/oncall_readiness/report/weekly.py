@@ -1,0 +1,255 @@
+"""A week of the scorecard, read from the warehouse: this week's audit, the one it is compared with, the trend.
+
+The week's audit is the scorecard being reported (its ``audit_date`` names the week). It is
+compared with the audit seven days earlier or, when that day has none, the nearest earlier
+one. The trend has one point per week for the last ``HISTORY_WEEKS`` weeks: each the latest
+audit within that seven-day slot, a gap where there is none.
+
+What changed is listed worst first: regressions, then changes that are neither better nor
+worse (a check that became ``unknown``, a new check), then improvements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+
+from oncall_readiness.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+HISTORY_WEEKS = 8
+LEVEL_ORDER = ("gold", "silver", "bronze", "none")
+# Higher is better; statuses without a rank (unknown, waived) are neither better nor worse.
+STATUS_RANK = {"fail": 0, "warn": 1, "pass": 2}
+LEVEL_RANK = {"none": 0, "bronze": 1, "silver": 2, "gold": 3}
+DIRECTIONS = ("regressed", "changed", "improved")
+
+
+@dataclass(frozen=True)
+class ScorecardWeek:
+    """Everything the weekly emails say, for every team at once."""
+
+    week: dt.date  # audit_date of the scorecard being sent
+    previous: dt.date | None  # the audit compared with
+    scorecard: pd.DataFrame  # team, score, level, passed, warned, failed, unknown
+    results: pd.DataFrame  # team, check_id, status, score, reason, remediation
+    findings: pd.DataFrame  # team, check_id, subject, outcome, message
+    previous_scorecard: pd.DataFrame
+    previous_results: pd.DataFrame
+    previous_findings: pd.DataFrame
+    history: pd.DataFrame  # slot (date), audit_date, team, score, level: one row per team and weekly slot
+    slots: tuple[dt.date, ...]  # the weekly slots of the trend, oldest first
+    teams: pd.DataFrame  # team, display_name, email: the registry's teams of the week
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing that differs from the previous audit, for one team."""
+
+    kind: str  # level, check or finding
+    check_id: str | None
+    subject: str | None
+    before: str | None
+    after: str | None
+    direction: str  # regressed, changed or improved
+
+    @property
+    def description(self) -> str:
+        what = {"level": "Level", "check": f"Check {self.check_id}", "finding": f"{self.subject} ({self.check_id})"}
+        if self.before is None:
+            return f"{what[self.kind]}: new, {self.after}"
+        if self.after is None:
+            return f"{what[self.kind]}: no longer flagged (was {self.before})"
+        return f"{what[self.kind]}: {self.before} → {self.after}"
+
+
+def audit_dates(warehouse: Warehouse, *, on_or_before: dt.date | None = None) -> list[dt.date]:
+    """Every audit date with a published scorecard, oldest first."""
+    table = warehouse.table("scorecard")
+    query = sa.select(table.c.audit_date).distinct().order_by(table.c.audit_date)
+    if on_or_before is not None:
+        query = query.where(table.c.audit_date <= on_or_before)
+    with warehouse.engine.connect() as conn:
+        if not sa.inspect(conn).has_table("scorecard", schema=warehouse.schema):
+            return []
+        return [_as_date(row[0]) for row in conn.execute(query)]
+
+
+def latest_week(warehouse: Warehouse, *, on_or_before: dt.date | None = None) -> dt.date:
+    """The latest audit date on or before ``on_or_before``; LookupError when there is none."""
+    dates = audit_dates(warehouse, on_or_before=on_or_before)
+    if not dates:
+        bound = f" on or before {on_or_before}" if on_or_before else ""
+        raise LookupError(f"the warehouse holds no scorecard{bound}: run the readiness_audit DAG first")
+    return dates[-1]
+
+
+def week_to_send(warehouse: Warehouse, run_date: dt.date) -> dt.date:
+    """The week a run on ``run_date`` reports: the latest audit on or before it (warns when it is stale)."""
+    week = latest_week(warehouse, on_or_before=run_date)
+    if (run_date - week).days > 1:
+        log.warning(
+            "The latest audit on or before %s is from %s, %d days earlier: is readiness_audit running?",
+            run_date,
+            week,
+            (run_date - week).days,
+        )
+    return week
+
+
+def load_week(warehouse: Warehouse, week: dt.date | None = None) -> ScorecardWeek:
+    """The scorecard of ``week`` (default: the latest), the audit it is compared with, and the trend."""
+    dates = audit_dates(warehouse)
+    week = week or latest_week(warehouse)
+    if week not in dates:
+        raise LookupError(f"the warehouse holds no scorecard for {week}")
+    previous = max((day for day in dates if day <= week - dt.timedelta(days=7)), default=None)
+    slots = weekly_slots(dates, week)
+    slot_audits = {slot: audit for slot, audit in slots.items() if audit is not None}
+    needed = sorted({week, *slot_audits.values(), *([previous] if previous else [])})
+    scorecards = _rows(warehouse, "scorecard", needed)
+    results = _rows(warehouse, "check_results", [day for day in (week, previous) if day])
+    findings = _rows(warehouse, "findings", [day for day in (week, previous) if day])
+    history = pd.DataFrame(
+        [(slot, audit) for slot, audit in slot_audits.items()], columns=["slot", "audit_date"]
+    ).merge(scorecards[["audit_date", "team", "score", "level"]], on="audit_date")
+    return ScorecardWeek(
+        week=week,
+        previous=previous,
+        scorecard=_on(scorecards, week),
+        results=_on(results, week),
+        findings=_on(findings, week),
+        previous_scorecard=_on(scorecards, previous),
+        previous_results=_on(results, previous),
+        previous_findings=_on(findings, previous),
+        history=history,
+        slots=tuple(slots),
+        teams=_registry_teams(warehouse, week),
+    )
+
+
+def weekly_slots(dates: list[dt.date], week: dt.date, weeks: int = HISTORY_WEEKS) -> dict[dt.date, dt.date | None]:
+    """Slot end (``week`` minus whole weeks) → the latest audit in the seven days ending then.
+
+    Oldest first, leading slots without an audit dropped (a young warehouse has a short trend).
+    """
+    slots: dict[dt.date, dt.date | None] = {}
+    for back in range(weeks - 1, -1, -1):
+        end = week - dt.timedelta(days=7 * back)
+        inside = [day for day in dates if end - dt.timedelta(days=7) < day <= end]
+        if inside or slots:
+            slots[end] = max(inside, default=None)
+    return slots
+
+
+def team_changes(scorecard_week: ScorecardWeek, team: str) -> list[Change]:
+    """What changed for ``team`` since the previous audit: level, check statuses, findings; regressions first."""
+    if scorecard_week.previous is None:
+        return []
+    changes = _level_change(scorecard_week, team)
+    changes += _status_changes(
+        _team_rows(scorecard_week.previous_results, team).set_index("check_id")["status"],
+        _team_rows(scorecard_week.results, team).set_index("check_id")["status"],
+        kind="check",
+    )
+    known_now = set(_team_rows(scorecard_week.results, team).query("status in ('pass', 'warn', 'fail')")["check_id"])
+    changes += _finding_changes(
+        _team_rows(scorecard_week.previous_findings, team), _team_rows(scorecard_week.findings, team), known_now
+    )
+    order = {direction: rank for rank, direction in enumerate(DIRECTIONS)}
+    kinds = {"level": 0, "check": 1, "finding": 2}
+    return sorted(changes, key=lambda c: (order[c.direction], kinds[c.kind], c.check_id or "", c.subject or ""))
+
+
+def score_changes(scorecard_week: ScorecardWeek) -> pd.DataFrame:
+    """team, score, previous_score, change (None where either score is unknown) for every team of the week."""
+    before = scorecard_week.previous_scorecard.set_index("team")["score"]
+    frame = scorecard_week.scorecard[["team", "score", "level"]].copy()
+    frame["previous_score"] = frame["team"].map(before)
+    frame["change"] = (frame["score"].astype(float) - frame["previous_score"].astype(float)).round(1)
+    return frame
+
+
+def _level_change(scorecard_week: ScorecardWeek, team: str) -> list[Change]:
+    before = _team_rows(scorecard_week.previous_scorecard, team)["level"]
+    after = _team_rows(scorecard_week.scorecard, team)["level"]
+    if before.empty or after.empty or before.iloc[0] == after.iloc[0]:
+        return []
+    old, new = before.iloc[0], after.iloc[0]
+    return [Change("level", None, None, old, new, _direction(LEVEL_RANK.get(old), LEVEL_RANK.get(new)))]
+
+
+def _status_changes(before: pd.Series, after: pd.Series, *, kind: str) -> list[Change]:
+    changes = []
+    for check_id, status in after.items():
+        old = before.get(check_id)
+        if old == status:
+            continue
+        direction = "changed" if old is None else _direction(STATUS_RANK.get(old), STATUS_RANK.get(status))
+        changes.append(Change(kind, check_id, None, old, status, direction))
+    return changes
+
+
+def _finding_changes(before: pd.DataFrame, after: pd.DataFrame, checks_known_now: set[str]) -> list[Change]:
+    """New or worse findings regress; a problem that is gone while its check still ran improves."""
+    old = before.set_index(["check_id", "subject"])["outcome"]
+    new = after.set_index(["check_id", "subject"])["outcome"]
+    changes = []
+    for (check_id, subject), outcome in new.items():
+        was = old.get((check_id, subject))
+        if was == outcome or (was is None and outcome == "pass"):
+            continue
+        direction = (
+            "regressed"
+            if was is None and outcome in ("warn", "fail")
+            else _direction(*map(STATUS_RANK.get, (was, outcome)))
+        )
+        changes.append(Change("finding", check_id, subject, was, outcome, direction))
+    for (check_id, subject), was in old.items():
+        if (check_id, subject) not in new.index and was in ("warn", "fail") and check_id in checks_known_now:
+            changes.append(Change("finding", check_id, subject, was, None, "improved"))
+    return changes
+
+
+def _direction(before: int | None, after: int | None) -> str:
+    if before is None or after is None:
+        return "changed"
+    return "regressed" if after < before else "improved" if after > before else "changed"
+
+
+def _rows(warehouse: Warehouse, name: str, days: list[dt.date]) -> pd.DataFrame:
+    """Every column the table has (``*``: a warehouse from an older version may lack newer ones)."""
+    table = warehouse.table(name)
+    query = sa.select(sa.text("*")).select_from(table).where(table.c.audit_date.in_(days))
+    with warehouse.engine.connect() as conn:
+        result = conn.execute(query)
+        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    frame["audit_date"] = frame["audit_date"].map(_as_date)
+    return frame
+
+
+def _registry_teams(warehouse: Warehouse, week: dt.date) -> pd.DataFrame:
+    """The teams of the registry as published with the week's audit (their email is the recipient)."""
+    with warehouse.engine.connect() as conn:
+        present = sa.inspect(conn).has_table("facts_registry_teams", schema=warehouse.schema)
+    if not present:
+        log.warning("The warehouse has no facts_registry_teams table: no team has an email address")
+        return pd.DataFrame(columns=["team", "display_name", "email"])
+    return _rows(warehouse, "facts_registry_teams", [week])[["team", "display_name", "email"]]
+
+
+def _on(frame: pd.DataFrame, day: dt.date | None) -> pd.DataFrame:
+    return frame[frame["audit_date"] == day].drop(columns="audit_date").reset_index(drop=True)
+
+
+def _team_rows(frame: pd.DataFrame, team: str) -> pd.DataFrame:
+    return frame[frame["team"] == team]
+
+
+def _as_date(value) -> dt.date:
+    return pd.Timestamp(value).date()

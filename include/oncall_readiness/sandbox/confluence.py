@@ -1,0 +1,462 @@
+"""A local emulator of the Confluence Cloud REST API (v1, read-only): runbook pages and their versions.
+
+``create_app(state, tokens=...)`` answers under the site's base URL, like
+``https://example.atlassian.net`` (developer.atlassian.com/cloud/confluence/rest/v1):
+
+- ``GET /wiki/rest/api/content/{id}?expand=version,body.storage``: ``{id, type: "page",
+  status, title, space, version: {number, when, by, message, minorEdit}, body: {storage:
+  {value, representation: "storage"}}, _links}``; without ``expand`` the defaults are
+  ``space``, ``history`` and ``version`` (no body). ``version=N`` returns version N
+  (``status: "historical"`` when it is not the latest); a trashed page, an unknown id or
+  an unknown version answer 404 ``{"statusCode": 404, "message": ...}``;
+- ``GET /wiki/rest/api/content/{id}/version?start=&limit=``: the page's versions, newest
+  first (``results``, ``start``, ``limit``, ``size``, ``_links.next`` while there are more;
+  ``limit`` at most 200).
+
+Authentication is HTTP Basic ``email:api_token``: the token must be one of ``tokens`` and,
+when the state lists ``users``, the email one of them; otherwise 401. Over the rate limit
+(``emulator.rate_limit``, per account) the answer is 429 with ``Retry-After`` (seconds)
+and ``X-RateLimit-Limit``/``-Remaining``/``-Reset`` (ISO 8601), as Atlassian documents.
+
+State (YAML, see ``include/sample_org/confluence.yaml``)::
+
+    emulator: {rate_limit: 100/1, fail_next: 0}   # optional (tests set it)
+    users: [readiness-audit@example.com]          # optional: accounts whose token works
+    pages:
+      - id: "40960001"
+        title: Payments Reconciler Runbook
+        space: OPS
+        status: current            # or trashed
+        versions:                  # oldest first; a version without body keeps the previous one
+          - {when: "2026-05-04T09:00:00Z", by: Liam Walsh, message: First draft, body: "<h1>...</h1>"}
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import math
+import re
+import threading
+import time as _time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus
+
+import yaml
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .pagerduty import RateLimit
+
+DEFAULT_RATE_LIMIT = RateLimit(100, 1)
+DEFAULT_VERSION_LIMIT = 200
+MAX_VERSION_LIMIT = 200
+DEFAULT_EXPAND = ("space", "history", "version")
+SANDBOX_EMAIL = "readiness-audit@example.com"
+
+
+class ConfluenceStateError(ValueError):
+    """The state file is malformed; the message says where."""
+
+
+class ApiError(Exception):
+    """An error answered with Confluence's body ``{"statusCode", "message", "reason"}``."""
+
+    REASONS = {401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests", 400: "Bad Request"}
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+    def response(self, headers: Mapping[str, str] | None = None) -> JSONResponse:
+        body = {
+            "statusCode": self.status,
+            "data": {"authorized": self.status != 401, "valid": True, "errors": [], "successful": False},
+            "message": self.message,
+            "reason": self.REASONS.get(self.status, "Error"),
+        }
+        return JSONResponse(body, status_code=self.status, headers=dict(headers or {}))
+
+
+# --- state -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Version:
+    number: int
+    when: datetime
+    by: str
+    message: str
+    minor_edit: bool
+    body: str
+
+
+@dataclass(frozen=True)
+class Page:
+    id: str
+    title: str
+    space: str
+    status: str
+    versions: tuple[Version, ...]  # oldest first
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    rate_limit: RateLimit = DEFAULT_RATE_LIMIT
+    fail_next: int = 0
+
+
+@dataclass(frozen=True)
+class ConfluenceState:
+    pages: Mapping[str, Page]
+    users: frozenset[str] = frozenset()  # lower-cased emails; empty: any account
+    settings: EmulatorSettings = field(default_factory=EmulatorSettings)
+
+
+def load_confluence_state(path: str | Path) -> ConfluenceState:
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        document = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise ConfluenceStateError(f"{path}: not valid YAML: {error}") from None
+    return parse_state(document, source=str(path))
+
+
+def parse_state(document: Mapping[str, Any], *, source: str = "state") -> ConfluenceState:
+    if not isinstance(document, Mapping):
+        raise ConfluenceStateError(f"{source}: the state must be a mapping")
+    pages: dict[str, Page] = {}
+    for i, entry in enumerate(document.get("pages") or []):
+        page = _page(entry, f"{source}: pages[{i}]")
+        if page.id in pages:
+            raise ConfluenceStateError(f"{source}: pages[{i}]: page {page.id} is defined twice")
+        pages[page.id] = page
+    emulator = document.get("emulator") or {}
+    try:
+        limit = emulator.get("rate_limit")
+        settings = EmulatorSettings(
+            rate_limit=RateLimit.parse(str(limit)) if limit else DEFAULT_RATE_LIMIT,
+            fail_next=int(emulator.get("fail_next", 0)),
+        )
+    except (TypeError, ValueError) as error:
+        raise ConfluenceStateError(f"{source}: emulator: {error}") from None
+    users = frozenset(str(u).strip().lower() for u in document.get("users") or [])
+    return ConfluenceState(pages=pages, users=users, settings=settings)
+
+
+def _page(entry: Any, where: str) -> Page:
+    if not isinstance(entry, Mapping) or not re.fullmatch(r"\d+", str(entry.get("id", ""))):
+        raise ConfluenceStateError(f"{where}: a page needs a numeric id")
+    if not entry.get("versions"):
+        raise ConfluenceStateError(f"{where}: page {entry['id']} needs at least one version")
+    status = str(entry.get("status") or "current")
+    if status not in ("current", "trashed", "archived"):
+        raise ConfluenceStateError(f"{where}: status must be current, archived or trashed")
+    versions: list[Version] = []
+    for j, raw in enumerate(entry["versions"]):
+        at = f"{where}.versions[{j}]"
+        if not isinstance(raw, Mapping):
+            raise ConfluenceStateError(f"{at}: a version is a mapping with when, by and body")
+        when = _moment(raw.get("when"), f"{at}.when")
+        if versions and when < versions[-1].when:
+            raise ConfluenceStateError(f"{at}: versions must be listed oldest first")
+        body = raw.get("body")
+        if body is None and not versions:
+            raise ConfluenceStateError(f"{at}: the first version needs a body")
+        versions.append(
+            Version(
+                number=j + 1,
+                when=when,
+                by=str(raw.get("by") or "Sandbox Bot"),
+                message=str(raw.get("message") or ""),
+                minor_edit=bool(raw.get("minor_edit", False)),
+                body=str(body) if body is not None else versions[-1].body,
+            )
+        )
+    return Page(
+        id=str(entry["id"]),
+        title=str(entry.get("title") or f"Page {entry['id']}"),
+        space=str(entry.get("space") or "OPS"),
+        status=status,
+        versions=tuple(versions),
+    )
+
+
+def _moment(value: Any, where: str) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            raise ConfluenceStateError(f"{where}: not an ISO 8601 time: {value!r}") from None
+    if moment.tzinfo is None:
+        raise ConfluenceStateError(f"{where}: {value!r} has no time zone")
+    return moment.astimezone(UTC)
+
+
+# --- rate limiting ---------------------------------------------------------------------------
+
+
+class _RateLimiter:
+    def __init__(self, limit: RateLimit, clock: Callable[[], float]):
+        self.limit, self.clock = limit, clock
+        self._windows: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, account: str) -> tuple[bool, dict[str, str]]:
+        with self._lock:
+            now = self.clock()
+            start, count = self._windows.get(account, (now, 0))
+            if now - start >= self.limit.per_seconds:
+                start, count = now, 0
+            count += 1
+            self._windows[account] = (start, count)
+        reset_at = start + self.limit.per_seconds
+        headers = {
+            "X-RateLimit-Limit": str(self.limit.requests),
+            "X-RateLimit-Remaining": str(max(0, self.limit.requests - count)),
+            "X-RateLimit-Reset": datetime.fromtimestamp(reset_at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        }
+        allowed = count <= self.limit.requests
+        if not allowed:
+            headers["Retry-After"] = str(max(1, math.ceil(round(reset_at - now, 6))))
+            headers["RateLimit-Reason"] = "confluence-quota-based"
+        return allowed, headers
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _account_id(name: str) -> str:
+    return "5b10a2844c20165700ede" + hashlib.sha1(name.encode()).hexdigest()[:6]
+
+
+class _Renderer:
+    def __init__(self, request: Request):
+        root = request.url.replace(path=request.scope.get("root_path", ""), query="", fragment="")
+        self.base = str(root).rstrip("/") + "/wiki"
+
+    def version(self, page: Page, version: Version, *, with_content: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "by": {
+                "type": "known",
+                "accountId": _account_id(version.by),
+                "accountType": "atlassian",
+                "email": "",
+                "publicName": version.by,
+                "displayName": version.by,
+                "isExternalCollaborator": False,
+            },
+            "when": _when(version.when),
+            "friendlyWhen": version.when.strftime("%b %d, %Y"),
+            "message": version.message,
+            "number": version.number,
+            "minorEdit": version.minor_edit,
+            "contentTypeModified": False,
+            "_expandable": {"collaborators": "", "content": f"/rest/api/content/{page.id}"},
+            "_links": {"self": f"{self.base}/rest/api/content/{page.id}/version/{version.number}"},
+        }
+        if with_content:
+            out["content"] = {"id": page.id, "type": "page", "status": page.status, "title": page.title}
+        return out
+
+    def page(self, page: Page, version: Version, expand: set[str]) -> dict[str, Any]:
+        latest = version is page.versions[-1]
+        webui = f"/spaces/{page.space}/pages/{page.id}/{quote_plus(page.title)}"
+        out: dict[str, Any] = {
+            "id": page.id,
+            "type": "page",
+            "status": page.status if latest else "historical",
+            "title": page.title,
+            "macroRenderedOutput": {},
+            "extensions": {"position": 0},
+            "_expandable": {
+                key: f"/rest/api/content/{page.id}?expand={key}"
+                for key in ("space", "history", "version", "body", "ancestors", "children", "metadata")
+                if key not in {e.split(".", 1)[0] for e in expand}
+            },
+            "_links": {
+                "webui": webui,
+                "edit": f"/pages/resumedraft.action?draftId={page.id}",
+                "tinyui": f"/x/{page.id[-6:]}",
+                "self": f"{self.base}/rest/api/content/{page.id}",
+                "base": self.base,
+                "context": "/wiki",
+            },
+        }
+        if "space" in expand:
+            out["space"] = {
+                "id": int(hashlib.sha1(page.space.encode()).hexdigest()[:7], 16),
+                "key": page.space,
+                "name": page.space,
+                "type": "global",
+                "status": "current",
+                "_links": {"webui": f"/spaces/{page.space}", "self": f"{self.base}/rest/api/space/{page.space}"},
+            }
+        if "version" in expand:
+            out["version"] = self.version(page, version)
+        if "history" in expand:
+            out["history"] = {
+                "latest": latest,
+                "createdBy": self.version(page, page.versions[0])["by"],
+                "createdDate": _when(page.versions[0].when),
+            }
+        if "body.storage" in expand:
+            out["body"] = {
+                "storage": {
+                    "value": version.body,
+                    "representation": "storage",
+                    "embeddedContent": [],
+                    "_expandable": {"content": f"/rest/api/content/{page.id}"},
+                },
+                "_expandable": {"view": "", "export_view": "", "styled_view": "", "editor": "", "atlas_doc_format": ""},
+            }
+        elif "body" in expand:
+            out["body"] = {"_expandable": {"storage": "", "view": "", "export_view": "", "styled_view": ""}}
+        return out
+
+
+# --- the emulator ----------------------------------------------------------------------------
+
+
+class _ConfluenceEmulator:
+    def __init__(self, state: ConfluenceState, *, fail_next: int):
+        self.state, self.fail_next = state, fail_next
+
+    def _page(self, page_id: str, status: str | None = None) -> Page:
+        page = self.state.pages.get(page_id)
+        wanted = {s.strip() for s in (status or "current").split(",")}
+        visible = page is not None and ("any" in wanted or page.status in wanted or page.status == "archived")
+        if not visible:
+            raise ApiError(404, f"No content found with id: ContentId{{id={page_id}}}")
+        return page
+
+    def get_content(self, request: Request, id: str) -> dict[str, Any]:
+        params = request.query_params
+        page = self._page(id, params.get("status"))
+        version = page.versions[-1]
+        if params.get("version"):
+            number = _int(params.get("version"), "version")
+            if not 1 <= number <= len(page.versions):
+                raise ApiError(404, f"No content found with id: ContentId{{id={id}}} and version: {number}")
+            version = page.versions[number - 1]
+        raw_expand = params.get("expand")
+        expand = {e.strip() for e in raw_expand.split(",") if e.strip()} if raw_expand else set(DEFAULT_EXPAND)
+        return _Renderer(request).page(page, version, expand)
+
+    def list_versions(self, request: Request, id: str) -> dict[str, Any]:
+        page = self._page(id)
+        params = request.query_params
+        start = max(_int(params.get("start"), "start", 0), 0)
+        limit = min(max(_int(params.get("limit"), "limit", DEFAULT_VERSION_LIMIT), 1), MAX_VERSION_LIMIT)
+        newest_first = list(reversed(page.versions))
+        chunk = newest_first[start : start + limit]
+        render = _Renderer(request)
+        with_content = "content" in (params.get("expand") or "")
+        links = {
+            "base": render.base,
+            "context": "/wiki",
+            "self": f"{render.base}/rest/api/content/{id}/version",
+        }
+        if start + limit < len(newest_first):
+            links["next"] = f"/rest/api/content/{id}/version?limit={limit}&start={start + limit}"
+        return {
+            "results": [render.version(page, v, with_content=with_content) for v in chunk],
+            "start": start,
+            "limit": limit,
+            "size": len(chunk),
+            "_links": links,
+        }
+
+
+def _int(value: str | None, name: str, default: int | None = None) -> int:
+    if value in (None, ""):
+        if default is None:
+            raise ApiError(400, f"{name} is required")
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ApiError(400, f"{name} must be an integer, got {value!r}") from None
+
+
+def _account(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "").strip()
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    email, sep, token = decoded.partition(":")
+    return (email.strip().lower(), token) if sep else None
+
+
+def create_app(
+    state: Mapping[str, Any] | ConfluenceState,
+    *,
+    tokens: Collection[str],
+    rate_limit: RateLimit | None = None,
+    fail_next: int = 0,
+    clock: Callable[[], float] = _time.monotonic,
+) -> FastAPI:
+    """The Confluence Cloud REST API emulator over ``state`` (a state mapping or a parsed state).
+
+    ``tokens`` are the accepted API tokens (with any email the state's ``users`` allow);
+    rate limit and injected 503s come from the state's ``emulator`` section unless
+    ``rate_limit`` or ``fail_next`` (the sandbox's ``--rate-limit``/``--fail-next``) are
+    given (``app.state.confluence.fail_next`` may be changed later).
+    """
+    parsed = state if isinstance(state, ConfluenceState) else parse_state(state)
+    emulator = _ConfluenceEmulator(parsed, fail_next=fail_next or parsed.settings.fail_next)
+    limiter = _RateLimiter(rate_limit or parsed.settings.rate_limit, clock)
+    allowed_tokens = frozenset(tokens)
+
+    app = FastAPI(title="Confluence Cloud REST API emulator", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.confluence = emulator
+    app.add_api_route("/wiki/rest/api/content/{id}", emulator.get_content, methods=["GET"])
+    app.add_api_route("/wiki/rest/api/content/{id}/version", emulator.list_versions, methods=["GET"])
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = "null for uri: " + str(request.url) if exc.status_code == 404 else str(exc.detail)
+        return ApiError(exc.status_code, message).response()
+
+    @app.middleware("http")
+    async def _guard(request: Request, call_next):
+        account = _account(request)
+        if (
+            account is None
+            or account[1] not in allowed_tokens
+            or (parsed.users and account[0] not in parsed.users)
+            or "@" not in account[0]
+        ):
+            return ApiError(401, "Client must be authenticated to access this resource.").response(
+                {"WWW-Authenticate": 'Basic realm="protected-area"'}
+            )
+        allowed, headers = limiter.hit(account[0])
+        if not allowed:
+            return ApiError(429, "Rate limit exceeded.").response(headers)
+        if emulator.fail_next > 0:
+            emulator.fail_next -= 1
+            return ApiError(503, "Service Unavailable (fault injected by the emulator)").response(headers)
+        response = await call_next(request)
+        response.headers.update(headers)
+        return response
+
+    return app

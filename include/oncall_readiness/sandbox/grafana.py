@@ -1,0 +1,343 @@
+"""A local emulator of Grafana's HTTP API (read-only), serving a YAML-described instance.
+
+``create_app(state, tokens=...)`` returns a FastAPI app answering the GET endpoints the
+readiness audit uses, with the shapes of Grafana's HTTP API docs:
+
+- ``GET /api/search?type=dash-db&tag=&query=&folderUIDs=&limit=&page=``: a bare array of
+  hits, sorted by title; ``limit`` defaults to 1000 and above 5000 is refused (422, as
+  Grafana does), ``page`` counts from 1;
+- ``GET /api/dashboards/uid/{uid}``: ``{dashboard, meta}``, 404 when unknown;
+- ``GET /api/teams/search?perpage=&page=&query=&name=``: ``{totalCount, teams, page,
+  perPage}``; ``perpage`` defaults to 1000 (Grafana sets no maximum);
+- ``GET /api/teams/{id}/members``: a bare array, no paging;
+- ``GET /api/v1/provisioning/alert-rules``: a bare array of every alert rule.
+
+Auth is ``Authorization: Bearer <service account token>`` (401 otherwise); every error
+body is ``{"message": ...}``. Each token gets a rate limit (429 with ``Retry-After``), and
+``fail_next`` answers the next N authenticated requests with 503, for retry tests.
+``load_grafana_state(path)`` reads the state file (see ``grafana_state``).
+"""
+
+from __future__ import annotations
+
+import re
+import time as _time
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .grafana_state import Dashboard, GrafanaState, Panel, StateError, load_grafana_state, parse_state
+from .pagerduty import DEFAULT_RATE_LIMIT, RateLimit, _RateLimiter
+
+__all__ = ["GrafanaState", "StateError", "create_app", "load_grafana_state", "parse_state"]
+
+SEARCH_DEFAULT_LIMIT = 1000
+SEARCH_MAX_LIMIT = 5000
+TEAMS_DEFAULT_PERPAGE = 1000
+ORG_ID = 1
+_BEARER = re.compile(r"Bearer\s+(\S+)", re.IGNORECASE)
+
+
+class ApiError(Exception):
+    """An error answered with Grafana's body ``{"message": ...}``."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+    def response(self, headers: Mapping[str, str] | None = None) -> JSONResponse:
+        return JSONResponse({"message": self.message}, status_code=self.status, headers=headers)
+
+
+def _integer(request: Request, name: str) -> int:
+    """Grafana's ``QueryInt``: a missing or unparsable value is 0."""
+    try:
+        return int(request.query_params.get(name, ""))
+    except ValueError:
+        return 0
+
+
+def _iso(moment) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+class _GrafanaEmulator:
+    def __init__(self, state: GrafanaState, fail_next: int):
+        self.state = state
+        self.fail_next = fail_next
+        self.dashboard_ids = {d.uid: i for i, d in enumerate(state.dashboards, start=1)}
+        self.dashboards_by_uid = {d.uid: d for d in state.dashboards}
+        self.dashboards_by_title = sorted(state.dashboards, key=lambda d: d.title.casefold())
+        self.folder_ids = {f.uid: i for i, f in enumerate(state.folders, start=len(state.dashboards) + 1)}
+
+    # --- /api/search
+    def search(self, request: Request) -> list[dict]:
+        limit = _integer(request, "limit")
+        if limit > SEARCH_MAX_LIMIT:
+            raise ApiError(
+                422,
+                f"Limit is above maximum allowed ({SEARCH_MAX_LIMIT}), use page parameter to access hits beyond limit",
+            )
+        limit = limit if limit > 0 else SEARCH_DEFAULT_LIMIT
+        page = max(_integer(request, "page"), 1)
+        kind = request.query_params.get("type") or None
+        query = (request.query_params.get("query") or "").casefold()
+        tags = request.query_params.getlist("tag")
+        folder_uids = {uid for value in request.query_params.getlist("folderUIDs") for uid in value.split(",") if uid}
+        hits: list[dict] = []
+        if kind in (None, "dash-folder") and not tags:
+            hits += [
+                self._folder_hit(f)
+                for f in self.state.folders
+                if query in f.title.casefold() and (not folder_uids or f.uid in folder_uids)
+            ]
+        if kind in (None, "dash-db"):
+            hits += [
+                self._dashboard_hit(d)
+                for d in self.dashboards_by_title
+                if query in d.title.casefold()
+                and all(tag in d.tags for tag in tags)
+                and (not folder_uids or (d.folder or "general") in folder_uids)
+            ]
+        return hits[(page - 1) * limit : page * limit]
+
+    def _folder_hit(self, folder) -> dict:
+        return {
+            "id": self.folder_ids[folder.uid],
+            "uid": folder.uid,
+            "title": folder.title,
+            "uri": f"db/{_slug(folder.title)}",
+            "url": f"/dashboards/f/{folder.uid}/{_slug(folder.title)}",
+            "slug": "",
+            "type": "dash-folder",
+            "tags": [],
+            "isStarred": False,
+            "sortMeta": 0,
+        }
+
+    def _dashboard_hit(self, dashboard: Dashboard) -> dict:
+        hit = {
+            "id": self.dashboard_ids[dashboard.uid],
+            "uid": dashboard.uid,
+            "title": dashboard.title,
+            "uri": f"db/{_slug(dashboard.title)}",
+            "url": f"/d/{dashboard.uid}/{_slug(dashboard.title)}",
+            "slug": "",
+            "type": "dash-db",
+            "tags": list(dashboard.tags),
+            "isStarred": False,
+            "sortMeta": 0,
+        }
+        folder = self.state.folder(dashboard.folder)
+        if folder is not None:  # dashboards in the General folder carry no folder fields
+            hit |= {
+                "folderId": self.folder_ids[folder.uid],
+                "folderUid": folder.uid,
+                "folderTitle": folder.title,
+                "folderUrl": f"/dashboards/f/{folder.uid}/{_slug(folder.title)}",
+            }
+        return hit
+
+    # --- /api/dashboards/uid/{uid}
+    def dashboard(self, uid: str) -> dict:
+        dashboard = self.dashboards_by_uid.get(uid)
+        if dashboard is None:
+            raise ApiError(404, "Dashboard not found")
+        folder = self.state.folder(dashboard.folder)
+        ids = iter(range(1, 10_000))
+        return {
+            "dashboard": {
+                "id": self.dashboard_ids[uid],
+                "uid": uid,
+                "title": dashboard.title,
+                "tags": list(dashboard.tags),
+                "timezone": "browser",
+                "schemaVersion": 39,
+                "version": dashboard.version,
+                "panels": [_panel(panel, ids) for panel in dashboard.panels],
+            },
+            "meta": {
+                "type": "db",
+                "canSave": False,
+                "canEdit": False,
+                "canAdmin": False,
+                "canStar": True,
+                "slug": _slug(dashboard.title),
+                "url": f"/d/{uid}/{_slug(dashboard.title)}",
+                "expires": "0001-01-01T00:00:00Z",
+                "created": _iso(dashboard.created),
+                "updated": _iso(dashboard.updated),
+                "updatedBy": dashboard.updated_by,
+                "createdBy": dashboard.updated_by,
+                "version": dashboard.version,
+                "hasAcl": False,
+                "isFolder": False,
+                "folderId": self.folder_ids[folder.uid] if folder else 0,
+                "folderUid": folder.uid if folder else "",
+                "folderTitle": folder.title if folder else "General",
+                "folderUrl": f"/dashboards/f/{folder.uid}/{_slug(folder.title)}" if folder else "",
+                "provisioned": False,
+                "provisionedExternalId": "",
+            },
+        }
+
+    # --- /api/teams/search
+    def teams_search(self, request: Request) -> dict:
+        perpage = _integer(request, "perpage")
+        perpage = perpage if perpage > 0 else TEAMS_DEFAULT_PERPAGE
+        page = max(_integer(request, "page"), 1)
+        query = (request.query_params.get("query") or "").casefold()
+        name = request.query_params.get("name")
+        teams = [
+            team
+            for team in sorted(self.state.teams, key=lambda t: t.name.casefold())
+            if query in team.name.casefold() and (name is None or team.name == name)
+        ]
+        return {
+            "totalCount": len(teams),
+            "teams": [
+                {
+                    "id": team.id,
+                    "uid": f"team-{team.id}",
+                    "orgId": ORG_ID,
+                    "name": team.name,
+                    "email": team.email,
+                    "avatarUrl": f"/avatar/{team.id}",
+                    "memberCount": len(team.members),
+                    "permission": 0,
+                }
+                for team in teams[(page - 1) * perpage : page * perpage]
+            ],
+            "page": page,
+            "perPage": perpage,
+        }
+
+    # --- /api/teams/{id}/members
+    def team_members(self, team_id: str) -> list[dict]:
+        if not team_id.isdigit():
+            raise ApiError(400, "teamId is invalid")
+        team = next((t for t in self.state.teams if t.id == int(team_id)), None)
+        if team is None:
+            raise ApiError(404, "Team not found")
+        members = []
+        for email in team.members:
+            user = self.state.users[email.lower()]
+            members.append(
+                {
+                    "orgId": ORG_ID,
+                    "teamId": team.id,
+                    "teamUID": f"team-{team.id}",
+                    "userId": user.id,
+                    "auth_module": "",
+                    "email": email,
+                    "name": user.name,
+                    "login": user.login,
+                    "avatarUrl": f"/avatar/u{user.id}",
+                    "labels": [],
+                    "permission": 0,
+                }
+            )
+        return members
+
+    # --- /api/v1/provisioning/alert-rules
+    def alert_rules(self) -> list[dict]:
+        return [
+            {
+                "id": index,
+                "uid": rule.uid,
+                "orgID": ORG_ID,
+                "folderUID": rule.folder,
+                "ruleGroup": rule.rule_group,
+                "title": rule.title,
+                "condition": "C",
+                "data": [
+                    {
+                        "refId": "A",
+                        "queryType": "",
+                        "relativeTimeRange": {"from": 600, "to": 0},
+                        "datasourceUid": "prometheus",
+                        "model": {"refId": "A", "expr": f"up{{{_matchers(rule.labels)}}}"},
+                    }
+                ],
+                "updated": _iso(rule.updated),
+                "noDataState": "NoData",
+                "execErrState": "Error",
+                "for": rule.for_,
+                "annotations": dict(rule.annotations),
+                "labels": dict(rule.labels),
+                "provenance": "",
+                "isPaused": rule.is_paused,
+            }
+            for index, rule in enumerate(self.state.alert_rules, start=1)
+        ]
+
+
+def _panel(panel: Panel, ids) -> dict:
+    body: dict[str, Any] = {"id": next(ids), "type": panel.type, "title": panel.title}
+    if panel.type == "row":
+        body |= {"collapsed": bool(panel.panels), "panels": [_panel(child, ids) for child in panel.panels]}
+    return body
+
+
+def _matchers(labels: Mapping[str, str]) -> str:
+    return ",".join(f'{name}="{value}"' for name, value in labels.items() if name == "service")
+
+
+def create_app(
+    state: Mapping[str, Any] | GrafanaState,
+    *,
+    tokens: Collection[str],
+    rate_limit: RateLimit | None = None,
+    fail_next: int = 0,
+    clock: Callable[[], float] = _time.monotonic,
+) -> FastAPI:
+    """The Grafana HTTP API emulator over ``state`` (a state mapping or parsed state).
+
+    - ``tokens``: the service account tokens accepted in ``Authorization: Bearer <token>``;
+    - ``rate_limit``: requests per window for each token (default 960 per 60 s);
+    - ``fail_next``: answer the next N authenticated requests with 503 (retry tests);
+      change it later through ``app.state.grafana.fail_next``.
+    """
+    parsed = state if isinstance(state, GrafanaState) else parse_state(state)
+    emulator = _GrafanaEmulator(parsed, fail_next)
+    limiter = _RateLimiter(rate_limit or DEFAULT_RATE_LIMIT, clock)
+    allowed_tokens = frozenset(tokens)
+
+    app = FastAPI(title="Grafana HTTP API emulator", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.grafana = emulator
+    app.add_api_route("/api/search", emulator.search, methods=["GET"])
+    app.add_api_route("/api/dashboards/uid/{uid}", emulator.dashboard, methods=["GET"])
+    app.add_api_route("/api/teams/search", emulator.teams_search, methods=["GET"])
+    app.add_api_route("/api/teams/{team_id}/members", emulator.team_members, methods=["GET"])
+    app.add_api_route("/api/v1/provisioning/alert-rules", emulator.alert_rules, methods=["GET"])
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = "Not found" if exc.status_code == 404 else str(exc.detail)
+        return ApiError(exc.status_code, message).response()
+
+    @app.middleware("http")
+    async def _guard(request: Request, call_next):
+        match = _BEARER.fullmatch(request.headers.get("authorization", "").strip())
+        if not match or match.group(1) not in allowed_tokens:
+            return ApiError(401, "Unauthorized").response()
+        allowed, headers = limiter.hit(match.group(1))
+        if not allowed:
+            return ApiError(429, "Too many requests").response({"Retry-After": headers["Retry-After"]})
+        if emulator.fail_next > 0:
+            emulator.fail_next -= 1
+            return ApiError(503, "Service Unavailable (fault injected by the emulator)").response()
+        return await call_next(request)
+
+    return app

@@ -1,0 +1,329 @@
+"""Grafana HTTP API: dashboards, teams with their members, and Grafana-managed alert rules.
+
+Collection costs one paged walk of ``GET /api/search?type=dash-db`` at the largest page
+Grafana allows (``limit=5000``), one paged walk of ``GET /api/teams/search``
+(``perpage=1000``), and one ``GET /api/v1/provisioning/alert-rules`` (every rule, no
+paging). Only two things cost a call each, and only where the audit needs them:
+
+- ``GET /api/dashboards/uid/{uid}`` for a dashboard that carries a service's
+  ``grafana/dashboard-selector`` tag but no tag that tells its kind (``logs`` or
+  ``logging`` make it a logging dashboard, ``monitoring`` or ``metrics`` a monitoring one):
+  it is a logging dashboard when it has a ``logs`` panel (collapsed rows included), else a
+  monitoring one. Dashboards no service selects are listed but never opened;
+- ``GET /api/teams/{id}/members`` for each Grafana team a registry team names in
+  ``grafana/team`` (names compared exactly, as Grafana stores them).
+
+Facts tables (schema version 1):
+
+- ``grafana_collections``: collection (the API path), reported_total (Grafana's own
+  count: ``totalCount`` of the team search, ``memberCount`` of a team), collected (objects
+  received): the evidence that no page or member went missing
+- ``grafana_dashboards``: uid, title, tags (the dashboard's tags, comma-joined),
+  folder_title (null in the General folder), kind (``monitoring`` or ``logging``; null
+  when no service's selector tags it, so it was not classified), kind_from (``tag`` or
+  ``panels``: how the kind was told)
+- ``grafana_teams``: team_id, team_name, email, member_count
+- ``grafana_team_members``: team_id, team_name, email (lower-cased: the join key), login;
+  members of the teams the registry names only
+- ``grafana_alert_rules``: uid, title, rule_group, folder_uid, labels and annotations
+  (JSON object text with sorted keys, ``{}`` when none), is_paused
+
+Connection ``grafana_default``: the Grafana base URL in the host (required, e.g.
+``https://grafana.example.com``), a service account token (Viewer role is enough, plus
+``teams:read`` and ``alert.provisioning:read``) in the password. The token is only ever
+sent as ``Authorization: Bearer``; it never appears in an error or a log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import pandas as pd
+
+from oncall_readiness.sources.http import SourceError, raise_for_error, retrying_session
+
+log = logging.getLogger(__name__)
+
+SOURCE = "grafana"
+CONNECTION_ID = "grafana_default"
+SEARCH_LIMIT = 5000  # Grafana refuses a larger limit (422)
+TEAMS_PER_PAGE = 1000
+LOGGING_TAGS = frozenset({"logs", "logging"})
+MONITORING_TAGS = frozenset({"monitoring", "metrics"})
+LOG_PANEL_TYPES = frozenset({"logs"})
+KINDS = ("monitoring", "logging")
+KIND_SOURCES = ("tag", "panels")
+# Walking pages stops here whatever the server says: a server that ignores `page` must not loop forever.
+MAX_PAGES = 1000
+
+FACT_COLUMNS: dict[str, dict[str, str]] = {
+    "grafana_collections": {"collection": "string", "reported_total": "integer", "collected": "integer"},
+    "grafana_dashboards": {
+        "uid": "string",
+        "title": "string",
+        "tags": "string",
+        "folder_title": "string",
+        "kind": "string",
+        "kind_from": "string",
+    },
+    "grafana_teams": {"team_id": "integer", "team_name": "string", "email": "string", "member_count": "integer"},
+    "grafana_team_members": {"team_id": "integer", "team_name": "string", "email": "string", "login": "string"},
+    "grafana_alert_rules": {
+        "uid": "string",
+        "title": "string",
+        "rule_group": "string",
+        "folder_uid": "string",
+        "labels": "string",
+        "annotations": "string",
+        "is_paused": "boolean",
+    },
+}
+
+
+class GrafanaClient:
+    """A read-only Grafana HTTP API client: service-account token, Grafana's paging, retries."""
+
+    def __init__(self, token: str, *, base_url: str, max_retries: int = 6, backoff_factor: float = 0.5) -> None:
+        if not token:
+            raise SourceError(f"{SOURCE}: no service account token given")
+        if not base_url:
+            raise SourceError(f"{SOURCE}: no base URL given")
+        self.base_url = base_url.rstrip("/")
+        self.session = retrying_session(max_retries=max_retries, backoff_factor=backoff_factor)
+        self.session.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json"})
+        self.requests_made = 0
+        self.retries = 0  # requests repeated after a 429 or 5xx
+        # path -> [objects Grafana says there are, objects received]
+        self.collections: dict[str, list[int]] = {}
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None, *, missing_ok: bool = False) -> Any:
+        """The JSON body of ``GET path``; None for a 404 when ``missing_ok``."""
+        response = self.session.get(f"{self.base_url}{path}", params=params, timeout=30)
+        self.requests_made += 1
+        retry_state = getattr(response.raw, "retries", None)
+        self.retries += len(retry_state.history) if retry_state else 0
+        if missing_ok and response.status_code == 404:
+            return None
+        raise_for_error(response, SOURCE)
+        try:
+            return response.json()
+        except ValueError:
+            raise SourceError(f"{SOURCE}: GET {path} answered {response.status_code} without JSON") from None
+
+    def dashboards(self) -> list[dict]:
+        """Every dashboard's search hit, page by page at ``limit=5000``."""
+        hits: list[dict] = []
+        for page in range(1, MAX_PAGES + 1):
+            batch = self.get("/api/search", {"type": "dash-db", "limit": SEARCH_LIMIT, "page": page})
+            if not isinstance(batch, list):
+                raise SourceError(f"{SOURCE}: GET /api/search answered without a list of dashboards")
+            hits += batch
+            if len(batch) < SEARCH_LIMIT:
+                return hits
+        raise SourceError(f"{SOURCE}: GET /api/search kept answering full pages after {MAX_PAGES} pages")
+
+    def dashboard(self, uid: str) -> dict | None:
+        """The dashboard JSON model, or None when it was deleted since the search."""
+        body = self.get(f"/api/dashboards/uid/{uid}", missing_ok=True)
+        return None if body is None else body.get("dashboard") or {}
+
+    def teams(self) -> list[dict]:
+        """Every team of the organisation, page by page; the count is checked against ``totalCount``."""
+        path = "/api/teams/search"
+        teams: list[dict] = []
+        counts = self.collections.setdefault(path, [0, 0])
+        for page in range(1, MAX_PAGES + 1):
+            body = self.get(path, {"perpage": TEAMS_PER_PAGE, "page": page})
+            batch = body.get("teams") if isinstance(body, dict) else None
+            if batch is None:
+                raise SourceError(f"{SOURCE}: GET {path} answered without a 'teams' list")
+            if page == 1:
+                counts[0] = int(body.get("totalCount") or 0)
+            teams += batch
+            counts[1] += len(batch)
+            if len(batch) < TEAMS_PER_PAGE or counts[1] >= counts[0]:
+                return teams
+        raise SourceError(f"{SOURCE}: GET {path} kept answering full pages after {MAX_PAGES} pages")
+
+    def team_members(self, team: Mapping[str, Any]) -> list[dict]:
+        path = f"/api/teams/{team['id']}/members"
+        members = self.get(path)
+        if not isinstance(members, list):
+            raise SourceError(f"{SOURCE}: GET {path} answered without a list of members")
+        self.collections[path] = [int(team.get("memberCount") or 0), len(members)]
+        return members
+
+    def alert_rules(self) -> list[dict]:
+        rules = self.get("/api/v1/provisioning/alert-rules")
+        if not isinstance(rules, list):
+            raise SourceError(f"{SOURCE}: GET /api/v1/provisioning/alert-rules answered without a list of rules")
+        return rules
+
+
+def collect(
+    client: GrafanaClient, *, dashboard_selectors: Iterable[str] = (), team_names: Iterable[str] = ()
+) -> dict[str, pd.DataFrame]:
+    """Read the Grafana instance and return its facts tables.
+
+    ``dashboard_selectors`` are the services' ``grafana/dashboard-selector`` tags: only
+    dashboards carrying one are classified (and opened, when their tags do not tell the
+    kind). ``team_names`` are the registry's ``grafana/team`` names: only their members are read.
+    """
+    selectors = {selector.strip().lower() for selector in dashboard_selectors if selector and selector.strip()}
+    hits = client.dashboards()
+    dashboards = [_classified(client, hit, selectors) for hit in hits]
+    teams = client.teams()
+    wanted = {name for name in team_names if name}
+    members = [(team, member) for team in teams if team.get("name") in wanted for member in client.team_members(team)]
+    rules = client.alert_rules()
+    facts = normalise(dashboards=[d for d in dashboards if d], teams=teams, members=members, rules=rules)
+    facts["grafana_collections"] = _frame(
+        "grafana_collections",
+        (
+            {"collection": path, "reported_total": total, "collected": got}
+            for path, (total, got) in client.collections.items()
+        ),
+    )
+    return facts
+
+
+def _classified(client: GrafanaClient, hit: dict, selectors: set[str]) -> dict | None:
+    """The hit with its kind: from its tags when they tell, else from its panels when a service selects it."""
+    tags = {str(tag).strip().lower() for tag in hit.get("tags") or []}
+    kind = kind_from = None
+    if tags & LOGGING_TAGS:
+        kind, kind_from = "logging", "tag"
+    elif tags & MONITORING_TAGS:
+        kind, kind_from = "monitoring", "tag"
+    elif tags & selectors:
+        model = client.dashboard(hit["uid"])
+        if model is None:
+            log.info("Grafana dashboard %s was deleted during the audit; left out", hit["uid"])
+            return None
+        kind = "logging" if any(p.get("type") in LOG_PANEL_TYPES for p in _panels(model)) else "monitoring"
+        kind_from = "panels"
+    return {**hit, "kind": kind, "kind_from": kind_from}
+
+
+def _panels(model: Mapping[str, Any]) -> Iterator[dict]:
+    """Every panel of a dashboard model: top level, inside (collapsed) rows, and legacy ``rows``."""
+    stack = list(model.get("panels") or [])
+    stack += [panel for row in model.get("rows") or [] for panel in row.get("panels") or []]
+    while stack:
+        panel = stack.pop()
+        if isinstance(panel, dict):
+            yield panel
+            stack += panel.get("panels") or []
+
+
+def normalise(
+    *, dashboards: list[dict], teams: list[dict], members: list[tuple[dict, dict]], rules: list[dict]
+) -> dict[str, pd.DataFrame]:
+    """Turn raw API objects into the documented facts tables (``members`` are (team, member) pairs)."""
+    return {
+        "grafana_dashboards": _frame(
+            "grafana_dashboards",
+            (
+                {
+                    "uid": d.get("uid"),
+                    "title": d.get("title"),
+                    "tags": ",".join(str(tag).strip() for tag in d.get("tags") or []),
+                    "folder_title": d.get("folderTitle") or None,
+                    "kind": d.get("kind"),
+                    "kind_from": d.get("kind_from"),
+                }
+                for d in dashboards
+            ),
+        ),
+        "grafana_teams": _frame(
+            "grafana_teams",
+            (
+                {
+                    "team_id": t.get("id"),
+                    "team_name": t.get("name"),
+                    "email": (t.get("email") or "").strip().lower() or None,
+                    "member_count": t.get("memberCount"),
+                }
+                for t in teams
+            ),
+        ),
+        "grafana_team_members": _frame(
+            "grafana_team_members",
+            (
+                {
+                    "team_id": team.get("id"),
+                    "team_name": team.get("name"),
+                    "email": (member.get("email") or "").strip().lower() or None,
+                    "login": member.get("login"),
+                }
+                for team, member in members
+            ),
+        ),
+        "grafana_alert_rules": _frame(
+            "grafana_alert_rules",
+            (
+                {
+                    "uid": r.get("uid"),
+                    "title": r.get("title"),
+                    "rule_group": r.get("ruleGroup"),
+                    "folder_uid": r.get("folderUID"),
+                    "labels": _json_object(r.get("labels")),
+                    "annotations": _json_object(r.get("annotations")),
+                    "is_paused": bool(r.get("isPaused", False)),
+                }
+                for r in rules
+            ),
+        ),
+    }
+
+
+def _json_object(value: Any) -> str | None:
+    """A label or annotation map as JSON object text with sorted keys; ``{}`` when absent."""
+    if value is None:
+        return "{}"
+    if not isinstance(value, dict):
+        return None  # not a map: the data contract reports it
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _frame(table: str, rows) -> pd.DataFrame:
+    """A facts table with exactly its documented columns and types, even when empty."""
+    columns = FACT_COLUMNS[table]
+    frame = pd.DataFrame(list(rows), columns=list(columns))
+    for column, kind in columns.items():
+        if kind == "integer":
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
+        elif kind == "boolean":
+            frame[column] = frame[column].astype("boolean")
+        else:
+            frame[column] = frame[column].astype("string")
+    return frame
+
+
+def collect_for_audit(
+    instant: pd.Timestamp, registry: Mapping[str, pd.DataFrame], *, window_days: int
+) -> dict[str, pd.DataFrame]:
+    """The audit's collection: the registry's dashboard selectors and Grafana teams (no time window:
+    Grafana keeps no history of dashboards or memberships, so a backfill records today's state)."""
+    client = client_from_connection()
+    facts = collect(
+        client,
+        dashboard_selectors=registry["registry_services"]["dashboard_selector"].dropna(),
+        team_names=registry["registry_teams"]["grafana_team"].dropna(),
+    )
+    log.info("Grafana: %d requests, %d retried after 429 or 5xx", client.requests_made, client.retries)
+    return facts
+
+
+def client_from_connection(conn_id: str = CONNECTION_ID) -> GrafanaClient:
+    """Build the client from an Airflow connection: base URL in the host, service account token in the password."""
+    from oncall_readiness.connections import ConnectionConfigError, base_url, get_connection, require_token
+
+    conn = get_connection(conn_id)
+    url = base_url(conn, default="")
+    if not url:
+        raise ConnectionConfigError(f"Airflow connection {conn_id!r} has no host (the Grafana base URL)")
+    return GrafanaClient(require_token(conn, conn_id), base_url=url)

@@ -1,0 +1,168 @@
+"""The GitHub runbook collector against the emulator: fewest calls, as of the audit, throttling, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+from oncall_readiness.registry import default_catalog_path, load_registry
+from oncall_readiness.sandbox.process import running_sandbox
+from oncall_readiness.sandbox.server import default_github_state_path
+from oncall_readiness.sources import github
+from oncall_readiness.sources.github import GitHubClient, collect, collect_for_audit, runbooks_to_collect
+from oncall_readiness.sources.http import SourceError
+
+INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
+REGISTRY = load_registry(default_catalog_path()).to_facts()
+SAMPLE_RUNBOOKS = runbooks_to_collect(REGISTRY["registry_services"])
+
+
+def sample_state(**emulator) -> dict:
+    document = yaml.safe_load(default_github_state_path().read_text())
+    return {**document, "emulator": emulator}
+
+
+def runbooks(*urls: str) -> pd.DataFrame:
+    return pd.DataFrame({"service": [f"s{i}" for i in range(len(urls))], "url": list(urls)})
+
+
+def blob(repo: str, path: str, ref: str = "main") -> str:
+    return f"https://github.com/example-org/{repo}/blob/{ref}/{path}"
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with running_sandbox() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def sample_facts(sandbox):
+    client = GitHubClient(sandbox.token, base_url=sandbox.github_url)
+    facts = collect(client, SAMPLE_RUNBOOKS, INSTANT)["github_runbooks"]
+    return client, facts
+
+
+def test_sample_org_costs_two_calls_per_runbook(sample_facts):
+    client, facts = sample_facts
+    assert len(SAMPLE_RUNBOOKS) == 11
+    assert client.requests_made == 2 * 11 and client.retries == 0  # last commit, then the file at that commit
+    assert list(facts.columns) == list(github.FACT_COLUMNS["github_runbooks"])
+    assert facts["service"].is_unique and set(facts["service"]) == set(SAMPLE_RUNBOOKS["service"])
+
+
+def test_sample_org_facts_hold_the_designed_dates_and_parts(sample_facts):
+    _, facts = sample_facts
+    by_service = facts.set_index("service")
+    assert by_service.at["payments-api", "last_changed"] == pd.Timestamp("2026-11-12T09:15:00Z")
+    assert by_service.at["payments-api", "repository"] == "example-org/payments-runbooks"
+    assert by_service.at["payments-api", "ref"] == "main" and by_service.at["payments-api", "path"] == "payments-api.md"
+    assert by_service.at["search-indexer", "last_changed"] == pd.Timestamp("2026-11-04T12:00:00Z")
+    media = by_service.loc["catalog-media"]
+    assert media["found"] and media["has_failure_scenarios"] and not media["has_mitigations"]
+    assert not media["has_alert_thresholds"] and not media["has_step_by_step"]  # a commented code block is no heading
+    push = by_service.loc["notifications-push"]
+    assert not push["found"] and "deleted or renamed by commit" in push["error"]
+    assert push["last_changed"] == pd.Timestamp("2026-10-01T09:00:00Z")
+    assert pd.isna(push["has_mitigations"])
+    found = facts[facts["found"]]
+    assert found[github.PART_COLUMNS].notna().all().all() and found["commit_sha"].str.len().eq(40).all()
+    assert (facts["last_changed"] <= INSTANT).all()
+
+
+def test_a_backfill_reads_each_runbook_as_it_was(sandbox):
+    client = GitHubClient(sandbox.token, base_url=sandbox.github_url)
+    earlier = pd.Timestamp("2026-11-09T00:00:00Z")
+    facts = collect(client, SAMPLE_RUNBOOKS, earlier)["github_runbooks"].set_index("service")
+    api = facts.loc["payments-api"]
+    assert api["last_changed"] == pd.Timestamp("2026-02-02T10:00:00Z")  # not the 11-12 change
+    assert not api["has_failure_scenarios"]  # the stub as it was then, not today's file
+    assert not facts.at["catalog-media", "found"]  # created on 11-13
+    assert "no commit on main" in facts.at["catalog-media", "error"]
+    assert (facts["last_changed"].dropna() <= earlier).all()
+
+
+def test_a_shared_runbook_is_read_once(sandbox):
+    client = GitHubClient(sandbox.token, base_url=sandbox.github_url)
+    url = blob("payments-runbooks", "payments-api.md")
+    facts = collect(client, runbooks(url, url), INSTANT)["github_runbooks"]
+    assert client.requests_made == 2 and facts["found"].all() and len(facts) == 2
+
+
+def test_unreadable_runbooks_are_facts_not_failures(sandbox):
+    client = GitHubClient(sandbox.token, base_url=sandbox.github_url)
+    urls = [
+        blob("no-such-repo", "x.md"),
+        blob("payments-runbooks", "x.md", ref="release"),
+        blob("payments-runbooks", "never-existed.md"),
+        "https://github.com/example-org/payments-runbooks",
+        blob("payments-runbooks", ""),
+    ]
+    facts = collect(client, runbooks(*urls), INSTANT)["github_runbooks"]
+    assert not facts["found"].any()
+    errors = list(facts["error"])
+    assert "GitHub has no repository example-org/no-such-repo" in errors[0]
+    assert "GitHub has no 'release' in example-org/payments-runbooks" in errors[1]
+    assert "never-existed.md has no commit on main" in errors[2]
+    assert "is not a link to a file" in errors[3] and "is not a link to a file" in errors[4]
+    assert client.requests_made == 3  # one commits call each for the first three, none for the bad links
+
+
+@pytest.mark.parametrize(
+    "emulator",
+    [
+        {"rate_limit": "10/1", "rate_limit_status": 403},
+        {"rate_limit": "10/1", "rate_limit_status": 429},
+        {"rate_limit": "10/1", "rate_limit_status": 403, "retry_after": True},
+    ],
+    ids=["403-reset", "429-reset", "403-retry-after"],
+)
+def test_throttled_collection_gives_the_same_facts(sample_facts, emulator):
+    _, unthrottled = sample_facts
+    with running_sandbox(github_state=sample_state(**emulator)) as throttled:
+        client = GitHubClient(throttled.token, base_url=throttled.github_url, backoff_factor=0.1)
+        facts = collect(client, SAMPLE_RUNBOOKS, INSTANT)["github_runbooks"]
+    assert client.retries >= 1, "the sandbox should have answered over the limit at least once"
+    assert client.requests_made == 22
+    pd.testing.assert_frame_equal(unthrottled, facts)
+
+
+def test_server_errors_are_retried(sample_facts):
+    _, expected = sample_facts
+    with running_sandbox(github_state=sample_state(fail_next=2)) as sandbox:
+        client = GitHubClient(sandbox.token, base_url=sandbox.github_url, backoff_factor=0.05)
+        facts = collect(client, SAMPLE_RUNBOOKS, INSTANT)["github_runbooks"]
+    assert client.retries == 2
+    pd.testing.assert_frame_equal(expected, facts)
+
+
+def test_a_wrong_token_fails_at_once_with_the_api_message_and_no_secret(sandbox):
+    client = GitHubClient("wrong-secret-token", base_url=sandbox.github_url)
+    with pytest.raises(SourceError) as error:
+        collect(client, SAMPLE_RUNBOOKS, INSTANT)
+    message = str(error.value)
+    assert message.startswith("github: GET /github/repos/example-org/")
+    assert "answered 401: Bad credentials" in message and "wrong-secret-token" not in message
+    assert client.requests_made == 1
+
+
+def test_no_token_is_refused_before_any_call():
+    with pytest.raises(SourceError, match="no API token"):
+        GitHubClient("")
+
+
+def test_collect_for_audit_reads_the_connection(sandbox, monkeypatch):
+    conn = {"conn_type": "github", "host": sandbox.github_url, "password": sandbox.token}
+    monkeypatch.setenv("AIRFLOW_CONN_GITHUB_DEFAULT", json.dumps(conn))
+    facts = collect_for_audit(INSTANT, REGISTRY, window_days=28)
+    assert len(facts["github_runbooks"]) == 11
+
+
+def test_without_github_runbooks_no_connection_is_needed(monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_GITHUB_DEFAULT", raising=False)
+    services = REGISTRY["registry_services"].assign(runbook_url=None)
+    facts = collect_for_audit(INSTANT, {**REGISTRY, "registry_services": services}, window_days=28)
+    assert facts["github_runbooks"].empty
+    assert list(facts["github_runbooks"].columns) == list(github.FACT_COLUMNS["github_runbooks"])

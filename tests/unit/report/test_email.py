@@ -1,0 +1,132 @@
+"""The email builders without a server: subjects, recipients, sender, file names, the chart, determinism."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from oncall_readiness.report import email as weekly_email
+from oncall_readiness.report.chart import level_distribution_png, score_trend_png
+from oncall_readiness.report.weekly import ScorecardWeek
+
+WEEK = dt.date(2026, 11, 16)
+SENT = dt.datetime(2026, 11, 16, 8, tzinfo=dt.UTC)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("level", "score", "change", "subject"),
+    [
+        ("gold", 100.0, None, "On-call readiness: payments is gold (100) — week of 2026-11-16"),
+        ("gold", 100.0, 0.0, "On-call readiness: payments is gold (100) — week of 2026-11-16"),
+        ("silver", 87.5, 12.5, "On-call readiness: payments is silver (87.5, up 12.5) — week of 2026-11-16"),
+        ("none", 40.0, -20.0, "On-call readiness: payments is below bronze (40, down 20) — week of 2026-11-16"),
+        ("none", None, None, "On-call readiness: payments could not be assessed — week of 2026-11-16"),
+    ],
+)
+def test_the_subject_says_where_the_team_stands(level, score, change, subject):
+    assert weekly_email.team_subject("payments", level, score, change, WEEK) == subject
+
+
+def test_the_digest_subject_counts_the_levels():
+    levels = {"gold": 2, "silver": 0, "bronze": 3, "none": 1}
+    assert weekly_email.digest_subject(levels, WEEK) == (
+        "On-call readiness digest: 6 teams, 2 gold, 0 silver, 3 bronze, 1 below bronze — week of 2026-11-16"
+    )
+
+
+def test_digest_recipients_come_from_the_param_else_the_environment(monkeypatch):
+    monkeypatch.setenv("READINESS_DIGEST_RECIPIENTS", " cto@example.com; vp@example.com,,cto@example.com ")
+    assert weekly_email.digest_recipients() == ["cto@example.com", "vp@example.com"]
+    assert weekly_email.digest_recipients("lead@example.com, ops@example.com") == [
+        "lead@example.com",
+        "ops@example.com",
+    ]
+    assert weekly_email.digest_recipients("") == ["cto@example.com", "vp@example.com"]
+    monkeypatch.delenv("READINESS_DIGEST_RECIPIENTS")
+    assert weekly_email.digest_recipients() == []
+
+
+def test_the_sender_is_the_environment_then_the_connection_then_the_default(monkeypatch):
+    monkeypatch.delenv("READINESS_EMAIL_FROM", raising=False)
+    assert weekly_email.sender_address() == "oncall-readiness@localhost"
+    assert weekly_email.sender_address("smtp-from@example.com") == "smtp-from@example.com"
+    monkeypatch.setenv("READINESS_EMAIL_FROM", "readiness@example.com")
+    assert weekly_email.sender_address("smtp-from@example.com") == "readiness@example.com"
+
+
+def test_eml_names_are_file_safe_and_distinct():
+    assert weekly_email.eml_name("team", "payments") == "team-payments"
+    assert weekly_email.eml_name("digest", "") == "digest"
+    odd = weekly_email.eml_name("team", "<script>alert(1)</script>")
+    assert odd.startswith("team-script-alert-1-script-") and "/" not in odd and "<" not in odd
+    assert weekly_email.eml_name("team", "a/b") != weekly_email.eml_name("team", "a-b")
+
+
+def test_charts_are_png_and_the_same_data_gives_the_same_bytes():
+    weeks = [WEEK - dt.timedelta(days=7 * back) for back in range(3, -1, -1)]
+    trend = score_trend_png(weeks, [50.0, None, 75.0, 100.0])
+    assert trend.startswith(PNG_SIGNATURE)
+    assert trend == score_trend_png(weeks, [50.0, None, 75.0, 100.0])
+    assert trend != score_trend_png(weeks, [50.0, None, 75.0, 90.0])
+    levels = level_distribution_png(weeks, [{"gold": 1}, {}, {"none": 2, "gold": 1}, {"silver": 3}])
+    assert levels.startswith(PNG_SIGNATURE)
+
+
+def one_team_week(team: str = "payments") -> ScorecardWeek:
+    card = pd.DataFrame(
+        [{"team": team, "score": 100.0, "level": "gold", "passed": 1, "warned": 0, "failed": 0, "unknown": 0}]
+    )
+    result = pd.DataFrame(
+        [
+            {
+                "team": team,
+                "check_id": "rotation-sustainability",
+                "status": "pass",
+                "score": 10.0,
+                "reason": "Every rotation of the team is sustainable.",
+                "remediation": "No action needed.",
+            }
+        ]
+    )
+    findings = pd.DataFrame(columns=["team", "check_id", "subject", "outcome", "message"])
+    return ScorecardWeek(
+        week=WEEK,
+        previous=None,
+        scorecard=card,
+        results=result,
+        findings=findings,
+        previous_scorecard=card.iloc[0:0],
+        previous_results=result.iloc[0:0],
+        previous_findings=findings,
+        history=pd.DataFrame([{"slot": WEEK, "audit_date": WEEK, "team": team, "score": 100.0, "level": "gold"}]),
+        slots=(WEEK,),
+        teams=pd.DataFrame([{"team": team, "display_name": "Payments", "email": "payments@example.com"}]),
+    )
+
+
+def test_a_team_email_is_alternative_text_and_related_html_with_the_chart():
+    message = weekly_email.build_team_email(
+        one_team_week(), "payments", recipient="payments@example.com", sender="readiness@example.com", date=SENT
+    )
+    assert message["To"] == "payments@example.com" and message["From"] == "readiness@example.com"
+    assert message["X-Readiness-Week"] == "2026-11-16" and message["X-Readiness-Kind"] == "team"
+    assert message["Message-ID"].endswith("@example.com>")
+    plain, related = message.get_payload()
+    html, image = related.get_payload()
+    assert (plain.get_content_type(), related.get_content_type()) == ("text/plain", "multipart/related")
+    assert f'src="cid:{image["Content-ID"].strip("<>")}"' in html.get_content()
+    assert "first week with an audit to report" in plain.get_content()
+    again = weekly_email.build_team_email(
+        one_team_week(), "payments", recipient="payments@example.com", sender="readiness@example.com", date=SENT
+    )
+    assert again.as_bytes() == message.as_bytes()
+
+
+def test_a_team_without_an_address_is_skipped_by_name(caplog):
+    week = one_team_week()
+    week = ScorecardWeek(**{**week.__dict__, "teams": week.teams.assign(email=None)})
+    messages = weekly_email.build_week_emails(week, sender="r@example.com", digest_to=["cto@example.com"], date=SENT)
+    assert [message["X-Readiness-Kind"] for message in messages] == ["digest"]
+    assert "Team 'payments' has no email address" in caplog.text

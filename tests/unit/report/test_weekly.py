@@ -1,0 +1,140 @@
+"""The week a scorecard email reports: which audit it compares with, the trend's slots, what changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from oncall_readiness.report.weekly import ScorecardWeek, load_week, team_changes, week_to_send, weekly_slots
+from oncall_readiness.warehouse import RESULT_TABLES, Warehouse
+
+WEEK = dt.date(2026, 11, 16)
+
+
+def day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def test_each_weekly_slot_takes_its_latest_audit_and_a_young_history_starts_late():
+    dates = [day("2026-10-30"), day("2026-11-01"), day("2026-11-08"), day("2026-11-16")]
+    assert weekly_slots(dates, WEEK, weeks=5) == {  # 19 and 26 Oct hold no audit: trimmed
+        day("2026-11-02"): day("2026-11-01"),  # the latest of 27 Oct to 2 Nov
+        day("2026-11-09"): day("2026-11-08"),
+        day("2026-11-16"): day("2026-11-16"),
+    }
+
+
+def test_a_gap_inside_the_history_stays_a_gap():
+    slots = weekly_slots([day("2026-11-02"), day("2026-11-16")], WEEK, weeks=3)
+    assert slots == {day("2026-11-02"): day("2026-11-02"), day("2026-11-09"): None, day("2026-11-16"): WEEK}
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    warehouse = Warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
+    yield warehouse
+    warehouse.dispose()
+
+
+def publish(warehouse: Warehouse, audit_date: dt.date, score: float) -> None:
+    def empty(table: str) -> pd.DataFrame:
+        return pd.DataFrame(columns=list(RESULT_TABLES[table]))
+
+    card = empty("scorecard")
+    card.loc[0] = {column: None for column in card.columns} | {"team": "payments", "score": score, "level": "gold"}
+    warehouse.publish(
+        audit_date, check_results=empty("check_results"), findings=empty("findings"), scorecard=card, facts={}
+    )
+
+
+def test_the_week_compares_with_seven_days_earlier_or_the_nearest_audit_before(warehouse):
+    for audit_date, score in [("2026-11-01", 70.0), ("2026-11-08", 80.0), ("2026-11-10", 85.0), ("2026-11-16", 90.0)]:
+        publish(warehouse, day(audit_date), score)
+
+    week = load_week(warehouse)
+
+    assert week.week == WEEK
+    assert week.previous == day("2026-11-08")  # 9 Nov has no audit; 10 Nov is less than a week before
+    assert week.previous_scorecard["score"].tolist() == [80.0]
+    assert week.teams.empty  # no registry facts published: no addresses, no crash
+    assert load_week(warehouse, day("2026-11-08")).previous == day("2026-11-01")
+    with pytest.raises(LookupError, match="no scorecard for 2026-11-09"):
+        load_week(warehouse, day("2026-11-09"))
+
+
+def test_a_run_reports_the_latest_audit_on_or_before_its_day_and_warns_when_stale(warehouse, caplog):
+    with pytest.raises(LookupError, match="run the readiness_audit DAG first"):
+        week_to_send(warehouse, WEEK)
+    publish(warehouse, day("2026-11-09"), 80.0)
+    publish(warehouse, day("2026-11-23"), 90.0)  # after the run: a backfill must not see it
+    assert week_to_send(warehouse, WEEK) == day("2026-11-09")
+    assert "is from 2026-11-09, 7 days earlier" in caplog.text
+
+
+def changes_week(previous: list[tuple], current: list[tuple], levels=("gold", "silver")) -> ScorecardWeek:
+    """A week of one team from (check_id, status, [(subject, outcome), ...]) before and now."""
+
+    def results(checks):
+        return pd.DataFrame([{"team": "t", "check_id": c, "status": s} for c, s, _ in checks])
+
+    def findings(checks):
+        rows = [
+            {"team": "t", "check_id": c, "subject": subject, "outcome": outcome}
+            for c, _, found in checks
+            for subject, outcome in found
+        ]
+        return pd.DataFrame(rows, columns=["team", "check_id", "subject", "outcome"])
+
+    def card(level):
+        return pd.DataFrame([{"team": "t", "score": 0.0, "level": level}])
+
+    return ScorecardWeek(
+        week=WEEK,
+        previous=WEEK - dt.timedelta(days=7),
+        scorecard=card(levels[1]),
+        results=results(current),
+        findings=findings(current),
+        previous_scorecard=card(levels[0]),
+        previous_results=results(previous),
+        previous_findings=findings(previous),
+        history=pd.DataFrame(columns=["slot", "audit_date", "team", "score", "level"]),
+        slots=(WEEK,),
+        teams=pd.DataFrame(columns=["team", "display_name", "email"]),
+    )
+
+
+def test_regressions_come_first_then_other_changes_then_improvements():
+    week = changes_week(
+        previous=[("a-check", "warn", [("person:ann", "warn")]), ("b-check", "pass", []), ("c-check", "pass", [])],
+        current=[("a-check", "pass", []), ("b-check", "fail", [("service:api", "fail")]), ("c-check", "unknown", [])],
+    )
+    changes = [(c.direction, c.kind, c.check_id, c.subject) for c in team_changes(week, "t")]
+    assert changes == [
+        ("regressed", "level", None, None),
+        ("regressed", "check", "b-check", None),
+        ("regressed", "finding", "b-check", "service:api"),
+        ("changed", "check", "c-check", None),  # unknown is neither better nor worse
+        ("improved", "check", "a-check", None),
+        ("improved", "finding", "a-check", "person:ann"),  # gone while its check still ran
+    ]
+    assert [c.description for c in team_changes(week, "t")][:2] == [
+        "Level: gold → silver",
+        "Check b-check: pass → fail",
+    ]
+
+
+def test_a_finding_is_not_resolved_when_its_check_could_not_run():
+    week = changes_week(
+        previous=[("a-check", "warn", [("person:ann", "warn")])],
+        current=[("a-check", "unknown", [])],
+        levels=("silver", "silver"),
+    )
+    assert [(c.direction, c.kind) for c in team_changes(week, "t")] == [("changed", "check")]
+
+
+def test_nothing_changed_and_no_earlier_audit_both_list_nothing():
+    same = [("a-check", "pass", [("schedule:p", "pass")])]
+    assert team_changes(changes_week(same, same, levels=("gold", "gold")), "t") == []
+    first = changes_week([], same)
+    assert team_changes(ScorecardWeek(**{**first.__dict__, "previous": None}), "t") == []
