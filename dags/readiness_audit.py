@@ -59,19 +59,25 @@ def readiness_audit():
 
     @task(retries=3, map_index_template="{{ source }}")
     def collect(source: str, data_interval_end=None) -> str:
-        """Collect one source into staging."""
+        """Collect one source into staging; skipped when its connection is not configured."""
         from airflow.sdk import get_current_context
+        from airflow.sdk.exceptions import AirflowSkipException
+
         from oncall_readiness import audit
+        from oncall_readiness.connections import ConnectionConfigError
 
         get_current_context()["source"] = source  # names the mapped task instance in the UI
-
-        return audit.stage_source(source, audit.audit_instant(data_interval_end))
+        try:
+            return audit.stage_source(source, audit.audit_instant(data_interval_end))
+        except ConnectionConfigError as error:  # retrying cannot create a connection
+            raise AirflowSkipException(f"{error}: {source} is not audited, its checks are unknown") from error
 
     # Retrying cannot fix data that breaks its contract: fail at once, with the reason.
     @task(retries=0, map_index_template="{{ source }}")
     def validate(source: str, data_interval_end=None) -> str:
         """Validate one source's facts with its Great Expectations suite."""
         from airflow.sdk import get_current_context
+
         from oncall_readiness import audit
 
         get_current_context()["source"] = source

@@ -3,13 +3,14 @@
 Starts the sandbox (emulated PagerDuty serving the sample org) and a real Prometheus with the
 sample org's alerting rules (both on loopback), runs ``readiness_audit``
 with ``airflow dags test`` for a fixed audit date (SQLite metadata, DuckDB warehouse),
-writes ``out/warehouse.duckdb`` and ``out/scorecard.html``, prints the scorecard, and
-stops what it started.
+writes ``out/warehouse.duckdb``, ``out/scorecard.html`` and the week's emails in
+``out/emails/``, prints the scorecard, and stops what it started.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import re
@@ -18,14 +19,18 @@ import sys
 import time
 from pathlib import Path
 
+from oncall_readiness.report.email import write_emails
+from oncall_readiness.report.html import load_audit, write_scorecard
 from oncall_readiness.sandbox.confluence import SANDBOX_EMAIL as SANDBOX_CONFLUENCE_EMAIL
 from oncall_readiness.sandbox.process import running_sandbox
 from oncall_readiness.sandbox.prometheus import INSTALL_HINT, find_prometheus, running_prometheus
 from oncall_readiness.sandbox.server import CONFLUENCE_PREFIX, GITHUB_PREFIX, GRAFANA_PREFIX, PAGERDUTY_PREFIX
+from oncall_readiness.warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_AUDIT_DATE = "2026-11-16"
 DAG_ID = "readiness_audit"
+DEMO_DIGEST_RECIPIENTS = ["engineering-leadership@example.com"]
 
 
 def airflow_env(
@@ -128,30 +133,33 @@ def main(argv: list[str] | None = None) -> int:
             prometheus_url=prometheus.base_url,
         )
         run_audit(env, args.audit_date, out / "airflow-dags-test.log")
-    _step("Sandbox stopped; rendering the scorecard")
-    print_scorecard(warehouse_path, out / "scorecard.html")
+    _step("Sandbox and Prometheus stopped; rendering the scorecard page and the week's emails")
+    day = dt.date.fromisoformat(args.audit_date)
+    print_scorecard(warehouse_path, day, out / "scorecard.html")
+    emails = write_emails(f"duckdb:///{warehouse_path}", out / "emails", week=day, digest_to=DEMO_DIGEST_RECIPIENTS)
     print(f"\nDone in {time.monotonic() - started:.0f} s.")
-    print(f"  warehouse: {warehouse_path}  (tables in schema readiness)")
-    print(f"  page:      {out / 'scorecard.html'}")
+    print(f"  warehouse:   {warehouse_path}  (tables in schema readiness; see docs/warehouse.md)")
+    print(f"  page:        {out / 'scorecard.html'}")
+    print(f"  emails:      {len(emails)} .eml files in {out / 'emails'}")
     print(f"  Airflow log: {out / 'airflow-dags-test.log'}")
     return 0
 
 
-def print_scorecard(warehouse_path: Path, page: Path) -> None:
-    from oncall_readiness.report.html import latest_audit, write_scorecard
-    from oncall_readiness.warehouse import Warehouse
-
+def print_scorecard(warehouse_path: Path, day: dt.date, page: Path) -> None:
+    """The audit of ``day``: scores, a team × check grid, and why each check did not pass."""
     warehouse = Warehouse(f"duckdb:///{warehouse_path}")
     try:
-        audit = latest_audit(warehouse)
-        write_scorecard(warehouse, page)
+        audit = load_audit(warehouse, day)
     finally:
         warehouse.dispose()
+    write_scorecard(audit, page)
     card = audit["scorecard"][["team", "score", "level", "passed", "warned", "failed", "unknown"]]
     print(f"\nReadiness scorecard, audit date {audit['audit_date']}\n")
     print(card.to_string(index=False))
-    print("\nWhy:")
-    for row in audit["results"].itertuples(index=False):
+    grid = audit["results"].pivot(index="team", columns="check_id", values="status").loc[card["team"]]
+    print(f"\n{grid.to_string()}")
+    print("\nWhat needs action:")
+    for row in audit["results"][audit["results"]["status"] != "pass"].itertuples(index=False):
         print(f"  {row.team:<14} {row.check_id:<24} {row.status:<7} {row.reason}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+
 from oncall_readiness.demo import DEMO_AUDIT_DATE, airflow_env, run_audit
 from oncall_readiness.registry import default_catalog_path
 from oncall_readiness.sandbox.process import running_sandbox

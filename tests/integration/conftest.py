@@ -26,6 +26,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+
 from oncall_readiness.facts import FACT_SCHEMAS
 from oncall_readiness.scorecard import score_teams
 from oncall_readiness.warehouse import Warehouse

@@ -7,6 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+
 from oncall_readiness.warehouse import Warehouse
 
 DAY = dt.date(2026, 11, 16)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from oncall_readiness.report.ledger import SendLedger
 from oncall_readiness.warehouse import Warehouse
 

@@ -23,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+
 from oncall_readiness.report.delivery import DeliveryError, send_emails
 from oncall_readiness.report.email import write_emails
 from oncall_readiness.report.ledger import SendLedger

@@ -19,12 +19,17 @@ TEMPLATES = jinja2.Environment(
 )
 
 
-def latest_audit(warehouse: Warehouse) -> dict:
-    """The latest audit date's scorecard, results and findings as plain data for templates."""
+def load_audit(warehouse: Warehouse, day: dt.date | None = None) -> dict:
+    """The scorecard, results and findings of ``day`` (default: the latest audit) as plain data."""
     schema = f"{warehouse.schema}." if warehouse.schema else ""
-    card = warehouse.query(f"SELECT * FROM {schema}scorecard_latest ORDER BY score DESC, team")
+    if day is None:
+        card = warehouse.query(f"SELECT * FROM {schema}scorecard_latest ORDER BY score DESC, team")
+    else:
+        card = warehouse.query(
+            f"SELECT * FROM {schema}scorecard WHERE audit_date = :day ORDER BY score DESC, team", day=day
+        )
     if card.empty:
-        raise LookupError("the warehouse holds no scorecard yet: run the readiness_audit DAG first")
+        raise LookupError("the warehouse holds no scorecard for that date: run the readiness_audit DAG first")
     day = pd.Timestamp(card["audit_date"].iloc[0]).date()
     results = warehouse.query(
         f"SELECT * FROM {schema}check_results WHERE audit_date = :day ORDER BY team, check_id", day=day
@@ -50,9 +55,9 @@ def render_scorecard(audit: dict, *, generated_at: dt.datetime | None = None) ->
     )
 
 
-def write_scorecard(warehouse: Warehouse, path: Path) -> Path:
+def write_scorecard(audit: dict, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_scorecard(latest_audit(warehouse)))
+    path.write_text(render_scorecard(audit))
     return path
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+
 from oncall_readiness.sandbox.confluence import ConfluenceStateError, create_app, parse_state
 from oncall_readiness.sandbox.pagerduty import RateLimit
 

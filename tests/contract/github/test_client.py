@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 import yaml
+
 from oncall_readiness.registry import default_catalog_path, load_registry
 from oncall_readiness.sandbox.process import running_sandbox
 from oncall_readiness.sandbox.server import default_github_state_path

@@ -11,6 +11,7 @@ import hashlib
 
 import pytest
 from fastapi.testclient import TestClient
+
 from oncall_readiness.sandbox.github import GitHubStateError, create_app, parse_state
 from oncall_readiness.sandbox.pagerduty import RateLimit
 

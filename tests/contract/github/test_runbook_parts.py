@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from oncall_readiness.sources.confluence import parse_page_url, storage_headings
 from oncall_readiness.sources.github import BlobLink, markdown_headings, parse_blob_url, runbook_parts
 

@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pytest
+
 from oncall_readiness.connections import ConnectionConfigError
 from oncall_readiness.registry import default_catalog_path, load_registry
 from oncall_readiness.sandbox.process import running_sandbox

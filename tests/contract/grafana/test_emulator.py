@@ -10,6 +10,7 @@ import re
 import pytest
 import requests
 from fastapi.testclient import TestClient
+
 from oncall_readiness.sandbox.grafana import create_app, load_grafana_state, parse_state
 from oncall_readiness.sandbox.grafana_state import StateError
 from oncall_readiness.sandbox.pagerduty import RateLimit

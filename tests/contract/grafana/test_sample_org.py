@@ -11,6 +11,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+
 from oncall_readiness import hr
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks

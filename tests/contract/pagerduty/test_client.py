@@ -6,6 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+
 from oncall_readiness.registry import default_catalog_path, load_registry
 from oncall_readiness.sandbox.process import running_sandbox
 from oncall_readiness.sources.http import SourceError

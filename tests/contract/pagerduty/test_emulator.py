@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from fastapi.testclient import TestClient
+
 from oncall_readiness.sandbox.pagerduty import (
     RateLimit,
     StateError,

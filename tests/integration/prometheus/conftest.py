@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 import requests
+
 from oncall_readiness.sandbox.prometheus import INSTALL_HINT, find_prometheus, find_promtool, running_prometheus
 
 

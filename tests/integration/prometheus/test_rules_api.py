@@ -9,6 +9,7 @@ import time
 import pandas as pd
 import pytest
 import yaml
+
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
 from oncall_readiness.sandbox.prometheus import running_prometheus, sample_rules_dir
 from oncall_readiness.sources.http import SourceError

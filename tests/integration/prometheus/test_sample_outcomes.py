@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import yaml
+
 from oncall_readiness.checks.catalogue import Catalogue, load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
 from oncall_readiness.registry import default_catalog_path, load_registry

@@ -7,6 +7,7 @@ import json
 
 import pandas as pd
 import pytest
+
 from oncall_readiness import audit, staging
 from oncall_readiness.connections import ConnectionConfigError
 from oncall_readiness.quality import DataQualityError

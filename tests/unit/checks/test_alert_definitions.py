@@ -10,6 +10,7 @@ import json
 
 import pandas as pd
 import pytest
+
 from oncall_readiness.checks.alert_definitions import AlertSelectorError, Matcher, parse_alert_selector
 from oncall_readiness.checks.catalogue import Catalogue, load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 import pandas as pd
+
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
 from oncall_readiness.sources.grafana import normalise

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from oncall_readiness.checks import CheckInput
 from oncall_readiness.checks.catalogue import Catalogue, load_catalogue, team_thresholds
 from oncall_readiness.checks.runbook_freshness import evaluate, runbook_host

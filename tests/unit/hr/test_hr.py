@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+
 from oncall_readiness import audit, hr, staging
 from oncall_readiness.facts import FACT_SCHEMAS
 from oncall_readiness.registry import default_catalog_path, load_registry

@@ -10,6 +10,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
 from oncall_readiness.registry import default_catalog_path, load_registry
 from oncall_readiness.sandbox.process import running_sandbox

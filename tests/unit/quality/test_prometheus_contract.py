@@ -10,6 +10,7 @@ import copy
 
 import pandas as pd
 import pytest
+
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
 from oncall_readiness.sources.prometheus import normalise
 

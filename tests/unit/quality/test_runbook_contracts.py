@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
 from oncall_readiness.registry import default_catalog_path, load_registry
 from oncall_readiness.sandbox.confluence import SANDBOX_EMAIL
@@ -77,7 +78,9 @@ def test_a_field_dropped_by_an_api_change(clean, registry):
         return table
 
     _, problem = summary("github", corrupt(clean, "github", no_dates), registry)
-    assert "expect_column_values_to_not_be_null(column=last_changed, where=found==True) (10 unexpected of 10)" in problem
+    assert (
+        "expect_column_values_to_not_be_null(column=last_changed, where=found==True) (10 unexpected of 10)" in problem
+    )
 
 
 def test_found_null_or_parts_missing_on_a_found_runbook(clean, registry):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from oncall_readiness.registry import (
     FACT_COLUMNS,
     PEOPLE_COLUMNS,

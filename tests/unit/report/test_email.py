@@ -6,6 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+
 from oncall_readiness.report import email as weekly_email
 from oncall_readiness.report.chart import level_distribution_png, score_trend_png
 from oncall_readiness.report.weekly import ScorecardWeek

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+
 from oncall_readiness.report import page
 from oncall_readiness.warehouse import RESULT_TABLES, Warehouse
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+
 from oncall_readiness.report.weekly import ScorecardWeek, load_week, team_changes, week_to_send, weekly_slots
 from oncall_readiness.warehouse import RESULT_TABLES, Warehouse
 

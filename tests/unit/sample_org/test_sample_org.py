@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+
 from oncall_readiness.registry import load_registry
 
 SAMPLE_ORG = Path(__file__).resolve().parents[3] / "include" / "sample_org"

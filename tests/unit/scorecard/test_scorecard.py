@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+
 from oncall_readiness.checks.catalogue import Catalogue, CheckDefinition
 from oncall_readiness.scorecard import score_teams
 
