@@ -22,9 +22,8 @@ from pathlib import Path
 from oncall_readiness.report.email import write_emails
 from oncall_readiness.report.html import load_audit, write_scorecard
 from oncall_readiness.sandbox.confluence import SANDBOX_EMAIL as SANDBOX_CONFLUENCE_EMAIL
-from oncall_readiness.sandbox.process import running_sandbox
+from oncall_readiness.sandbox.process import SandboxHandle, running_sandbox
 from oncall_readiness.sandbox.prometheus import INSTALL_HINT, find_prometheus, running_prometheus
-from oncall_readiness.sandbox.server import CONFLUENCE_PREFIX, GITHUB_PREFIX, GRAFANA_PREFIX, PAGERDUTY_PREFIX
 from oncall_readiness.warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,24 +35,30 @@ DEMO_DIGEST_RECIPIENTS = ["engineering-leadership@example.com"]
 def airflow_env(
     *,
     airflow_home: Path,
-    pagerduty_url: str,
-    token: str,
+    sandbox: SandboxHandle,
     warehouse: Path,
     staging: Path,
-    grafana_url: str | None = None,
     prometheus_url: str | None = None,
 ) -> dict[str, str]:
-    """Environment for an embedded Airflow aimed at the sandbox: SQLite metadata, connections from env vars.
+    """An embedded Airflow aimed at the sandbox: SQLite metadata, every connection from env vars.
 
-    ``grafana_url`` defaults to the sandbox's Grafana emulator next to ``pagerduty_url``, and so
-    do the GitHub and Confluence connections (``github_default``, ``confluence_default``).
+    Without ``prometheus_url`` there is no ``prometheus_default``: that source is skipped and
+    its checks are unknown.
     """
-    grafana_url = grafana_url or pagerduty_url.removesuffix(PAGERDUTY_PREFIX) + GRAFANA_PREFIX
-    # The runbook hosts: the sandbox's GitHub and Confluence emulators next to PagerDuty's.
-    sandbox_url = pagerduty_url.removesuffix(PAGERDUTY_PREFIX)
-    github = {"conn_type": "github", "host": sandbox_url + GITHUB_PREFIX, "password": token}
-    confluence = {"conn_type": "generic", "host": sandbox_url + CONFLUENCE_PREFIX, "password": token}
-    confluence["login"] = SANDBOX_CONFLUENCE_EMAIL
+    connections = {
+        "pagerduty_default": {"conn_type": "pagerduty", "host": sandbox.pagerduty_url, "password": sandbox.token},
+        "grafana_default": {"conn_type": "http", "host": sandbox.grafana_url, "password": sandbox.token},
+        "github_default": {"conn_type": "github", "host": sandbox.github_url, "password": sandbox.token},
+        "confluence_default": {
+            "conn_type": "generic",
+            "host": sandbox.confluence_url,
+            "login": SANDBOX_CONFLUENCE_EMAIL,
+            "password": sandbox.token,
+        },
+        "readiness_warehouse": {"conn_type": "generic", "extra": {"url": f"duckdb:///{warehouse}"}},
+    }
+    if prometheus_url:  # a real Prometheus (no auth) serving the sample rule files
+        connections["prometheus_default"] = {"conn_type": "http", "host": prometheus_url}
     env = dict(os.environ)
     env.update(
         {
@@ -65,19 +70,9 @@ def airflow_env(
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "READINESS_STAGING_DIR": str(staging),
-            "AIRFLOW_CONN_PAGERDUTY_DEFAULT": json.dumps(
-                {"conn_type": "pagerduty", "host": pagerduty_url, "password": token}
-            ),
-            "AIRFLOW_CONN_GRAFANA_DEFAULT": json.dumps({"conn_type": "http", "host": grafana_url, "password": token}),
-            "AIRFLOW_CONN_GITHUB_DEFAULT": json.dumps(github),
-            "AIRFLOW_CONN_CONFLUENCE_DEFAULT": json.dumps(confluence),
-            "AIRFLOW_CONN_READINESS_WAREHOUSE": json.dumps(
-                {"conn_type": "generic", "extra": {"url": f"duckdb:///{warehouse}"}}
-            ),
         }
     )
-    if prometheus_url:  # a real Prometheus (no auth) serving the sample rule files
-        env["AIRFLOW_CONN_PROMETHEUS_DEFAULT"] = json.dumps({"conn_type": "http", "host": prometheus_url})
+    env.update({f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in connections.items()})
     return env
 
 
@@ -126,8 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    Prometheus (sample alerting rules) at {prometheus.base_url} (pid {prometheus.pid})", flush=True)
         env = airflow_env(
             airflow_home=work / "airflow",
-            pagerduty_url=sandbox.pagerduty_url,
-            token=sandbox.token,
+            sandbox=sandbox,
             warehouse=warehouse_path,
             staging=work / "staging",
             prometheus_url=prometheus.base_url,

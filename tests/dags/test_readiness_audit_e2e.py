@@ -25,8 +25,7 @@ def audited(tmp_path_factory):
     with running_sandbox(token=SECRET) as sandbox, running_prometheus() as prometheus:
         env = airflow_env(
             airflow_home=tmp / "airflow",
-            pagerduty_url=sandbox.pagerduty_url,
-            token=sandbox.token,
+            sandbox=sandbox,
             warehouse=warehouse_path,
             staging=tmp / "staging",
             prometheus_url=prometheus.base_url,
@@ -124,8 +123,7 @@ def corrupted(tmp_path_factory):
     with running_sandbox(pagerduty_state=state, token=SECRET) as sandbox, running_prometheus() as prometheus:
         env = airflow_env(
             airflow_home=tmp / "airflow",
-            pagerduty_url=sandbox.pagerduty_url,
-            token=sandbox.token,
+            sandbox=sandbox,
             warehouse=warehouse_path,
             staging=tmp / "staging",
             prometheus_url=prometheus.base_url,

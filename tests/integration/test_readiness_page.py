@@ -28,6 +28,7 @@ import pytest
 import requests
 
 from oncall_readiness.demo import airflow_env
+from oncall_readiness.sandbox.process import SandboxHandle
 from oncall_readiness.warehouse import RESULT_TABLES, Warehouse
 
 pytestmark = pytest.mark.integration
@@ -133,9 +134,8 @@ def server_env(home: Path, warehouse: Path, port: int) -> dict[str, str]:
     passwords = home / "passwords.json"
     passwords.write_text(json.dumps({ADMIN: PASSWORD}))
     base = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
-    env = airflow_env(
-        airflow_home=home, pagerduty_url="http://127.0.0.1:9", token="unused", warehouse=warehouse, staging=home
-    )
+    no_sandbox = SandboxHandle(base_url="http://127.0.0.1:9", token="unused", pid=0)  # the page reads no source
+    env = airflow_env(airflow_home=home, sandbox=no_sandbox, warehouse=warehouse, staging=home)
     env = base | {key: value for key, value in env.items() if key.startswith("AIRFLOW") or key.startswith("READINESS")}
     return env | {
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
