@@ -39,6 +39,32 @@ def unavailable_fixture():
     return unavailable
 
 
+@pytest.fixture(scope="session", name="documented_queries")
+def documented_queries_fixture() -> dict[str, str]:
+    """Heading → SQL of every query in docs/warehouse.md."""
+    return documented_queries()
+
+
+def documented_queries() -> dict[str, str]:
+    """Heading → SQL of every ```sql block; each block must sit under its own ### heading."""
+    queries: dict[str, str] = {}
+    heading, block = None, None
+    for line in (REPO / "docs" / "warehouse.md").read_text().splitlines():
+        if block is not None:
+            if line.startswith("```"):
+                assert heading and heading not in queries, f"a ```sql block without its own ### heading: {block}"
+                queries[heading], block = "\n".join(block), None
+            else:
+                block.append(line)
+        elif line.startswith("```sql"):
+            block = []
+        elif line.startswith("### "):
+            heading = line.removeprefix("### ").strip()
+        elif line.startswith("## ") or line.startswith("# "):
+            heading = None
+    return queries
+
+
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     if not REFERENCE.is_dir():

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import yaml
 
 from oncall_readiness.demo import DEMO_AUDIT_DATE, airflow_env, run_audit
 from oncall_readiness.registry import default_catalog_path
+from oncall_readiness.report.email import write_emails
 from oncall_readiness.sandbox.process import running_sandbox
 from oncall_readiness.sandbox.prometheus import running_prometheus
 from oncall_readiness.warehouse import Warehouse
@@ -32,9 +35,22 @@ def audited(tmp_path_factory):
         )
         run_audit(env, DEMO_AUDIT_DATE, tmp / "first.log")
         run_audit(env, DEMO_AUDIT_DATE, tmp / "second.log")
+    # What make demo does next: the week's emails (which also creates the send ledger).
+    emails = write_emails(f"duckdb:///{warehouse_path}", tmp / "emails", week=dt.date.fromisoformat(DEMO_AUDIT_DATE))
+    assert len(emails) == len(SAMPLE_TEAMS) + 1  # one per team and the digest
     warehouse = Warehouse(f"duckdb:///{warehouse_path}")
     yield warehouse, tmp
     warehouse.dispose()
+
+
+def test_the_documented_sql_runs_unchanged_on_the_demo_warehouse(audited, documented_queries):
+    warehouse, _ = audited
+    assert len(documented_queries) >= 5
+    for sql in documented_queries.values():
+        warehouse.query(sql)  # raises, naming the SQL, if a documented query does not run
+    data_quality = warehouse.query("SELECT source, success FROM readiness.data_quality")
+    assert set(data_quality["source"]) == {"registry", "pagerduty", "grafana", "prometheus", "github", "confluence"}
+    assert data_quality["success"].all()  # every source meets its contract on the sample org
 
 
 def test_every_sample_team_gets_a_scorecard_row(audited):

@@ -19,26 +19,6 @@ from oncall_readiness.warehouse import Warehouse
 DOC = Path(__file__).resolve().parents[2] / "docs" / "warehouse.md"
 
 
-def documented_queries() -> dict[str, str]:
-    """Heading → SQL of every ```sql block; each block must sit under its own ### heading."""
-    queries: dict[str, str] = {}
-    heading, block = None, None
-    for line in DOC.read_text().splitlines():
-        if block is not None:
-            if line.startswith("```"):
-                assert heading and heading not in queries, f"a ```sql block without its own ### heading: {block}"
-                queries[heading], block = "\n".join(block), None
-            else:
-                block.append(line)
-        elif line.startswith("```sql"):
-            block = []
-        elif line.startswith("### "):
-            heading = line.removeprefix("### ").strip()
-        elif line.startswith("## ") or line.startswith("# "):
-            heading = None
-    return queries
-
-
 def rows(frame: pd.DataFrame) -> list[tuple]:
     """Rows as plain values (dates as ISO text, whole numbers as int) to compare across dialects."""
 
@@ -69,8 +49,8 @@ def warehouse(history_warehouse: Warehouse, history) -> Warehouse:
     return history_warehouse
 
 
-def test_the_doc_has_at_least_five_queries_each_under_a_heading():
-    queries = documented_queries()
+def test_the_doc_has_at_least_five_queries_each_under_a_heading(documented_queries):
+    queries = documented_queries
     assert len(queries) >= 5
     for title in (
         "Teams that regressed this week",
@@ -95,16 +75,16 @@ def test_every_table_and_view_is_documented(history_url):
     assert not missing, f"describe {', '.join(missing)} in docs/warehouse.md (grain and columns)"
 
 
-def test_every_documented_query_runs_unchanged(warehouse):
-    for title, sql in documented_queries().items():
+def test_every_documented_query_runs_unchanged(warehouse, documented_queries):
+    for title, sql in documented_queries.items():
         try:
             warehouse.query(sql)
         except Exception as error:  # name the query that broke
             pytest.fail(f"{warehouse.engine.dialect.name}: {title!r} does not run: {error}")
 
 
-def test_the_queries_answer_what_their_headings_ask(warehouse, history):
-    queries = documented_queries()
+def test_the_queries_answer_what_their_headings_ask(warehouse, history, documented_queries):
+    queries = documented_queries
 
     def answer(title: str) -> list[tuple]:
         return rows(warehouse.query(queries[title]))
