@@ -1,1 +1,3 @@
-"""Reports rendered from the warehouse: the static scorecard page (and, later, the emails)."""
+"""Reports rendered from the warehouse: the static scorecard page (``html``), the weekly
+scorecard emails (``email``, ``weekly``, ``chart``, ``ledger``, ``delivery``) and the data of
+the Readiness page in the Airflow UI (``page``)."""
