@@ -52,6 +52,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from oncall_readiness.sandbox.times import utc_moment
+
 from .pagerduty import RateLimit
 
 DEFAULT_RATE_LIMIT = RateLimit(100, 1)
@@ -163,7 +165,7 @@ def _page(entry: Any, where: str) -> Page:
         at = f"{where}.versions[{j}]"
         if not isinstance(raw, Mapping):
             raise ConfluenceStateError(f"{at}: a version is a mapping with when, by and body")
-        when = _moment(raw.get("when"), f"{at}.when")
+        when = utc_moment(raw.get("when"), f"{at}.when", ConfluenceStateError)
         if versions and when < versions[-1].when:
             raise ConfluenceStateError(f"{at}: versions must be listed oldest first")
         body = raw.get("body")
@@ -186,19 +188,6 @@ def _page(entry: Any, where: str) -> Page:
         status=status,
         versions=tuple(versions),
     )
-
-
-def _moment(value: Any, where: str) -> datetime:
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        try:
-            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            raise ConfluenceStateError(f"{where}: not an ISO 8601 time: {value!r}") from None
-    if moment.tzinfo is None:
-        raise ConfluenceStateError(f"{where}: {value!r} has no time zone")
-    return moment.astimezone(UTC)
 
 
 # --- rate limiting ---------------------------------------------------------------------------

@@ -61,6 +61,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from oncall_readiness.sandbox.times import utc_moment
+
 from .pagerduty import RateLimit
 
 API_VERSION = "2022-11-28"
@@ -206,8 +208,10 @@ def _repository(entry: Any, where: str) -> Repository:
         at = f"{where} ({entry['name']}) commits[{j}]"
         if not isinstance(raw, Mapping) or not isinstance(raw.get("files"), Mapping) or not raw["files"]:
             raise GitHubStateError(f"{at}: a commit needs files (path: text, or null to delete)")
-        committed_at = _moment(raw.get("date"), f"{at}.date")
-        authored_at = _moment(raw.get("authored"), f"{at}.authored") if raw.get("authored") else committed_at
+        committed_at = utc_moment(raw.get("date"), f"{at}.date", GitHubStateError)
+        authored_at = (
+            utc_moment(raw.get("authored"), f"{at}.authored", GitHubStateError) if raw.get("authored") else committed_at
+        )
         if previous_date and committed_at < previous_date:
             raise GitHubStateError(f"{at}: commits must be listed oldest first")
         previous_date = committed_at
@@ -240,19 +244,6 @@ def _repository(entry: Any, where: str) -> Repository:
     return Repository(
         owner=owner, name=name, default_branch=str(entry.get("default_branch") or "main"), commits=tuple(commits)
     )
-
-
-def _moment(value: Any, where: str) -> datetime:
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        try:
-            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            raise GitHubStateError(f"{where}: not an ISO 8601 time: {value!r}") from None
-    if moment.tzinfo is None:
-        raise GitHubStateError(f"{where}: {value!r} has no time zone")
-    return moment.astimezone(UTC)
 
 
 # --- rate limiting ---------------------------------------------------------------------------

@@ -92,7 +92,7 @@ def running_sandbox(
             base_url = _wait_until_ready(process, ready_file, stderr_file, timeout)
             yield SandboxHandle(base_url=base_url, token=token, pid=process.pid)
         finally:
-            _stop(process)
+            stop_process(process)
 
 
 def _state_args(state: str | Path | Mapping[str, Any] | None, workdir: Path, name: str = "pagerduty") -> list[str]:
@@ -116,20 +116,22 @@ def _wait_until_ready(process: subprocess.Popen, ready_file: Path, stderr_file: 
         if code is not None:
             raise SandboxError(
                 f"sandbox process {process.pid} exited with code {code} before it was ready; "
-                f"stderr:\n{_tail(stderr_file)}"
+                f"stderr:\n{log_tail(stderr_file)}"
             )
         time.sleep(0.05)
     raise SandboxError(
-        f"sandbox process {process.pid} was not ready within {timeout:g}s; stderr:\n{_tail(stderr_file)}"
+        f"sandbox process {process.pid} was not ready within {timeout:g}s; stderr:\n{log_tail(stderr_file)}"
     )
 
 
-def _tail(path: Path, limit: int = 4000) -> str:
+def log_tail(path: Path, limit: int = 4000) -> str:
+    """The end of a child process's log, for an error message."""
     text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
     return text[-limit:] or "(empty)"
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM to this pid only, then SIGKILL if it has not exited within 10 s."""
     if process.poll() is None:
         process.terminate()  # SIGTERM to this pid only
         try:

@@ -24,6 +24,7 @@ import requests
 import yaml
 
 import oncall_readiness
+from oncall_readiness.sandbox.process import log_tail, stop_process
 
 BINARY_ENV = "READINESS_PROMETHEUS_BIN"
 RULE_FILE_PATTERNS = ("*.yml", "*.yaml")
@@ -128,15 +129,15 @@ def running_prometheus(
             try:
                 _wait_until_ready(process, base_url, log_file, timeout, ready_auth)
             except PrometheusError:
-                _stop(process)
-                if attempt < attempts and "address already in use" in _tail(log_file):
+                stop_process(process)
+                if attempt < attempts and "address already in use" in log_tail(log_file):
                     continue
                 raise
             break
         try:
             yield PrometheusHandle(base_url=base_url, pid=process.pid, rule_files_dir=rules)
         finally:
-            _stop(process)
+            stop_process(process)
 
 
 def _free_port() -> int:
@@ -154,7 +155,8 @@ def _wait_until_ready(
         code = process.poll()
         if code is not None:
             raise PrometheusError(
-                f"prometheus (pid {process.pid}) exited with code {code} before it was ready; log:\n{_tail(log_file)}"
+                f"prometheus (pid {process.pid}) exited with code {code} before it was ready; "
+                f"log:\n{log_tail(log_file)}"
             )
         try:
             if requests.get(f"{base_url}/-/ready", timeout=1, auth=auth).status_code == 200:
@@ -162,19 +164,6 @@ def _wait_until_ready(
         except requests.RequestException:
             pass
         time.sleep(0.1)
-    raise PrometheusError(f"prometheus (pid {process.pid}) was not ready within {timeout:g}s; log:\n{_tail(log_file)}")
-
-
-def _tail(path: Path, limit: int = 4000) -> str:
-    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-    return text[-limit:] or "(empty)"
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()  # SIGTERM to this pid only
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    raise PrometheusError(
+        f"prometheus (pid {process.pid}) was not ready within {timeout:g}s; log:\n{log_tail(log_file)}"
+    )
