@@ -46,7 +46,7 @@ import pandas as pd
 import requests
 
 from oncall_readiness.sources.github import PART_COLUMNS, frame, heading_text, runbook_parts, team_runbooks
-from oncall_readiness.sources.http import SourceError, raise_for_error, retrying_session
+from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def storage_headings(xhtml: str) -> list[str]:
     return [heading_text(heading) for heading in parser.headings if heading.strip()]
 
 
-class ConfluenceClient:
+class ConfluenceClient(ApiClient):
     """A read-only Confluence Cloud REST API (v1) client: Basic auth with an API token, retries."""
 
     def __init__(
@@ -161,20 +161,15 @@ class ConfluenceClient:
             raise SourceError(f"{SOURCE}: an account email and an API token are both needed")
         if not base_url:
             raise SourceError(f"{SOURCE}: no site URL given (e.g. https://example.atlassian.net)")
-        base = base_url.rstrip("/")
-        self.base_url = base[: -len("/wiki")] if base.endswith("/wiki") else base
-        self.session = retrying_session(max_retries=max_retries, backoff_factor=backoff_factor)
+        site = base_url.rstrip("/").removesuffix("/wiki")
+        super().__init__(site, max_retries=max_retries, backoff_factor=backoff_factor)
         self.session.auth = (email, token)
         self.session.headers.update({"Accept": "application/json", "User-Agent": "oncall-readiness"})
-        self.requests_made = 0
-        self.retries = 0  # requests repeated after a 429 or 5xx
 
     def get(self, path: str, params: Mapping[str, Any] | None = None, *, absent=()) -> requests.Response:
         """One API call (``path`` below the site, e.g. ``/wiki/rest/api/content/1``)."""
-        response = self.session.get(f"{self.base_url}{path}", params=params, timeout=30)
+        response = self._send(path, params)
         self.requests_made += 1
-        retry_state = getattr(response.raw, "retries", None)
-        self.retries += len(retry_state.history) if retry_state else 0
         if response.status_code not in set(absent):
             raise_for_error(response, SOURCE)
         return response

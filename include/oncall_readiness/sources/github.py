@@ -45,7 +45,12 @@ from urllib.parse import quote, unquote, urlsplit
 import pandas as pd
 import requests
 
-from oncall_readiness.sources.http import MAX_RETRY_WAIT_SECONDS, SourceError, raise_for_error, retrying_session
+from oncall_readiness.sources.http import (
+    MAX_RETRY_WAIT_SECONDS,
+    ApiClient,
+    SourceError,
+    raise_for_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +198,7 @@ def team_runbooks(services: pd.DataFrame, belongs: Any) -> pd.DataFrame:
 # --- the client ------------------------------------------------------------------------------
 
 
-class GitHubClient:
+class GitHubClient(ApiClient):
     """A read-only GitHub REST API client: token auth, retries on 5xx, 429 and 403 rate limits."""
 
     def __init__(
@@ -206,9 +211,7 @@ class GitHubClient:
     ) -> None:
         if not token:
             raise SourceError(f"{SOURCE}: no API token given")
-        self.base_url = base_url.rstrip("/")
-        self.max_retries = max_retries
-        self.session = retrying_session(max_retries=max_retries, backoff_factor=backoff_factor)
+        super().__init__(base_url, max_retries=max_retries, backoff_factor=backoff_factor)
         self.session.headers.update(
             {
                 "Authorization": f"Bearer {token}",
@@ -217,8 +220,6 @@ class GitHubClient:
                 "User-Agent": "oncall-readiness",
             }
         )
-        self.requests_made = 0  # API calls, each counted once however often it was retried
-        self.retries = 0  # requests repeated after a 429, a 403 rate limit or a 5xx
 
     def get(
         self,
@@ -231,9 +232,7 @@ class GitHubClient:
         """One API call; a status in ``absent`` is returned for the caller to read, other errors raise."""
         self.requests_made += 1
         for attempt in range(self.max_retries + 1):
-            response = self.session.get(f"{self.base_url}{path}", params=params, headers=headers, timeout=30)
-            retry_state = getattr(response.raw, "retries", None)
-            self.retries += len(retry_state.history) if retry_state else 0
+            response = self._send(path, params, headers=headers)
             wait = _rate_limit_wait(response)
             if wait is None or attempt == self.max_retries:
                 break

@@ -43,7 +43,7 @@ from typing import Any
 
 import pandas as pd
 
-from oncall_readiness.sources.http import SourceError, raise_for_error, retrying_session
+from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
 }
 
 
-class GrafanaClient:
+class GrafanaClient(ApiClient):
     """A read-only Grafana HTTP API client: service-account token, Grafana's paging, retries."""
 
     def __init__(self, token: str, *, base_url: str, max_retries: int = 6, backoff_factor: float = 0.5) -> None:
@@ -91,20 +91,15 @@ class GrafanaClient:
             raise SourceError(f"{SOURCE}: no service account token given")
         if not base_url:
             raise SourceError(f"{SOURCE}: no base URL given")
-        self.base_url = base_url.rstrip("/")
-        self.session = retrying_session(max_retries=max_retries, backoff_factor=backoff_factor)
+        super().__init__(base_url, max_retries=max_retries, backoff_factor=backoff_factor)
         self.session.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json"})
-        self.requests_made = 0
-        self.retries = 0  # requests repeated after a 429 or 5xx
         # path -> [objects Grafana says there are, objects received]
         self.collections: dict[str, list[int]] = {}
 
     def get(self, path: str, params: Mapping[str, Any] | None = None, *, missing_ok: bool = False) -> Any:
         """The JSON body of ``GET path``; None for a 404 when ``missing_ok``."""
-        response = self.session.get(f"{self.base_url}{path}", params=params, timeout=30)
+        response = self._send(path, params)
         self.requests_made += 1
-        retry_state = getattr(response.raw, "retries", None)
-        self.retries += len(retry_state.history) if retry_state else 0
         if missing_ok and response.status_code == 404:
             return None
         raise_for_error(response, SOURCE)

@@ -90,3 +90,26 @@ def _error_message(body: object) -> str | None:
             return f"{message} ({'; '.join(map(str, details))})"
         return message
     return str(error)
+
+
+class ApiClient:
+    """What every source's client shares: a retrying session below a base URL, and counts.
+
+    ``requests_made`` counts API calls (once each, however often retried); ``retries`` the
+    requests repeated after a 429, a 5xx or a connection error.
+    """
+
+    def __init__(self, base_url: str, *, max_retries: int = 6, backoff_factor: float = 0.5) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.max_retries = max_retries
+        self.session = retrying_session(max_retries=max_retries, backoff_factor=backoff_factor)
+        self.requests_made = 0
+        self.retries = 0
+
+    def _send(self, path: str, params=None, **kwargs) -> requests.Response:
+        """``GET`` a path below the base URL, adding the retries urllib3 made to ``retries``."""
+        kwargs.setdefault("timeout", 30)
+        response = self.session.get(f"{self.base_url}{path}", params=params, **kwargs)
+        retry_state = getattr(response.raw, "retries", None)
+        self.retries += len(retry_state.history) if retry_state else 0
+        return response

@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from oncall_readiness.sources.http import SourceError, raise_for_error, retrying_session
+from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class AuditWindow:
     until: datetime
 
 
-class PagerDutyClient:
+class PagerDutyClient(ApiClient):
     """A read-only PagerDuty REST API v2 client: token auth, classic pagination, retries."""
 
     def __init__(
@@ -116,19 +116,14 @@ class PagerDutyClient:
     ) -> None:
         if not token:
             raise SourceError(f"{SOURCE}: no API token given")
-        self.base_url = base_url.rstrip("/")
-        self.session = retrying_session(max_retries=max_retries, backoff_factor=backoff_factor)
+        super().__init__(base_url, max_retries=max_retries, backoff_factor=backoff_factor)
         self.session.headers.update({"Authorization": f"Token token={token}", "Accept": ACCEPT})
-        self.requests_made = 0
-        self.retries = 0  # requests repeated after a 429 or 5xx
         # path -> [objects PagerDuty says there are, objects received]: a truncated read shows here
         self.collections: dict[str, list[int]] = {}
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        response = self.session.get(f"{self.base_url}{path}", params=params, timeout=30)
+        response = self._send(path, params)
         self.requests_made += 1
-        retry_state = getattr(response.raw, "retries", None)
-        self.retries += len(retry_state.history) if retry_state else 0
         raise_for_error(response, SOURCE)
         return response.json()
 

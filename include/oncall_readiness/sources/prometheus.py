@@ -35,7 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pandas as pd
 import requests
 
-from oncall_readiness.sources.http import SourceError, raise_for_error, retrying_session
+from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
 }
 
 
-class PrometheusClient:
+class PrometheusClient(ApiClient):
     """A read-only client of the Prometheus HTTP API: optional basic or bearer auth, retries."""
 
     def __init__(
@@ -79,30 +79,24 @@ class PrometheusClient:
             login = login or parts.username
             password = password or parts.password
             parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
-        self.base_url = urlunsplit(parts).rstrip("/")
-        self.max_retries = max_retries
+        super().__init__(urlunsplit(parts), max_retries=max_retries, backoff_factor=backoff_factor)
         self.timeout = timeout
-        self.session = retrying_session(max_retries=max_retries, backoff_factor=backoff_factor)
         self.session.headers.update({"Accept": "application/json"})
         if login:
             self.session.auth = (login, password or "")
         elif password:
             self.session.headers["Authorization"] = f"Bearer {password}"
-        self.requests_made = 0
-        self.retries = 0  # requests repeated after a 429, a 5xx or a connection error
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The ``data`` of a successful API answer; ``SourceError`` for anything else."""
         try:
-            response = self.session.get(f"{self.base_url}{path}", params=params, timeout=self.timeout)
+            response = self._send(path, params, timeout=self.timeout)
         except requests.RequestException as error:
             raise SourceError(
                 f"{SOURCE}: GET {path} at {self.base_url} failed after {self.max_retries} retries: {_why(error)}"
             ) from None
         finally:
             self.requests_made += 1
-        retry_state = getattr(response.raw, "retries", None)
-        self.retries += len(retry_state.history) if retry_state else 0
         raise_for_error(response, SOURCE)
         try:
             body = response.json()
