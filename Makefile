@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen
 .PHONY: demo test lint docs clean airflow prometheus
 
 demo: .venv/.synced prometheus
-	$(RUN) python -m oncall_readiness.demo
+	$(RUN) python -m readiness_sandbox.demo
 
 test: .venv/.synced
 	$(RUN) pytest
@@ -52,4 +52,4 @@ prometheus:
 # Airflow (standalone) on the sample organisation, with the DAGs and the Readiness page at
 # http://localhost:8080 (login admin / admin); Ctrl-C stops everything.
 airflow: .venv/.synced
-	$(RUN) python -m oncall_readiness.standalone
+	$(RUN) python -m readiness_sandbox.standalone

@@ -17,8 +17,8 @@ import pandas as pd
 
 from oncall_readiness.checks.catalogue import Catalogue, load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
-from oncall_readiness.sandbox.process import running_sandbox
 from oncall_readiness.sources.pagerduty import AuditWindow, PagerDutyClient, collect
+from readiness_sandbox.process import running_sandbox
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
 # The checks that read PagerDuty alone; the other sources are measured by their own tests.
@@ -96,8 +96,8 @@ def organisation(teams: int) -> tuple[dict, dict[str, pd.DataFrame]]:
 
 def measure(teams: int) -> dict:
     state, registry = organisation(teams)
-    with running_sandbox(pagerduty_state=state, timeout=120) as sandbox:
-        client = PagerDutyClient(sandbox.token, base_url=sandbox.pagerduty_url)
+    with running_sandbox(states={"pagerduty": state}, timeout=120) as sandbox:
+        client = PagerDutyClient(sandbox.token, base_url=sandbox.url("pagerduty"))
         started = time.perf_counter()
         facts = collect(client, WINDOW, schedule_ids=registry["registry_team_schedules"]["schedule_id"])
         collected = time.perf_counter() - started

@@ -4,25 +4,31 @@
 Audits every product team's on-call readiness once a day and publishes the scorecard.
 
 1. **load_registry**: teams, people and services from the Backstage catalog
-   (`READINESS_CATALOG`); a malformed catalog stops the run with the file, entity and field.
+   (`READINESS_CATALOG`, required); a malformed or empty catalog stops the run at once (no
+   retries) with the file, entity and field, and nothing is published.
 2. **audit_source.collect**: one mapped group per source (PagerDuty, ...), reading it through
    its Airflow connection (`pagerduty_default`, ...).
 3. **validate_registry**, **audit_source.validate**: the Great Expectations suite of each
    source's facts (its data contract). A source that stays down after retries, or whose
    facts fail validation (the task fails and names the failed expectations), turns the
    checks that read it `unknown`; the others still publish.
-4. **evaluate_checks**: every check of `checks.yaml` over all teams at once.
+4. **evaluate_checks**: every check of `checks.yaml` over all teams at once, once every source
+   is done (`sources_done`) and only if the registry was validated.
 5. **score**: score (0 to 100) and level per team, with the change over seven days.
 6. **publish**: check results, findings, scorecard, data-quality results and facts to
    `readiness_warehouse`, replacing the audit date's rows in one transaction.
 
-The audit instant is the data interval end; rerunning a date recomputes it as of then.
+The audit instant is the data interval end (a manual run without a logical date: its
+`run_after`); rerunning a date recomputes it as of then. Each run stages its data under its
+own run id, so a rerun, or a backfill overlapping the scheduled run of the same date, never
+reads another run's files (see docs/reliability.md).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import dag, task, task_group
 
 AUDIT_DEFAULT_ARGS = {
@@ -44,11 +50,18 @@ AUDIT_DEFAULT_ARGS = {
 )
 def readiness_audit():
     @task
-    def load_registry(data_interval_end=None) -> str:
+    def load_registry(data_interval_end=None, dag_run=None) -> str:
         """Load and validate the team registry."""
-        from oncall_readiness import audit
+        from airflow.sdk.exceptions import AirflowFailException
 
-        return audit.stage_registry(audit.audit_instant(data_interval_end))
+        from oncall_readiness import audit
+        from oncall_readiness.hr import HRExportError
+        from oncall_readiness.registry import RegistryError
+
+        try:
+            return audit.stage_registry(audit.AuditRun.of(data_interval_end, dag_run))
+        except (RegistryError, HRExportError) as error:  # retrying cannot fix a bad catalog
+            raise AirflowFailException(str(error)) from error
 
     @task
     def plan_sources() -> list[str]:
@@ -58,64 +71,72 @@ def readiness_audit():
         return audit.sources_to_collect()
 
     @task(retries=3, map_index_template="{{ source }}")
-    def collect(source: str, data_interval_end=None) -> str:
-        """Collect one source into staging; skipped when its connection is not configured."""
+    def collect(source: str, data_interval_end=None, dag_run=None) -> str:
+        """Collect one source into staging; skipped when its connection is not defined."""
         from airflow.sdk import get_current_context
-        from airflow.sdk.exceptions import AirflowSkipException
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
         from oncall_readiness import audit
-        from oncall_readiness.connections import ConnectionConfigError
+        from oncall_readiness.connections import ConnectionConfigError, ConnectionMissingError
 
         get_current_context()["source"] = source  # names the mapped task instance in the UI
         try:
-            return audit.stage_source(source, audit.audit_instant(data_interval_end))
-        except ConnectionConfigError as error:  # retrying cannot create a connection
+            return audit.stage_source(source, audit.AuditRun.of(data_interval_end, dag_run))
+        except ConnectionMissingError as error:  # retrying cannot create a connection
             raise AirflowSkipException(f"{error}: {source} is not audited, its checks are unknown") from error
+        except ConnectionConfigError as error:  # nor fix a malformed one
+            raise AirflowFailException(f"{error}: {source} is not audited, its checks are unknown") from error
 
     # Retrying cannot fix data that breaks its contract: fail at once, with the reason.
     @task(retries=0, map_index_template="{{ source }}")
-    def validate(source: str, data_interval_end=None) -> str:
+    def validate(source: str, data_interval_end=None, dag_run=None) -> str:
         """Validate one source's facts with its Great Expectations suite."""
         from airflow.sdk import get_current_context
 
         from oncall_readiness import audit
 
         get_current_context()["source"] = source
-        return audit.stage_quality(source, audit.audit_instant(data_interval_end))
+        return audit.stage_quality(source, audit.AuditRun.of(data_interval_end, dag_run))
 
     @task_group
     def audit_source(source: str):
         """Collect, then validate, one source."""
         collect(source) >> validate(source)
 
-    @task(trigger_rule="all_done")
-    def evaluate_checks(data_interval_end=None) -> str:
+    # A source that is down or fails validation makes its checks unknown; the audit goes on.
+    sources_done = EmptyOperator(task_id="sources_done", trigger_rule="all_done")
+
+    @task
+    def evaluate_checks(data_interval_end=None, dag_run=None) -> str:
         """Evaluate every check; unavailable sources make their checks unknown."""
         from oncall_readiness import audit
 
-        return audit.stage_checks(audit.audit_instant(data_interval_end))
+        return audit.stage_checks(audit.AuditRun.of(data_interval_end, dag_run))
 
     @task
-    def score(data_interval_end=None) -> str:
+    def score(data_interval_end=None, dag_run=None) -> str:
         """Score and level every team."""
         from oncall_readiness import audit
         from oncall_readiness.warehouse import url_from_connection
 
-        return audit.stage_scorecard(audit.audit_instant(data_interval_end), url_from_connection())
+        return audit.stage_scorecard(audit.AuditRun.of(data_interval_end, dag_run), url_from_connection())
 
     @task
-    def publish(data_interval_end=None) -> dict[str, int]:
+    def publish(data_interval_end=None, dag_run=None) -> dict[str, int]:
         """Publish to the warehouse in one transaction."""
         from oncall_readiness import audit
         from oncall_readiness.warehouse import url_from_connection
 
-        return audit.publish(audit.audit_instant(data_interval_end), url_from_connection())
+        return audit.publish(audit.AuditRun.of(data_interval_end, dag_run), url_from_connection())
 
     registry = load_registry()
     sources = audit_source.expand(source=plan_sources())
     registry_validated = validate.override(task_id="validate_registry", map_index_template=None)("registry")
     checked = evaluate_checks()
-    registry >> [sources, registry_validated] >> checked
+    registry >> [sources, registry_validated]
+    sources >> sources_done
+    # evaluate_checks needs the registry validated (all_success): a failed registry publishes nothing.
+    [registry_validated, sources_done] >> checked
     checked >> score() >> publish()
 
 

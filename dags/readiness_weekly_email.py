@@ -5,15 +5,28 @@ Every Monday at 08:00 (timezone `READINESS_EMAIL_TIMEZONE`, default Europe/Londo
 each team its readiness scorecard and the leadership a digest of every team. It reads the
 warehouse only: nothing is collected again.
 
-1. **find_week**: the latest audit published on or before this run (its audit date names
-   the week).
+**The week a run covers** is the Monday-to-Sunday week (in that timezone) holding the run's
+data interval end; a manual run without a logical date covers the week holding its
+`run_after`. The scheduled run opens its week; a manual trigger later that week (say on
+Thursday, after newer daily audits) finishes *the same week*: it reports the same audit and
+sends only what the ledger does not hold yet (a team added to the registry, a recipient the
+server refused), never the whole week again. To report another week, trigger with a logical
+date in that week (read in the DAG's timezone); to send an email again, delete its ledger row.
+
+1. **find_week**: the audit the week reports: the one the send ledger already holds
+   deliveries of for that week, else the latest audit published on or before the week's
+   Monday (its audit date names the week in every email).
 2. **build_emails**: one email per team, to its Group's `spec.profile.email` (a team without
    one is skipped with a warning), and the digest, to the `digest_recipients` param or
-   `READINESS_DIGEST_RECIPIENTS`; written as `.eml` files to staging.
+   `READINESS_DIGEST_RECIPIENTS`; written as `.eml` files to this run's own staging folder
+   (`<READINESS_STAGING_DIR>/<audit date>/<run id>/emails`), so a retry rewrites them and no
+   other run ever picks them up.
 3. **send_emails**: through the `smtp_default` connection, exactly once per recipient and
-   week: the send ledger (`readiness.email_ledger`) records each delivery as it happens, so a
-   retry or a re-run sends only what is missing. Refused recipients fail the task, naming
-   them; its retry tries only those.
+   week: the send ledger (`readiness.email_ledger`, unique on week, kind, team and
+   recipient) records each delivery as it happens, so a retry or a re-run sends only what is
+   missing. Refused recipients fail the task, naming them; its retry tries only those.
+
+See docs/emails.md.
 """
 
 from __future__ import annotations
@@ -52,28 +65,28 @@ EMAIL_DEFAULT_ARGS = {
 def readiness_weekly_email():
     @task
     def find_week(data_interval_end=None, dag_run=None) -> str:
-        """The audit date of the latest scorecard on or before this run."""
-        from oncall_readiness.report.weekly import week_to_send
+        """The audit date the emails of the week this run covers report."""
+        from oncall_readiness.report.weekly import week_covered, week_to_send
         from oncall_readiness.warehouse import Warehouse, url_from_connection
 
-        run_at = data_interval_end or dag_run.run_after  # a manual run without logical date has no interval
+        moment = data_interval_end or dag_run.run_after  # a manual run without logical date has no interval
         warehouse = Warehouse(url_from_connection())
         try:
-            return week_to_send(warehouse, run_at.date()).isoformat()
+            return week_to_send(warehouse, week_covered(moment, TIMEZONE)).isoformat()
         finally:
             warehouse.dispose()
 
     @task
-    def build_emails(week: str, params=None) -> str:
-        """Build every team's email and the digest as .eml files in staging."""
+    def build_emails(week: str, params=None, dag_run=None) -> str:
+        """Build every team's email and the digest as .eml files in this run's staging."""
         import datetime as dt
 
-        from oncall_readiness import staging
         from oncall_readiness.report.delivery import sender_from_connection
         from oncall_readiness.report.email import digest_recipients, write_emails
+        from oncall_readiness.staging import RunStaging
         from oncall_readiness.warehouse import url_from_connection
 
-        folder = staging.step_dir(dt.date.fromisoformat(week), "emails")
+        folder = RunStaging(dt.date.fromisoformat(week), dag_run.run_id).step_dir("emails")
         write_emails(
             url_from_connection(),
             folder,

@@ -9,9 +9,14 @@ Authentication is Airflow's own: every page requires the JWT that Airflow issues
 ``_token`` cookie the UI sets, or an ``Authorization: Bearer`` header), validated by the
 configured auth manager through ``airflow.api_fastapi.core_api.security.get_user``, and the
 right to read the runs of ``readiness_audit`` (``requires_access_dag``): whoever may see the
-audit's DAG runs may see what they produced. A browser without a valid login is sent to the
-auth manager's login page and comes back here afterwards; other clients get 401, or 403 when
-the user lacks that right.
+audit's DAG runs may see what they produced. A browser whose login cookie is missing, expired,
+or not valid (forged, signed with another secret) is sent to the auth manager's login page and
+comes back here afterwards; a client that sent a bearer token gets Airflow's JSON answer (401,
+or 403 for a token that is not valid), and so does everyone when the user lacks that right (403).
+
+When the warehouse cannot be read the page answers 503 naming the connection to check,
+``readiness_warehouse``, and nothing else: its host, login and the driver's error go to the
+API server's log only.
 
 This module is imported by every Airflow component that loads plugins (scheduler, workers,
 ...): it imports only FastAPI at module level; the API server's security, the metadata DB and
@@ -21,6 +26,7 @@ the warehouse are imported when a request arrives.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -38,8 +44,11 @@ if TYPE_CHECKING:
     from oncall_readiness.report.page import AuditRun
     from oncall_readiness.warehouse import Warehouse
 
+log = logging.getLogger(__name__)
+
 URL_PREFIX = "/readiness"
 DAG_ID = "readiness_audit"
+WAREHOUSE_CONNECTION = "readiness_warehouse"
 UI_ROOT = urlsplit(conf.get("api", "base_url", fallback="") or "/").path or "/"
 ICON = """<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="#017cee" stroke-width="2"
  stroke-linecap="round" stroke-linejoin="round"><path d="M12 22s8-4 8-10V5l-8-3-8 3v7c0 6 8 10 8 10z"/>
@@ -47,7 +56,19 @@ ICON = """<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none
 
 
 class WarehouseUnavailable(RuntimeError):
-    """The warehouse could not be read; the message is safe to show (no password)."""
+    """The warehouse could not be read; the message is safe to show (no host, login or driver error)."""
+
+
+class NotLoggedIn(StarletteHTTPException):
+    """Authentication failed (no JWT, or an expired or invalid one); Airflow's status and detail kept.
+
+    ``browser_session``: the credential was the UI's ``_token`` cookie, not a bearer header, so
+    logging in again is the remedy.
+    """
+
+    def __init__(self, error: StarletteHTTPException, *, browser_session: bool) -> None:
+        super().__init__(error.status_code, error.detail, headers=error.headers)
+        self.browser_session = browser_session
 
 
 async def require_audit_reader(request: Request) -> Any:
@@ -60,7 +81,11 @@ async def require_audit_reader(request: Request) -> Any:
     from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
     from airflow.api_fastapi.core_api.security import bearer_scheme, get_user, requires_access_dag
 
-    user = await get_user(request, None, await bearer_scheme(request))
+    bearer = await bearer_scheme(request)
+    try:
+        user = await get_user(request, None, bearer)
+    except StarletteHTTPException as error:  # 401 without or with an expired JWT, 403 with an invalid one
+        raise NotLoggedIn(error, browser_session=not (bearer and bearer.scheme.lower() == "bearer")) from error
     authorize = requires_access_dag(method="GET", access_entity=DagAccessEntity.RUN, param_dag_id=DAG_ID)
     await run_in_threadpool(authorize, request, user)  # reads the DAG's team from the metadata DB
     return user
@@ -112,8 +137,13 @@ def icon() -> Response:
 
 @app.exception_handler(StarletteHTTPException)
 async def login_first(request: Request, exc: StarletteHTTPException) -> Response:
-    """Send a browser that is not logged in to Airflow's login page, and back here afterwards."""
-    if exc.status_code == 401 and "text/html" in request.headers.get("accept", ""):
+    """Send a browser that is not logged in to Airflow's login page, and back here afterwards.
+
+    Any failed login through the cookie counts: none, expired (401) or not valid (403); a
+    bearer token's failure, and a logged-in user's lack of rights, keep Airflow's JSON answer.
+    """
+    browser = "text/html" in request.headers.get("accept", "")
+    if browser and isinstance(exc, NotLoggedIn) and exc.browser_session:
         from airflow.api_fastapi.app import get_auth_manager
 
         back = request.url.path + (f"?{request.url.query}" if request.url.query else "")  # relative: proxy-safe
@@ -129,27 +159,61 @@ async def warehouse_unavailable(request: Request, exc: WarehouseUnavailable) -> 
     return HTMLResponse(body, status_code=503)
 
 
+def _unavailable(why: str) -> WarehouseUnavailable:
+    """What the 503 page says: what failed and which connection to check, never its host, login or error."""
+    return WarehouseUnavailable(
+        f"The Readiness page could not {why}. Check the Airflow connection {WAREHOUSE_CONNECTION} "
+        "(its URL, the server it names and its login) and that the warehouse is up; the API server's "
+        "log has the details."
+    )
+
+
 @contextmanager
 def _warehouse() -> Iterator[Warehouse | None]:
     """The warehouse of ``readiness_warehouse``, opened for this request only (a DuckDB file read-only,
-    so the audit's publish task is never locked out for long); None when it was never written."""
+    so the audit's publish task is never locked out for long); None when it was never written.
+
+    A connection that is missing, or a warehouse that cannot be read, raises ``WarehouseUnavailable``
+    with a message safe to show; the details (the URL without its password, the driver's error)
+    are logged here.
+    """
     import sqlalchemy as sa
 
+    from oncall_readiness.connections import ConnectionConfigError
     from oncall_readiness.report import page
     from oncall_readiness.warehouse import Warehouse, url_from_connection
 
-    url = url_from_connection()
-    if not page.warehouse_exists(url):
+    try:
+        url = url_from_connection(WAREHOUSE_CONNECTION)
+    except ConnectionConfigError:
+        log.exception("The Readiness page cannot find its warehouse")
+        raise _unavailable("find the warehouse's connection") from None
+    try:
+        exists = page.warehouse_exists(url)
+        warehouse = Warehouse(page.read_only_url(url)) if exists else None
+    except (sa.exc.SQLAlchemyError, ValueError):
+        log.exception("The Readiness page cannot open the warehouse %s", _safe_url(url))
+        raise _unavailable("open the warehouse") from None
+    if warehouse is None:
         yield None
         return
-    warehouse = Warehouse(page.read_only_url(url))
     try:
         yield warehouse
-    except sa.exc.SQLAlchemyError as error:
-        message = str(getattr(error, "orig", None) or error).splitlines()[0]
-        raise WarehouseUnavailable(f"{page.describe_url(url)}: {message}") from error
+    except sa.exc.SQLAlchemyError:
+        log.exception("The Readiness page cannot read the warehouse %s", _safe_url(url))
+        raise _unavailable("read the warehouse") from None
     finally:
         warehouse.dispose()
+
+
+def _safe_url(url: str) -> str:
+    """The URL for the log: its password hidden (the log may keep host and user; the page never does)."""
+    from oncall_readiness.report import page
+
+    try:
+        return page.describe_url(url)
+    except Exception:  # an unparsable URL: say so, without echoing it
+        return "(a URL that does not parse)"
 
 
 def _audit_runs(dates: list[dt.date]) -> dict[dt.date, list[AuditRun]]:

@@ -1,20 +1,25 @@
-"""The steps of the daily audit, each a transaction keyed on the audit date.
+"""The steps of the daily audit, each a transaction of one DAG run.
 
 The DAG ``readiness_audit`` only wires these together. Every "now" is the audit instant
-(the DAG run's data interval end), never the wall clock, so a backfill recomputes history.
+(the DAG run's data interval end, or its ``run_after`` for a manual run without a logical
+date), never the wall clock, so a backfill recomputes history. Every step reads and writes
+only its own run's staging (``staging.RunStaging``): a rerun never publishes what an
+earlier run left behind.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
-from oncall_readiness import hr, staging
+from oncall_readiness import hr
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
+from oncall_readiness.connections import ConnectionConfigError
 from oncall_readiness.quality import (
     QUALITY_COLUMNS,
     DataQualityError,
@@ -22,150 +27,166 @@ from oncall_readiness.quality import (
     failure_summary,
     validate_source,
 )
-from oncall_readiness.registry import default_catalog_path, load_registry
+from oncall_readiness.registry import catalog_path, load_registry
 from oncall_readiness.scorecard import score_teams
+from oncall_readiness.sources.catalogue import REGISTRY, SOURCES
+from oncall_readiness.sources.http import SourceError, describe_failure
+from oncall_readiness.staging import RunStaging
 from oncall_readiness.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
-REGISTRY = "registry"
 DEFAULT_WINDOW_DAYS = 28
 
 
-def audit_instant(data_interval_end: dt.datetime | str) -> pd.Timestamp:
-    instant = pd.Timestamp(data_interval_end)
+class RegistryNotValidated(RuntimeError):
+    """The registry did not load, or broke its contract, in this run: nothing may be published."""
+
+
+def audit_instant(moment: dt.datetime | str) -> pd.Timestamp:
+    instant = pd.Timestamp(moment)
+    if pd.isna(instant):
+        raise ValueError("the audit instant is missing: a DAG run needs a data interval end or a run_after")
     return instant.tz_localize("UTC") if instant.tzinfo is None else instant.tz_convert("UTC")
 
 
-def audit_date(instant: pd.Timestamp) -> dt.date:
-    return instant.date()
+@dataclass(frozen=True)
+class AuditRun:
+    """One DAG run's audit: its instant, and the staging that belongs to it alone."""
+
+    instant: pd.Timestamp
+    run_id: str
+
+    @classmethod
+    def of(cls, data_interval_end: Any, dag_run: Any) -> AuditRun:
+        """The run a task belongs to; a manual run without a logical date audits as of its ``run_after``."""
+        return cls(audit_instant(data_interval_end or dag_run.run_after), dag_run.run_id)
+
+    @property
+    def day(self) -> dt.date:
+        return self.instant.date()
+
+    @property
+    def staging(self) -> RunStaging:
+        return RunStaging(self.day, self.run_id)
 
 
 def sources_to_collect() -> list[str]:
-    """Every source an implemented check reads, apart from the registry."""
+    """Every source an implemented check reads, apart from the registry, in the catalogue's order."""
     needed = {source for check in load_catalogue().implemented() for source in check.sources}
-    return sorted(needed - {REGISTRY})
+    return [name for name in SOURCES if name in needed and name != REGISTRY]
 
 
-def stage_registry(instant: pd.Timestamp, catalog_path: str | None = None) -> str:
+def stage_registry(run: AuditRun, catalog: str | None = None) -> str:
     """Load and validate the registry (and the HR export of joiners); a bad one stops the run here."""
-    catalog = catalog_path or default_catalog_path()
+    catalog = catalog or catalog_path()
     registry = load_registry(catalog)
     log.info(
         "Registry: %d teams, %d people, %d services", len(registry.teams), len(registry.people), len(registry.services)
     )
-    joiners = hr.joiner_facts(registry.teams["team"], catalog=catalog)  # the HR export, when there is one
-    return staging.write_step(audit_date(instant), REGISTRY, {**registry.to_facts(), **joiners})
+    joiners = hr.joiner_facts(registry.teams["team"])  # the HR export, when one is configured
+    return run.staging.write(REGISTRY, {**registry.to_facts(), **joiners})
 
 
-def stage_source(source: str, instant: pd.Timestamp) -> str:
-    """Collect one source into staging; on failure record why (checks become unknown) and re-raise.
+def stage_source(name: str, run: AuditRun) -> str:
+    """Collect one source into staging; on failure record why (checks become unknown) and raise.
 
-    A missing Airflow connection raises ``ConnectionConfigError``: the source is not configured.
+    A connection that is not defined raises ``ConnectionMissingError`` (the source is not
+    configured); one that is malformed, ``ConnectionConfigError``. The recorded reason never
+    holds a client's raw error text: that goes only to the task log, where Airflow masks secrets.
     """
+    source = SOURCES[name]
+    registry = run.staging.read(REGISTRY)
     try:
-        frames = _collect(source, instant)
-    except Exception as error:
-        staging.mark_failed(audit_date(instant), source, f"{type(error).__name__}: {error}")
+        frames = source.collect(source.hook(), run.instant, registry, window_days=window_days(name))
+    except (SourceError, ConnectionConfigError) as error:  # our own messages: no secret in them
+        run.staging.mark_failed(name, str(error))
         raise
-    for name, frame in frames.items():
-        log.info("%s: %d rows", name, len(frame))
-    return staging.write_step(audit_date(instant), source, frames)
+    except Exception as error:
+        reason = f"{describe_failure(source.title, error).removesuffix('.')}; the task log has the details."
+        run.staging.mark_failed(name, reason)
+        log.error("%s collection failed", source.title, exc_info=error)
+        raise SourceError(reason) from None
+    for table, frame in frames.items():
+        log.info("%s: %d rows", table, len(frame))
+    return run.staging.write(name, frames)
 
 
-def stage_quality(source: str, instant: pd.Timestamp) -> str:
+def stage_quality(name: str, run: AuditRun) -> str:
     """Validate a source's staged facts against its data contract; fail loudly when broken."""
-    day = audit_date(instant)
-    registry = staging.read_step(day, REGISTRY)
-    facts = registry if source == REGISTRY else staging.read_step(day, source)
-    report = validate_source(source, facts, QualityContext(audit_instant=instant, registry=registry))
-    path = staging.write_step(day, _quality_step(source), {"data_quality": report})
-    log.info("%s: %d of %d expectations met", source, int(report["success"].sum()), len(report))
+    registry = run.staging.read(REGISTRY)
+    facts = registry if name == REGISTRY else run.staging.read(name)
+    context = QualityContext(audit_instant=run.instant, registry=registry)
+    report = validate_source(name, SOURCES[name].suites, facts, context)
+    path = run.staging.write(_quality_step(name), {"data_quality": report})
+    log.info("%s: %d of %d expectations met", name, int(report["success"].sum()), len(report))
     problem = failure_summary(report)
     if problem:
-        raise DataQualityError(f"{source} data failed validation, its checks will be unknown: {problem}")
+        raise DataQualityError(f"{name} data failed validation, its checks will be unknown: {problem}")
     return path
 
 
-def stage_checks(instant: pd.Timestamp) -> str:
+def stage_checks(run: AuditRun) -> str:
     """Evaluate every implemented check over every team."""
-    facts, unavailable = gather_facts(audit_date(instant))
+    facts, unavailable = gather_facts(run)
     for source, reason in unavailable.items():
         log.warning("Source %s is unavailable, its checks will be unknown: %s", source, reason)
-    results, findings = evaluate_checks(audit_instant=instant, facts=facts, unavailable=unavailable)
-    return staging.write_step(audit_date(instant), "checks", {"check_results": results, "findings": findings})
+    results, findings = evaluate_checks(audit_instant=run.instant, facts=facts, unavailable=unavailable)
+    return run.staging.write("checks", {"check_results": results, "findings": findings})
 
 
-def stage_scorecard(instant: pd.Timestamp, warehouse_url: str) -> str:
+def stage_scorecard(run: AuditRun, warehouse_url: str) -> str:
     """Score every team, comparing with the scorecard published seven days earlier."""
-    day = audit_date(instant)
-    results = staging.read_step(day, "checks")["check_results"]
+    results = run.staging.read("checks")["check_results"]
     warehouse = Warehouse(warehouse_url)
     try:
-        previous = warehouse.scores_on(day - dt.timedelta(days=7))
+        previous = warehouse.scores_on(run.day - dt.timedelta(days=7))
     finally:
         warehouse.dispose()
     card = score_teams(results, previous)
-    log.info("Scorecard for %s:\n%s", day, card.to_string(index=False))
-    return staging.write_step(day, "scorecard", {"scorecard": card})
+    log.info("Scorecard for %s:\n%s", run.day, card.to_string(index=False))
+    return run.staging.write("scorecard", {"scorecard": card})
 
 
-def publish(instant: pd.Timestamp, warehouse_url: str) -> dict[str, int]:
+def publish(run: AuditRun, warehouse_url: str) -> dict[str, int]:
     """Write the audit date's results, scorecard and facts to the warehouse in one transaction."""
-    day = audit_date(instant)
-    checks = staging.read_step(day, "checks")
-    facts, _ = gather_facts(day)
+    checks = run.staging.read("checks")
+    facts, _ = gather_facts(run)
     warehouse = Warehouse(warehouse_url)
     try:
         written = warehouse.publish(
-            day,
+            run.day,
             check_results=checks["check_results"],
             findings=checks["findings"],
-            scorecard=staging.read_step(day, "scorecard")["scorecard"],
-            data_quality=_quality_reports(day),
+            scorecard=run.staging.read("scorecard")["scorecard"],
+            data_quality=_quality_reports(run),
             facts=facts,
         )
     finally:
         warehouse.dispose()
-    log.info("Published %s: %s", day, ", ".join(f"{table} {rows}" for table, rows in written.items()))
+    log.info("Published %s: %s", run.day, ", ".join(f"{table} {rows}" for table, rows in written.items()))
     return written
 
 
-def gather_facts(day: dt.date) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
-    """The staged facts of the registry and every source, and why any source is unavailable."""
-    if not staging.step_status(day, REGISTRY).get("ok"):
-        raise RuntimeError(f"the registry of {day} did not load in this run: see the load_registry task")
-    facts = staging.read_step(day, REGISTRY)  # the teams are needed even when its contract failed
+def gather_facts(run: AuditRun) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """This run's facts of the registry and every source, and why any source is unavailable.
+
+    Without a registry that loaded and met its contract in this run there is no audit:
+    ``RegistryNotValidated`` stops the checks, the scorecard and the publish.
+    """
+    problem = _registry_problem(run)
+    if problem:
+        raise RegistryNotValidated(f"the registry of run {run.run_id} {problem}; nothing is evaluated or published")
+    facts = run.staging.read(REGISTRY)
     unavailable = {}
-    for source in [REGISTRY, *sources_to_collect()]:
-        status = staging.step_status(day, source)
-        problem = _quality_problem(day, source) if status.get("ok") else status.get("reason", "unknown reason")
+    for name in sources_to_collect():
+        status = run.staging.status(name)
+        problem = _quality_problem(run, name) if status.get("ok") else status.get("reason", "unknown reason")
         if problem:
-            unavailable[source] = problem
-        elif source != REGISTRY:
-            facts.update(staging.read_step(day, source))
+            unavailable[name] = problem
+        else:
+            facts.update(run.staging.read(name))
     return facts, unavailable
-
-
-def _quality_step(source: str) -> str:
-    return f"quality-{source}"
-
-
-def _quality_problem(day: dt.date, source: str) -> str | None:
-    """Why a collected source cannot be trusted, or None when its facts met their contract."""
-    if not staging.step_status(day, _quality_step(source)).get("ok"):
-        return "its data was not validated in this run"
-    summary = failure_summary(staging.read_step(day, _quality_step(source))["data_quality"])
-    return f"it failed validation with {summary}" if summary else None
-
-
-def _quality_reports(day: dt.date) -> pd.DataFrame:
-    reports = [
-        staging.read_step(day, _quality_step(source))["data_quality"]
-        for source in [REGISTRY, *sources_to_collect()]
-        if staging.step_status(day, _quality_step(source)).get("ok")
-    ]
-    return pd.concat(reports, ignore_index=True) if reports else pd.DataFrame(columns=QUALITY_COLUMNS)
 
 
 def window_days(source: str) -> int:
@@ -178,14 +199,30 @@ def window_days(source: str) -> int:
     return max(days, default=DEFAULT_WINDOW_DAYS)
 
 
-def _collect(source: str, instant: pd.Timestamp) -> dict[str, pd.DataFrame]:
-    """Every source module ``sources/<source>.py`` collects through the same entry point:
+def _registry_problem(run: AuditRun) -> str | None:
+    status = run.staging.status(REGISTRY)
+    if not status.get("ok"):
+        return f"did not load ({status.get('reason')}): see the load_registry task"
+    problem = _quality_problem(run, REGISTRY)
+    return f"is not trusted: {problem}: see the validate_registry task" if problem else None
 
-    ``collect_for_audit(instant, registry_facts, *, window_days) -> {table: DataFrame}``.
-    """
-    try:
-        module = importlib.import_module(f"oncall_readiness.sources.{source}")
-    except ModuleNotFoundError:
-        raise ValueError(f"no collector for source {source!r} (oncall_readiness/sources/{source}.py)") from None
-    registry = staging.read_step(audit_date(instant), REGISTRY)
-    return module.collect_for_audit(instant, registry, window_days=window_days(source))
+
+def _quality_step(source: str) -> str:
+    return f"quality-{source}"
+
+
+def _quality_problem(run: AuditRun, source: str) -> str | None:
+    """Why a collected source cannot be trusted, or None when its facts met their contract."""
+    if not run.staging.status(_quality_step(source)).get("ok"):
+        return "its data was not validated in this run"
+    summary = failure_summary(run.staging.read(_quality_step(source))["data_quality"])
+    return f"it failed validation with {summary}" if summary else None
+
+
+def _quality_reports(run: AuditRun) -> pd.DataFrame:
+    reports = [
+        run.staging.read(_quality_step(source))["data_quality"]
+        for source in [REGISTRY, *sources_to_collect()]
+        if run.staging.status(_quality_step(source)).get("ok")
+    ]
+    return pd.DataFrame(columns=QUALITY_COLUMNS) if not reports else pd.concat(reports, ignore_index=True)

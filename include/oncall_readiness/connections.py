@@ -1,7 +1,7 @@
 """Airflow connections: where each source lives and the secret it needs.
 
-Tokens are read here and handed straight to a client's session headers; they are never
-returned in an error, logged, or passed through XCom.
+The hooks (``oncall_readiness.hooks``) read tokens through these and hand them straight to a
+client's session; a token is never returned in an error, logged, or passed through XCom.
 """
 
 from __future__ import annotations
@@ -13,6 +13,10 @@ class ConnectionConfigError(RuntimeError):
     """A connection is missing or incomplete; the message names the connection id."""
 
 
+class ConnectionMissingError(ConnectionConfigError):
+    """The connection is not defined at all: its source is not configured, so it is skipped."""
+
+
 def get_connection(conn_id: str) -> Any:
     """The Airflow connection ``conn_id`` (from the metadata DB, env vars or a secrets backend)."""
     from airflow.sdk import BaseHook
@@ -21,14 +25,7 @@ def get_connection(conn_id: str) -> Any:
     try:
         return BaseHook.get_connection(conn_id)
     except (AirflowNotFoundException, AirflowRuntimeError) as error:
-        raise ConnectionConfigError(f"Airflow connection {conn_id!r} is not defined") from error
-
-
-def require_token(conn: Any, conn_id: str) -> str:
-    """The API token kept in the connection's password field."""
-    if not conn.password:
-        raise ConnectionConfigError(f"Airflow connection {conn_id!r} has no API token in its password field")
-    return conn.password
+        raise ConnectionMissingError(f"Airflow connection {conn_id!r} is not defined") from error
 
 
 def base_url(conn: Any, *, default: str) -> str:

@@ -22,9 +22,8 @@ same email in the same team; an active row for someone the catalog does not list
 team adds a joiner (a new hire HR knows before Backstage does); a row with another status
 removes that person from the team's joiners. Without the file, the catalog alone counts.
 
-When ``READINESS_HR_CSV`` is unset and the catalog is the built-in sample organisation's,
-the sample organisation's own export ``include/sample_org/hr_joiners.csv`` is used; set
-``READINESS_HR_CSV`` to an empty value to read none.
+Without ``READINESS_HR_CSV`` (or with it empty) no export is read: there is no default, the
+sample organisation's export is used only where the demo configures it.
 
 The rows become the registry's facts table ``registry_hr_joiners``: email, name, team,
 start_date (a date), status (lower-cased), source (``<file>:<line>``). A bad row stops the
@@ -48,13 +47,12 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 HR_CSV_ENV = "READINESS_HR_CSV"
-CATALOG_ENV = "READINESS_CATALOG"
 REQUIRED_COLUMNS = ("email", "team", "start_date", "status")
 OPTIONAL_COLUMNS = ("name",)
 ACTIVE = "active"
 TABLE = "registry_hr_joiners"
 COLUMNS = ["email", "name", "team", "start_date", "status", "source"]
-# Gathered by oncall_readiness.facts: the table is staged with the registry.
+# Staged with the registry (sources.catalogue).
 FACT_COLUMNS: dict[str, dict[str, str]] = {
     TABLE: {column: "date" if column == "start_date" else "string" for column in COLUMNS}
 }
@@ -71,35 +69,19 @@ class HRExportError(ValueError):
         super().__init__("\n".join([header, *self.problems]))
 
 
-def sample_hr_path() -> Path:
-    return Path(__file__).resolve().parents[1] / "sample_org" / "hr_joiners.csv"
-
-
-def default_hr_path(catalog: str | os.PathLike | None = None) -> Path | None:
-    """``$READINESS_HR_CSV``; when unset, the sample organisation's export if the catalog is the sample's.
-
-    ``catalog`` is the catalog path in use (default: ``$READINESS_CATALOG``, else the sample's).
-    """
-    configured = os.environ.get(HR_CSV_ENV)
-    if configured is not None:
-        return Path(configured.strip()) if configured.strip() else None
-    if catalog is None:
-        catalog = os.environ.get(CATALOG_ENV, "").strip() or sample_hr_path().parent / "catalog"
-    sample = sample_hr_path()
-    if sample.is_file() and sample.parent.resolve() in Path(catalog).resolve().parents:
-        return sample
-    return None
+def configured_hr_path() -> Path | None:
+    """``$READINESS_HR_CSV``, or None when it is unset or empty."""
+    configured = os.environ.get(HR_CSV_ENV, "").strip()
+    return Path(configured) if configured else None
 
 
 def empty_joiners() -> pd.DataFrame:
     return pd.DataFrame(columns=COLUMNS, dtype=object)
 
 
-def joiner_facts(
-    teams: Iterable[str], *, path: str | os.PathLike | None = None, catalog: str | os.PathLike | None = None
-) -> dict[str, pd.DataFrame]:
-    """``{"registry_hr_joiners": rows}`` of the export (``path``, else :func:`default_hr_path`); empty without one."""
-    path = Path(path) if path is not None else default_hr_path(catalog)
+def joiner_facts(teams: Iterable[str], *, path: str | os.PathLike | None = None) -> dict[str, pd.DataFrame]:
+    """``{"registry_hr_joiners": rows}`` of the export (``path``, else ``$READINESS_HR_CSV``); empty without one."""
+    path = Path(path) if path is not None else configured_hr_path()
     if path is None:
         return {TABLE: empty_joiners()}
     joiners = load_hr_joiners(path, teams=teams)

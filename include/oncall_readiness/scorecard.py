@@ -17,19 +17,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from oncall_readiness import schema
 from oncall_readiness.checks.catalogue import Catalogue, load_catalogue
 
-SCORECARD_COLUMNS = [
-    "team",
-    "score",
-    "level",
-    "passed",
-    "warned",
-    "failed",
-    "unknown",
-    "fully_assessed",
-    "score_change_7d",
-]
+SCORECARD_COLUMNS = list(schema.SCORECARD_COLUMNS)
 LEVELS = (("gold", 90.0, False), ("silver", 75.0, False), ("bronze", 50.0, True))
 
 
@@ -42,12 +33,10 @@ def score_teams(
     known = results[results["score"].notna()].assign(weight=lambda r: r["check_id"].map(weights).astype(float))
     weighted = (known["score"].astype(float) * known["weight"]).groupby(known["team"]).sum()
     score = (10 * weighted / known.groupby("team")["weight"].sum()).round(1)
-    counts = pd.crosstab(results["team"], results["status"]).reindex(
-        columns=["pass", "warn", "fail", "unknown"], fill_value=0
-    )
+    counts = pd.crosstab(results["team"], results["status"]).reindex(columns=list(schema.STATUS_COUNTS), fill_value=0)
     card = pd.DataFrame({"team": results["team"].drop_duplicates()})
     card["score"] = card["team"].map(score).astype("Float64")
-    card[["passed", "warned", "failed", "unknown"]] = counts.loc[card["team"]].to_numpy()
+    card[list(schema.STATUS_COUNTS.values())] = counts.loc[card["team"]].to_numpy()
     card["level"] = [_level(s, f) for s, f in zip(card["score"], card["failed"], strict=True)]
     card["fully_assessed"] = card["unknown"] == 0
     before = previous.set_index("team")["score"] if previous is not None and len(previous) else pd.Series()

@@ -10,18 +10,16 @@ publish leaves the previous rows as they were.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Mapping
-from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
 
-from oncall_readiness.facts import FACT_SCHEMAS
+from oncall_readiness.schema import RESULT_TABLES  # declared once in schema; imported from here too
+from oncall_readiness.sources.catalogue import fact_schemas
 
 CONNECTION_ID = "readiness_warehouse"
 SCHEMA = "readiness"
-DEFAULT_URL_ENV = "READINESS_WAREHOUSE_URL"
 
 TYPES = {
     "string": sa.Text,
@@ -32,54 +30,27 @@ TYPES = {
     "timestamp": sa.DateTime,  # UTC, stored without zone so every dialect reads it the same
 }
 
-RESULT_TABLES = {
-    "check_results": {
-        "team": "string",
-        "check_id": "string",
-        "status": "string",
-        "score": "float",
-        "reason": "string",
-        "remediation": "string",
-    },
-    "findings": {"team": "string", "check_id": "string", "subject": "string", "outcome": "string", "message": "string"},
-    "scorecard": {
-        "team": "string",
-        "score": "float",
-        "level": "string",
-        "passed": "integer",
-        "warned": "integer",
-        "failed": "integer",
-        "unknown": "integer",
-        "fully_assessed": "boolean",
-        "score_change_7d": "float",
-    },
-    "data_quality": {
-        "source": "string",
-        "facts_table": "string",
-        "expectation": "string",
-        "success": "boolean",
-        "observed_value": "string",
-        "details": "string",
-    },
-}
-
 LATEST = "SELECT * FROM {schema}{table} WHERE audit_date = (SELECT MAX(audit_date) FROM {schema}{table})"
 VIEWS = {"scorecard_latest": "scorecard", "check_results_latest": "check_results"}
 
 
-def default_url() -> str:
-    """The embedded default: a DuckDB file under the working directory (or READINESS_WAREHOUSE_URL)."""
-    return os.environ.get(DEFAULT_URL_ENV) or f"duckdb:///{Path('out/warehouse.duckdb').resolve()}"
-
-
 def url_from_connection(conn_id: str = CONNECTION_ID) -> str:
-    """The SQLAlchemy URL of the ``readiness_warehouse`` connection: ``extra.url`` or its URI."""
+    """The SQLAlchemy URL of the ``readiness_warehouse`` connection: ``extra.url`` or its URI.
+
+    There is no fallback: without the connection (or when a secrets backend cannot be read,
+    which the Task SDK also reports as "not found") the run stops here, naming the connection,
+    rather than write a warehouse file somewhere on a worker.
+    """
     from oncall_readiness.connections import ConnectionConfigError, get_connection
 
     try:
         conn = get_connection(conn_id)
-    except ConnectionConfigError:
-        return default_url()
+    except ConnectionConfigError as error:
+        raise ConnectionConfigError(
+            f"Airflow connection {conn_id!r} is not defined (or could not be read): set it to the warehouse's "
+            'SQLAlchemy URL, e.g. AIRFLOW_CONN_READINESS_WAREHOUSE=\'{"conn_type": "generic", '
+            '"extra": {"url": "postgresql+psycopg2://user:password@host/db"}}\''
+        ) from error
     url = conn.extra_dejson.get("url") or conn.get_uri()
     return url.replace("postgres://", "postgresql://", 1)
 
@@ -89,7 +60,7 @@ class Warehouse:
         self.engine = sa.create_engine(url)
         self.schema = None if self.engine.dialect.name == "sqlite" else SCHEMA
         self.metadata = sa.MetaData(schema=self.schema)
-        for name, columns in {**RESULT_TABLES, **FACT_SCHEMAS}.items():
+        for name, columns in {**RESULT_TABLES, **fact_schemas()}.items():
             table_name = name if name in RESULT_TABLES else f"facts_{name}"
             sa.Table(
                 table_name,
@@ -128,7 +99,11 @@ class Warehouse:
         facts: Mapping[str, pd.DataFrame],
         data_quality: pd.DataFrame | None = None,
     ) -> dict[str, int]:
-        """Replace the audit date's rows of every table in one transaction; return rows written."""
+        """Replace the audit date's rows of every table in one transaction; return rows written.
+
+        Every table of the date is cleared, also the facts tables of sources not given (not
+        collected in this run): a rerun never leaves an earlier run's facts under the date.
+        """
         frames = {"check_results": check_results, "findings": findings, "scorecard": scorecard}
         if data_quality is not None:
             frames["data_quality"] = data_quality
@@ -136,14 +111,20 @@ class Warehouse:
         written = {}
         with self.engine.begin() as conn:
             self.ensure_schema(conn)
+            for table in self._partitioned_tables():
+                conn.execute(table.delete().where(table.c.audit_date == audit_date))
             for name, frame in frames.items():
                 table = self.table(name)
-                conn.execute(table.delete().where(table.c.audit_date == audit_date))
                 records = _records(frame, table, audit_date)
                 if records:
                     conn.execute(table.insert(), records)
                 written[name] = len(records)
         return written
+
+    def _partitioned_tables(self) -> list[sa.Table]:
+        """The tables with one partition per audit date: results, data quality and facts."""
+        names = [*RESULT_TABLES, *(f"facts_{name}" for name in fact_schemas())]
+        return [self.table(name) for name in names]
 
     def scores_on(self, audit_date: dt.date) -> pd.DataFrame:
         """(team, score) of the scorecard published for ``audit_date``; empty when none."""

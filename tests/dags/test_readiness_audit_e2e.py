@@ -7,12 +7,12 @@ import datetime as dt
 import pytest
 import yaml
 
-from oncall_readiness.demo import DEMO_AUDIT_DATE, airflow_env, run_audit
-from oncall_readiness.registry import default_catalog_path
 from oncall_readiness.report.email import write_emails
-from oncall_readiness.sandbox.process import running_sandbox
-from oncall_readiness.sandbox.prometheus import running_prometheus
 from oncall_readiness.warehouse import Warehouse
+from readiness_sandbox.demo import DEMO_AUDIT_DATE, airflow_env, run_audit
+from readiness_sandbox.process import running_sandbox
+from readiness_sandbox.prometheus import running_prometheus
+from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
 SECRET = "e2e-secret-token-4711"
 SAMPLE_TEAMS = {"payments", "checkout", "search", "catalog", "identity", "notifications"}
@@ -35,6 +35,11 @@ def audited(tmp_path_factory):
         )
         run_audit(env, DEMO_AUDIT_DATE, tmp / "first.log")
         run_audit(env, DEMO_AUDIT_DATE, tmp / "second.log")
+        # A third run of the date whose catalog is empty must fail and publish nothing.
+        (tmp / "empty-catalog").mkdir()
+        empty = {**env, "READINESS_CATALOG": str(tmp / "empty-catalog")}
+        failed_exit = run_audit(empty, DEMO_AUDIT_DATE, tmp / "empty.log", check=False)
+    assert failed_exit != 0
     # What make demo does next: the week's emails (which also creates the send ledger).
     emails = write_emails(f"duckdb:///{warehouse_path}", tmp / "emails", week=dt.date.fromisoformat(DEMO_AUDIT_DATE))
     assert len(emails) == len(SAMPLE_TEAMS) + 1  # one per team and the digest
@@ -58,6 +63,17 @@ def test_every_sample_team_gets_a_scorecard_row(audited):
     card = warehouse.query("SELECT team, score, level, audit_date FROM readiness.scorecard")
     assert sorted(card["team"]) == sorted(SAMPLE_TEAMS)  # once each, after two runs
     assert {str(day)[:10] for day in card["audit_date"]} == {DEMO_AUDIT_DATE}
+
+
+def test_a_run_with_an_empty_catalog_fails_and_leaves_the_days_scorecard(audited):
+    warehouse, tmp = audited
+    log = (tmp / "empty.log").read_text()
+    assert "no teams: the catalog holds no Group entities" in log
+    assert log.count("[DAG TEST] running task <TaskInstance: readiness_audit.load_registry") == 1  # not retried
+    for task in ("evaluate_checks", "score", "publish"):
+        assert f"running task <TaskInstance: readiness_audit.{task} " not in log, f"{task} ran after a failed registry"
+    card = warehouse.query("SELECT team FROM readiness.scorecard")
+    assert sorted(card["team"]) == sorted(SAMPLE_TEAMS)  # the earlier run's rows are intact
 
 
 def test_rotation_sustainability_reasons_name_what_to_fix(audited):
@@ -120,10 +136,10 @@ def test_findings_and_facts_are_published_without_secrets(audited):
 def corrupted(tmp_path_factory):
     """The audit while PagerDuty answers with two users sharing one email (a broken read)."""
     tmp = tmp_path_factory.mktemp("e2e-corrupted")
-    state = yaml.safe_load((default_catalog_path().parent / "pagerduty.yaml").read_text())
+    state = yaml.safe_load((SAMPLE_CATALOG.parent / "pagerduty.yaml").read_text())
     state["users"][1]["email"] = state["users"][0]["email"]
     warehouse_path = tmp / "warehouse.duckdb"
-    with running_sandbox(pagerduty_state=state, token=SECRET) as sandbox, running_prometheus() as prometheus:
+    with running_sandbox(states={"pagerduty": state}, token=SECRET) as sandbox, running_prometheus() as prometheus:
         env = airflow_env(
             airflow_home=tmp / "airflow",
             sandbox=sandbox,

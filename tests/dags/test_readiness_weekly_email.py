@@ -1,9 +1,12 @@
-"""The readiness_weekly_email DAG: its tasks, and Mondays at 08:00 in the configured timezone."""
+"""The readiness_weekly_email DAG: its tasks, Mondays at 08:00 in the configured timezone, the week a run covers."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import runpy
 from pathlib import Path
+from types import SimpleNamespace
 
 import pendulum
 import pytest
@@ -61,3 +64,93 @@ def test_the_timezone_comes_from_the_environment(monkeypatch, timezone, expected
     run_after = next_run(dag, "2026-11-10T00:00:00Z")
     assert run_after == pendulum.datetime(*expected_utc, tz="UTC")
     assert run_after.in_timezone(timezone).format("dddd HH:mm") == "Monday 08:00"
+
+
+# The tasks' own code, called as the worker calls it -----------------------------------------------
+
+
+def publish_audits(url: str, dates: list[str]) -> None:
+    """A scorecard of one team for each audit date (enough to tell which week a run reports)."""
+    import pandas as pd
+
+    from oncall_readiness.warehouse import RESULT_TABLES, Warehouse
+
+    def empty(table: str) -> pd.DataFrame:
+        return pd.DataFrame(columns=list(RESULT_TABLES[table]))
+
+    warehouse = Warehouse(url)
+    try:
+        for audit_date in dates:
+            card = empty("scorecard")
+            card.loc[0] = {column: None for column in card.columns} | {"team": "payments", "score": 90.0}
+            card["level"] = "gold"
+            warehouse.publish(
+                dt.date.fromisoformat(audit_date),
+                check_results=empty("check_results"),
+                findings=empty("findings"),
+                scorecard=card,
+                facts={},
+            )
+    finally:
+        warehouse.dispose()
+
+
+@pytest.fixture
+def workspace(monkeypatch, tmp_path):
+    """A DuckDB warehouse behind readiness_warehouse, and staging in tmp_path."""
+    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    connection = json.dumps({"conn_type": "generic", "extra": {"url": url}})
+    monkeypatch.setenv("AIRFLOW_CONN_READINESS_WAREHOUSE", connection)
+    monkeypatch.setenv("READINESS_STAGING_DIR", str(tmp_path / "staging"))
+    monkeypatch.delenv("AIRFLOW_CONN_SMTP_DEFAULT", raising=False)
+    return SimpleNamespace(url=url, staging=tmp_path / "staging")
+
+
+def dag_run(run_id: str, run_after: str) -> SimpleNamespace:
+    return SimpleNamespace(run_id=run_id, run_after=pendulum.parse(run_after))
+
+
+def call(dag, task_id: str, *args, **context):
+    """The task's function with the context arguments it declares, as the Task SDK passes them."""
+    return dag.get_task(task_id).python_callable(*args, **context)
+
+
+def test_a_manual_run_after_a_later_daily_audit_reports_the_week_already_sent(monkeypatch, workspace):
+    dag = load_dag(monkeypatch)
+    publish_audits(workspace.url, ["2026-11-09", "2026-11-16", "2026-11-17"])
+
+    scheduled = call(
+        dag,
+        "find_week",
+        data_interval_end=pendulum.datetime(2026, 11, 16, 8, tz="UTC"),
+        dag_run=dag_run("scheduled__2026-11-16T08:00:00+00:00", "2026-11-16T08:00:00Z"),
+    )
+    manual = call(dag, "find_week", data_interval_end=None, dag_run=dag_run("manual__tuesday", "2026-11-17T10:30:00Z"))
+    with_logical_date = call(
+        dag,
+        "find_week",
+        data_interval_end=pendulum.datetime(2026, 11, 17, 12, tz="UTC"),
+        dag_run=dag_run("manual__2026-11-17T12:00:00+00:00", "2026-11-17T12:00:00Z"),
+    )
+
+    assert scheduled == manual == with_logical_date == "2026-11-16"  # not 17 Nov: that would resend every email
+
+
+def test_each_run_builds_its_emails_in_its_own_staging_folder(monkeypatch, workspace):
+    from oncall_readiness.staging import RunStaging
+
+    dag = load_dag(monkeypatch)
+    publish_audits(workspace.url, ["2026-11-16"])
+    params = {"digest_recipients": "cto@example.com"}
+    first_run, second_run = (dag_run(run_id, "2026-11-17T10:30:00Z") for run_id in ("manual__one", "manual__two"))
+
+    first = Path(call(dag, "build_emails", "2026-11-16", params=params, dag_run=first_run))
+    (first / "team-left-over.eml").write_text("written by nothing this run knows")
+    second = Path(call(dag, "build_emails", "2026-11-16", params=params, dag_run=second_run))
+    retried = Path(call(dag, "build_emails", "2026-11-16", params=params, dag_run=first_run))
+
+    assert first == retried == RunStaging(dt.date(2026, 11, 16), "manual__one").step_dir("emails")
+    assert second == RunStaging(dt.date(2026, 11, 16), "manual__two").step_dir("emails") != first
+    assert first.is_relative_to(workspace.staging) and second.is_relative_to(workspace.staging)
+    assert sorted(path.name for path in first.glob("*.eml")) == ["digest.eml"]  # the retry replaced the step
+    assert sorted(path.name for path in second.glob("*.eml")) == ["digest.eml"]

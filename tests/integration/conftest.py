@@ -19,16 +19,25 @@ except one on 11-16 (pagerduty_users: an email is missing).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+import requests
 import sqlalchemy as sa
 
-from oncall_readiness.facts import FACT_SCHEMAS
 from oncall_readiness.scorecard import score_teams
+from oncall_readiness.sources.catalogue import fact_schemas
 from oncall_readiness.warehouse import Warehouse
 
 WEEK = dt.date(2026, 11, 16)
@@ -146,7 +155,7 @@ def data_quality(day: dt.date) -> pd.DataFrame:
 
 def facts_frame(table: str, rows: list[dict]) -> pd.DataFrame:
     """Rows with every documented column of the facts table (missing ones empty)."""
-    return pd.DataFrame(rows).reindex(columns=list(FACT_SCHEMAS[table]))
+    return pd.DataFrame(rows).reindex(columns=list(fact_schemas()[table]))
 
 
 def publish_history(warehouse: Warehouse, dates: list[dt.date] = AUDIT_DATES) -> None:
@@ -208,3 +217,60 @@ def history_warehouse(request, tmp_path):
 def history():
     """The seeded history's constants (WEEK, PREVIOUS_WEEK, TEAM_EMAILS, SCRIPT_TEAM, ...) for assertions."""
     return SimpleNamespace(**{name: value for name, value in globals().items() if name.isupper()})
+
+
+# The real Airflow API server ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def running_api_server():
+    """``running_api_server(env, home)``: `airflow db migrate`, then `airflow api-server` on a free
+    loopback port in a process group of its own, stopped on exit; yields the base URL."""
+    return _running_api_server
+
+
+@contextmanager
+def _running_api_server(env: dict[str, str], home: Path) -> Iterator[str]:
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = env | {"AIRFLOW__API__PORT": str(port)}
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    log = home / "api-server.log"
+    command = [airflow, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(process, base_url, log)
+        yield base_url
+    finally:
+        _stop_group(process)
+
+
+def _wait_until_healthy(process: subprocess.Popen, base_url: str, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"airflow api-server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if requests.get(f"{base_url}/api/v2/monitor/health", timeout=2).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"airflow api-server did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """Stop the server and the workers it started: its own process group, by its pid."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

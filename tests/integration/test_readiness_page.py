@@ -5,15 +5,17 @@ temporary AIRFLOW_HOME, the repository's plugins folder, SimpleAuthManager with 
 password, a DuckDB warehouse seeded through ``Warehouse.publish``) and creates a run of
 ``readiness_audit`` through the REST API. Each browser test drives Chromium (Debian packages
 ``chromium`` and ``chromium-driver``) through the UI's login form. Screenshots go to
-``test-artifacts/``.
+``test-artifacts/``. What the page says when its warehouse cannot be read is checked on the
+plugin's app in-process, against a real PostgreSQL server that refuses the login.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
+import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -23,13 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import jwt
 import pandas as pd
 import pytest
 import requests
 
-from oncall_readiness.demo import airflow_env
-from oncall_readiness.sandbox.process import SandboxHandle
 from oncall_readiness.warehouse import RESULT_TABLES, Warehouse
+from readiness_sandbox.demo import airflow_env
+from readiness_sandbox.process import SandboxHandle
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +62,6 @@ WAIT = 30
 @dataclass(frozen=True)
 class AirflowServer:
     base_url: str
-    pid: int
 
 
 # The warehouse and the server ---------------------------------------------------------------------
@@ -123,13 +125,7 @@ def seed(url: str) -> None:
         warehouse.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def server_env(home: Path, warehouse: Path, port: int) -> dict[str, str]:
+def server_env(home: Path, warehouse: Path) -> dict[str, str]:
     """The demo's embedded Airflow, plus a known login and a JWT secret of its own."""
     passwords = home / "passwords.json"
     passwords.write_text(json.dumps({ADMIN: PASSWORD}))
@@ -141,34 +137,8 @@ def server_env(home: Path, warehouse: Path, port: int) -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(16).hex(),
-        "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
     }
-
-
-def wait_until_healthy(process: subprocess.Popen, base_url: str, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"airflow api-server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(f"{base_url}/api/v2/monitor/health", timeout=2).ok:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"airflow api-server did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop the server and whatever it started: its own process group, by its pid."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def token(base_url: str) -> str:
@@ -191,28 +161,16 @@ def trigger_audit_run(base_url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def airflow(tmp_path_factory) -> Iterator[AirflowServer]:
+def airflow(tmp_path_factory, running_api_server) -> Iterator[AirflowServer]:
     home = tmp_path_factory.mktemp("airflow-home")
     warehouse = home / "warehouse.duckdb"
     seed(f"duckdb:///{warehouse}")
-    port = free_port()
-    env = server_env(home, warehouse, port)
-    airflow_cli = str(Path(sys.executable).with_name("airflow"))
-    subprocess.run([airflow_cli, "db", "migrate"], env=env, check=True, capture_output=True, timeout=120)
-    subprocess.run([airflow_cli, "dags", "reserialize"], env=env, check=True, capture_output=True, timeout=120)
-    log = home / "api-server.log"
-    command = [airflow_cli, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(process, base_url, log)
+    env = server_env(home, warehouse)
+    with running_api_server(env, home) as base_url:
+        airflow_cli = str(Path(sys.executable).with_name("airflow"))
+        subprocess.run([airflow_cli, "dags", "reserialize"], env=env, check=True, capture_output=True, timeout=120)
         trigger_audit_run(base_url)
-        yield AirflowServer(base_url=base_url, pid=process.pid)
-    finally:
-        stop(process)
+        yield AirflowServer(base_url=base_url)
 
 
 # The browser ---------------------------------------------------------------------------------------
@@ -300,6 +258,50 @@ def test_without_a_login_no_data_is_served(airflow):
     assert signed_in.status_code == 200 and "checkout" in signed_in.text
 
 
+def forged_token() -> str:
+    """A well-formed, unexpired JWT for the admin, signed with a secret the server does not have."""
+    now = int(time.time())
+    claims = {"sub": ADMIN, "role": "admin", "iat": now, "nbf": now, "exp": now + 3600}
+    return jwt.encode(claims, "not-the-servers-secret-" + "x" * 32, algorithm="HS512")
+
+
+@pytest.mark.parametrize("cookie", ["not-a-jwt", "forged"])
+def test_a_browser_with_an_invalid_login_cookie_is_sent_to_the_login_page(airflow, cookie):
+    value = forged_token() if cookie == "forged" else cookie
+    response = requests.get(
+        f"{airflow.base_url}/readiness/teams/checkout?x=1",
+        headers={"Accept": "text/html,application/xhtml+xml"},
+        cookies={"_token": value},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/auth/login?next=%2Freadiness%2Fteams%2Fcheckout%3Fx%3D1"
+    assert "checkout" not in response.text
+
+
+def test_an_api_client_with_an_invalid_token_still_gets_json(airflow):
+    page = f"{airflow.base_url}/readiness/"
+    for accept in ("application/json", "text/html"):  # a bearer token is an API client's, whatever it accepts
+        forged = requests.get(
+            page, headers={"Authorization": f"Bearer {forged_token()}", "Accept": accept}, allow_redirects=False
+        )
+        assert forged.status_code == 403 and forged.headers["content-type"] == "application/json"
+        assert forged.json() == {"detail": "Invalid JWT token"}
+    anonymous = requests.get(page, headers={"Accept": "application/json"}, cookies={"_token": "not-a-jwt"})
+    assert anonymous.status_code == 403 and anonymous.headers["content-type"] == "application/json"
+
+
+def test_a_browser_with_a_forged_cookie_logs_in_and_comes_back(browser, airflow):
+    browser.get(f"{airflow.base_url}/readiness/icon.svg")  # public: a page of the server to set the cookie on
+    browser.add_cookie({"name": "_token", "value": forged_token(), "path": "/"})
+    browser.get(f"{airflow.base_url}/readiness/teams/checkout")
+    element(browser, "input[name=username]")
+    assert "/auth/login" in browser.current_url
+    log_in(browser, airflow.base_url)
+    assert element(browser, "header h1").text == "checkout"
+
+
 def test_a_browser_goes_through_the_airflow_login_and_back_to_the_page(browser, airflow):
     browser.get(f"{airflow.base_url}/readiness/teams/checkout")
     element(browser, "input[name=username]")
@@ -370,3 +372,67 @@ def test_the_airflow_navigation_shows_the_page_in_the_ui(logged_in, airflow):
     assert "checkout" in element(logged_in, "#scorecard").text
     logged_in.switch_to.default_content()
     screenshot(logged_in, "readiness-in-airflow-ui.png")
+
+
+# The warehouse cannot be read ------------------------------------------------------------------------
+
+WAREHOUSE_USER, WAREHOUSE_PASSWORD = "leaky-reader-4711", "leaky-password-4711"
+
+
+@pytest.fixture
+def plugin_client(monkeypatch):
+    """The plugin's FastAPI app in-process, the login dependency replaced (Airflow's is tested above)."""
+    from fastapi.testclient import TestClient
+
+    spec = importlib.util.spec_from_file_location("readiness_page_plugin", REPO / "plugins" / "readiness_page.py")
+    plugin = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, plugin)
+    spec.loader.exec_module(plugin)
+    plugin.app.dependency_overrides[plugin.require_audit_reader] = lambda: "reader"
+    with TestClient(plugin.app) as client:
+        yield client
+
+
+def use_warehouse(monkeypatch, url: str) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_READINESS_WAREHOUSE", json.dumps({"conn_type": "generic", "extra": {"url": url}}))
+
+
+@pytest.mark.parametrize("path", ["/", "/teams/checkout"])
+def test_the_503_names_the_connection_to_check_never_the_host_user_or_driver_error(
+    plugin_client, postgres_url, monkeypatch, caplog, path
+):
+    server = requests.utils.urlparse(postgres_url)
+    url = f"postgresql+psycopg2://{WAREHOUSE_USER}:{WAREHOUSE_PASSWORD}@{server.hostname}:{server.port}/postgres"
+    use_warehouse(monkeypatch, url)  # the server is up, but there is no such role: the driver says who and where
+    caplog.set_level(logging.INFO)
+
+    response = plugin_client.get(path)
+
+    assert response.status_code == 503 and response.headers["content-type"].startswith("text/html")
+    body = response.text
+    assert "The warehouse cannot be read" in body and "readiness_warehouse" in body
+    for secret in (WAREHOUSE_USER, WAREHOUSE_PASSWORD, server.hostname, str(server.port), "psycopg2", "FATAL", "role"):
+        assert secret not in body, secret
+    assert f'role "{WAREHOUSE_USER}" does not exist' in caplog.text  # the details are in the server's log
+    assert WAREHOUSE_PASSWORD not in caplog.text
+
+
+def test_a_warehouse_that_is_not_listening_gets_the_same_503(plugin_client, monkeypatch):
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    use_warehouse(monkeypatch, f"postgresql+psycopg2://{WAREHOUSE_USER}:{WAREHOUSE_PASSWORD}@127.0.0.1:{port}/w")
+
+    response = plugin_client.get("/")
+
+    assert response.status_code == 503 and "readiness_warehouse" in response.text
+    for secret in (WAREHOUSE_USER, WAREHOUSE_PASSWORD, "127.0.0.1", str(port), "refused"):
+        assert secret not in response.text, secret
+
+
+def test_without_the_warehouse_connection_the_page_says_which_one_to_set(plugin_client, monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_READINESS_WAREHOUSE", raising=False)
+
+    response = plugin_client.get("/")
+
+    assert response.status_code == 503 and "readiness_warehouse" in response.text

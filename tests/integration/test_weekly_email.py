@@ -2,22 +2,25 @@
 
 The warehouse holds the history of tests/integration/conftest.py: checkout regressed this
 week, search improved, identity has no email address, and a team is named
-``<script>alert(1)</script>``.
+``<script>alert(1)</script>``. The send ledger's uniqueness is checked on DuckDB and PostgreSQL.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import json
 import logging
 import os
+import runpy
 import smtplib
 import socket
 import subprocess
 import sys
 from email.message import EmailMessage
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -26,6 +29,7 @@ from aiosmtpd.smtp import AuthResult
 
 from oncall_readiness.report.delivery import DeliveryError, send_emails
 from oncall_readiness.report.email import write_emails
+from oncall_readiness.report.ledger import TABLE as LEDGER
 from oncall_readiness.report.ledger import SendLedger
 from oncall_readiness.warehouse import Warehouse
 
@@ -37,6 +41,7 @@ pytestmark = [
 SMTP_LOGIN, SMTP_PASSWORD = "readiness-mailer", "smtp-secret-4711"
 LEADERSHIP = ["cto@example.com", "vp-engineering@example.com"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "readiness_weekly_email.py"
 
 
 class Mailbox:
@@ -285,6 +290,174 @@ def test_write_emails_leaves_one_eml_per_team_with_an_address_and_the_digest(his
     assert len(names) == 6  # five teams with an address, and the digest
     again = write_emails(history_url, tmp_path / "again", digest_to=LEADERSHIP, date=_date_of(paths[0]))
     assert [path.read_bytes() for path in again] == [path.read_bytes() for path in paths]  # deterministic
+
+
+class WeeklyEmailRun:
+    """One run of the readiness_weekly_email DAG, its tasks' own code called in order as the worker would."""
+
+    def __init__(self, dag, run_id: str, *, run_after: str, data_interval_end: str | None = None) -> None:
+        import pendulum
+
+        self.dag = dag
+        self.dag_run = SimpleNamespace(run_id=run_id, run_after=pendulum.parse(run_after))
+        self.data_interval_end = pendulum.parse(data_interval_end) if data_interval_end else None
+
+    def task(self, task_id: str):
+        return self.dag.get_task(task_id).python_callable
+
+    def find_week(self) -> str:
+        return self.task("find_week")(data_interval_end=self.data_interval_end, dag_run=self.dag_run)
+
+    def build_emails(self, week: str) -> str:
+        return self.task("build_emails")(week, params={"digest_recipients": ""}, dag_run=self.dag_run)
+
+    def send_emails(self, folder: str) -> dict[str, int]:
+        return self.task("send_emails")(folder)
+
+    def __call__(self) -> dict[str, int]:
+        return self.send_emails(self.build_emails(self.find_week()))
+
+
+@pytest.fixture
+def weekly_dag(monkeypatch, history_url, tmp_path):
+    """The DAG as the worker parses it, with readiness_warehouse on the history and staging in tmp_path."""
+    monkeypatch.delenv("READINESS_EMAIL_TIMEZONE", raising=False)
+    monkeypatch.setenv("READINESS_STAGING_DIR", str(tmp_path / "staging"))
+    monkeypatch.setenv("READINESS_DIGEST_RECIPIENTS", ", ".join(LEADERSHIP))
+    connection = {"conn_type": "generic", "extra": {"url": history_url}}
+    monkeypatch.setenv("AIRFLOW_CONN_READINESS_WAREHOUSE", json.dumps(connection))
+    return runpy.run_path(str(DAG_FILE))["readiness_weekly_email"]()
+
+
+def publish_daily_audit(warehouse_url: str, day: dt.date, *, like: dt.date) -> None:
+    """Publish an audit of ``day`` with the results of ``like``, as readiness_audit's publish would."""
+    warehouse = Warehouse(warehouse_url)
+    try:
+
+        def rows(table: str):
+            return warehouse.query(f"SELECT * FROM readiness.{table} WHERE audit_date = :day", day=like).drop(
+                columns="audit_date"
+            )
+
+        warehouse.publish(
+            day,
+            check_results=rows("check_results"),
+            findings=rows("findings"),
+            scorecard=rows("scorecard"),
+            facts={"registry_teams": rows("facts_registry_teams")},
+        )
+    finally:
+        warehouse.dispose()
+
+
+def test_a_manual_run_after_a_later_daily_audit_sends_nothing_again(mailbox, weekly_dag, history_url, history):
+    scheduled = WeeklyEmailRun(
+        weekly_dag,
+        "scheduled__2026-11-16T08:00:00+00:00",
+        run_after="2026-11-16T08:00:00Z",
+        data_interval_end="2026-11-16T08:00:00Z",
+    )
+    assert scheduled() == {"sent": len(everyone(history)), "already_sent": 0, "refused": 0}
+    publish_daily_audit(history_url, history.WEEK + dt.timedelta(days=1), like=history.WEEK)  # Tuesday's
+    mailbox.logins.clear()
+
+    manual = WeeklyEmailRun(weekly_dag, "manual__2026-11-17T10:30:00+00:00", run_after="2026-11-17T10:30:00Z")
+    week = manual.find_week()
+    folder = manual.build_emails(week)
+    summary = manual.send_emails(folder)
+    retried = manual.send_emails(folder)  # the task's retry
+
+    assert week == history.WEEK.isoformat()  # the week the run covers, not Tuesday's audit
+    assert summary == retried == {"sent": 0, "already_sent": len(everyone(history)), "refused": 0}
+    assert mailbox.logins == []  # not even a connection
+    inbox = mailbox.messages()
+    assert {recipient: len(messages) for recipient, messages in inbox.items()} == dict.fromkeys(everyone(history), 1)
+    assert {str(row["week"]) for row in ledger_rows(history_url)} == {"2026-11-16"}
+    assert Path(folder).parent != Path(scheduled.build_emails(week)).parent  # each run its own staging folder
+
+
+def test_the_next_weeks_run_sends_the_new_week(mailbox, weekly_dag, history_url, history):
+    WeeklyEmailRun(weekly_dag, "manual__one", run_after="2026-11-18T09:00:00Z")()
+    next_monday = history.WEEK + dt.timedelta(days=7)
+    publish_daily_audit(history_url, next_monday, like=history.WEEK)
+
+    summary = WeeklyEmailRun(
+        weekly_dag, "scheduled__next", run_after="2026-11-23T08:00:00Z", data_interval_end="2026-11-23T08:00:00Z"
+    )()
+
+    assert summary == {"sent": len(everyone(history)), "already_sent": 0, "refused": 0}
+    assert all(len(messages) == 2 for messages in mailbox.messages().values())
+    assert {str(row["week"]) for row in ledger_rows(history_url)} == {"2026-11-16", "2026-11-23"}
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def ledger_warehouse(request, tmp_path):
+    """An empty warehouse on DuckDB or on a real PostgreSQL server (its ledger dropped afterwards)."""
+    if request.param == "duckdb":
+        warehouse = Warehouse(f"duckdb:///{tmp_path / 'ledger.duckdb'}")
+    else:
+        warehouse = Warehouse(request.getfixturevalue("postgres_url"))
+    yield warehouse
+    with warehouse.engine.begin() as conn:
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS readiness.{LEDGER}"))
+    warehouse.dispose()
+
+
+WEEK_OF = dt.date(2026, 11, 16)
+SENT_AT = dt.datetime(2026, 11, 16, 8, 1, tzinfo=dt.UTC)
+
+
+def test_the_ledger_holds_each_delivery_once_the_digest_too(ledger_warehouse):
+    ledger = SendLedger(ledger_warehouse)
+    ledger.create()
+    digest = {"recipient": "CTO@example.com", "kind": "digest", "team": None, "message_id": "<d@x>"}
+    team = {"recipient": "checkout-team@example.com", "kind": "team", "team": "checkout", "message_id": "<t@x>"}
+
+    recorded = [ledger.record(WEEK_OF, **entry, sent_at=SENT_AT) for entry in (digest, team, digest, team)]
+    later = ledger.record(WEEK_OF, **digest, sent_at=SENT_AT + dt.timedelta(hours=1))
+
+    assert recorded == [True, True, False, False] and later is False  # idempotent: the first row stays
+    rows = ledger_rows(str(ledger_warehouse.engine.url.render_as_string(hide_password=False)))
+    assert sorted((row["kind"], row["team"], row["recipient"]) for row in rows) == [
+        ("digest", None, "cto@example.com"),
+        ("team", "checkout", "checkout-team@example.com"),
+    ]
+    assert {row["sent_at"] for row in rows} == {SENT_AT.replace(tzinfo=None)}
+    with pytest.raises(sa.exc.IntegrityError), ledger_warehouse.engine.begin() as conn:  # the database enforces it
+        row = {"week": WEEK_OF, **digest, "recipient": "cto@example.com", "sent_at": SENT_AT.replace(tzinfo=None)}
+        conn.execute(ledger.table.insert(), [row])
+
+
+def test_a_ledger_from_before_the_unique_index_gets_it_keeping_the_first_delivery(ledger_warehouse):
+    qualified = f"readiness.{LEDGER}"
+    with ledger_warehouse.engine.begin() as conn:  # the table as the previous version created it, no unique index
+        conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS readiness"))
+        conn.execute(
+            sa.text(
+                f"CREATE TABLE {qualified} (week DATE NOT NULL, recipient TEXT NOT NULL, kind TEXT NOT NULL, "
+                "team TEXT, message_id TEXT NOT NULL, sent_at TIMESTAMP NOT NULL)"
+            )
+        )
+        for minute, (kind, team) in enumerate([("digest", None), ("digest", None), ("team", "search")]):
+            conn.execute(
+                sa.text(f"INSERT INTO {qualified} VALUES (:week, 'cto@example.com', :kind, :team, '<m@x>', :sent_at)"),
+                {"week": WEEK_OF, "kind": kind, "team": team, "sent_at": dt.datetime(2026, 11, 16, 8, minute)},
+            )
+    ledger = SendLedger(ledger_warehouse)
+
+    ledger.create()
+    ledger.create()  # and again: nothing more to do
+
+    rows = ledger_warehouse.query(f"SELECT kind, team, sent_at FROM {qualified} ORDER BY sent_at")
+    assert rows["kind"].tolist() == ["digest", "team"]
+    assert rows["sent_at"].dt.minute.tolist() == [0, 2]  # the first digest kept
+    assert (
+        ledger.record(
+            WEEK_OF, recipient="cto@example.com", kind="digest", team=None, message_id="<m@x>", sent_at=SENT_AT
+        )
+        is False
+    )
+    assert ledger.delivered(WEEK_OF) == {("digest", None, "cto@example.com"), ("team", "search", "cto@example.com")}
 
 
 @pytest.mark.e2e

@@ -1,7 +1,8 @@
 """Checks: pure functions over the facts of every team at once.
 
 A check is one module ``checks/<check_id with underscores>.py`` with an
-``evaluate(audit: CheckInput) -> CheckOutcome`` function and one entry in ``checks.yaml``.
+``evaluate(audit: CheckInput) -> CheckOutcome`` function and one entry in ``checks.yaml``
+that names it (``function: oncall_readiness.checks.<module>:evaluate``).
 It returns a status and a one-sentence reason per team, and findings per subject
 (schedule, person, service). Scores, remediation, unknowns for missing sources and waivers
 are added by the runner, the same way for every check.
@@ -14,10 +15,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-RESULT_COLUMNS = ["team", "status", "reason"]
-FINDING_COLUMNS = ["team", "subject", "outcome", "message"]
-# Worst first: a team's status is the worst of its findings.
-SEVERITY = {"fail": 0, "warn": 1, "unknown": 2, "pass": 3}
+from oncall_readiness import schema
+
+# What a check returns: the result tables' columns but those the runner adds.
+RUNNER_COLUMNS = ("check_id", "score", "remediation")
+RESULT_COLUMNS = [column for column in schema.CHECK_RESULT_COLUMNS if column not in RUNNER_COLUMNS]
+FINDING_COLUMNS = [column for column in schema.FINDING_COLUMNS if column != "check_id"]
+# Worst first (see oncall_readiness.schema): a team's status is the worst of its findings.
+SEVERITY = schema.SEVERITY
 
 
 @dataclass(frozen=True)

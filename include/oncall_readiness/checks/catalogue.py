@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -10,9 +12,12 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from oncall_readiness import schema
+
 CATALOGUE_PATH = Path(__file__).with_name("checks.yaml")
-STATUSES = ("pass", "warn", "fail", "unknown", "waived")
+STATUSES = schema.STATUSES  # worst first
 THRESHOLD_ANNOTATION = "readiness/<check-id>.<threshold>"
+CHECKS_PACKAGE = "oncall_readiness.checks"
 
 
 class CatalogueError(ValueError):
@@ -40,6 +45,8 @@ class CheckDefinition:
     thresholds: dict[str, Threshold] = field(default_factory=dict)
     # Sources whose absence makes only the subjects that need them unknown (the check decides).
     partial_sources: tuple[str, ...] = ()
+    # "module:function" of an implemented check's evaluate function, named in checks.yaml.
+    function: str | None = None
 
     @property
     def required_sources(self) -> tuple[str, ...]:
@@ -49,9 +56,9 @@ class CheckDefinition:
     def implemented(self) -> bool:
         return self.status == "implemented"
 
-    @property
-    def module_name(self) -> str:
-        return self.id.replace("-", "_")
+    def evaluator(self) -> Callable:
+        """The function the catalogue entry names (``function: oncall_readiness.checks.<module>:evaluate``)."""
+        return pkgutil.resolve_name(self.function)
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,8 @@ def _definition(entry: dict, path: Path) -> CheckDefinition:
     missing = {"id", "title", "status", "sources", "weight", "rationale", "rubric", "remediation"} - entry.keys()
     if missing:
         raise CatalogueError(f"{path}: check {entry.get('id', '?')!r} lacks {', '.join(sorted(missing))}")
+    if entry["status"] == "implemented":
+        _check_function(entry, path)
     thresholds = {
         name: Threshold(name, spec["default"], bool(spec.get("per_team", True)), spec.get("description", ""))
         for name, spec in (entry.get("thresholds") or {}).items()
@@ -94,7 +103,22 @@ def _definition(entry: dict, path: Path) -> CheckDefinition:
         remediation=" ".join(entry["remediation"].split()),
         thresholds=thresholds,
         partial_sources=tuple(entry.get("partial_sources") or ()),
+        function=entry.get("function"),
     )
+
+
+def _check_function(entry: dict, path: Path) -> None:
+    """An implemented check names a callable in the checks package; say which entry when it does not."""
+    function = entry.get("function")
+    where = f"{path}: check {entry['id']!r}"
+    if not isinstance(function, str) or not function.startswith(CHECKS_PACKAGE + ".") or ":" not in function:
+        raise CatalogueError(f"{where}: `function` must name `{CHECKS_PACKAGE}.<module>:<function>`, got {function!r}")
+    try:
+        evaluate = pkgutil.resolve_name(function)
+    except (ImportError, AttributeError) as error:
+        raise CatalogueError(f"{where}: `function` {function!r} does not resolve: {error}") from None
+    if not callable(evaluate):
+        raise CatalogueError(f"{where}: `function` {function!r} is not callable")
 
 
 def team_thresholds(check: CheckDefinition, teams: pd.Series, overrides: pd.DataFrame) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """runbook-freshness: every service has a runbook, changed recently, that covers the four parts.
 
 Per service of a team (``registry_services`` with a team), from its runbook link and the
-facts of the host that keeps it (``github_runbooks``, ``confluence_runbooks``):
+facts of the host that keeps it (``github_runbooks``, ``confluence_runbooks``; the hosts,
+their tables and the columns read are declared in ``oncall_readiness.runbook_facts``):
 
 - no runbook link: fail;
 - the runbook could not be read (no such repository, file or page; deleted or renamed): fail;
@@ -24,25 +25,17 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, results_from_findings
-from oncall_readiness.sources import confluence, github
+from oncall_readiness.runbook_facts import HOSTS as RUNBOOK_HOSTS
+from oncall_readiness.runbook_facts import PART_LABELS, RUNBOOK_COLUMNS, runbook_host
 
-HOSTS = {"github": "GitHub", "confluence": "Confluence"}
-FACT_TABLES = {"github": github.TABLE, "confluence": confluence.TABLE}
-PARTS = {column: label for column, (label, _) in github.RUNBOOK_PARTS.items()}
-FACT_COLUMNS = ["service", "url", "found", "last_changed", "error", *PARTS]
+HOSTS = {name: host.title for name, host in RUNBOOK_HOSTS.items()}
+FACT_TABLES = {name: host.table for name, host in RUNBOOK_HOSTS.items()}
+PARTS = PART_LABELS
+FACT_COLUMNS = RUNBOOK_COLUMNS
 ALL_CLEAR = (
     "Every service has a runbook changed in the last {fresh} days that covers failure scenarios, "
     "mitigations, alert thresholds and step-by-step guides."
 )
-
-
-def runbook_host(url: str | None) -> str | None:
-    """``github``, ``confluence``, or None for a link this audit cannot read (or no link)."""
-    if github.is_github_url(url):
-        return "github"
-    if confluence.is_confluence_url(url):
-        return "confluence"
-    return None
 
 
 def evaluate(audit: CheckInput) -> CheckOutcome:

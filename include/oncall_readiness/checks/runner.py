@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 
 import pandas as pd
 
+from oncall_readiness import schema
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput
 from oncall_readiness.checks.catalogue import Catalogue, CheckDefinition, load_catalogue, team_thresholds
 
-RESULT_COLUMNS = ["team", "check_id", "status", "score", "reason", "remediation"]
-CHECK_FINDING_COLUMNS = ["team", "check_id", "subject", "outcome", "message"]
+# The warehouse's check_results and findings tables (without audit_date).
+RESULT_COLUMNS = list(schema.CHECK_RESULT_COLUMNS)
+CHECK_FINDING_COLUMNS = list(schema.FINDING_COLUMNS)
 PASS_REMEDIATION = "No action needed."
 
 
@@ -38,7 +39,7 @@ def evaluate_checks(
             results, findings = _all_unknown(teams["team"], reason), pd.DataFrame(columns=FINDING_COLUMNS)
         else:
             partial = {source: unavailable[source] for source in check.partial_sources if source in unavailable}
-            outcome = _module(check).evaluate(CheckInput(audit_instant, teams, facts, thresholds, partial))
+            outcome = check.evaluator()(CheckInput(audit_instant, teams, facts, thresholds, partial))
             results, findings = _complete(outcome.results, teams["team"]), outcome.findings
         all_results.append(_scored(results.assign(check_id=check.id), check, catalogue))
         all_findings.append(findings.assign(check_id=check.id)[CHECK_FINDING_COLUMNS])
@@ -46,10 +47,6 @@ def evaluate_checks(
         pd.concat(all_results, ignore_index=True)[RESULT_COLUMNS],
         pd.concat(all_findings, ignore_index=True),
     )
-
-
-def _module(check: CheckDefinition):
-    return importlib.import_module(f"oncall_readiness.checks.{check.module_name}")
 
 
 def _all_unknown(teams: pd.Series, reason: str) -> pd.DataFrame:

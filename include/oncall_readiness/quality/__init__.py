@@ -1,7 +1,8 @@
 """The data-quality gate: a Great Expectations suite per facts table, run before any check.
 
 Each source has a module here whose ``suites(facts, context)`` returns, per facts table,
-the expectations that make up that source's data contract. :func:`validate_source` runs
+the expectations that make up that source's data contract; the source catalogue
+(``sources.catalogue``) names it. :func:`validate_source` runs
 them in an ephemeral GX context and returns one row per expectation for the warehouse
 table ``data_quality``. A source with a failed expectation is not trusted: every check
 that reads it becomes ``unknown`` with the failed expectations as the reason.
@@ -9,10 +10,9 @@ that reads it becomes ``unknown`` with the failed expectations as the reason.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,10 @@ import pandas as pd
 
 QUALITY_COLUMNS = ["source", "facts_table", "expectation", "success", "observed_value", "details"]
 MAX_EXAMPLES = 5
+
+
+# (facts, context) -> facts table -> GX expectations: a source's data contract
+Suites = Callable[[Mapping[str, pd.DataFrame], "QualityContext"], dict[str, list]]
 
 
 class DataQualityError(RuntimeError):
@@ -34,10 +38,12 @@ class QualityContext:
     registry: Mapping[str, pd.DataFrame]
 
 
-def validate_source(source: str, facts: Mapping[str, pd.DataFrame], context: QualityContext) -> pd.DataFrame:
-    """Run the source's suites over its facts; one row per expectation (QUALITY_COLUMNS)."""
+def validate_source(
+    source: str, suites: Suites, facts: Mapping[str, pd.DataFrame], context: QualityContext
+) -> pd.DataFrame:
+    """Run a source's suites (its catalogue entry's) over its facts; one row per expectation (QUALITY_COLUMNS)."""
     gx = _great_expectations()
-    suites = importlib.import_module(f"oncall_readiness.quality.{source}").suites(facts, context)
+    suites = suites(facts, context)
     # A suite may also hold the registry up against the source (is anyone missing?).
     frames = {**context.registry, **facts}
     from great_expectations.data_context.types.base import ProgressBarsConfig

@@ -14,10 +14,9 @@ import pandas as pd
 
 from oncall_readiness.quality import QualityContext
 from oncall_readiness.quality.github import runbook_expectations
-from oncall_readiness.sources import confluence
+from oncall_readiness.runbook_facts import HOSTS
 
 
 def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, list]:
-    return {
-        confluence.TABLE: runbook_expectations(context, confluence.runbooks_to_collect, ("page_id", "version", "title"))
-    }
+    host = HOSTS["confluence"]
+    return {host.table: runbook_expectations(context, host, ("page_id", "version", "title"))}

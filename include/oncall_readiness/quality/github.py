@@ -9,26 +9,23 @@ reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-import great_expectations.expectations as gxe
 import pandas as pd
 
 from oncall_readiness.quality import QualityContext
-from oncall_readiness.sources import github
-from oncall_readiness.sources.github import PART_COLUMNS
+from oncall_readiness.runbook_facts import HOSTS, PART_COLUMNS, RunbookHost
+from oncall_readiness.sources.runbooks import runbooks_to_collect
 
 FOUND = {"row_condition": "found==True", "condition_parser": "pandas"}
 NOT_FOUND = {"row_condition": "found==False", "condition_parser": "pandas"}
 
 
-def runbook_expectations(
-    context: QualityContext,
-    to_collect: Callable[[pd.DataFrame], pd.DataFrame],
-    found_columns: tuple[str, ...],
-) -> list:
-    """The expectations every runbook facts table meets (shared with quality/confluence.py)."""
-    expected = to_collect(context.registry["registry_services"])
+def runbook_expectations(context: QualityContext, host: RunbookHost, found_columns: tuple[str, ...]) -> list:
+    """The expectations every runbook host's facts table meets (shared with quality/confluence.py)."""
+    import great_expectations.expectations as gxe  # imported on use: GX is slow to import
+
+    expected = runbooks_to_collect(host, context.registry["registry_services"])
     return [
         gxe.ExpectTableRowCountToEqual(value=len(expected)),
         gxe.ExpectColumnValuesToNotBeNull(column="service"),
@@ -44,4 +41,5 @@ def runbook_expectations(
 
 
 def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, list]:
-    return {github.TABLE: runbook_expectations(context, github.runbooks_to_collect, ("commit_sha",))}
+    host = HOSTS["github"]
+    return {host.table: runbook_expectations(context, host, ("commit_sha",))}

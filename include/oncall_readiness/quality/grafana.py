@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import great_expectations.expectations as gxe
 import pandas as pd
 
 from oncall_readiness.quality import QualityContext
@@ -25,6 +24,8 @@ JSON_OBJECT = r"^\{.*\}$"
 
 
 def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, list]:
+    import great_expectations.expectations as gxe  # imported on use: GX is slow to import
+
     team_names = sorted(facts["grafana_teams"]["team_name"].dropna())
     team_ids = sorted(int(team_id) for team_id in facts["grafana_teams"]["team_id"].dropna())
     tags = sorted(

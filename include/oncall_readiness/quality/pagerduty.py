@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import great_expectations.expectations as gxe
 import pandas as pd
 
 from oncall_readiness.quality import QualityContext
@@ -21,6 +20,8 @@ MOSTLY_FOUND = 0.5
 
 
 def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, list]:
+    import great_expectations.expectations as gxe  # imported on use: GX is slow to import
+
     users = sorted(facts["pagerduty_users"]["user_id"].dropna())
     emails = sorted(facts["pagerduty_users"]["email"].dropna())
     schedules = sorted(facts["pagerduty_schedules"]["schedule_id"].dropna())

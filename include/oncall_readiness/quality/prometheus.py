@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import great_expectations.expectations as gxe
 import pandas as pd
 
 from oncall_readiness.quality import QualityContext
@@ -22,6 +21,8 @@ JSON_OBJECT = r"^\{.*\}$"
 
 
 def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, list]:
+    import great_expectations.expectations as gxe  # imported on use: GX is slow to import
+
     return {
         "prometheus_alert_rules": [
             gxe.ExpectColumnValuesToNotBeNull(column="rule_group"),

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import great_expectations.expectations as gxe
 import pandas as pd
 
 from oncall_readiness.quality import QualityContext
 
 
 def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, list]:
+    import great_expectations.expectations as gxe  # imported on use: GX is slow to import
+
     teams = sorted(facts["registry_teams"]["team"].dropna())
     today = context.audit_instant.date().isoformat()
     return {

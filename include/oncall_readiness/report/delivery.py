@@ -2,7 +2,8 @@
 
 The messages arrive as ``.eml`` files written by :func:`oncall_readiness.report.email.write_emails`.
 Each is sent to each of its recipients separately (one SMTP transaction per recipient), and
-every accepted delivery is recorded in the send ledger at once; what the ledger already
+every accepted delivery is recorded in the send ledger at once (the ledger's unique index
+on week, kind, team and recipient keeps one row per delivery); what the ledger already
 holds for the week is skipped. A retried or re-run task therefore sends only what is
 missing, and a run with nothing missing does not even connect.
 
@@ -146,7 +147,7 @@ def _send(pending: list[Delivery], ledger: SendLedger, report: DeliveryReport, s
                     _answer(error),
                 )
                 continue
-            ledger.record(
+            recorded = ledger.record(
                 delivery.week,
                 recipient=delivery.recipient,
                 kind=delivery.kind,
@@ -154,6 +155,13 @@ def _send(pending: list[Delivery], ledger: SendLedger, report: DeliveryReport, s
                 message_id=message["Message-ID"],
                 sent_at=dt.datetime.now(dt.UTC),
             )
+            if not recorded:  # another sender recorded it meanwhile: its row, the first, stays
+                log.warning(
+                    "The %s email of %s to %s was already in the send ledger",
+                    _label(delivery.kind, delivery.team),
+                    delivery.week,
+                    delivery.recipient,
+                )
             report.sent.append(delivery.recipient)
             log.info(
                 "Sent the %s email of %s to %s", _label(delivery.kind, delivery.team), delivery.week, delivery.recipient

@@ -27,6 +27,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from oncall_readiness import schema
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.report.chart import level_distribution_png, score_trend_png
 from oncall_readiness.report.weekly import LEVEL_ORDER, ScorecardWeek, load_week, score_changes, team_changes
@@ -126,8 +127,8 @@ def build_team_email(
     findings = scorecard_week.findings[
         (scorecard_week.findings["team"] == team) & (scorecard_week.findings["outcome"] != "pass")
     ]
-    severity = {"fail": 0, "warn": 1, "unknown": 2}
-    findings = findings.assign(rank=findings["outcome"].map(severity)).sort_values(["rank", "check_id", "subject"])
+    ranked = findings.assign(rank=findings["outcome"].map(schema.severity))
+    findings = ranked.sort_values(["rank", "check_id", "subject"])
     trend = scorecard_week.history[scorecard_week.history["team"] == team].set_index("slot")["score"]
     scores = [_plain(trend.get(slot)) for slot in scorecard_week.slots]
     chart = Chart(

@@ -3,20 +3,28 @@
 Table ``email_ledger`` (schema ``readiness`` where the dialect has schemas), one row per
 message delivered to one recipient: week (the audit_date of the scorecard sent), recipient
 (lower-cased address), kind (``team`` or ``digest``), team (NULL for the digest),
-message_id and sent_at (UTC). The sender skips what the ledger already holds for the week
+message_id and sent_at (UTC). A delivery is unique: the index ``ux_email_ledger_delivery``
+on (week, kind, COALESCE(team, ''), recipient) holds on every dialect (a plain unique key
+would let the digest's NULL team repeat), and :meth:`SendLedger.create` adds it to a ledger
+written by an older version. The sender skips what the ledger already holds for the week
 and records each delivery in its own transaction right after the SMTP server accepted it,
-so a retried or re-run task sends only what is missing. No credential is ever stored here.
+so a retried or re-run task sends only what is missing; recording a delivery twice keeps
+the first row. No credential is ever stored here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import sqlalchemy as sa
 
 from oncall_readiness.warehouse import Warehouse
 
+log = logging.getLogger(__name__)
+
 TABLE = "email_ledger"
+UNIQUE_INDEX = "ux_email_ledger_delivery"
 
 
 def ledger_table(warehouse: Warehouse) -> sa.Table:
@@ -24,7 +32,7 @@ def ledger_table(warehouse: Warehouse) -> sa.Table:
     key = f"{warehouse.schema}.{TABLE}" if warehouse.schema else TABLE
     if key in warehouse.metadata.tables:
         return warehouse.metadata.tables[key]
-    return sa.Table(
+    table = sa.Table(
         TABLE,
         warehouse.metadata,
         sa.Column("week", sa.Date, nullable=False, index=True),
@@ -34,6 +42,8 @@ def ledger_table(warehouse: Warehouse) -> sa.Table:
         sa.Column("message_id", sa.Text, nullable=False),
         sa.Column("sent_at", sa.DateTime, nullable=False),
     )
+    sa.Index(UNIQUE_INDEX, *_delivery_key(table), unique=True)
+    return table
 
 
 class SendLedger:
@@ -44,11 +54,24 @@ class SendLedger:
         self.table = ledger_table(warehouse)
 
     def create(self) -> None:
-        """Create the schema and table if missing (leaves every other table alone)."""
+        """Create the schema, table and unique index if missing (leaves every other table alone).
+
+        A ledger from before the unique index gets it here; should it hold the same delivery
+        twice, the later rows are dropped first (with a warning), keeping the first delivery.
+        """
         with self.warehouse.engine.begin() as conn:
             if self.warehouse.schema:
                 conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {self.warehouse.schema}"))
-            self.table.create(conn, checkfirst=True)
+            if not sa.inspect(conn).has_table(TABLE, schema=self.warehouse.schema):
+                self.table.create(conn)  # with its indexes
+                return
+            removed = self._drop_repeated_deliveries(conn)
+        if removed:
+            log.warning("The send ledger held %d repeated deliveries; kept the first of each", removed)
+        # Its own transaction: DuckDB builds an index over the rows as committed.
+        (index,) = (index for index in self.table.indexes if index.name == UNIQUE_INDEX)
+        with self.warehouse.engine.begin() as conn:
+            conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
 
     def delivered(self, week: dt.date) -> set[tuple[str, str | None, str]]:
         """(kind, team, recipient) of every delivery recorded for ``week``."""
@@ -57,10 +80,25 @@ class SendLedger:
         with self.warehouse.engine.connect() as conn:
             return {(kind, team, recipient) for kind, team, recipient in conn.execute(query)}
 
+    def weeks(self, *, after: dt.date, up_to: dt.date) -> list[dt.date]:
+        """The weeks (audit dates) with recorded deliveries in (``after``, ``up_to``], oldest first."""
+        table = self.table
+        query = (
+            sa.select(table.c.week).distinct().where(table.c.week > after, table.c.week <= up_to).order_by(table.c.week)
+        )
+        with self.warehouse.engine.connect() as conn:
+            if not sa.inspect(conn).has_table(TABLE, schema=self.warehouse.schema):
+                return []
+            return [_as_date(week) for (week,) in conn.execute(query)]
+
     def record(
         self, week: dt.date, *, recipient: str, kind: str, team: str | None, message_id: str, sent_at: dt.datetime
-    ) -> None:
-        """Record one delivery, committed at once (a task that dies later keeps it)."""
+    ) -> bool:
+        """Record one delivery, committed at once (a task that dies later keeps it).
+
+        Idempotent: when the ledger already holds this delivery (week, kind, team, recipient),
+        its first row stays and False is returned.
+        """
         row = {
             "week": week,
             "recipient": normalise_address(recipient),
@@ -69,9 +107,40 @@ class SendLedger:
             "message_id": message_id,
             "sent_at": sent_at.astimezone(dt.UTC).replace(tzinfo=None) if sent_at.tzinfo else sent_at,
         }
-        with self.warehouse.engine.begin() as conn:
-            conn.execute(self.table.insert(), [row])
+        table = self.table
+        held = sa.select(sa.literal(1)).where(
+            table.c.week == row["week"],
+            table.c.kind == row["kind"],
+            sa.func.coalesce(table.c.team, "") == (row["team"] or ""),
+            table.c.recipient == row["recipient"],
+        )
+        try:
+            with self.warehouse.engine.begin() as conn:
+                if conn.execute(held).first() is not None:
+                    return False
+                conn.execute(table.insert(), [row])
+        except sa.exc.IntegrityError:  # recorded by another writer between the check and the insert
+            return False
+        return True
+
+    def _drop_repeated_deliveries(self, conn: sa.Connection) -> int:
+        """Delete every row for which an earlier row records the same delivery; the number deleted."""
+        table, earlier = self.table, self.table.alias("earlier")
+        repeated = sa.exists().where(
+            *(left == right for left, right in zip(_delivery_key(earlier), _delivery_key(table), strict=True)),
+            earlier.c.sent_at < table.c.sent_at,
+        )
+        return conn.execute(table.delete().where(repeated)).rowcount or 0
 
 
 def normalise_address(address: str) -> str:
     return address.strip().lower()
+
+
+def _delivery_key(table: sa.Table | sa.Alias) -> tuple:
+    """What makes a delivery unique; the digest's NULL team compares as ''."""
+    return (table.c.week, table.c.kind, sa.func.coalesce(table.c.team, ""), table.c.recipient)
+
+
+def _as_date(value) -> dt.date:
+    return value if isinstance(value, dt.date) and not isinstance(value, dt.datetime) else value.date()

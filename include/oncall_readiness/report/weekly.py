@@ -1,5 +1,13 @@
 """A week of the scorecard, read from the warehouse: this week's audit, the one it is compared with, the trend.
 
+Which week a run of the weekly emails covers: the Monday-to-Sunday week, in the DAG's
+timezone, that holds the run's data interval end (a manual run without a logical date: its
+``run_after``), named by its Monday (:func:`week_covered`). Its emails report one audit
+(:func:`week_to_send`): the one the send ledger already holds deliveries of for that week,
+else the latest audit on or before the Monday. So every run of a week (the scheduled one, a
+retry, a manual trigger on Thursday after newer daily audits) reports the same audit, and
+the ledger, keyed on it, sends nothing twice.
+
 The week's audit is the scorecard being reported (its ``audit_date`` names the week). It is
 compared with the audit seven days earlier or, when that day has none, the nearest earlier
 one. The trend has one point per week for the last ``HISTORY_WEEKS`` weeks: each the latest
@@ -14,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import sqlalchemy as sa
@@ -23,6 +32,7 @@ from oncall_readiness.warehouse import Warehouse
 log = logging.getLogger(__name__)
 
 HISTORY_WEEKS = 8
+SEND_WEEKDAY = 0  # Monday: the day of the DAG's schedule, on which a week of emails starts
 LEVEL_ORDER = ("gold", "silver", "bronze", "none")
 # Higher is better; statuses without a rank (unknown, waived) are neither better nor worse.
 STATUS_RANK = {"fail": 0, "warn": 1, "pass": 2}
@@ -89,15 +99,42 @@ def latest_week(warehouse: Warehouse, *, on_or_before: dt.date | None = None) ->
     return dates[-1]
 
 
-def week_to_send(warehouse: Warehouse, run_date: dt.date) -> dt.date:
-    """The week a run on ``run_date`` reports: the latest audit on or before it (warns when it is stale)."""
-    week = latest_week(warehouse, on_or_before=run_date)
-    if (run_date - week).days > 1:
+def week_covered(moment: dt.datetime, timezone: str) -> dt.date:
+    """The Monday starting the week (Monday to Sunday in ``timezone``) that holds ``moment``.
+
+    ``moment`` is the run's data interval end, or ``run_after`` for a manual run without a
+    logical date: the scheduled run at Monday 08:00 covers the week it opens, a manual run on
+    Tuesday or Sunday covers that same week.
+    """
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    day = moment.astimezone(ZoneInfo(timezone)).date()
+    return day - dt.timedelta(days=(day.weekday() - SEND_WEEKDAY) % 7)
+
+
+def week_to_send(warehouse: Warehouse, covered: dt.date) -> dt.date:
+    """The audit the emails of the week starting ``covered`` report.
+
+    The audit the send ledger already holds deliveries of for that week (an audit date after
+    ``covered`` minus seven days, up to ``covered``), so a retry or a later run of the week
+    finishes what was started instead of starting over with an audit published since; else
+    the latest audit on or before ``covered`` (a warning when it is more than a day older).
+    """
+    from oncall_readiness.report.ledger import SendLedger
+
+    started = SendLedger(warehouse).weeks(after=covered - dt.timedelta(days=7), up_to=covered)
+    if started:
+        log.info(
+            "The emails of the week of %s report the audit of %s, which the send ledger holds", covered, started[-1]
+        )
+        return started[-1]
+    week = latest_week(warehouse, on_or_before=covered)
+    if (covered - week).days > 1:
         log.warning(
             "The latest audit on or before %s is from %s, %d days earlier: is readiness_audit running?",
-            run_date,
+            covered,
             week,
-            (run_date - week).days,
+            (covered - week).days,
         )
     return week
 

@@ -24,7 +24,7 @@ and the Confluence-hosted runbooks become ``unknown``.
 
 The four parts are found in the page's headings (``<h1>``..``<h6>``), paragraphs that are
 nothing but bold text, and the titles of expand macros, with the same synonyms as the
-GitHub source (:data:`oncall_readiness.sources.github.RUNBOOK_PARTS`).
+GitHub source (:func:`oncall_readiness.sources.runbooks.runbook_parts`).
 
 Facts table (schema version 1; timestamps UTC):
 
@@ -35,25 +35,26 @@ Facts table (schema version 1; timestamps UTC):
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterator, Mapping
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import requests
 
-from oncall_readiness.sources.github import PART_COLUMNS, frame, heading_text, runbook_parts, team_runbooks
+from oncall_readiness.runbook_facts import HOSTS, PART_COLUMNS, is_confluence_url
+from oncall_readiness.sources import runbooks
 from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error
+from oncall_readiness.sources.runbooks import frame, heading_text, runbook_parts
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from oncall_readiness.hooks.base import ReadinessHook
 
 SOURCE = "confluence"
-CONNECTION_ID = "confluence_default"
-TABLE = "confluence_runbooks"
-CLOUD_SUFFIX = ".atlassian.net"
+HOST = HOSTS[SOURCE]
+TABLE = HOST.table
 CONTENT_EXPAND = "version,body.storage"
 VERSIONS_PAGE_LIMIT = 200
 
@@ -72,14 +73,6 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
 }
 
 _PAGE_PATH = re.compile(r"^/wiki/spaces/[^/]+/pages/(?:edit-v2/|edit/)?(?P<id>\d+)(?:/|$)")
-
-
-def is_confluence_url(url: str | None) -> bool:
-    """Whether a runbook link points into a Confluence Cloud site (``*.atlassian.net/wiki``)."""
-    if not isinstance(url, str):
-        return False
-    parts = urlsplit(url.strip())
-    return (parts.hostname or "").lower().endswith(CLOUD_SUFFIX) and parts.path.startswith("/wiki")
 
 
 def parse_page_url(url: str) -> str | None:
@@ -189,11 +182,11 @@ class ConfluenceClient(ApiClient):
             params = {"start": int(body.get("start", params["start"])) + len(results), "limit": params["limit"]}
 
 
-def collect(client: ConfluenceClient, runbooks: pd.DataFrame, instant: pd.Timestamp) -> dict[str, pd.DataFrame]:
-    """The ``confluence_runbooks`` facts of ``runbooks`` (columns service, url) as of ``instant``."""
+def collect(client: ConfluenceClient, to_read: pd.DataFrame, instant: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """The ``confluence_runbooks`` facts of the runbooks ``to_read`` (columns service, url) as of ``instant``."""
     read: dict[str, dict[str, Any]] = {}
     rows = []
-    for service, url in zip(runbooks["service"], runbooks["url"], strict=True):
+    for service, url in zip(to_read["service"], to_read["url"], strict=True):
         page_id = parse_page_url(url)
         if page_id is None:
             error = f"{url} names no page id (expected .../wiki/spaces/<SPACE>/pages/<id>/...)"
@@ -247,41 +240,15 @@ def _version_at(client: ConfluenceClient, page_id: str, instant: pd.Timestamp) -
 
 
 def runbooks_to_collect(services: pd.DataFrame) -> pd.DataFrame:
-    return team_runbooks(services, is_confluence_url)
+    """(service, url) of every team service whose runbook is on Confluence."""
+    return runbooks.runbooks_to_collect(HOST, services)
 
 
 def collect_for_audit(
-    instant: pd.Timestamp, registry: Mapping[str, pd.DataFrame], *, window_days: int
+    hook: ReadinessHook, instant: pd.Timestamp, registry: Mapping[str, pd.DataFrame], *, window_days: int
 ) -> dict[str, pd.DataFrame]:
     """The audit's collection: every team service's Confluence runbook as of the audit instant.
 
     Without any Confluence-hosted runbook nothing is called (and no connection is needed).
     """
-    runbooks = runbooks_to_collect(registry["registry_services"])
-    if runbooks.empty:
-        return {TABLE: frame(TABLE, [], FACT_COLUMNS)}
-    client = client_from_connection()
-    facts = collect(client, runbooks, instant)
-    log.info(
-        "Confluence: %d runbooks, %d requests, %d retried after 429 or 5xx",
-        len(runbooks),
-        client.requests_made,
-        client.retries,
-    )
-    return facts
-
-
-def client_from_connection(conn_id: str = CONNECTION_ID) -> ConfluenceClient:
-    """The client from an Airflow connection: login = account email, password = API token,
-    host = the site's base URL (``https://<site>.atlassian.net``)."""
-    from oncall_readiness.connections import ConnectionConfigError, base_url, get_connection, require_token
-
-    conn = get_connection(conn_id)
-    token = require_token(conn, conn_id)
-    if not conn.login:
-        raise ConnectionConfigError(f"Airflow connection {conn_id!r} has no account email in its login field")
-    if not (conn.host or "").strip():
-        raise ConnectionConfigError(
-            f"Airflow connection {conn_id!r} has no host (the Confluence site, e.g. https://example.atlassian.net)"
-        )
-    return ConfluenceClient(conn.login, token, base_url=base_url(conn, default=""))
+    return runbooks.collect_for_audit(hook, instant, registry, host=HOST, read=collect, fact_columns=FACT_COLUMNS)

@@ -22,7 +22,8 @@ become ``unknown``. Over GitHub's rate limit (403 or 429 with ``x-ratelimit-rema
 or ``retry-after``) the client waits as asked (at most two minutes a time) and retries.
 
 The four parts of a runbook (failure scenarios, mitigations, alert thresholds, step-by-step
-guides; the playbook's list) are found in its headings, see :func:`runbook_parts`.
+guides; the playbook's list) are found in its Markdown headings (:func:`markdown_headings`),
+with the synonyms of :func:`oncall_readiness.sources.runbooks.runbook_parts`.
 
 Facts table (schema version 1; timestamps UTC):
 
@@ -39,48 +40,36 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 import pandas as pd
 import requests
 
+from oncall_readiness.runbook_facts import HOSTS, PART_COLUMNS, is_github_url
+from oncall_readiness.sources import runbooks
 from oncall_readiness.sources.http import (
     MAX_RETRY_WAIT_SECONDS,
     ApiClient,
     SourceError,
     raise_for_error,
 )
+from oncall_readiness.sources.runbooks import frame, heading_text, runbook_parts
+
+if TYPE_CHECKING:
+    from oncall_readiness.hooks.base import ReadinessHook
 
 log = logging.getLogger(__name__)
 
 SOURCE = "github"
-CONNECTION_ID = "github_default"
+HOST = HOSTS[SOURCE]
 API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 ACCEPT = "application/vnd.github+json"
 ACCEPT_RAW = "application/vnd.github.raw+json"
-WEB_HOSTS = ("github.com", "www.github.com")
-TABLE = "github_runbooks"
+TABLE = HOST.table
 # Without a hint from GitHub, wait this long before retrying a secondary rate limit.
 SECONDARY_LIMIT_WAIT_SECONDS = 60.0
-ZONED_ISO_8601 = r"(?:Z|[+-]\d{2}:?\d{2})$"
-
-# The playbook's four parts and the headings that name them (matched case-insensitively
-# against a heading's words, punctuation ignored: "Step-by-step" is "step by step").
-RUNBOOK_PARTS: dict[str, tuple[str, str]] = {
-    "has_failure_scenarios": (
-        "failure scenarios",
-        r"\bfailure (?:scenarios?|modes?|cases?)\b|\bknown (?:failures?|issues?)\b|\bwhat can go wrong\b|^failures?$",
-    ),
-    "has_mitigations": ("mitigations", r"\bmitigat(?:e|es|ing|ions?)\b|\bremediations?\b|\bworkarounds?\b"),
-    "has_alert_thresholds": ("alert thresholds", r"\balert(?:s|ing)?\b|\bthresholds?\b"),
-    "has_step_by_step": (
-        "step-by-step guides",
-        r"\bstep by step\b|\b(?:runbook )?steps\b|\bprocedures?\b|\bplaybooks?\b|\bguides?\b|\binstructions\b",
-    ),
-}
-PART_COLUMNS = list(RUNBOOK_PARTS)
 
 FACT_COLUMNS: dict[str, dict[str, str]] = {
     TABLE: {
@@ -98,7 +87,7 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
 }
 
 
-# --- runbook links and parts (shared with sources/confluence.py and the check) ---------------
+# --- runbook links and headings --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -116,11 +105,6 @@ class BlobLink:
 _BLOB_PATH = re.compile(r"^/(?P<owner>[^/]+)/(?P<repo>[^/]+)/blob/(?P<ref>[^/]+)/(?P<path>.+?)/*$")
 
 
-def is_github_url(url: str | None) -> bool:
-    """Whether a runbook link points at github.com (a blob URL or not)."""
-    return isinstance(url, str) and (urlsplit(url.strip()).hostname or "").lower() in WEB_HOSTS
-
-
 def parse_blob_url(url: str) -> BlobLink | None:
     """``https://github.com/o/r/blob/main/docs/x.md#anchor`` → BlobLink(o, r, main, docs/x.md); else None."""
     if not is_github_url(url):
@@ -129,14 +113,6 @@ def parse_blob_url(url: str) -> BlobLink | None:
     if not match:
         return None
     return BlobLink(match["owner"], match["repo"], unquote(match["ref"]), unquote(match["path"]))
-
-
-def runbook_parts(headings: Iterable[str]) -> dict[str, bool]:
-    """Which of the four parts the headings name (``has_failure_scenarios`` ... ``has_step_by_step``)."""
-    words = [" ".join(re.sub(r"[^\w]+", " ", heading.lower()).replace("_", " ").split()) for heading in headings]
-    return {
-        column: any(re.search(pattern, heading) for heading in words) for column, (_, pattern) in RUNBOOK_PARTS.items()
-    }
 
 
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
@@ -163,36 +139,6 @@ def markdown_headings(text: str) -> list[str]:
             headings.append(match.group(1))
         previous = line
     return [heading_text(heading) for heading in headings]
-
-
-def heading_text(text: str) -> str:
-    """A heading as read: whitespace collapsed (non-breaking spaces too), no closing colon."""
-    return " ".join(text.split()).rstrip(":").rstrip()
-
-
-def frame(table: str, rows: Iterable[Mapping[str, Any]], columns: Mapping[str, Mapping[str, str]]) -> pd.DataFrame:
-    """A facts table with exactly its documented columns and types, even when empty."""
-    kinds = columns[table]
-    result = pd.DataFrame(list(rows), columns=list(kinds))
-    for column, kind in kinds.items():
-        if kind == "timestamp":
-            text = result[column].astype("string")
-            zoned = text.str.contains(ZONED_ISO_8601, regex=True).fillna(False).astype(bool)
-            result[column] = pd.to_datetime(text.where(zoned), utc=True, format="ISO8601")
-        elif kind == "integer":
-            result[column] = result[column].astype("Int64")
-        elif kind == "boolean":
-            result[column] = result[column].astype("boolean")
-        else:
-            result[column] = result[column].astype("string")
-    return result
-
-
-def team_runbooks(services: pd.DataFrame, belongs: Any) -> pd.DataFrame:
-    """(service, url) of every service of a team whose runbook link ``belongs(url)`` to a host."""
-    owned = services[services["team"].notna() & services["runbook_url"].notna()]
-    mine = owned[owned["runbook_url"].map(lambda url: bool(belongs(url))).astype(bool)]
-    return mine[["service", "runbook_url"]].rename(columns={"runbook_url": "url"}).reset_index(drop=True)
 
 
 # --- the client ------------------------------------------------------------------------------
@@ -269,12 +215,12 @@ def _rate_limit_wait(response: requests.Response) -> float | None:
 # --- collection ------------------------------------------------------------------------------
 
 
-def collect(client: GitHubClient, runbooks: pd.DataFrame, instant: pd.Timestamp) -> dict[str, pd.DataFrame]:
-    """The ``github_runbooks`` facts of ``runbooks`` (columns service, url) as of ``instant``."""
+def collect(client: GitHubClient, to_read: pd.DataFrame, instant: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """The ``github_runbooks`` facts of the runbooks ``to_read`` (columns service, url) as of ``instant``."""
     until = instant.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
     read: dict[BlobLink, dict[str, Any]] = {}
     rows = []
-    for service, url in zip(runbooks["service"], runbooks["url"], strict=True):
+    for service, url in zip(to_read["service"], to_read["url"], strict=True):
         link = parse_blob_url(url)
         if link is None:
             fact = _not_found(f"{url} is not a link to a file (https://github.com/<owner>/<repo>/blob/<ref>/<path>)")
@@ -338,33 +284,15 @@ def _message(response: requests.Response) -> str:
 
 
 def runbooks_to_collect(services: pd.DataFrame) -> pd.DataFrame:
-    return team_runbooks(services, is_github_url)
+    """(service, url) of every team service whose runbook is on GitHub."""
+    return runbooks.runbooks_to_collect(HOST, services)
 
 
 def collect_for_audit(
-    instant: pd.Timestamp, registry: Mapping[str, pd.DataFrame], *, window_days: int
+    hook: ReadinessHook, instant: pd.Timestamp, registry: Mapping[str, pd.DataFrame], *, window_days: int
 ) -> dict[str, pd.DataFrame]:
     """The audit's collection: every team service's GitHub runbook as of the audit instant.
 
     Without any GitHub-hosted runbook nothing is called (and no connection is needed).
     """
-    runbooks = runbooks_to_collect(registry["registry_services"])
-    if runbooks.empty:
-        return {TABLE: frame(TABLE, [], FACT_COLUMNS)}
-    client = client_from_connection()
-    facts = collect(client, runbooks, instant)
-    log.info(
-        "GitHub: %d runbooks, %d requests, %d retried after a rate limit or 5xx",
-        len(runbooks),
-        client.requests_made,
-        client.retries,
-    )
-    return facts
-
-
-def client_from_connection(conn_id: str = CONNECTION_ID) -> GitHubClient:
-    """The client from an Airflow connection: token in the password, optional API base URL in the host."""
-    from oncall_readiness.connections import base_url, get_connection, require_token
-
-    conn = get_connection(conn_id)
-    return GitHubClient(require_token(conn, conn_id), base_url=base_url(conn, default=API_URL))
+    return runbooks.collect_for_audit(hook, instant, registry, host=HOST, read=collect, fact_columns=FACT_COLUMNS)

@@ -39,16 +39,18 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error
 
+if TYPE_CHECKING:
+    from oncall_readiness.hooks.base import ReadinessHook
+
 log = logging.getLogger(__name__)
 
 SOURCE = "grafana"
-CONNECTION_ID = "grafana_default"
 SEARCH_LIMIT = 5000  # Grafana refuses a larger limit (422)
 TEAMS_PER_PAGE = 1000
 LOGGING_TAGS = frozenset({"logs", "logging"})
@@ -299,11 +301,11 @@ def _frame(table: str, rows) -> pd.DataFrame:
 
 
 def collect_for_audit(
-    instant: pd.Timestamp, registry: Mapping[str, pd.DataFrame], *, window_days: int
+    hook: ReadinessHook, instant: pd.Timestamp, registry: Mapping[str, pd.DataFrame], *, window_days: int
 ) -> dict[str, pd.DataFrame]:
     """The audit's collection: the registry's dashboard selectors and Grafana teams (no time window:
     Grafana keeps no history of dashboards or memberships, so a backfill records today's state)."""
-    client = client_from_connection()
+    client = hook.get_conn()
     facts = collect(
         client,
         dashboard_selectors=registry["registry_services"]["dashboard_selector"].dropna(),
@@ -311,14 +313,3 @@ def collect_for_audit(
     )
     log.info("Grafana: %d requests, %d retried after 429 or 5xx", client.requests_made, client.retries)
     return facts
-
-
-def client_from_connection(conn_id: str = CONNECTION_ID) -> GrafanaClient:
-    """Build the client from an Airflow connection: base URL in the host, service account token in the password."""
-    from oncall_readiness.connections import ConnectionConfigError, base_url, get_connection, require_token
-
-    conn = get_connection(conn_id)
-    url = base_url(conn, default="")
-    if not url:
-        raise ConnectionConfigError(f"Airflow connection {conn_id!r} has no host (the Grafana base URL)")
-    return GrafanaClient(require_token(conn, conn_id), base_url=url)

@@ -113,3 +113,29 @@ class ApiClient:
         retry_state = getattr(response.raw, "retries", None)
         self.retries += len(retry_state.history) if retry_state else 0
         return response
+
+
+def describe_failure(source_title: str, error: BaseException) -> str:
+    """What went wrong, in words safe to store and show: never a client's raw exception text.
+
+    Our own errors (``SourceError``, ``ConnectionConfigError``) are built without secrets; any
+    other exception (a header with a stray newline, a URL with a password in it) is named by
+    its kind only. The full error belongs in the task log, where Airflow masks secrets.
+    """
+    from oncall_readiness.connections import ConnectionConfigError
+
+    if isinstance(error, SourceError | ConnectionConfigError):
+        return str(error)
+    if isinstance(error, requests.Timeout):
+        why = "timed out"
+    elif isinstance(error, requests.exceptions.RetryError):
+        why = "kept answering with errors after every retry"
+    elif isinstance(error, requests.ConnectionError):
+        why = "could not be reached (connection failed)"
+    elif isinstance(error, requests.exceptions.InvalidHeader):
+        why = "could not be called: the connection's token is not a valid header value"
+    elif isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema | ValueError):
+        why = "could not be called: the connection's host or token is malformed"
+    else:
+        why = f"could not be read ({type(error).__name__})"
+    return f"{source_title} {why}."

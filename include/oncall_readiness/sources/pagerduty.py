@@ -29,16 +29,18 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error
 
+if TYPE_CHECKING:
+    from oncall_readiness.hooks.base import ReadinessHook
+
 log = logging.getLogger(__name__)
 
 SOURCE = "pagerduty"
-CONNECTION_ID = "pagerduty_default"
 API_URL = "https://api.pagerduty.com"
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 PAGE_LIMIT = 100
@@ -319,21 +321,13 @@ def _utc_timestamps(values: pd.Series) -> pd.Series:
 
 
 def collect_for_audit(
-    instant: pd.Timestamp, registry: Mapping[str, pd.DataFrame], *, window_days: int
+    hook: ReadinessHook, instant: pd.Timestamp, registry: Mapping[str, pd.DataFrame], *, window_days: int
 ) -> dict[str, pd.DataFrame]:
     """The audit's collection: the checks' window ending at the audit instant, the registry's schedules."""
     window = AuditWindow(
         since=(instant - pd.Timedelta(days=window_days)).to_pydatetime(), until=instant.to_pydatetime()
     )
-    client = client_from_connection()
+    client = hook.get_conn()
     facts = collect(client, window, schedule_ids=registry["registry_team_schedules"]["schedule_id"])
     log.info("PagerDuty: %d requests, %d retried after 429 or 5xx", client.requests_made, client.retries)
     return facts
-
-
-def client_from_connection(conn_id: str = CONNECTION_ID) -> PagerDutyClient:
-    """Build the client from an Airflow connection: API token in the password, optional base URL in the host."""
-    from oncall_readiness.connections import base_url, get_connection, require_token
-
-    conn = get_connection(conn_id)
-    return PagerDutyClient(require_token(conn, conn_id), base_url=base_url(conn, default=API_URL))

@@ -29,7 +29,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
@@ -37,10 +37,12 @@ import requests
 
 from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error
 
+if TYPE_CHECKING:
+    from oncall_readiness.hooks.base import ReadinessHook
+
 log = logging.getLogger(__name__)
 
 SOURCE = "prometheus"
-CONNECTION_ID = "prometheus_default"
 RULES_PATH = "/api/v1/rules"
 HEALTH_VALUES = ("ok", "err", "unknown")
 
@@ -179,10 +181,10 @@ def _frame(table: str, rows) -> pd.DataFrame:
 
 
 def collect_for_audit(
-    instant: pd.Timestamp, registry: Mapping[str, pd.DataFrame], *, window_days: int
+    hook: ReadinessHook, instant: pd.Timestamp, registry: Mapping[str, pd.DataFrame], *, window_days: int
 ) -> dict[str, pd.DataFrame]:
     """The audit's collection: the alerting rules as they are now (the rules API has no history)."""
-    client = client_from_connection()
+    client = hook.get_conn()
     facts = collect(client)
     log.info(
         "Prometheus: %d alerting rules, %d requests, %d retried",
@@ -191,14 +193,3 @@ def collect_for_audit(
         client.retries,
     )
     return facts
-
-
-def client_from_connection(conn_id: str = CONNECTION_ID) -> PrometheusClient:
-    """Build the client from an Airflow connection: base URL in the host, optional login/password or token."""
-    from oncall_readiness.connections import ConnectionConfigError, base_url, get_connection
-
-    conn = get_connection(conn_id)
-    url = base_url(conn, default="")
-    if not url:
-        raise ConnectionConfigError(f"Airflow connection {conn_id!r} has no host (the Prometheus base URL)")
-    return PrometheusClient(url, login=conn.login or None, password=conn.password or None)

@@ -8,21 +8,25 @@ import pandas as pd
 import pytest
 import yaml
 
-from oncall_readiness.registry import default_catalog_path, load_registry
-from oncall_readiness.sandbox.confluence import SANDBOX_EMAIL
-from oncall_readiness.sandbox.process import running_sandbox
-from oncall_readiness.sandbox.server import default_confluence_state_path
+from oncall_readiness.connections import ConnectionConfigError
+from oncall_readiness.hooks.confluence import ConfluenceHook
+from oncall_readiness.registry import load_registry
+from oncall_readiness.runbook_facts import PART_COLUMNS
 from oncall_readiness.sources import confluence
 from oncall_readiness.sources.confluence import ConfluenceClient, collect, collect_for_audit, runbooks_to_collect
 from oncall_readiness.sources.http import SourceError
+from readiness_sandbox.confluence import SANDBOX_EMAIL
+from readiness_sandbox.emulators import EMULATORS
+from readiness_sandbox.process import running_sandbox
+from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
-REGISTRY = load_registry(default_catalog_path()).to_facts()
+REGISTRY = load_registry(SAMPLE_CATALOG).to_facts()
 SAMPLE_RUNBOOKS = runbooks_to_collect(REGISTRY["registry_services"])
 
 
 def sample_state(**emulator) -> dict:
-    document = yaml.safe_load(default_confluence_state_path().read_text())
+    document = yaml.safe_load(EMULATORS["confluence"].sample_state.read_text())
     return {**document, "emulator": emulator}
 
 
@@ -35,7 +39,7 @@ def runbooks(*urls: str) -> pd.DataFrame:
 
 
 def client_for(sandbox, **options) -> ConfluenceClient:
-    return ConfluenceClient(SANDBOX_EMAIL, sandbox.token, base_url=sandbox.confluence_url, **options)
+    return ConfluenceClient(SANDBOX_EMAIL, sandbox.token, base_url=sandbox.url("confluence"), **options)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +71,7 @@ def test_sample_org_facts_hold_the_designed_dates_and_parts(sample_facts):
     assert reconciler["title"] == "Payments Reconciler Runbook"
     assert by_service.at["checkout-web", "last_changed"] == pd.Timestamp("2026-10-30T11:00:00Z")
     assert not by_service.at["catalog-api", "has_alert_thresholds"] and by_service.at["catalog-api", "has_step_by_step"]
-    complete = by_service.drop(index="catalog-api")[confluence.PART_COLUMNS]
+    complete = by_service.drop(index="catalog-api")[PART_COLUMNS]
     assert complete.all().all()  # h2 headings, bold paragraphs (catalog-importer) and synonyms
 
 
@@ -93,7 +97,7 @@ def test_a_page_younger_than_the_instant_is_not_found_and_long_histories_are_pag
             {"id": "2", "versions": [{"when": "2026-11-20T00:00:00Z", "body": "<h1>new</h1>"}]},
         ]
     }
-    with running_sandbox(confluence_state=state) as sandbox:
+    with running_sandbox(states={"confluence": state}) as sandbox:
         client = client_for(sandbox)
         facts = collect(client, runbooks(page_url("1"), page_url("2")), pd.Timestamp("2026-10-01T00:00:00Z"))
     old, new = facts["confluence_runbooks"].to_dict("records")
@@ -119,7 +123,7 @@ def test_unreadable_pages_are_facts_not_failures(sandbox):
 
 def test_throttled_collection_gives_the_same_facts(sample_facts):
     _, unthrottled = sample_facts
-    with running_sandbox(confluence_state=sample_state(rate_limit="3/1")) as throttled:
+    with running_sandbox(states={"confluence": sample_state(rate_limit="3/1")}) as throttled:
         client = client_for(throttled, backoff_factor=0.1)
         facts = collect(client, SAMPLE_RUNBOOKS, INSTANT)["confluence_runbooks"]
     assert client.retries >= 1, "the sandbox should have answered 429 at least once"
@@ -128,7 +132,7 @@ def test_throttled_collection_gives_the_same_facts(sample_facts):
 
 def test_server_errors_are_retried(sample_facts):
     _, expected = sample_facts
-    with running_sandbox(confluence_state=sample_state(fail_next=2)) as sandbox:
+    with running_sandbox(states={"confluence": sample_state(fail_next=2)}) as sandbox:
         client = client_for(sandbox, backoff_factor=0.05)
         facts = collect(client, SAMPLE_RUNBOOKS, INSTANT)["confluence_runbooks"]
     assert client.retries == 2
@@ -138,7 +142,7 @@ def test_server_errors_are_retried(sample_facts):
 @pytest.mark.parametrize("email", [SANDBOX_EMAIL, "intruder@example.com"])
 def test_a_rejected_login_fails_at_once_with_the_api_message_and_no_secret(sandbox, email):
     token = "wrong-secret-token" if email == SANDBOX_EMAIL else sandbox.token
-    client = ConfluenceClient(email, token, base_url=sandbox.confluence_url)
+    client = ConfluenceClient(email, token, base_url=sandbox.url("confluence"))
     with pytest.raises(SourceError) as error:
         collect(client, SAMPLE_RUNBOOKS, INSTANT)
     message = str(error.value)
@@ -153,22 +157,28 @@ def test_missing_credentials_are_refused_before_any_call():
 
 
 def test_a_site_url_with_wiki_is_accepted(sandbox):
-    client = ConfluenceClient(SANDBOX_EMAIL, sandbox.token, base_url=sandbox.confluence_url + "/wiki/")
+    client = ConfluenceClient(SANDBOX_EMAIL, sandbox.token, base_url=sandbox.url("confluence") + "/wiki/")
     facts = collect(client, runbooks(page_url("40960001")), INSTANT)["confluence_runbooks"]
     assert facts["found"].all()
 
 
 def test_collect_for_audit_reads_the_connection(sandbox, monkeypatch):
-    conn = {"conn_type": "generic", "host": sandbox.confluence_url, "login": SANDBOX_EMAIL, "password": sandbox.token}
+    conn = {"conn_type": "readiness_confluence", **sandbox.connections()["confluence"]}
     monkeypatch.setenv("AIRFLOW_CONN_CONFLUENCE_DEFAULT", json.dumps(conn))
-    facts = collect_for_audit(INSTANT, REGISTRY, window_days=28)
+    facts = collect_for_audit(ConfluenceHook(), INSTANT, REGISTRY, window_days=28)
     assert len(facts["confluence_runbooks"]) == 7 and facts["confluence_runbooks"]["found"].all()
 
 
-def test_a_connection_without_login_names_the_field(monkeypatch):
-    from oncall_readiness.connections import ConnectionConfigError
+def test_without_confluence_runbooks_no_connection_is_needed(monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_CONFLUENCE_DEFAULT", raising=False)
+    services = REGISTRY["registry_services"].assign(runbook_url=None)
+    facts = collect_for_audit(ConfluenceHook(), INSTANT, {**REGISTRY, "registry_services": services}, window_days=28)
+    assert facts["confluence_runbooks"].empty
+    assert list(facts["confluence_runbooks"].columns) == list(confluence.FACT_COLUMNS["confluence_runbooks"])
 
-    conn = {"conn_type": "generic", "host": "https://example.atlassian.net", "password": "t"}
+
+def test_a_connection_without_login_names_the_field(monkeypatch):
+    conn = {"conn_type": "readiness_confluence", "host": "https://example.atlassian.net", "password": "t"}
     monkeypatch.setenv("AIRFLOW_CONN_CONFLUENCE_DEFAULT", json.dumps(conn))
     with pytest.raises(ConnectionConfigError, match="'confluence_default' has no account email in its login"):
-        confluence.client_from_connection()
+        ConfluenceHook().get_conn()

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from oncall_readiness.sandbox.confluence import ConfluenceStateError, create_app, parse_state
-from oncall_readiness.sandbox.pagerduty import RateLimit
+from readiness_sandbox.confluence import ConfluenceStateError, create_app, parse_state
+from readiness_sandbox.pagerduty import RateLimit
 
 EMAIL, TOKEN = "bot@example.com", "test-token"
 CONTENT = "/wiki/rest/api/content"
@@ -61,6 +61,22 @@ def test_basic_auth_needs_a_known_account_and_its_token(auth):
     assert response.status_code == 401
     body = response.json()
     assert body["statusCode"] == 401 and body["message"] == "Client must be authenticated to access this resource."
+
+
+def test_the_current_user_is_the_authenticated_account(client):
+    response = client.get("/wiki/rest/api/user/current")
+    assert response.status_code == 200
+    user = response.json()
+    assert (user["type"], user["accountType"], user["email"]) == ("known", "atlassian", EMAIL)
+    assert user["accountId"] and user["publicName"] == user["displayName"] == "Bot"
+    assert user["_links"]["context"] == "/wiki" and user["_links"]["self"].endswith(f"accountId={user['accountId']}")
+
+
+@pytest.mark.parametrize("auth", [None, (EMAIL, "wrong")])
+def test_the_current_user_needs_authentication_too(auth):
+    response = make_client(auth=auth).get("/wiki/rest/api/user/current")
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Basic")
+    assert response.json()["message"] == "Client must be authenticated to access this resource."
 
 
 def test_any_email_works_when_the_state_lists_no_users():

@@ -8,20 +8,23 @@ import pandas as pd
 import pytest
 import yaml
 
-from oncall_readiness.registry import default_catalog_path, load_registry
-from oncall_readiness.sandbox.process import running_sandbox
-from oncall_readiness.sandbox.server import default_github_state_path
+from oncall_readiness.hooks.github import GitHubHook
+from oncall_readiness.registry import load_registry
+from oncall_readiness.runbook_facts import PART_COLUMNS
 from oncall_readiness.sources import github
 from oncall_readiness.sources.github import GitHubClient, collect, collect_for_audit, runbooks_to_collect
 from oncall_readiness.sources.http import SourceError
+from readiness_sandbox.emulators import EMULATORS
+from readiness_sandbox.process import running_sandbox
+from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
-REGISTRY = load_registry(default_catalog_path()).to_facts()
+REGISTRY = load_registry(SAMPLE_CATALOG).to_facts()
 SAMPLE_RUNBOOKS = runbooks_to_collect(REGISTRY["registry_services"])
 
 
 def sample_state(**emulator) -> dict:
-    document = yaml.safe_load(default_github_state_path().read_text())
+    document = yaml.safe_load(EMULATORS["github"].sample_state.read_text())
     return {**document, "emulator": emulator}
 
 
@@ -41,7 +44,7 @@ def sandbox():
 
 @pytest.fixture(scope="module")
 def sample_facts(sandbox):
-    client = GitHubClient(sandbox.token, base_url=sandbox.github_url)
+    client = GitHubClient(sandbox.token, base_url=sandbox.url("github"))
     facts = collect(client, SAMPLE_RUNBOOKS, INSTANT)["github_runbooks"]
     return client, facts
 
@@ -69,12 +72,12 @@ def test_sample_org_facts_hold_the_designed_dates_and_parts(sample_facts):
     assert push["last_changed"] == pd.Timestamp("2026-10-01T09:00:00Z")
     assert pd.isna(push["has_mitigations"])
     found = facts[facts["found"]]
-    assert found[github.PART_COLUMNS].notna().all().all() and found["commit_sha"].str.len().eq(40).all()
+    assert found[PART_COLUMNS].notna().all().all() and found["commit_sha"].str.len().eq(40).all()
     assert (facts["last_changed"] <= INSTANT).all()
 
 
 def test_a_backfill_reads_each_runbook_as_it_was(sandbox):
-    client = GitHubClient(sandbox.token, base_url=sandbox.github_url)
+    client = GitHubClient(sandbox.token, base_url=sandbox.url("github"))
     earlier = pd.Timestamp("2026-11-09T00:00:00Z")
     facts = collect(client, SAMPLE_RUNBOOKS, earlier)["github_runbooks"].set_index("service")
     api = facts.loc["payments-api"]
@@ -86,14 +89,14 @@ def test_a_backfill_reads_each_runbook_as_it_was(sandbox):
 
 
 def test_a_shared_runbook_is_read_once(sandbox):
-    client = GitHubClient(sandbox.token, base_url=sandbox.github_url)
+    client = GitHubClient(sandbox.token, base_url=sandbox.url("github"))
     url = blob("payments-runbooks", "payments-api.md")
     facts = collect(client, runbooks(url, url), INSTANT)["github_runbooks"]
     assert client.requests_made == 2 and facts["found"].all() and len(facts) == 2
 
 
 def test_unreadable_runbooks_are_facts_not_failures(sandbox):
-    client = GitHubClient(sandbox.token, base_url=sandbox.github_url)
+    client = GitHubClient(sandbox.token, base_url=sandbox.url("github"))
     urls = [
         blob("no-such-repo", "x.md"),
         blob("payments-runbooks", "x.md", ref="release"),
@@ -122,8 +125,8 @@ def test_unreadable_runbooks_are_facts_not_failures(sandbox):
 )
 def test_throttled_collection_gives_the_same_facts(sample_facts, emulator):
     _, unthrottled = sample_facts
-    with running_sandbox(github_state=sample_state(**emulator)) as throttled:
-        client = GitHubClient(throttled.token, base_url=throttled.github_url, backoff_factor=0.1)
+    with running_sandbox(states={"github": sample_state(**emulator)}) as throttled:
+        client = GitHubClient(throttled.token, base_url=throttled.url("github"), backoff_factor=0.1)
         facts = collect(client, SAMPLE_RUNBOOKS, INSTANT)["github_runbooks"]
     assert client.retries >= 1, "the sandbox should have answered over the limit at least once"
     assert client.requests_made == 22
@@ -132,15 +135,15 @@ def test_throttled_collection_gives_the_same_facts(sample_facts, emulator):
 
 def test_server_errors_are_retried(sample_facts):
     _, expected = sample_facts
-    with running_sandbox(github_state=sample_state(fail_next=2)) as sandbox:
-        client = GitHubClient(sandbox.token, base_url=sandbox.github_url, backoff_factor=0.05)
+    with running_sandbox(states={"github": sample_state(fail_next=2)}) as sandbox:
+        client = GitHubClient(sandbox.token, base_url=sandbox.url("github"), backoff_factor=0.05)
         facts = collect(client, SAMPLE_RUNBOOKS, INSTANT)["github_runbooks"]
     assert client.retries == 2
     pd.testing.assert_frame_equal(expected, facts)
 
 
 def test_a_wrong_token_fails_at_once_with_the_api_message_and_no_secret(sandbox):
-    client = GitHubClient("wrong-secret-token", base_url=sandbox.github_url)
+    client = GitHubClient("wrong-secret-token", base_url=sandbox.url("github"))
     with pytest.raises(SourceError) as error:
         collect(client, SAMPLE_RUNBOOKS, INSTANT)
     message = str(error.value)
@@ -155,15 +158,15 @@ def test_no_token_is_refused_before_any_call():
 
 
 def test_collect_for_audit_reads_the_connection(sandbox, monkeypatch):
-    conn = {"conn_type": "github", "host": sandbox.github_url, "password": sandbox.token}
+    conn = {"conn_type": "readiness_github", **sandbox.connections()["github"]}
     monkeypatch.setenv("AIRFLOW_CONN_GITHUB_DEFAULT", json.dumps(conn))
-    facts = collect_for_audit(INSTANT, REGISTRY, window_days=28)
+    facts = collect_for_audit(GitHubHook(), INSTANT, REGISTRY, window_days=28)
     assert len(facts["github_runbooks"]) == 11
 
 
 def test_without_github_runbooks_no_connection_is_needed(monkeypatch):
     monkeypatch.delenv("AIRFLOW_CONN_GITHUB_DEFAULT", raising=False)
     services = REGISTRY["registry_services"].assign(runbook_url=None)
-    facts = collect_for_audit(INSTANT, {**REGISTRY, "registry_services": services}, window_days=28)
+    facts = collect_for_audit(GitHubHook(), INSTANT, {**REGISTRY, "registry_services": services}, window_days=28)
     assert facts["github_runbooks"].empty
     assert list(facts["github_runbooks"].columns) == list(github.FACT_COLUMNS["github_runbooks"])

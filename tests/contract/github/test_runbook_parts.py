@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from oncall_readiness.runbook_facts import PART_COLUMNS, PART_LABELS, RUNBOOK_COLUMNS, runbook_host
+from oncall_readiness.sources.confluence import FACT_COLUMNS as CONFLUENCE_COLUMNS
 from oncall_readiness.sources.confluence import parse_page_url, storage_headings
-from oncall_readiness.sources.github import BlobLink, markdown_headings, parse_blob_url, runbook_parts
+from oncall_readiness.sources.github import FACT_COLUMNS as GITHUB_COLUMNS
+from oncall_readiness.sources.github import BlobLink, markdown_headings, parse_blob_url
+from oncall_readiness.sources.runbooks import PART_PATTERNS, runbook_parts
 
 
 @pytest.mark.parametrize(
@@ -111,3 +115,27 @@ def test_part_synonyms(heading, part):
 
 def test_words_in_body_text_or_titles_do_not_count():
     assert not any(runbook_parts(["Checkout API Runbook", "Overview", "Contacts"]).values())
+
+
+def test_every_part_has_its_label_and_its_headings():
+    assert list(PART_PATTERNS) == list(PART_LABELS) == PART_COLUMNS
+
+
+@pytest.mark.parametrize("columns", [GITHUB_COLUMNS["github_runbooks"], CONFLUENCE_COLUMNS["confluence_runbooks"]])
+def test_every_host_table_has_the_columns_the_check_reads(columns):
+    assert set(RUNBOOK_COLUMNS) <= set(columns)
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("https://github.com/o/r/blob/main/x.md", "github"),
+        ("https://GitHub.com/o/r", "github"),
+        ("https://example.atlassian.net/wiki/spaces/OPS/pages/1/Runbook", "confluence"),
+        ("https://example.atlassian.net/jira/browse/OPS-1", None),
+        ("https://runbooks.example.com/checkout", None),
+        (None, None),
+    ],
+)
+def test_runbook_links_are_told_apart_by_host(url, host):
+    assert runbook_host(url) == host

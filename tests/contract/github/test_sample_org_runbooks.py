@@ -11,24 +11,26 @@ import pytest
 from oncall_readiness.checks import CheckInput
 from oncall_readiness.checks.catalogue import load_catalogue, team_thresholds
 from oncall_readiness.checks.runbook_freshness import evaluate
-from oncall_readiness.registry import default_catalog_path, load_registry
-from oncall_readiness.sandbox.confluence import SANDBOX_EMAIL
-from oncall_readiness.sandbox.process import running_sandbox
+from oncall_readiness.registry import load_registry
+from oncall_readiness.runbook_facts import HOSTS
 from oncall_readiness.sources import confluence, github
+from readiness_sandbox.confluence import SANDBOX_EMAIL
+from readiness_sandbox.process import running_sandbox
+from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
 CHECK = load_catalogue().checks["runbook-freshness"]
 
 
 def audit(instant: pd.Timestamp, unavailable=None):
-    facts = load_registry(default_catalog_path()).to_facts()
+    facts = load_registry(SAMPLE_CATALOG).to_facts()
     services = facts["registry_services"]
     with running_sandbox() as sandbox:
-        gh = github.GitHubClient(sandbox.token, base_url=sandbox.github_url)
-        cf = confluence.ConfluenceClient(SANDBOX_EMAIL, sandbox.token, base_url=sandbox.confluence_url)
+        gh = github.GitHubClient(sandbox.token, base_url=sandbox.url("github"))
+        cf = confluence.ConfluenceClient(SANDBOX_EMAIL, sandbox.token, base_url=sandbox.url("confluence"))
         facts.update(github.collect(gh, github.runbooks_to_collect(services), instant))
         facts.update(confluence.collect(cf, confluence.runbooks_to_collect(services), instant))
     for source in unavailable or {}:
-        del facts[github.TABLE if source == "github" else confluence.TABLE]
+        del facts[HOSTS[source].table]
     teams = facts["registry_teams"]
     thresholds = team_thresholds(CHECK, teams["team"], facts["registry_thresholds"])
     outcome = evaluate(CheckInput(instant, teams, facts, thresholds, unavailable or {}))

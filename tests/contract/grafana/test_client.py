@@ -8,13 +8,15 @@ import pandas as pd
 import pytest
 
 from oncall_readiness.connections import ConnectionConfigError
-from oncall_readiness.registry import default_catalog_path, load_registry
-from oncall_readiness.sandbox.process import running_sandbox
+from oncall_readiness.hooks.grafana import GrafanaHook
+from oncall_readiness.registry import load_registry
 from oncall_readiness.sources import grafana
 from oncall_readiness.sources.grafana import GrafanaClient, collect
 from oncall_readiness.sources.http import SourceError
+from readiness_sandbox.process import running_sandbox
+from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
-REGISTRY = load_registry(default_catalog_path())
+REGISTRY = load_registry(SAMPLE_CATALOG)
 SELECTORS = list(REGISTRY.services["dashboard_selector"].dropna())
 TEAMS = list(REGISTRY.teams["grafana_team"].dropna())
 
@@ -50,7 +52,7 @@ def sample_sandbox():
 
 
 def test_sample_org_collects_in_the_fewest_calls(sample_sandbox):
-    client = GrafanaClient(sample_sandbox.token, base_url=sample_sandbox.grafana_url)
+    client = GrafanaClient(sample_sandbox.token, base_url=sample_sandbox.url("grafana"))
     facts = collect_sample(client)
     dashboards = facts["grafana_dashboards"]
     opened = (dashboards["kind_from"] == "panels").sum()
@@ -67,7 +69,7 @@ def test_sample_org_collects_in_the_fewest_calls(sample_sandbox):
 
 
 def test_sample_org_facts_have_their_documented_schema(sample_sandbox):
-    facts = collect_sample(GrafanaClient(sample_sandbox.token, base_url=sample_sandbox.grafana_url))
+    facts = collect_sample(GrafanaClient(sample_sandbox.token, base_url=sample_sandbox.url("grafana")))
     for table, columns in grafana.FACT_COLUMNS.items():
         assert list(facts[table].columns) == list(columns), table
     members = facts["grafana_team_members"]
@@ -83,8 +85,8 @@ def test_sample_org_facts_have_their_documented_schema(sample_sandbox):
 
 
 def test_pagination_walks_every_page_at_the_largest_page_size():
-    with running_sandbox(grafana_state=big_instance(dashboards=6001, teams=1500)) as sandbox:
-        client = GrafanaClient(sandbox.token, base_url=sandbox.grafana_url)
+    with running_sandbox(states={"grafana": big_instance(dashboards=6001, teams=1500)}) as sandbox:
+        client = GrafanaClient(sandbox.token, base_url=sandbox.url("grafana"))
         facts = collect(client, dashboard_selectors=["bulk"], team_names=["wanted"])
     dashboards = facts["grafana_dashboards"]
     assert len(dashboards) == 6001 and dashboards["uid"].is_unique
@@ -97,7 +99,7 @@ def test_pagination_walks_every_page_at_the_largest_page_size():
 
 
 def test_a_dashboard_deleted_between_search_and_read_is_left_out(sample_sandbox):
-    client = GrafanaClient(sample_sandbox.token, base_url=sample_sandbox.grafana_url)
+    client = GrafanaClient(sample_sandbox.token, base_url=sample_sandbox.url("grafana"))
     real_get = client.get
 
     def racing_get(path, params=None, **kwargs):
@@ -111,9 +113,9 @@ def test_a_dashboard_deleted_between_search_and_read_is_left_out(sample_sandbox)
 
 
 def test_throttled_collection_gives_the_same_facts(sample_sandbox):
-    unthrottled = collect_sample(GrafanaClient(sample_sandbox.token, base_url=sample_sandbox.grafana_url))
+    unthrottled = collect_sample(GrafanaClient(sample_sandbox.token, base_url=sample_sandbox.url("grafana")))
     with running_sandbox(rate_limit="4/1") as throttled_sandbox:
-        client = GrafanaClient(throttled_sandbox.token, base_url=throttled_sandbox.grafana_url, backoff_factor=0.1)
+        client = GrafanaClient(throttled_sandbox.token, base_url=throttled_sandbox.url("grafana"), backoff_factor=0.1)
         throttled = collect_sample(client)
     assert client.retries >= 1, "the sandbox should have answered 429 at least once"
     for table, frame in unthrottled.items():
@@ -122,13 +124,13 @@ def test_throttled_collection_gives_the_same_facts(sample_sandbox):
 
 def test_server_errors_are_retried():
     with running_sandbox(fail_next=2) as sandbox:
-        client = GrafanaClient(sandbox.token, base_url=sandbox.grafana_url, backoff_factor=0.05)
+        client = GrafanaClient(sandbox.token, base_url=sandbox.url("grafana"), backoff_factor=0.05)
         facts = collect_sample(client)
     assert client.retries == 2 and len(facts["grafana_dashboards"]) == 35
 
 
 def test_a_wrong_token_fails_at_once_with_the_api_message_and_no_secret(sample_sandbox):
-    client = GrafanaClient("glsa_wrong-secret-token", base_url=sample_sandbox.grafana_url)
+    client = GrafanaClient("glsa_wrong-secret-token", base_url=sample_sandbox.url("grafana"))
     with pytest.raises(SourceError) as error:
         collect_sample(client)
     message = str(error.value)
@@ -145,14 +147,16 @@ def test_no_token_or_no_base_url_is_refused_before_any_call():
 
 
 def test_the_client_comes_from_the_grafana_default_connection(monkeypatch, sample_sandbox):
-    conn = {"conn_type": "http", "host": sample_sandbox.grafana_url, "password": sample_sandbox.token}
+    conn = {"conn_type": "readiness_grafana", "host": sample_sandbox.url("grafana"), "password": sample_sandbox.token}
     monkeypatch.setenv("AIRFLOW_CONN_GRAFANA_DEFAULT", json.dumps(conn))
-    facts = grafana.collect_for_audit(pd.Timestamp("2026-11-16T00:00Z"), REGISTRY.to_facts(), window_days=28)
+    instant = pd.Timestamp("2026-11-16T00:00Z")
+    facts = grafana.collect_for_audit(GrafanaHook(), instant, REGISTRY.to_facts(), window_days=28)
     assert len(facts["grafana_dashboards"]) == 35
 
 
 def test_a_connection_without_a_host_names_the_connection(monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_GRAFANA_DEFAULT", json.dumps({"conn_type": "http", "password": "secret-123"}))
+    conn = {"conn_type": "readiness_grafana", "password": "secret-123"}
+    monkeypatch.setenv("AIRFLOW_CONN_GRAFANA_DEFAULT", json.dumps(conn))
     with pytest.raises(ConnectionConfigError, match="'grafana_default' has no host") as error:
-        grafana.client_from_connection()
+        GrafanaHook().get_conn()
     assert "secret-123" not in str(error.value)

@@ -11,11 +11,11 @@ import pytest
 import requests
 from fastapi.testclient import TestClient
 
-from oncall_readiness.sandbox.grafana import create_app, load_grafana_state, parse_state
-from oncall_readiness.sandbox.grafana_state import StateError
-from oncall_readiness.sandbox.pagerduty import RateLimit
-from oncall_readiness.sandbox.process import SandboxError, running_sandbox
-from oncall_readiness.sandbox.server import default_grafana_state_path
+from readiness_sandbox.grafana import create_app, load_grafana_state, parse_state
+from readiness_sandbox.grafana_state import StateError
+from readiness_sandbox.pagerduty import RateLimit
+from readiness_sandbox.process import SandboxError, running_sandbox
+from readiness_sandbox.sample_org import state_file
 
 TOKEN = "glsa_test-token"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
@@ -249,7 +249,7 @@ def test_bad_state_is_refused_naming_the_item_and_field(state, problem):
 
 
 def test_the_sample_organisation_state_loads():
-    state = parse_state(load_grafana_state(default_grafana_state_path()))
+    state = parse_state(load_grafana_state(state_file("grafana.yaml")))
     assert len(state.teams) >= 6 and len(state.dashboards) > 20 and state.alert_rules
 
 
@@ -257,15 +257,15 @@ def test_the_sample_organisation_state_loads():
 
 
 def test_the_sandbox_serves_grafana_under_its_prefix():
-    with running_sandbox(grafana_state=STATE, token=TOKEN) as sandbox:
+    with running_sandbox(states={"grafana": STATE}, token=TOKEN) as sandbox:
         assert requests.get(sandbox.base_url + "/", timeout=5).json()["emulators"]["grafana"] == "/grafana"
-        hits = requests.get(sandbox.grafana_url + "/api/search", headers=HEADERS, timeout=5).json()
+        hits = requests.get(sandbox.url("grafana") + "/api/search", headers=HEADERS, timeout=5).json()
         assert len(hits) == 6
-        assert requests.get(sandbox.grafana_url + "/api/search", timeout=5).status_code == 401
+        assert requests.get(sandbox.url("grafana") + "/api/search", timeout=5).status_code == 401
 
 
 def test_the_sandbox_refuses_a_bad_grafana_state(tmp_path):
     bad = tmp_path / "grafana.yaml"
     bad.write_text("dashboards: [{uid: a}]\n")
-    with pytest.raises(SandboxError, match="cannot load the Grafana state"), running_sandbox(grafana_state=bad):
+    with pytest.raises(SandboxError, match="cannot load the Grafana state"), running_sandbox(states={"grafana": bad}):
         pass

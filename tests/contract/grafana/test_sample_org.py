@@ -16,9 +16,12 @@ from oncall_readiness import hr
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
-from oncall_readiness.registry import default_catalog_path, load_registry
-from oncall_readiness.sandbox.process import running_sandbox
+from oncall_readiness.registry import load_registry
 from oncall_readiness.sources import grafana, pagerduty
+from oncall_readiness.sources.catalogue import SOURCES
+from readiness_sandbox.process import running_sandbox
+from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
+from readiness_sandbox.sample_org import HR_EXPORT
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
 CHECKS = ("dashboard-coverage", "joiner-permissions")
@@ -26,17 +29,17 @@ CHECKS = ("dashboard-coverage", "joiner-permissions")
 
 @pytest.fixture(scope="module")
 def audited():
-    registry = load_registry(default_catalog_path())
-    facts = {**registry.to_facts(), **hr.joiner_facts(registry.teams["team"], path=hr.sample_hr_path())}
+    registry = load_registry(SAMPLE_CATALOG)
+    facts = {**registry.to_facts(), **hr.joiner_facts(registry.teams["team"], path=HR_EXPORT)}
     window = pagerduty.AuditWindow(since=dt.datetime(2026, 10, 19, tzinfo=dt.UTC), until=INSTANT.to_pydatetime())
     with running_sandbox() as sandbox:
         facts |= grafana.collect(
-            grafana.GrafanaClient(sandbox.token, base_url=sandbox.grafana_url),
+            grafana.GrafanaClient(sandbox.token, base_url=sandbox.url("grafana")),
             dashboard_selectors=registry.services["dashboard_selector"].dropna(),
             team_names=registry.teams["grafana_team"].dropna(),
         )
         facts |= pagerduty.collect(
-            pagerduty.PagerDutyClient(sandbox.token, base_url=sandbox.pagerduty_url),
+            pagerduty.PagerDutyClient(sandbox.token, base_url=sandbox.url("pagerduty")),
             window,
             registry.team_schedules["schedule_id"],
         )
@@ -59,7 +62,8 @@ def outcome(findings, check_id, subject):
 def test_the_sample_grafana_facts_meet_their_contract(audited):
     facts, _, _ = audited
     registry = {table: frame for table, frame in facts.items() if table.startswith("registry_")}
-    report = validate_source("grafana", facts, QualityContext(audit_instant=INSTANT, registry=registry))
+    context = QualityContext(audit_instant=INSTANT, registry=registry)
+    report = validate_source("grafana", SOURCES["grafana"].suites, facts, context)
     assert failure_summary(report) is None, failure_summary(report)
 
 

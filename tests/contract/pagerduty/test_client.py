@@ -7,10 +7,11 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from oncall_readiness.registry import default_catalog_path, load_registry
-from oncall_readiness.sandbox.process import running_sandbox
+from oncall_readiness.registry import load_registry
 from oncall_readiness.sources.http import SourceError
 from oncall_readiness.sources.pagerduty import AuditWindow, PagerDutyClient, collect
+from readiness_sandbox.process import running_sandbox
+from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
 WINDOW = AuditWindow(
     since=dt.datetime(2026, 10, 19, tzinfo=dt.UTC),
@@ -38,7 +39,7 @@ def big_account(users: int) -> dict:
     return {"users": people, "schedules": [schedule]}
 
 
-SAMPLE_SCHEDULES = list(load_registry(default_catalog_path()).team_schedules["schedule_id"])
+SAMPLE_SCHEDULES = list(load_registry(SAMPLE_CATALOG).team_schedules["schedule_id"])
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def sample_sandbox():
 
 
 def test_sample_org_collects_in_one_call_per_collection(sample_sandbox):
-    client = PagerDutyClient(sample_sandbox.token, base_url=sample_sandbox.pagerduty_url)
+    client = PagerDutyClient(sample_sandbox.token, base_url=sample_sandbox.url("pagerduty"))
     facts = collect(client, WINDOW, SAMPLE_SCHEDULES)
     assert client.requests_made == 5  # users, schedules (with layers), services, policies, one /oncalls window
     assert len(facts["pagerduty_users"]) > 30
@@ -62,7 +63,7 @@ def test_sample_org_collects_in_one_call_per_collection(sample_sandbox):
 
 def test_oncalls_window_gives_the_same_shifts_as_each_final_schedule(sample_sandbox):
     """The one-query path (/oncalls) and the per-schedule path (final_schedule) must agree."""
-    client = PagerDutyClient(sample_sandbox.token, base_url=sample_sandbox.pagerduty_url)
+    client = PagerDutyClient(sample_sandbox.token, base_url=sample_sandbox.url("pagerduty"))
     shifts = collect(client, WINDOW, SAMPLE_SCHEDULES)["pagerduty_oncall_shifts"]
     params = {"since": WINDOW.since.isoformat(), "until": WINDOW.until.isoformat(), "time_zone": "UTC"}
     for schedule_id in SAMPLE_SCHEDULES:
@@ -80,8 +81,8 @@ def test_oncalls_window_gives_the_same_shifts_as_each_final_schedule(sample_sand
 
 
 def test_pagination_walks_every_page_at_the_largest_page_size():
-    with running_sandbox(pagerduty_state=big_account(250)) as sandbox:
-        client = PagerDutyClient(sandbox.token, base_url=sandbox.pagerduty_url)
+    with running_sandbox(states={"pagerduty": big_account(250)}) as sandbox:
+        client = PagerDutyClient(sandbox.token, base_url=sandbox.url("pagerduty"))
         facts = collect(client, WINDOW, ["PS00001"])
     users = facts["pagerduty_users"]
     assert len(users) == 250 and users["user_id"].is_unique
@@ -93,10 +94,12 @@ def test_pagination_walks_every_page_at_the_largest_page_size():
 
 
 def test_throttled_collection_gives_the_same_facts(sample_sandbox):
-    client = PagerDutyClient(sample_sandbox.token, base_url=sample_sandbox.pagerduty_url)
+    client = PagerDutyClient(sample_sandbox.token, base_url=sample_sandbox.url("pagerduty"))
     unthrottled = collect(client, WINDOW, SAMPLE_SCHEDULES)
     with running_sandbox(rate_limit="2/1") as throttled_sandbox:
-        client = PagerDutyClient(throttled_sandbox.token, base_url=throttled_sandbox.pagerduty_url, backoff_factor=0.1)
+        client = PagerDutyClient(
+            throttled_sandbox.token, base_url=throttled_sandbox.url("pagerduty"), backoff_factor=0.1
+        )
         throttled = collect(client, WINDOW, SAMPLE_SCHEDULES)
     assert client.retries >= 1, "the sandbox should have answered 429 at least once"
     for table, frame in unthrottled.items():
@@ -105,13 +108,13 @@ def test_throttled_collection_gives_the_same_facts(sample_sandbox):
 
 def test_server_errors_are_retried():
     with running_sandbox(fail_next=2) as sandbox:
-        client = PagerDutyClient(sandbox.token, base_url=sandbox.pagerduty_url, backoff_factor=0.05)
+        client = PagerDutyClient(sandbox.token, base_url=sandbox.url("pagerduty"), backoff_factor=0.05)
         facts = collect(client, WINDOW)
     assert client.retries == 2 and len(facts["pagerduty_users"]) > 0
 
 
 def test_a_wrong_token_fails_at_once_with_the_api_message_and_no_secret(sample_sandbox):
-    client = PagerDutyClient("wrong-secret-token", base_url=sample_sandbox.pagerduty_url)
+    client = PagerDutyClient("wrong-secret-token", base_url=sample_sandbox.url("pagerduty"))
     with pytest.raises(SourceError) as error:
         collect(client, WINDOW)
     message = str(error.value)

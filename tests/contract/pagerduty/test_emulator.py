@@ -13,14 +13,14 @@ import pytest
 import requests
 from fastapi.testclient import TestClient
 
-from oncall_readiness.sandbox.pagerduty import (
+from readiness_sandbox.pagerduty import (
     RateLimit,
     StateError,
     create_app,
     load_pagerduty_state,
     parse_state,
 )
-from oncall_readiness.sandbox.process import SandboxError, running_sandbox
+from readiness_sandbox.process import SandboxError, running_sandbox
 
 STATE_FILE = Path(__file__).parent / "fixtures" / "pagerduty_state.yaml"
 TOKEN = "test-token"
@@ -413,9 +413,9 @@ def test_error_bodies_match_the_spec(state, assert_matches_spec):
 
 
 def test_sandbox_subprocess_serves_pagerduty_and_stops():
-    with running_sandbox(pagerduty_state=STATE_FILE, token="subprocess-token") as sandbox:
+    with running_sandbox(states={"pagerduty": STATE_FILE}, token="subprocess-token") as sandbox:
         response = requests.get(
-            f"{sandbox.pagerduty_url}/users",
+            f"{sandbox.url('pagerduty')}/users",
             headers={"Authorization": "Token token=subprocess-token"},
             timeout=10,
         )
@@ -430,5 +430,8 @@ def test_sandbox_subprocess_serves_pagerduty_and_stops():
 def test_sandbox_subprocess_reports_a_bad_state(tmp_path):
     bad = tmp_path / "pagerduty.yaml"
     bad.write_text("users:\n  - {id: PX, email: x@example.com}\n", encoding="utf-8")
-    with pytest.raises(SandboxError, match=r"users\[PX\].*'name'.*required"), running_sandbox(pagerduty_state=bad):
+    with (
+        pytest.raises(SandboxError, match=r"users\[PX\].*'name'.*required"),
+        running_sandbox(states={"pagerduty": bad}),
+    ):
         pass

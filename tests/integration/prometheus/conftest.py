@@ -1,7 +1,8 @@
 """A real Prometheus (Debian package ``prometheus``) serving the sample organisation's rules.
 
-One server per session on a free loopback port, started and stopped here. Without the
-binary the tests that need it skip on a developer machine and fail in CI (``unavailable``).
+One open server and one behind basic auth (user ``auditor``) per session, each on a free
+loopback port, started and stopped here. Without the binary the tests that need them skip
+on a developer machine and fail in CI (``unavailable``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,32 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
-from oncall_readiness.sandbox.prometheus import INSTALL_HINT, find_prometheus, find_promtool, running_prometheus
+from readiness_sandbox.prometheus import (
+    INSTALL_HINT,
+    PrometheusHandle,
+    find_prometheus,
+    find_promtool,
+    running_prometheus,
+    sample_rules_dir,
+)
+
+AUDITOR = "auditor"
+PASSWORD = "s3cret-prom-pass"
+# bcrypt of PASSWORD (cost 10), as Prometheus's web.config.file wants it.
+PASSWORD_HASH = "$2b$10$abcdefghijklmnopqrstuuR5S094A/WeOg2C5P2olL.UBFADgq3CG"
+
+
+@dataclass(frozen=True)
+class Protected:
+    """A Prometheus that wants HTTP basic auth, and the login and password it accepts."""
+
+    server: PrometheusHandle
+    login: str = AUDITOR
+    password: str = PASSWORD
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +58,24 @@ def prometheus(prometheus_server, unavailable):
     if prometheus_server is None:
         unavailable(f"the prometheus binary is not installed: {INSTALL_HINT}")
     return prometheus_server
+
+
+@pytest.fixture(scope="session")
+def protected_server():
+    """The session's server behind basic auth, or None when no binary is installed."""
+    if not find_prometheus():
+        yield None
+        return
+    web = {"basic_auth_users": {AUDITOR: PASSWORD_HASH}}
+    with running_prometheus(sample_rules_dir(), web_config=web, ready_auth=(AUDITOR, PASSWORD)) as handle:
+        yield Protected(handle)
+
+
+@pytest.fixture
+def protected_prometheus(protected_server, unavailable) -> Protected:
+    if protected_server is None:
+        unavailable(f"the prometheus binary is not installed: {INSTALL_HINT}")
+    return protected_server
 
 
 @pytest.fixture

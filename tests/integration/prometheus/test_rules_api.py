@@ -10,18 +10,18 @@ import pandas as pd
 import pytest
 import yaml
 
+from oncall_readiness.hooks.prometheus import PrometheusHook
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
-from oncall_readiness.sandbox.prometheus import running_prometheus, sample_rules_dir
+from oncall_readiness.sources.catalogue import SOURCES
 from oncall_readiness.sources.http import SourceError
 from oncall_readiness.sources.prometheus import PrometheusClient, collect, collect_for_audit
+from readiness_sandbox.prometheus import running_prometheus, sample_rules_dir
 
 pytestmark = pytest.mark.integration
 
 RULE_FILES = sorted(sample_rules_dir().glob("*.yml"))
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
 PASSWORD = "s3cret-prom-pass"
-# bcrypt of PASSWORD (cost 10), as Prometheus's web.config.file wants it.
-PASSWORD_HASH = "$2b$10$abcdefghijklmnopqrstuuR5S094A/WeOg2C5P2olL.UBFADgq3CG"
 DURATIONS = {"s": 1, "m": 60, "h": 3600}
 
 
@@ -104,17 +104,16 @@ def test_recording_rules_are_left_out(facts):
 
 
 def test_the_real_read_meets_its_data_contract(facts):
-    report = validate_source(
-        "prometheus", {"prometheus_alert_rules": facts}, QualityContext(audit_instant=INSTANT, registry={})
-    )
+    context = QualityContext(audit_instant=INSTANT, registry={})
+    report = validate_source("prometheus", SOURCES["prometheus"].suites, {"prometheus_alert_rules": facts}, context)
     assert failure_summary(report) is None
     assert report["success"].all()
 
 
 def test_collect_for_audit_reads_the_airflow_connection(prometheus, monkeypatch):
-    conn = {"conn_type": "http", "host": prometheus.base_url}
+    conn = {"conn_type": "readiness_prometheus", "host": prometheus.base_url}
     monkeypatch.setenv("AIRFLOW_CONN_PROMETHEUS_DEFAULT", json.dumps(conn))
-    facts = collect_for_audit(INSTANT, {}, window_days=28)
+    facts = collect_for_audit(PrometheusHook(), INSTANT, {}, window_days=28)
     assert len(facts["prometheus_alert_rules"]) == len(alerting_rules_in_files())
 
 
@@ -186,19 +185,18 @@ def test_a_password_without_login_is_sent_as_a_bearer_token(front):
     assert front.seen[-1]["Authorization"] == "Bearer service-token"
 
 
-def test_basic_auth_against_a_real_protected_prometheus(prometheus):
-    web = {"basic_auth_users": {"auditor": PASSWORD_HASH}}
-    with running_prometheus(sample_rules_dir(), web_config=web, ready_auth=("auditor", PASSWORD)) as protected:
-        facts = collect(quick_client(protected.base_url, login="auditor", password=PASSWORD))
-        assert len(facts["prometheus_alert_rules"]) == len(alerting_rules_in_files())
-        # credentials written into the URL become basic auth and never show in a message
-        host = protected.base_url.removeprefix("http://")
-        assert len(collect(quick_client(f"http://auditor:{PASSWORD}@{host}"))["prometheus_alert_rules"])
-        with pytest.raises(SourceError) as raised:
-            collect(quick_client(f"http://auditor:wrong-{PASSWORD}@{host}"))
-        assert "answered 401" in str(raised.value) and PASSWORD not in str(raised.value)
-        with pytest.raises(SourceError, match="answered 401"):
-            collect(quick_client(protected.base_url))
+def test_basic_auth_against_a_real_protected_prometheus(protected_prometheus):
+    login, password = protected_prometheus.login, protected_prometheus.password
+    facts = collect(quick_client(protected_prometheus.base_url, login=login, password=password))
+    assert len(facts["prometheus_alert_rules"]) == len(alerting_rules_in_files())
+    # credentials written into the URL become basic auth and never show in a message
+    host = protected_prometheus.base_url.removeprefix("http://")
+    assert len(collect(quick_client(f"http://{login}:{password}@{host}"))["prometheus_alert_rules"])
+    with pytest.raises(SourceError) as raised:
+        collect(quick_client(f"http://{login}:wrong-{password}@{host}"))
+    assert "answered 401" in str(raised.value) and password not in str(raised.value)
+    with pytest.raises(SourceError, match="answered 401"):
+        collect(quick_client(protected_prometheus.base_url))
 
 
 def test_the_compose_stacks_prometheus_configuration_is_valid(promtool):

@@ -13,15 +13,16 @@ import yaml
 
 from oncall_readiness.checks.catalogue import Catalogue, load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
-from oncall_readiness.registry import default_catalog_path, load_registry
+from oncall_readiness.registry import load_registry
 from oncall_readiness.sources import grafana
 from oncall_readiness.sources.prometheus import PrometheusClient, collect
+from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
 pytestmark = pytest.mark.integration
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
 CHECK = "alert-definitions"
-GRAFANA_STATE = default_catalog_path().parent / "grafana.yaml"
+GRAFANA_STATE = SAMPLE_CATALOG.parent / "grafana.yaml"
 
 
 def grafana_rules() -> pd.DataFrame:
@@ -45,7 +46,7 @@ def evaluate(prometheus_rules: pd.DataFrame, grafana_rules: pd.DataFrame):
     catalogue = load_catalogue()
     only = Catalogue(checks={CHECK: catalogue.checks[CHECK]}, status_scores=catalogue.status_scores)
     facts = {
-        **load_registry(default_catalog_path()).to_facts(),
+        **load_registry(SAMPLE_CATALOG).to_facts(),
         "prometheus_alert_rules": prometheus_rules,
         "grafana_alert_rules": grafana_rules,
     }

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
-from oncall_readiness.checks.catalogue import load_catalogue
+import pytest
+import yaml
+
+from oncall_readiness.checks.catalogue import CATALOGUE_PATH, CatalogueError, load_catalogue
 from oncall_readiness.checks.docs import render
 
 REPO = Path(__file__).resolve().parents[3]
@@ -25,10 +27,25 @@ def test_catalogue_holds_exactly_the_designed_check_ids():
     assert set(load_catalogue().checks) == DESIGN_CHECK_IDS
 
 
-def test_every_implemented_check_has_a_module_with_evaluate():
+def test_every_implemented_check_names_its_evaluate_function():
     for check in load_catalogue().implemented():
-        module = importlib.import_module(f"oncall_readiness.checks.{check.module_name}")
-        assert callable(module.evaluate), check.id
+        evaluate = check.evaluator()
+        assert callable(evaluate) and evaluate.__module__.startswith("oncall_readiness.checks."), check.id
+
+
+def test_a_check_naming_a_missing_function_stops_at_load_naming_the_entry(tmp_path):
+    document = yaml.safe_load(CATALOGUE_PATH.read_text())
+    document["checks"][0]["function"] = "oncall_readiness.checks.rotation_sustainability:evaluat"
+    broken = tmp_path / "checks.yaml"
+    broken.write_text(yaml.safe_dump(document))
+    with pytest.raises(
+        CatalogueError, match=r"check 'rotation-sustainability': `function` .*evaluat.* does not resolve"
+    ):
+        load_catalogue(broken)
+    document["checks"][0]["function"] = "os:getcwd"
+    broken.write_text(yaml.safe_dump(document))
+    with pytest.raises(CatalogueError, match="must name `oncall_readiness.checks.<module>:<function>`"):
+        load_catalogue(broken)
 
 
 def test_every_check_has_a_rubric_for_each_status_and_remediation():

@@ -6,6 +6,9 @@ Audit instant 2026-11-16T00:00Z; defaults fresh_days 7, stale_days 30. Runbooks 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 
@@ -13,13 +16,15 @@ from oncall_readiness.checks import CheckInput
 from oncall_readiness.checks.catalogue import Catalogue, load_catalogue, team_thresholds
 from oncall_readiness.checks.runbook_freshness import evaluate, runbook_host
 from oncall_readiness.checks.runner import evaluate_checks
-from oncall_readiness.sources import confluence, github
+from oncall_readiness.runbook_facts import HOSTS, PART_COLUMNS
+from oncall_readiness.sources.confluence import FACT_COLUMNS as CONFLUENCE_COLUMNS
 from oncall_readiness.sources.github import FACT_COLUMNS as GITHUB_COLUMNS
-from oncall_readiness.sources.github import frame
+from oncall_readiness.sources.runbooks import frame
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
 CHECK = load_catalogue().checks["runbook-freshness"]
-ALL_PARTS = {column: True for column in github.PART_COLUMNS}
+ALL_PARTS = {column: True for column in PART_COLUMNS}
+GITHUB, CONFLUENCE = HOSTS["github"], HOSTS["confluence"]
 
 
 def gh(service: str) -> str:
@@ -53,14 +58,14 @@ def org(services: dict[str, tuple[str, str | None]], facts: list[dict], *, thres
         [{"team": t, "check_id": CHECK.id, "key": k, "value": v} for t, k, v in thresholds],
         columns=["team", "check_id", "key", "value"],
     )
-    gh_rows = [row for row in facts if github.is_github_url(row["url"])]
-    cf_rows = [row for row in facts if confluence.is_confluence_url(row["url"])]
+    gh_rows = [row for row in facts if GITHUB.holds(row["url"])]
+    cf_rows = [row for row in facts if CONFLUENCE.holds(row["url"])]
     return {
         "registry_teams": registry_teams,
         "registry_services": registry_services,
         "registry_thresholds": overrides,
-        github.TABLE: frame(github.TABLE, gh_rows, GITHUB_COLUMNS),
-        confluence.TABLE: frame(confluence.TABLE, cf_rows, confluence.FACT_COLUMNS),
+        GITHUB.table: frame(GITHUB.table, gh_rows, GITHUB_COLUMNS),
+        CONFLUENCE.table: frame(CONFLUENCE.table, cf_rows, CONFLUENCE_COLUMNS),
     }
 
 
@@ -171,7 +176,7 @@ def test_runbooks_on_a_host_that_is_down_are_unknown_and_worse_findings_still_co
         },
         [fact("c", cf(3)), fact("e", cf(5), days=90)],
     )
-    del facts[github.TABLE]  # an unavailable source's facts are not gathered
+    del facts[GITHUB.table]  # an unavailable source's facts are not gathered
     results, findings = run(facts, unavailable=down)
     assert results["status"].to_dict() == {"mixed-fail": "fail", "mixed-pass": "unknown", "only-github": "unknown"}
     assert results.at["only-github", "reason"] == (
@@ -216,7 +221,7 @@ def test_the_runner_runs_the_check_when_only_one_runbook_host_is_down():
         {"a": ("payments", gh("a")), "b": ("checkout", cf(2)), "c": ("checkout", None)},
         [fact("a", gh("a"))],
     )
-    del facts[confluence.TABLE]
+    del facts[CONFLUENCE.table]
     results, findings = evaluate_checks(
         audit_instant=INSTANT,
         facts=facts,
@@ -253,3 +258,15 @@ def test_the_registry_down_makes_every_team_unknown():
 )
 def test_runbook_hosts(url, host):
     assert runbook_host(url) == host
+
+
+def test_the_check_imports_no_source_client_or_hook():
+    """A check only reads facts: importing it loads no source module, hook, HTTP client or Airflow."""
+    code = (
+        "import sys\n"
+        "import oncall_readiness.checks.runbook_freshness\n"
+        "loaded = [m for m in sys.modules if m.startswith(('oncall_readiness.sources', 'oncall_readiness.hooks'))]\n"
+        "print(sorted(loaded + [m for m in ('requests', 'airflow') if m in sys.modules]))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from oncall_readiness import audit, hr, staging
-from oncall_readiness.facts import FACT_SCHEMAS
-from oncall_readiness.registry import default_catalog_path, load_registry
+from oncall_readiness import audit, hr
+from oncall_readiness.registry import load_registry
+from oncall_readiness.sources.catalogue import REGISTRY, fact_schemas
+from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
+from readiness_sandbox.sample_org import HR_EXPORT as SAMPLE_HR_EXPORT
 
 TEAMS = ["payments", "checkout"]
 HEADER = "email,team,start_date,status\n"
@@ -100,25 +102,19 @@ def test_a_missing_column_or_file_is_named(tmp_path):
     assert str(hr.HRExportError(missing)).startswith("1 problem in the HR export:\n")
 
 
-def test_where_the_export_comes_from(tmp_path, monkeypatch):
-    sample_catalog = default_catalog_path()
+def test_the_export_is_read_only_where_configured(tmp_path, monkeypatch):
     monkeypatch.delenv(hr.HR_CSV_ENV, raising=False)
-    monkeypatch.delenv(hr.CATALOG_ENV, raising=False)
-    assert hr.default_hr_path() == hr.sample_hr_path()  # the sample organisation brings its own
-    assert hr.default_hr_path(sample_catalog / "all.yaml") == hr.sample_hr_path()
-    assert hr.default_hr_path(tmp_path) is None  # another catalog: none unless configured
-    monkeypatch.setenv(hr.CATALOG_ENV, str(tmp_path))
-    assert hr.default_hr_path() is None
+    assert hr.configured_hr_path() is None  # no default: not even the sample organisation's
+    assert hr.joiner_facts(TEAMS)[hr.TABLE].empty
     monkeypatch.setenv(hr.HR_CSV_ENV, str(tmp_path / "hr.csv"))
-    assert hr.default_hr_path() == tmp_path / "hr.csv"
-    monkeypatch.setenv(hr.HR_CSV_ENV, "")
-    assert hr.default_hr_path(sample_catalog) is None  # empty: explicitly none
-    assert hr.joiner_facts(TEAMS, catalog=sample_catalog)[hr.TABLE].empty
+    assert hr.configured_hr_path() == tmp_path / "hr.csv"
+    monkeypatch.setenv(hr.HR_CSV_ENV, " ")
+    assert hr.configured_hr_path() is None
 
 
 def test_the_sample_export_matches_the_sample_catalog():
-    registry = load_registry(default_catalog_path())
-    joiners = hr.load_hr_joiners(hr.sample_hr_path(), teams=registry.teams["team"])
+    registry = load_registry(SAMPLE_CATALOG)
+    joiners = hr.load_hr_joiners(SAMPLE_HR_EXPORT, teams=registry.teams["team"])
     active = joiners[joiners["status"] == "active"]
     catalog = registry.people.set_index("email")
     for row in active.itertuples():
@@ -129,20 +125,21 @@ def test_the_sample_export_matches_the_sample_catalog():
 
 def test_the_audit_stages_the_export_with_the_registry(tmp_path, monkeypatch):
     monkeypatch.setenv("READINESS_STAGING_DIR", str(tmp_path / "staging"))
-    monkeypatch.delenv(hr.CATALOG_ENV, raising=False)
+    monkeypatch.setenv("READINESS_CATALOG", str(SAMPLE_CATALOG))
     monkeypatch.setenv(hr.HR_CSV_ENV, str(export(tmp_path, HEADER + "new@example.com,payments,2026-11-10,active\n")))
-    instant = audit.audit_instant("2026-11-16T00:00:00+00:00")
-    audit.stage_registry(instant)
-    staged = staging.read_step(audit.audit_date(instant), audit.REGISTRY)[hr.TABLE]
+    run = audit.AuditRun(audit.audit_instant("2026-11-16T00:00:00+00:00"), "manual__hr")
+    audit.stage_registry(run)
+    staged = run.staging.read(REGISTRY)[hr.TABLE]
     assert staged["email"].tolist() == ["new@example.com"]
     assert staged["start_date"].tolist() == [dt.date(2026, 11, 10)]
-    assert FACT_SCHEMAS[hr.TABLE]["start_date"] == "date"  # the warehouse knows the table
+    assert fact_schemas()[hr.TABLE]["start_date"] == "date"  # the warehouse knows the table
 
 
 def test_a_bad_export_stops_the_audit_before_anything_is_staged(tmp_path, monkeypatch):
     monkeypatch.setenv("READINESS_STAGING_DIR", str(tmp_path / "staging"))
+    monkeypatch.setenv("READINESS_CATALOG", str(SAMPLE_CATALOG))
     monkeypatch.setenv(hr.HR_CSV_ENV, str(export(tmp_path, HEADER + "new@example.com,nobody,2026-11-10,active\n")))
-    instant = audit.audit_instant("2026-11-16T00:00:00+00:00")
+    run = audit.AuditRun(audit.audit_instant("2026-11-16T00:00:00+00:00"), "manual__hr")
     with pytest.raises(hr.HRExportError, match="unknown team 'nobody'"):
-        audit.stage_registry(instant)
-    assert not staging.step_status(audit.audit_date(instant), audit.REGISTRY).get("ok")
+        audit.stage_registry(run)
+    assert not run.staging.status(REGISTRY).get("ok")

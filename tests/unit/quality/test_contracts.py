@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
-from oncall_readiness.registry import default_catalog_path, load_registry
-from oncall_readiness.sandbox.process import running_sandbox
+from oncall_readiness.registry import load_registry
+from oncall_readiness.sources.catalogue import SOURCES
 from oncall_readiness.sources.pagerduty import AuditWindow, PagerDutyClient, collect, normalise
+from readiness_sandbox.process import running_sandbox
+from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
 WINDOW = AuditWindow(since=dt.datetime(2026, 10, 19, tzinfo=dt.UTC), until=dt.datetime(2026, 11, 16, tzinfo=dt.UTC))
@@ -22,7 +24,7 @@ WINDOW = AuditWindow(since=dt.datetime(2026, 10, 19, tzinfo=dt.UTC), until=dt.da
 
 @pytest.fixture(scope="module")
 def registry():
-    return load_registry(default_catalog_path()).to_facts()
+    return load_registry(SAMPLE_CATALOG).to_facts()
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +35,13 @@ def sandbox():
 
 @pytest.fixture(scope="module")
 def clean(sandbox, registry):
-    client = PagerDutyClient(sandbox.token, base_url=sandbox.pagerduty_url)
+    client = PagerDutyClient(sandbox.token, base_url=sandbox.url("pagerduty"))
     return collect(client, WINDOW, registry["registry_team_schedules"]["schedule_id"])
 
 
 def failures(facts, registry, source="pagerduty"):
-    report = validate_source(source, facts, QualityContext(audit_instant=INSTANT, registry=registry))
+    context = QualityContext(audit_instant=INSTANT, registry=registry)
+    report = validate_source(source, SOURCES[source].suites, facts, context)
     return report, failure_summary(report)
 
 
@@ -59,7 +62,7 @@ def test_the_sample_registry_meets_its_contract(registry):
 
 
 def test_a_field_dropped_by_an_api_change(sandbox, registry, clean):
-    client = PagerDutyClient(sandbox.token, base_url=sandbox.pagerduty_url)
+    client = PagerDutyClient(sandbox.token, base_url=sandbox.url("pagerduty"))
     users = [{k: v for k, v in user.items() if k != "email"} for user in client.iter_all("/users", "users")]
     facts = {
         **clean,
@@ -75,7 +78,7 @@ def test_a_field_dropped_by_an_api_change(sandbox, registry, clean):
 
 
 def test_a_truncated_last_page(sandbox, registry):
-    client = PagerDutyClient(sandbox.token, base_url=sandbox.pagerduty_url)
+    client = PagerDutyClient(sandbox.token, base_url=sandbox.url("pagerduty"))
     real_get = client.get
 
     def lossy_get(path, params=None):  # the last page of users comes back short

@@ -10,16 +10,18 @@ import pandas as pd
 import pytest
 
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
-from oncall_readiness.registry import default_catalog_path, load_registry
-from oncall_readiness.sandbox.process import running_sandbox
+from oncall_readiness.registry import load_registry
+from oncall_readiness.sources.catalogue import SOURCES
 from oncall_readiness.sources.grafana import GrafanaClient, collect, normalise
+from readiness_sandbox.process import running_sandbox
+from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
 
 
 @pytest.fixture(scope="module")
 def registry():
-    return load_registry(default_catalog_path()).to_facts()
+    return load_registry(SAMPLE_CATALOG).to_facts()
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +40,12 @@ def read(client, registry):
 
 @pytest.fixture(scope="module")
 def clean(sandbox, registry):
-    return read(GrafanaClient(sandbox.token, base_url=sandbox.grafana_url), registry)
+    return read(GrafanaClient(sandbox.token, base_url=sandbox.url("grafana")), registry)
 
 
 def failures(facts, registry):
-    report = validate_source("grafana", facts, QualityContext(audit_instant=INSTANT, registry=registry))
+    context = QualityContext(audit_instant=INSTANT, registry=registry)
+    report = validate_source("grafana", SOURCES["grafana"].suites, facts, context)
     return report, failure_summary(report)
 
 
@@ -66,7 +69,7 @@ def test_a_clean_read_meets_every_expectation(clean, registry):
 
 
 def test_a_truncated_team_search(sandbox, registry):
-    client = GrafanaClient(sandbox.token, base_url=sandbox.grafana_url)
+    client = GrafanaClient(sandbox.token, base_url=sandbox.url("grafana"))
     real_get = client.get
 
     def lossy_get(path, params=None, **kwargs):  # the page comes back short of totalCount

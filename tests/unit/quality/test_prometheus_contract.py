@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
+from oncall_readiness.sources.catalogue import SOURCES
 from oncall_readiness.sources.prometheus import normalise
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
@@ -85,7 +86,8 @@ def read(change=None):
 
 
 def summary_of(facts):
-    report = validate_source("prometheus", facts, QualityContext(audit_instant=INSTANT, registry={}))
+    context = QualityContext(audit_instant=INSTANT, registry={})
+    report = validate_source("prometheus", SOURCES["prometheus"].suites, facts, context)
     return report, failure_summary(report)
 
 

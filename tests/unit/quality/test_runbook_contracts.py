@@ -10,25 +10,29 @@ import pandas as pd
 import pytest
 
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
-from oncall_readiness.registry import default_catalog_path, load_registry
-from oncall_readiness.sandbox.confluence import SANDBOX_EMAIL
-from oncall_readiness.sandbox.process import running_sandbox
+from oncall_readiness.registry import load_registry
+from oncall_readiness.runbook_facts import HOSTS
 from oncall_readiness.sources import confluence, github
+from oncall_readiness.sources.catalogue import SOURCES
+from oncall_readiness.sources.runbooks import frame
+from readiness_sandbox.confluence import SANDBOX_EMAIL
+from readiness_sandbox.process import running_sandbox
+from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
 
 
 @pytest.fixture(scope="module")
 def registry():
-    return load_registry(default_catalog_path()).to_facts()
+    return load_registry(SAMPLE_CATALOG).to_facts()
 
 
 @pytest.fixture(scope="module")
 def clean(registry):
     services = registry["registry_services"]
     with running_sandbox() as sandbox:
-        gh = github.GitHubClient(sandbox.token, base_url=sandbox.github_url)
-        cf = confluence.ConfluenceClient(SANDBOX_EMAIL, sandbox.token, base_url=sandbox.confluence_url)
+        gh = github.GitHubClient(sandbox.token, base_url=sandbox.url("github"))
+        cf = confluence.ConfluenceClient(SANDBOX_EMAIL, sandbox.token, base_url=sandbox.url("confluence"))
         return {
             "github": github.collect(gh, github.runbooks_to_collect(services), INSTANT),
             "confluence": confluence.collect(cf, confluence.runbooks_to_collect(services), INSTANT),
@@ -36,12 +40,13 @@ def clean(registry):
 
 
 def summary(source, facts, registry, instant=INSTANT):
-    report = validate_source(source, facts, QualityContext(audit_instant=instant, registry=registry))
+    context = QualityContext(audit_instant=instant, registry=registry)
+    report = validate_source(source, SOURCES[source].suites, facts, context)
     return report, failure_summary(report)
 
 
 def corrupt(clean, source, change):
-    table = github.TABLE if source == "github" else confluence.TABLE
+    table = HOSTS[source].table
     return {table: change(clean[source][table].copy())}
 
 
@@ -54,9 +59,9 @@ def test_a_clean_read_meets_every_expectation(clean, registry, source):
 
 @pytest.mark.parametrize("source", ["github", "confluence"])
 def test_no_runbook_links_and_no_facts_meet_the_contract(registry, source):
-    module = github if source == "github" else confluence
+    table = HOSTS[source].table
     services = registry["registry_services"].assign(runbook_url=None)
-    facts = {module.TABLE: github.frame(module.TABLE, [], module.FACT_COLUMNS)}
+    facts = {table: frame(table, [], SOURCES[source].fact_columns)}
     _, problem = summary(source, facts, {**registry, "registry_services": services})
     assert problem is None, problem
 

@@ -17,9 +17,10 @@ from oncall_readiness.registry import (
     THRESHOLD_COLUMNS,
     Registry,
     RegistryError,
-    default_catalog_path,
+    catalog_path,
     load_registry,
 )
+from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ERRORS = FIXTURES / "errors"
@@ -376,18 +377,17 @@ def test_backstage_example_location_file_reaches_the_same_groups(backstage_examp
 # --------------------------------------------------------------------------- the sample organisation
 
 
-def test_default_catalog_is_the_sample_org_and_env_overrides_it(monkeypatch):
+def test_the_catalog_comes_only_from_readiness_catalog(monkeypatch):
     monkeypatch.delenv("READINESS_CATALOG", raising=False)
-    path = default_catalog_path()
-    assert path.parts[-3:] == ("include", "sample_org", "catalog")
-    assert path.is_dir()
+    with pytest.raises(RegistryError, match="READINESS_CATALOG is not set"):
+        catalog_path()  # no silent fallback to the sample organisation
     monkeypatch.setenv("READINESS_CATALOG", str(FIXTURES / "valid"))
-    assert default_catalog_path() == FIXTURES / "valid"
+    assert catalog_path() == FIXTURES / "valid"
 
 
 def test_sample_org_loads(monkeypatch):
     monkeypatch.delenv("READINESS_CATALOG", raising=False)
-    registry = load_registry(default_catalog_path())
+    registry = load_registry(SAMPLE_CATALOG)
     assert sorted(registry.teams["team"]) == ["catalog", "checkout", "identity", "notifications", "payments", "search"]
     assert registry.teams["parent"].isna().all()
     assert len(registry.services) == 20
@@ -396,6 +396,49 @@ def test_sample_org_loads(monkeypatch):
     assert registry.services["team"].notna().all()
     assert len(registry.team_schedules) == 7
     # the Location file reaches the same catalog
-    via_location = load_registry(default_catalog_path() / "all.yaml")
+    via_location = load_registry(SAMPLE_CATALOG / "all.yaml")
     for name in ("teams", "people", "services", "team_schedules", "thresholds"):
         assert getattr(via_location, name).equals(getattr(registry, name)), name
+
+
+# --------------------------------------------------------------------------- hostile or empty input
+
+LAUGHS = "".join(f"    l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]\n" for n in range(2, 10))
+
+
+def test_yaml_aliases_that_explode_are_refused_naming_the_file(tmp_path):
+    catalog = tmp_path / "laughs.yaml"
+    catalog.write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: payments\n  labels:\n"
+        "    l1: &l1 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + LAUGHS + "spec:\n  type: team\n  children: []\n"
+    )
+    assert catalog.stat().st_size < 1000  # a small file that expands to 9**9 strings
+    (problem,) = problems_of(catalog)
+    assert problem.endswith(
+        "laughs.yaml:1: YAML aliases expand this document by more than 10000 nodes; refused "
+        "(write the values out, or use fewer aliases)"
+    )
+
+
+def test_a_few_aliases_are_fine(tmp_path):
+    catalog = tmp_path / "anchors.yaml"
+    catalog.write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: payments\n"
+        "  annotations: &shared {readiness/last-chaos-day: '2026-10-01'}\nspec:\n  type: team\n  children: []\n"
+        "---\napiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: search\n"
+        "  annotations: {readiness/last-chaos-day: '2026-10-02'}\nspec:\n  type: team\n  children: []\n"
+    )
+    assert sorted(load_registry(catalog).teams["team"]) == ["payments", "search"]
+
+
+def test_a_catalog_without_teams_is_an_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (problem,) = problems_of(tmp_path / "empty")
+    assert "no teams: the catalog holds no Group entities" in problem
+    users_only = tmp_path / "users.yaml"
+    users_only.write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n  name: ada\n"
+        "spec:\n  profile: {email: ada@example.com}\n  memberOf: []\n"
+    )
+    (problem,) = problems_of(users_only)
+    assert "no teams" in problem

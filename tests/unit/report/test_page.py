@@ -168,6 +168,25 @@ def test_a_team_report_has_checks_findings_that_need_action_and_history(seeded):
     assert [row.audit_date for row in report.history] == [DAY]
 
 
+def test_the_page_orders_statuses_worst_first_like_the_checks(warehouse):
+    """fail, warn, unknown, waived, pass (oncall_readiness.schema): the headline is the warn a team can act on."""
+    checks = {"a-check": "waived", "b-check": "unknown", "c-check": "warn", "d-check": "pass"}
+    publish(
+        warehouse,
+        DAY,
+        [card("search", 50.0, "bronze", passed=1, warned=1, unknown=1)],
+        [{**result("search", status, f"{status} reason."), "check_id": check} for check, status in checks.items()],
+        [
+            {**finding("search", f"service:{outcome}", outcome, f"{outcome} finding"), "check_id": "a-check"}
+            for outcome in ("unknown", "waived", "warn", "fail")
+        ],
+    )
+    assert page.organisation_scorecard(warehouse).teams[0].headline == "warn reason."
+    report = page.team_report(warehouse, "search")
+    assert [c.status for c in report.checks] == ["warn", "unknown", "waived", "pass"]
+    assert [f.outcome for f in report.findings] == ["fail", "warn", "unknown"]  # waived needs no action
+
+
 def test_a_team_missing_from_the_latest_audit_shows_its_last_one(seeded):
     report = page.team_report(seeded, "payments")
     assert report.audit_date == WEEK_AGO and not report.in_latest_audit

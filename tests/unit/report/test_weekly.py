@@ -7,7 +7,15 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from oncall_readiness.report.weekly import ScorecardWeek, load_week, team_changes, week_to_send, weekly_slots
+from oncall_readiness.report.ledger import SendLedger
+from oncall_readiness.report.weekly import (
+    ScorecardWeek,
+    load_week,
+    team_changes,
+    week_covered,
+    week_to_send,
+    weekly_slots,
+)
 from oncall_readiness.warehouse import RESULT_TABLES, Warehouse
 
 WEEK = dt.date(2026, 11, 16)
@@ -71,6 +79,56 @@ def test_a_run_reports_the_latest_audit_on_or_before_its_day_and_warns_when_stal
     publish(warehouse, day("2026-11-23"), 90.0)  # after the run: a backfill must not see it
     assert week_to_send(warehouse, WEEK) == day("2026-11-09")
     assert "is from 2026-11-09, 7 days earlier" in caplog.text
+
+
+def utc(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("moment", "timezone", "covered"),
+    [
+        ("2026-11-16T08:00:00", "Europe/London", "2026-11-16"),  # the scheduled run opens its week
+        ("2026-11-17T10:30:00", "Europe/London", "2026-11-16"),  # a manual trigger on Tuesday: the same week
+        ("2026-11-22T23:59:00", "Europe/London", "2026-11-16"),  # ... until Sunday night
+        ("2026-11-23T00:00:00", "Europe/London", "2026-11-23"),
+        ("2026-11-16T00:00:00", "Europe/London", "2026-11-16"),  # `airflow dags test ... 2026-11-16`
+        ("2026-11-15T19:00:00", "Pacific/Auckland", "2026-11-16"),  # Monday 08:00 there is Sunday in UTC
+        ("2026-11-16T13:00:00", "America/New_York", "2026-11-16"),
+        ("2026-11-16T03:00:00", "America/New_York", "2026-11-09"),  # still Sunday night in New York
+    ],
+)
+def test_a_run_covers_the_monday_to_sunday_week_holding_it_in_the_dags_timezone(moment, timezone, covered):
+    assert week_covered(utc(moment), timezone) == day(covered)
+
+
+def test_a_naive_moment_is_utc():
+    assert week_covered(dt.datetime(2026, 11, 15, 19), "Pacific/Auckland") == day("2026-11-16")
+
+
+def test_later_daily_audits_do_not_change_the_week_a_manual_run_reports(warehouse):
+    for audit_date in ("2026-11-09", "2026-11-16", "2026-11-17", "2026-11-18"):
+        publish(warehouse, day(audit_date), 80.0)
+
+    scheduled = week_to_send(warehouse, week_covered(utc("2026-11-16T08:00:00"), "Europe/London"))
+    manual_on_wednesday = week_to_send(warehouse, week_covered(utc("2026-11-18T15:00:00"), "Europe/London"))
+
+    assert scheduled == manual_on_wednesday == WEEK  # not 18 Nov: that would be a new week, sent again
+
+
+def test_a_week_already_being_sent_keeps_its_audit_when_a_late_one_arrives(warehouse):
+    publish(warehouse, day("2026-11-15"), 80.0)
+    assert week_to_send(warehouse, WEEK) == day("2026-11-15")  # Monday's audit is not published yet
+    ledger = SendLedger(warehouse)
+    ledger.create()
+    sent_at = utc("2026-11-16T08:01:00")
+    ledger.record(
+        day("2026-11-15"), recipient="cto@example.com", kind="digest", team=None, message_id="<m>", sent_at=sent_at
+    )
+    publish(warehouse, WEEK, 90.0)  # Monday's audit, late
+
+    assert week_to_send(warehouse, WEEK) == day("2026-11-15")  # a retry or rerun finishes the week it started
+    assert week_to_send(warehouse, day("2026-11-23")) == WEEK  # the next week reports the newest audit
 
 
 def changes_week(previous: list[tuple], current: list[tuple], levels=("gold", "silver")) -> ScorecardWeek:

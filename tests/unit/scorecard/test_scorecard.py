@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from oncall_readiness import schema
 from oncall_readiness.checks.catalogue import Catalogue, CheckDefinition
 from oncall_readiness.scorecard import score_teams
 
@@ -52,3 +53,16 @@ def test_change_over_seven_days():
     scores = card([("a", "heavy", "pass"), ("b", "heavy", "fail")], previous)
     assert scores.at["a", "score_change_7d"] == 40
     assert pd.isna(scores.at["b", "score_change_7d"])
+
+
+def test_the_scorecard_has_the_warehouse_columns_and_counts_each_status():
+    scores = score_teams(results([("a", "heavy", "pass"), ("a", "light", "unknown")]), None, CATALOGUE)
+    assert list(scores.columns) == list(schema.RESULT_TABLES["scorecard"])
+    row = scores.iloc[0]
+    assert {column: row[column] for column in schema.STATUS_COUNTS.values()} == {
+        "passed": 1,
+        "warned": 0,
+        "failed": 0,
+        "unknown": 1,
+    }
+    assert not row["fully_assessed"]

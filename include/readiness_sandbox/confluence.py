@@ -11,7 +11,11 @@
   an unknown version answer 404 ``{"statusCode": 404, "message": ...}``;
 - ``GET /wiki/rest/api/content/{id}/version?start=&limit=``: the page's versions, newest
   first (``results``, ``start``, ``limit``, ``size``, ``_links.next`` while there are more;
-  ``limit`` at most 200).
+  ``limit`` at most 200);
+- ``GET /wiki/rest/api/user/current``: the account the request authenticated as (``type:
+  "known"``, ``accountId``, ``accountType: "atlassian"``, ``email``, ``publicName``,
+  ``displayName``, ``profilePicture``, ``_expandable``, ``_links``); the hook's Test button
+  calls it.
 
 Authentication is HTTP Basic ``email:api_token``: the token must be one of ``tokens`` and,
 when the state lists ``users``, the email one of them; otherwise 401. Over the rate limit
@@ -52,7 +56,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from oncall_readiness.sandbox.times import utc_moment
+from readiness_sandbox.times import utc_moment
 
 from .pagerduty import RateLimit
 
@@ -231,6 +235,11 @@ def _account_id(name: str) -> str:
     return "5b10a2844c20165700ede" + hashlib.sha1(name.encode()).hexdigest()[:6]
 
 
+def _display_name(email: str) -> str:
+    """``readiness-audit@example.com`` -> ``Readiness Audit``: a name for an account known only by its email."""
+    return " ".join(part.capitalize() for part in re.split(r"[._-]+", email.partition("@")[0]) if part) or email
+
+
 class _Renderer:
     def __init__(self, request: Request):
         root = request.url.replace(path=request.scope.get("root_path", ""), query="", fragment="")
@@ -259,6 +268,32 @@ class _Renderer:
         if with_content:
             out["content"] = {"id": page.id, "type": "page", "status": page.status, "title": page.title}
         return out
+
+    def user(self, email: str) -> dict[str, Any]:
+        """An account as ``GET /wiki/rest/api/user/current`` shows it (developer.atlassian.com, User)."""
+        account_id = _account_id(email)
+        name = _display_name(email)
+        return {
+            "type": "known",
+            "accountId": account_id,
+            "accountType": "atlassian",
+            "email": email,
+            "publicName": name,
+            "profilePicture": {
+                "path": "/wiki/aa-avatar/default.png",
+                "width": 48,
+                "height": 48,
+                "isDefault": True,
+            },
+            "displayName": name,
+            "isExternalCollaborator": False,
+            "_expandable": {"operations": "", "personalSpace": ""},
+            "_links": {
+                "self": f"{self.base}/rest/api/user?accountId={account_id}",
+                "base": self.base,
+                "context": "/wiki",
+            },
+        }
 
     def page(self, page: Page, version: Version, expand: set[str]) -> dict[str, Any]:
         latest = version is page.versions[-1]
@@ -344,6 +379,10 @@ class _ConfluenceEmulator:
         expand = {e.strip() for e in raw_expand.split(",") if e.strip()} if raw_expand else set(DEFAULT_EXPAND)
         return _Renderer(request).page(page, version, expand)
 
+    def current_user(self, request: Request) -> dict[str, Any]:
+        account = _account(request)  # the guard has let only an authenticated account through
+        return _Renderer(request).user(account[0] if account else "")
+
     def list_versions(self, request: Request, id: str) -> dict[str, Any]:
         page = self._page(id)
         params = request.query_params
@@ -416,6 +455,7 @@ def create_app(
     app.state.confluence = emulator
     app.add_api_route("/wiki/rest/api/content/{id}", emulator.get_content, methods=["GET"])
     app.add_api_route("/wiki/rest/api/content/{id}/version", emulator.list_versions, methods=["GET"])
+    app.add_api_route("/wiki/rest/api/user/current", emulator.current_user, methods=["GET"])
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:

@@ -30,7 +30,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .grafana_state import Dashboard, GrafanaState, Panel, StateError, load_grafana_state, parse_state
-from .pagerduty import DEFAULT_RATE_LIMIT, RateLimit, _RateLimiter
+from .rate_limit import DEFAULT_RATE_LIMIT, RateLimit
+from .rate_limit import RateLimiter as _RateLimiter
 
 __all__ = ["GrafanaState", "StateError", "create_app", "load_grafana_state", "parse_state"]
 

@@ -61,9 +61,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from oncall_readiness.sandbox.times import utc_moment
+from readiness_sandbox.times import utc_moment
 
-from .pagerduty import RateLimit
+from .rate_limit import RateLimit
 
 API_VERSION = "2022-11-28"
 DEFAULT_RATE_LIMIT = RateLimit(5000, 3600)

@@ -23,8 +23,8 @@ from typing import Any
 import requests
 import yaml
 
-import oncall_readiness
-from oncall_readiness.sandbox.process import log_tail, stop_process
+from readiness_sandbox.process import log_tail, stop_process
+from readiness_sandbox.sample_org import PROMETHEUS_RULES
 
 BINARY_ENV = "READINESS_PROMETHEUS_BIN"
 RULE_FILE_PATTERNS = ("*.yml", "*.yaml")
@@ -47,7 +47,7 @@ class PrometheusHandle:
 
 def sample_rules_dir() -> Path:
     """The sample organisation's rule files (``include/sample_org/prometheus/rules``)."""
-    return Path(oncall_readiness.__file__).parents[1] / "sample_org" / "prometheus" / "rules"
+    return PROMETHEUS_RULES
 
 
 def find_prometheus() -> str | None:

@@ -24,9 +24,10 @@ from types import FrameType
 
 import requests
 
-from oncall_readiness.demo import DEMO_AUDIT_DATE, REPO, airflow_env, run_audit
-from oncall_readiness.sandbox.process import running_sandbox
-from oncall_readiness.sandbox.prometheus import INSTALL_HINT, PrometheusHandle, find_prometheus, running_prometheus
+from readiness_sandbox.demo import DEMO_AUDIT_DATE, REPO, airflow_env, run_audit
+from readiness_sandbox.process import running_sandbox
+from readiness_sandbox.prometheus import INSTALL_HINT, PrometheusHandle, find_prometheus, running_prometheus
+from readiness_sandbox.sample_org import CATALOG
 
 USER = PASSWORD = "admin"
 STARTUP_TIMEOUT = 180.0
@@ -44,7 +45,9 @@ def standalone_env(env: dict[str, str], *, host: str, port: int, passwords_file:
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__CORE__PARALLELISM": "8",  # LocalExecutor starts this many workers; 32 is a lot for a laptop
+        "AIRFLOW__CORE__PARALLELISM": "8",
+        # The connection form's Test button (off by default in Airflow): it only calls the sandbox here.
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # LocalExecutor starts this many workers; 32 is a lot for a laptop
     }
 
 
@@ -213,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             _step("Starting the sandbox (the emulated APIs of the sample organisation)")
             sandbox = services.enter_context(running_sandbox())
             print(f"    sandbox at {sandbox.base_url} (pid {sandbox.pid})", flush=True)
+            print(f"    embedded defaults: catalog {CATALOG}, SQLite metadata, DuckDB warehouse", flush=True)
             prometheus = start_prometheus(services)
             env = airflow_env(
                 airflow_home=work / "airflow",

@@ -21,10 +21,11 @@ from pathlib import Path
 
 from oncall_readiness.report.email import write_emails
 from oncall_readiness.report.html import load_audit, write_scorecard
-from oncall_readiness.sandbox.confluence import SANDBOX_EMAIL as SANDBOX_CONFLUENCE_EMAIL
-from oncall_readiness.sandbox.process import SandboxHandle, running_sandbox
-from oncall_readiness.sandbox.prometheus import INSTALL_HINT, find_prometheus, running_prometheus
+from oncall_readiness.sources.catalogue import SOURCES
 from oncall_readiness.warehouse import Warehouse
+from readiness_sandbox import sample_org
+from readiness_sandbox.process import SandboxHandle, running_sandbox
+from readiness_sandbox.prometheus import INSTALL_HINT, find_prometheus, running_prometheus
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_AUDIT_DATE = "2026-11-16"
@@ -42,23 +43,20 @@ def airflow_env(
 ) -> dict[str, str]:
     """An embedded Airflow aimed at the sandbox: SQLite metadata, every connection from env vars.
 
-    Without ``prometheus_url`` there is no ``prometheus_default``: that source is skipped and
-    its checks are unknown.
+    These are the embedded defaults, and only the demo, ``make airflow`` and the tests use them:
+    the sample organisation's catalog and HR export, a DuckDB warehouse file, and a connection
+    of each source's own type (its hook's) aimed at the sandbox. Without ``prometheus_url``
+    there is no ``prometheus_default``: that source is skipped and its checks are unknown.
     """
     connections = {
-        "pagerduty_default": {"conn_type": "pagerduty", "host": sandbox.pagerduty_url, "password": sandbox.token},
-        "grafana_default": {"conn_type": "http", "host": sandbox.grafana_url, "password": sandbox.token},
-        "github_default": {"conn_type": "github", "host": sandbox.github_url, "password": sandbox.token},
-        "confluence_default": {
-            "conn_type": "generic",
-            "host": sandbox.confluence_url,
-            "login": SANDBOX_CONFLUENCE_EMAIL,
-            "password": sandbox.token,
-        },
-        "readiness_warehouse": {"conn_type": "generic", "extra": {"url": f"duckdb:///{warehouse}"}},
+        source.conn_id: {"conn_type": source.hook.conn_type, **fields}
+        for name, fields in sandbox.connections().items()
+        if (source := SOURCES[name]).hook
     }
+    connections["readiness_warehouse"] = {"conn_type": "generic", "extra": {"url": f"duckdb:///{warehouse}"}}
     if prometheus_url:  # a real Prometheus (no auth) serving the sample rule files
-        connections["prometheus_default"] = {"conn_type": "http", "host": prometheus_url}
+        hook = SOURCES["prometheus"].hook
+        connections[hook.default_conn_name] = {"conn_type": hook.conn_type, "host": prometheus_url}
     env = dict(os.environ)
     env.update(
         {
@@ -70,6 +68,8 @@ def airflow_env(
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "READINESS_STAGING_DIR": str(staging),
+            "READINESS_CATALOG": str(sample_org.CATALOG),
+            "READINESS_HR_CSV": str(sample_org.HR_EXPORT),
         }
     )
     env.update({f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in connections.items()})
@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     warehouse_path = out / "warehouse.duckdb"
     if not find_prometheus():
         raise SystemExit(f"The demo runs a real Prometheus with the sample alerting rules: {INSTALL_HINT}.")
-    _step("Starting the sandbox (emulated PagerDuty serving the sample organisation)")
+    _step("Starting the sandbox (emulated PagerDuty, Grafana, GitHub and Confluence serving the sample organisation)")
+    print(f"    embedded defaults: catalog {sample_org.CATALOG}, SQLite metadata, DuckDB warehouse", flush=True)
     with running_sandbox() as sandbox, running_prometheus() as prometheus:
         print(f"    sandbox at {sandbox.base_url} (pid {sandbox.pid})", flush=True)
         print(f"    Prometheus (sample alerting rules) at {prometheus.base_url} (pid {prometheus.pid})", flush=True)

@@ -15,8 +15,11 @@ from typing import Any
 
 import yaml
 
-from .pagerduty import RateLimit
-from .server import CONFLUENCE_PREFIX, GITHUB_PREFIX, GRAFANA_PREFIX, PAGERDUTY_PREFIX, TOKEN_ENV, default_token
+from .emulators import EMULATORS, connections
+from .rate_limit import RateLimit
+from .server import TOKEN_ENV, default_token
+
+State = str | Path | Mapping[str, Any]
 
 
 class SandboxError(RuntimeError):
@@ -29,55 +32,38 @@ class SandboxHandle:
     token: str
     pid: int
 
-    @property
-    def pagerduty_url(self) -> str:
-        """Base URL of the PagerDuty emulator (what a client uses instead of api.pagerduty.com)."""
-        return self.base_url + PAGERDUTY_PREFIX
+    def url(self, source: str) -> str:
+        """Base URL of a source's emulator (what its client uses instead of, say, api.pagerduty.com)."""
+        return self.base_url + EMULATORS[source].prefix
 
-    @property
-    def grafana_url(self) -> str:
-        """Base URL of the Grafana emulator (what a client uses instead of https://grafana.example.com)."""
-        return self.base_url + GRAFANA_PREFIX
-
-    @property
-    def github_url(self) -> str:
-        """Base URL of the GitHub emulator (what a client uses instead of https://api.github.com)."""
-        return self.base_url + GITHUB_PREFIX
-
-    @property
-    def confluence_url(self) -> str:
-        """Base URL of the Confluence emulator (the site, like https://example.atlassian.net)."""
-        return self.base_url + CONFLUENCE_PREFIX
+    def connections(self) -> dict[str, dict[str, str]]:
+        """Source name -> the Airflow connection fields that aim its hook at this sandbox."""
+        return connections(self.base_url, self.token)
 
 
 @contextmanager
 def running_sandbox(
     *,
-    pagerduty_state: str | Path | Mapping[str, Any] | None = None,
+    states: Mapping[str, State] | None = None,
     token: str | None = None,
     rate_limit: RateLimit | str | None = None,
     fail_next: int = 0,
     timeout: float = 30.0,
-    grafana_state: str | Path | Mapping[str, Any] | None = None,
-    github_state: str | Path | Mapping[str, Any] | None = None,
-    confluence_state: str | Path | Mapping[str, Any] | None = None,
 ) -> Iterator[SandboxHandle]:
-    """Start ``python -m oncall_readiness.sandbox`` on a free loopback port; stop it on exit.
+    """Start ``python -m readiness_sandbox`` on a free loopback port; stop it on exit.
 
-    ``pagerduty_state``, ``grafana_state``, ``github_state`` and ``confluence_state`` are YAML
-    paths or state mappings (default: the sample organisation). The token reaches the process
-    through its environment, not its argv.
+    ``states`` maps a source name to a state YAML path or a state mapping; every other
+    emulator serves the sample organisation. The token reaches the process through its
+    environment, not its argv.
     """
     token = token or default_token()
     with tempfile.TemporaryDirectory(prefix="readiness-sandbox-") as tmp:
         workdir = Path(tmp)
         ready_file, stderr_file = workdir / "ready", workdir / "stderr.log"
-        command = [sys.executable, "-m", "oncall_readiness.sandbox"]
+        command = [sys.executable, "-m", "readiness_sandbox"]
         command += ["--host", "127.0.0.1", "--port", "0", "--ready-file", str(ready_file)]
-        command += _state_args(pagerduty_state, workdir)
-        command += _state_args(grafana_state, workdir, name="grafana")
-        command += _state_args(github_state, workdir, name="github")
-        command += _state_args(confluence_state, workdir, name="confluence")
+        for source, state in (states or {}).items():
+            command += [f"--{source}-state", str(_state_file(source, state, workdir))]
         if rate_limit is not None:
             limit = RateLimit.parse(rate_limit) if isinstance(rate_limit, str) else rate_limit
             command += ["--rate-limit", f"{limit.requests}/{limit.per_seconds:g}"]
@@ -95,14 +81,14 @@ def running_sandbox(
             stop_process(process)
 
 
-def _state_args(state: str | Path | Mapping[str, Any] | None, workdir: Path, name: str = "pagerduty") -> list[str]:
-    if state is None:
-        return []
+def _state_file(source: str, state: State, workdir: Path) -> Path:
+    if source not in EMULATORS:
+        raise ValueError(f"no emulator for source {source!r} (known: {', '.join(EMULATORS)})")
     if isinstance(state, Mapping):
-        path = workdir / f"{name}.yaml"
+        path = workdir / f"{source}.yaml"
         path.write_text(yaml.safe_dump(dict(state), sort_keys=False), encoding="utf-8")
-        state = path
-    return [f"--{name}-state", str(state)]
+        return path
+    return Path(state)
 
 
 def _wait_until_ready(process: subprocess.Popen, ready_file: Path, stderr_file: Path, timeout: float) -> str:

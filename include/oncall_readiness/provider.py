@@ -1,0 +1,95 @@
+"""The Airflow provider of oncall-readiness: its connection types, found through the package's
+``apache_airflow_provider`` entry point (``pyproject.toml``).
+
+With the package installed, the Airflow UI's "Add Connection" offers each source's connection
+type (``readiness_pagerduty``, ...) with its own fields, and its Test button calls the hook's
+``test_connection``. Airflow reads this while ``import airflow`` initialises its configuration,
+so it is plain data, like a provider's ``provider.yaml``: nothing here may import Airflow, a
+hook or the source catalogue. A test checks that it lists exactly the catalogue's hooks, with
+their connection types and names.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Any
+
+PACKAGE = "oncall-readiness"
+
+# The connection form of each hook: which fields it shows, their labels and placeholders.
+CONNECTION_TYPES: list[dict[str, Any]] = [
+    {
+        "hook-class-name": "oncall_readiness.hooks.pagerduty.PagerDutyHook",
+        "connection-type": "readiness_pagerduty",
+        "hook-name": "PagerDuty (oncall-readiness)",
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "login", "port", "extra"],
+            "relabeling": {"host": "API base URL", "password": "API token"},
+            "placeholders": {
+                "host": "https://api.pagerduty.com (leave empty for PagerDuty itself)",
+                "password": "read-only REST API token",
+            },
+        },
+    },
+    {
+        "hook-class-name": "oncall_readiness.hooks.grafana.GrafanaHook",
+        "connection-type": "readiness_grafana",
+        "hook-name": "Grafana (oncall-readiness)",
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "login", "port", "extra"],
+            "relabeling": {"host": "Grafana URL", "password": "Service account token"},
+            "placeholders": {"host": "https://grafana.example.com", "password": "service account token (Viewer)"},
+        },
+    },
+    {
+        "hook-class-name": "oncall_readiness.hooks.prometheus.PrometheusHook",
+        "connection-type": "readiness_prometheus",
+        "hook-name": "Prometheus (oncall-readiness)",
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "port", "extra"],
+            "relabeling": {"host": "Prometheus URL", "login": "Username (optional)", "password": "Password or token"},
+            "placeholders": {
+                "host": "http://prometheus:9090",
+                "login": "basic auth user; leave empty to send the password as a bearer token",
+                "password": "optional",
+            },
+        },
+    },
+    {
+        "hook-class-name": "oncall_readiness.hooks.github.GitHubHook",
+        "connection-type": "readiness_github",
+        "hook-name": "GitHub (oncall-readiness)",
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "login", "port", "extra"],
+            "relabeling": {"host": "API base URL", "password": "Token"},
+            "placeholders": {
+                "host": "https://api.github.com (leave empty for github.com)",
+                "password": "fine-grained token with Contents: read",
+            },
+        },
+    },
+    {
+        "hook-class-name": "oncall_readiness.hooks.confluence.ConfluenceHook",
+        "connection-type": "readiness_confluence",
+        "hook-name": "Confluence (oncall-readiness)",
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "port", "extra"],
+            "relabeling": {"host": "Site URL", "login": "Account email", "password": "API token"},
+            "placeholders": {
+                "host": "https://example.atlassian.net",
+                "login": "readiness-audit@example.com",
+                "password": "Atlassian API token",
+            },
+        },
+    },
+]
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": PACKAGE,
+        "name": "oncall-readiness",
+        "description": "Connections to the systems the on-call readiness audit reads.",
+        "versions": [version(PACKAGE)],
+        "connection-types": CONNECTION_TYPES,
+    }

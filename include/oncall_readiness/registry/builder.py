@@ -1,0 +1,375 @@
+"""Building the registry's tables from the catalog's entities, resolving references and validating fields.
+
+The rules (references, ownership, membership, annotations, columns) are documented in
+:mod:`oncall_readiness.registry.tables`; every problem found is added to the list of
+problems, which :func:`oncall_readiness.registry.load_registry` raises at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Any
+
+import pandas as pd
+
+from oncall_readiness.registry.backstage import Entity
+from oncall_readiness.registry.tables import (
+    PEOPLE_COLUMNS,
+    SERVICE_COLUMNS,
+    TEAM_COLUMNS,
+    TEAM_SCHEDULE_COLUMNS,
+    THRESHOLD_COLUMNS,
+    Registry,
+)
+
+ANN_SERVICE_ID = "pagerduty.com/service-id"
+ANN_SCHEDULE_IDS = "pagerduty.com/schedule-ids"
+ANN_OPSGENIE_TEAM = "opsgenie.com/team"
+ANN_DASHBOARD_SELECTOR = "grafana/dashboard-selector"
+ANN_GRAFANA_TEAM = "grafana/team"
+ANN_ALERT_SELECTOR = "readiness/alert-selector"
+ANN_START_DATE = "readiness/start-date"
+ANN_ONCALL_EXEMPT = "readiness/oncall-exempt"
+ANN_LAST_CHAOS_DAY = "readiness/last-chaos-day"
+ANN_COST_PER_MINUTE = "readiness/cost-per-minute"
+THRESHOLD_PREFIX = "readiness/"
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CHECK_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_THRESHOLD_KEY_RE = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+class RegistryBuilder:
+    """The entities of a catalog (duplicates reported and dropped) and the tables built from them."""
+
+    def __init__(self, entities: list[Entity], problems: list[str]):
+        self.problems = problems
+        self.by_key: dict[tuple[str, str, str], Entity] = {}
+        self.entities: list[Entity] = []
+        for entity in entities:
+            first = self.by_key.get(entity.key)
+            if first is not None:
+                problems.append(entity.where("metadata.name") + f": duplicate of {first.label} in {first.file}")
+                continue
+            self.by_key[entity.key] = entity
+            self.entities.append(entity)
+
+    def of_kind(self, kind: str) -> list[Entity]:
+        return [e for e in self.entities if e.kind == kind]
+
+    def resolve(self, entity: Entity, ref: Any, default_kind: str, field: str, what: str) -> Entity | None:
+        parsed = _parse_ref(ref, entity.namespace)
+        if parsed is None:
+            self.problems.append(entity.where(field) + f": invalid reference {ref!r}")
+            return None
+        kind, namespace, name = parsed
+        kind = (kind or default_kind).lower()
+        target = self.by_key.get((kind, namespace.lower(), name.lower()))
+        if target is None:
+            self.problems.append(entity.where(field) + f": unknown {what} {ref!r}")
+        return target
+
+    def annotations(self, entity: Entity) -> dict[str, Any]:
+        metadata = _dict(entity.data.get("metadata"))
+        raw = metadata.get("annotations")
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            self.problems.append(entity.where("metadata.annotations") + ": not a map")
+            return {}
+        return raw
+
+    def date(self, entity: Entity, annotations: dict, key: str) -> dt.date | None:
+        value = annotations.get(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        text = str(value).strip()
+        if _DATE_RE.match(text):
+            try:
+                return dt.date.fromisoformat(text)
+            except ValueError:
+                pass
+        self.problems.append(entity.where(f"metadata.annotations.{key}") + f": bad date {text!r} (expected YYYY-MM-DD)")
+        return None
+
+    def ref_list(self, entity: Entity, field: str) -> list[Any]:
+        spec = _dict(entity.data.get("spec"))
+        value = spec.get(field)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.problems.append(entity.where(f"spec.{field}") + ": not a list")
+            return []
+        return value
+
+    # -- kinds
+    def build(self) -> Registry:
+        teams, schedules, thresholds = self.build_groups()
+        memberships = self.build_memberships()
+        people = self.build_people(memberships)
+        services = self.build_services(memberships)
+        return Registry(
+            teams=_frame(sorted(teams, key=lambda r: r["team"].lower()), TEAM_COLUMNS),
+            people=_frame(
+                sorted(
+                    people,
+                    key=lambda r: (
+                        r["team"] is None,
+                        (r["team"] or "").lower(),
+                        r["person"].lower(),
+                    ),
+                ),
+                PEOPLE_COLUMNS,
+            ),
+            services=_frame(sorted(services, key=lambda r: r["service"].lower()), SERVICE_COLUMNS),
+            # stable: a team's schedules keep the annotation's order
+            team_schedules=_frame(sorted(schedules, key=lambda r: r["team"].lower()), TEAM_SCHEDULE_COLUMNS),
+            thresholds=_frame(
+                sorted(thresholds, key=lambda r: (r["team"].lower(), r["check_id"], r["key"])), THRESHOLD_COLUMNS
+            ),
+        )
+
+    def build_groups(self):
+        teams, schedules, thresholds = [], [], []
+        for group in self.of_kind("Group"):
+            spec = _dict(group.data.get("spec"))
+            profile = _dict(spec.get("profile"))
+            annotations = self.annotations(group)
+            parent = None
+            if spec.get("parent") is not None:
+                target = self.resolve(group, spec["parent"], "group", "spec.parent", "parent group")
+                parent = target.ident if target is not None else None
+            email = _text(profile.get("email"))
+            teams.append(
+                {
+                    "team": group.ident,
+                    "display_name": _display_name(group),
+                    "email": email.lower() if email else None,
+                    "parent": parent,
+                    "type": _text(spec.get("type")),
+                    "opsgenie_team": _text(annotations.get(ANN_OPSGENIE_TEAM)),
+                    "grafana_team": _text(annotations.get(ANN_GRAFANA_TEAM)),
+                    "last_chaos_day": self.date(group, annotations, ANN_LAST_CHAOS_DAY),
+                    "source_file": group.source_file,
+                }
+            )
+            seen: set[str] = set()
+            for schedule_id in (_text(annotations.get(ANN_SCHEDULE_IDS)) or "").split(","):
+                schedule_id = schedule_id.strip()
+                if schedule_id and schedule_id not in seen:
+                    seen.add(schedule_id)
+                    schedules.append(
+                        {
+                            "team": group.ident,
+                            "schedule_id": schedule_id,
+                            "source": "pagerduty",
+                        }
+                    )
+            for key, value in annotations.items():
+                key = str(key)
+                if not key.startswith(THRESHOLD_PREFIX):
+                    continue
+                rest = key[len(THRESHOLD_PREFIX) :]
+                if "." not in rest:
+                    continue
+                check_id, setting = rest.split(".", 1)
+                text = _text(value)
+                if not _CHECK_ID_RE.match(check_id) or not _THRESHOLD_KEY_RE.match(setting) or text is None:
+                    self.problems.append(
+                        group.where(f"metadata.annotations.{key}") + ": malformed threshold (expected"
+                        ' readiness/<check-id>.<key>: "<value>")'
+                    )
+                    continue
+                thresholds.append(
+                    {
+                        "team": group.ident,
+                        "check_id": check_id,
+                        "key": setting,
+                        "value": text,
+                    }
+                )
+        return teams, schedules, thresholds
+
+    def build_memberships(self) -> dict[tuple[str, str, str], list[Entity]]:
+        """User key -> the Groups they belong to (union of both sides)."""
+        members: dict[tuple[str, str, str], list[Entity]] = {user.key: [] for user in self.of_kind("User")}
+
+        def add(user: Entity, group: Entity) -> None:
+            if all(g.key != group.key for g in members[user.key]):
+                members[user.key].append(group)
+
+        for group in self.of_kind("Group"):
+            for ref in self.ref_list(group, "members"):
+                user = self.resolve(group, ref, "user", "spec.members", "member")
+                if user is None:
+                    continue
+                if user.kind != "User":
+                    self.problems.append(group.where("spec.members") + f": {ref!r} is not a User")
+                    continue
+                add(user, group)
+        for user in self.of_kind("User"):
+            for ref in self.ref_list(user, "memberOf"):
+                group = self.resolve(user, ref, "group", "spec.memberOf", "group")
+                if group is None:
+                    continue
+                if group.kind != "Group":
+                    self.problems.append(user.where("spec.memberOf") + f": {ref!r} is not a Group")
+                    continue
+                add(user, group)
+        return members
+
+    def build_people(self, memberships) -> list[dict]:
+        rows = []
+        for user in self.of_kind("User"):
+            profile = _dict(_dict(user.data.get("spec")).get("profile"))
+            annotations = self.annotations(user)
+            email = _text(profile.get("email"))
+            if email is None:
+                self.problems.append(user.where("spec.profile.email") + ": missing")
+            elif "@" not in email or any(c.isspace() for c in email):
+                self.problems.append(user.where("spec.profile.email") + f": not an email {email!r}")
+            exempt = annotations.get(ANN_ONCALL_EXEMPT)
+            reason = _text(exempt)
+            if exempt is not None and reason is None:
+                self.problems.append(
+                    user.where(f"metadata.annotations.{ANN_ONCALL_EXEMPT}") + ": empty (give the reason)"
+                )
+            base = {
+                "person": user.ident,
+                "display_name": _display_name(user),
+                "email": email.lower() if email else None,
+                "start_date": self.date(user, annotations, ANN_START_DATE),
+                "oncall_exempt": reason,
+                "source_file": user.source_file,
+            }
+            groups = memberships[user.key] or [None]
+            for group in groups:
+                rows.append({**base, "team": group.ident if group else None})
+        return rows
+
+    def build_services(self, memberships) -> list[dict]:
+        rows = []
+        for component in self.of_kind("Component"):
+            spec = _dict(component.data.get("spec"))
+            metadata = _dict(component.data.get("metadata"))
+            annotations = self.annotations(component)
+            owner, team = None, None
+            raw_owner = spec.get("owner")
+            if _text(raw_owner) is None:
+                self.problems.append(component.where("spec.owner") + ": missing")
+            else:
+                target = self.resolve_owner(component, raw_owner)
+                if target is not None:
+                    owner = target.ref
+                    if target.kind == "Group":
+                        team = target.ident
+                    else:
+                        groups = memberships.get(target.key, [])
+                        team = groups[0].ident if len(groups) == 1 else None
+            runbook_url = None
+            links = metadata.get("links") or []
+            if not isinstance(links, list):
+                self.problems.append(component.where("metadata.links") + ": not a list")
+                links = []
+            for link in links:
+                link = _dict(link)
+                if str(link.get("type", "")).strip().lower() == "runbook":
+                    runbook_url = _text(link.get("url"))
+                    if runbook_url:
+                        break
+            rows.append(
+                {
+                    "service": component.ident,
+                    "team": team,
+                    "owner": owner,
+                    "runbook_url": runbook_url,
+                    "pagerduty_service_id": _text(annotations.get(ANN_SERVICE_ID)),
+                    "dashboard_selector": _text(annotations.get(ANN_DASHBOARD_SELECTOR)),
+                    "alert_selector": _text(annotations.get(ANN_ALERT_SELECTOR)),
+                    "cost_per_minute": self.cost(component, annotations),
+                    "lifecycle": _text(spec.get("lifecycle")),
+                    "type": _text(spec.get("type")),
+                    "source_file": component.source_file,
+                }
+            )
+        return rows
+
+    def resolve_owner(self, component: Entity, ref: Any) -> Entity | None:
+        parsed = _parse_ref(ref, component.namespace)
+        if parsed is None:
+            self.problems.append(component.where("spec.owner") + f": invalid reference {ref!r}")
+            return None
+        kind, namespace, name = parsed
+        kinds = [kind.lower()] if kind else ["group", "user"]
+        if kinds[0] not in ("group", "user"):
+            self.problems.append(component.where("spec.owner") + f": owner {ref!r} must be a Group or a User")
+            return None
+        for candidate in kinds:
+            target = self.by_key.get((candidate, namespace.lower(), name.lower()))
+            if target is not None:
+                return target
+        self.problems.append(component.where("spec.owner") + f": unknown owner {ref!r}")
+        return None
+
+    def cost(self, component: Entity, annotations: dict) -> float | None:
+        value = annotations.get(ANN_COST_PER_MINUTE)
+        if value is None or value == "":
+            return None
+        try:
+            number = float(value) if not isinstance(value, bool) else math.nan
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number) or number < 0:
+            self.problems.append(
+                component.where(f"metadata.annotations.{ANN_COST_PER_MINUTE}") + f": not a number >= 0 {str(value)!r}"
+            )
+            return None
+        return number
+
+
+def _parse_ref(ref: Any, default_namespace: str):
+    """``[kind:][namespace/]name`` -> (kind or None if implicit, namespace, name)."""
+    if not isinstance(ref, str) or not ref.strip():
+        return None
+    text = ref.strip()
+    kind = None
+    if ":" in text:
+        kind, text = text.split(":", 1)
+        kind = kind.strip()
+        if not kind:
+            return None
+    namespace = default_namespace
+    if "/" in text:
+        namespace, text = text.split("/", 1)
+        namespace = namespace.strip()
+        if not namespace:
+            return None
+    name = text.strip()
+    if not name or "/" in name or ":" in name:
+        return None
+    return kind, namespace, name
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _display_name(entity: Entity) -> str:
+    profile = _dict(_dict(entity.data.get("spec")).get("profile"))
+    metadata = _dict(entity.data.get("metadata"))
+    return _text(profile.get("displayName")) or _text(metadata.get("title")) or entity.name
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame([[row.get(c) for c in columns] for row in rows], columns=columns, dtype=object)

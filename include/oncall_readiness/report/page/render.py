@@ -1,0 +1,56 @@
+"""The Readiness page as HTML: the templates ``page_*.html.j2``.
+
+Jinja2 with autoescape: every value from the warehouse arrives as text.
+"""
+
+from __future__ import annotations
+
+from oncall_readiness.report.page.views import (
+    DAG_ID,
+    TREND_POINTS,
+    AuditRun,
+    OrgScorecard,
+    TeamReport,
+    dag_url,
+    sort_links,
+)
+
+EMPTY_HEADLINE = "No audit in the warehouse yet"
+EMPTY_DETAIL = (
+    f"The warehouse holds no scorecard yet: run the {DAG_ID} DAG first (trigger it in Airflow, or run "
+    "`make demo` for the sample organisation), then reload this page."
+)
+
+
+def render_scorecard_page(card: OrgScorecard, *, latest_runs: list[AuditRun], ui_root: str = "/") -> str:
+    return _template("page_scorecard.html.j2").render(
+        card=card,
+        latest_runs=latest_runs,
+        sort_links=sort_links(card.sort, descending=card.descending),
+        trend_points=TREND_POINTS,
+        dag_id=DAG_ID,
+        dag_url=dag_url(ui_root=ui_root),
+    )
+
+
+def render_team_page(report: TeamReport, *, scorecard_href: str, ui_root: str = "/") -> str:
+    return _template("page_team.html.j2").render(
+        report=report, scorecard_href=scorecard_href, dag_url=dag_url(ui_root=ui_root)
+    )
+
+
+def render_message(headline: str, detail: str, *, scorecard_href: str | None = None, ui_root: str = "/") -> str:
+    """A page that explains why there is nothing to show (empty warehouse, unknown team, unreachable warehouse)."""
+    return _template("page_message.html.j2").render(
+        headline=headline,
+        detail=detail,
+        scorecard_href=scorecard_href,
+        dag_id=DAG_ID,
+        dag_url=dag_url(ui_root=ui_root),
+    )
+
+
+def _template(name: str):
+    from oncall_readiness.report.html import TEMPLATES
+
+    return TEMPLATES.get_template(name)

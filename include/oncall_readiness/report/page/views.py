@@ -1,0 +1,345 @@
+"""The Readiness page's view models: what the templates show, shaped from warehouse rows and DAG runs.
+
+Pure: no database, no Airflow. Rows arrive as dicts (column name to value) from
+:mod:`~oncall_readiness.report.page.queries`, or as :class:`DagRunRecord` from the plugin.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from urllib.parse import quote
+
+from oncall_readiness import schema
+
+DAG_ID = "readiness_audit"
+TREND_POINTS = 8
+# Higher is better: gold 3, silver 2, bronze 1, none 0.
+LEVEL_RANK = {level: len(schema.LEVELS) - 1 - index for index, level in enumerate(schema.LEVELS)}
+SORT_KEYS = ("team", "score", "level", "passed", "warned", "failed", "unknown", "change")
+
+
+@dataclass(frozen=True)
+class Sparkline:
+    """An SVG polyline of scores (0 to 100, oldest first) in a ``width`` × ``height`` box."""
+
+    points: str
+    last_x: float | None
+    last_y: float | None
+    width: int
+    height: int
+    title: str
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    team: str
+    href: str
+    score: float | None
+    level: str
+    passed: int
+    warned: int
+    failed: int
+    unknown: int
+    change: float | None
+    headline: str | None
+    trend: list[tuple[dt.date, float | None]]
+    sparkline: Sparkline
+
+
+@dataclass(frozen=True)
+class OrgScorecard:
+    audit_date: dt.date
+    teams: list[TeamRow]
+    levels: dict[str, int]
+    sort: str
+    descending: bool
+
+    @property
+    def needing_action(self) -> int:
+        """Teams with at least one failed or inconclusive check."""
+        return sum(1 for team in self.teams if team.failed or team.unknown)
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    check_id: str
+    title: str
+    status: str
+    score: float | None
+    reason: str | None
+    remediation: str | None
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    check_id: str
+    subject: str
+    outcome: str
+    message: str | None
+
+
+@dataclass(frozen=True)
+class DagRunRecord:
+    """A run of the audit DAG as Airflow's metadata DB holds it."""
+
+    run_id: str
+    data_interval_end: dt.datetime | None
+    state: str | None
+    run_after: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    run_id: str
+    state: str
+    url: str
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    audit_date: dt.date
+    score: float | None
+    level: str
+    passed: int
+    warned: int
+    failed: int
+    unknown: int
+    change: float | None
+    runs: list[AuditRun] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TeamReport:
+    team: str
+    audit_date: dt.date
+    latest: HistoryRow
+    checks: list[CheckRow]
+    findings: list[FindingRow]
+    history: list[HistoryRow]  # newest first
+    sparkline: Sparkline
+    in_latest_audit: bool
+
+
+# Rows of the warehouse -> view models ------------------------------------------------------------
+
+
+def scorecard_figures(row: Mapping) -> dict:
+    """A scorecard row's score, level, counts and 7-day change, as both the org table and a team's history show them."""
+    return {
+        "score": optional_float(row["score"]),
+        "level": row["level"] or "none",
+        "passed": int(row["passed"] or 0),
+        "warned": int(row["warned"] or 0),
+        "failed": int(row["failed"] or 0),
+        "unknown": int(row["unknown"] or 0),
+        "change": optional_float(row["score_change_7d"]),
+    }
+
+
+def team_row(row: Mapping, headline: str | None, trend: list[tuple[dt.date, float | None]]) -> TeamRow:
+    """A team's line of the organisation's scorecard."""
+    return TeamRow(
+        team=row["team"],
+        href=team_href(row["team"]),
+        **scorecard_figures(row),
+        headline=headline,
+        trend=trend,
+        sparkline=sparkline(trend),
+    )
+
+
+def history_row(row: Mapping) -> HistoryRow:
+    """One audit date of a team's history."""
+    return HistoryRow(audit_date=as_date(row["audit_date"]), **scorecard_figures(row))
+
+
+def check_rows(rows: list[dict]) -> list[CheckRow]:
+    """A team's checks, worst status first, with the catalogue's titles."""
+    titles = _check_titles()
+    return [
+        CheckRow(
+            check_id=row["check_id"],
+            title=titles.get(row["check_id"], row["check_id"]),
+            status=row["status"],
+            score=optional_float(row["score"]),
+            reason=row["reason"],
+            remediation=row["remediation"],
+        )
+        for row in sorted(rows, key=_check_order)
+    ]
+
+
+def finding_rows(rows: list[dict]) -> list[FindingRow]:
+    """Findings, worst outcome first, then by check and subject."""
+    ordered = sorted(rows, key=lambda row: (schema.severity(row["outcome"]), row["check_id"], row["subject"]))
+    return [
+        FindingRow(check_id=row["check_id"], subject=row["subject"], outcome=row["outcome"], message=row["message"])
+        for row in ordered
+    ]
+
+
+def headlines(checks: list[dict]) -> dict[str, str]:
+    """Per team, the reason of its most severe check that is not a pass."""
+    worst: dict[str, dict] = {}
+    for row in checks:
+        if row["status"] == "pass":
+            continue
+        current = worst.get(row["team"])
+        if current is None or _check_order(row) < _check_order(current):
+            worst[row["team"]] = row
+    return {team: row["reason"] for team, row in worst.items() if row["reason"]}
+
+
+def trends(scores: list[dict], dates: list[dt.date]) -> dict[str, list[tuple[dt.date, float | None]]]:
+    """Per team, its score on each of ``dates`` (None where it has none)."""
+    by_team: dict[str, dict[dt.date, float | None]] = {}
+    for row in scores:
+        by_team.setdefault(row["team"], {})[as_date(row["audit_date"])] = optional_float(row["score"])
+    return {team: [(day, scores_of.get(day)) for day in dates] for team, scores_of in by_team.items()}
+
+
+def attach_runs(report: TeamReport, runs: Mapping[dt.date, list[AuditRun]]) -> TeamReport:
+    """The report with, on each audit date of its history, the DAG runs that produced it."""
+    history = [replace(row, runs=list(runs.get(row.audit_date, []))) for row in report.history]
+    return replace(report, history=history, latest=history[0])
+
+
+# Shaping -----------------------------------------------------------------------------------------
+
+
+def sort_teams(teams: list[TeamRow], key: str, *, descending: bool) -> list[TeamRow]:
+    """Teams ordered by ``key`` (one of SORT_KEYS); teams without a value last either way, ties by name."""
+    if key == "team":
+        return sorted(teams, key=lambda row: row.team.casefold(), reverse=descending)
+    known = [row for row in teams if _sort_value(row, key) is not None]
+    missing = [row for row in teams if _sort_value(row, key) is None]
+    known.sort(key=lambda row: row.team.casefold())
+    known.sort(key=lambda row: _sort_value(row, key), reverse=descending)
+    return known + sorted(missing, key=lambda row: row.team.casefold())
+
+
+def level_counts(teams: Iterable[TeamRow]) -> dict[str, int]:
+    """How many teams hold each level, best first (every level present, zero included)."""
+    counts = dict.fromkeys(schema.LEVELS, 0)
+    for team in teams:
+        counts[team.level] = counts.get(team.level, 0) + 1
+    return counts
+
+
+def sparkline(trend: list[tuple[dt.date, float | None]], *, width: int = 120, height: int = 28) -> Sparkline:
+    """A polyline over fixed 0 to 100 scores, so a flat line at the top always means 100; gaps skipped."""
+    pad = 3.0
+    step = (width - 2 * pad) / max(len(trend) - 1, 1)
+    coordinates = [
+        (round(pad + index * step, 1), round(pad + (100.0 - score) / 100.0 * (height - 2 * pad), 1))
+        for index, (_, score) in enumerate(trend)
+        if score is not None
+    ]
+    title = "; ".join(f"{day.isoformat()}: {_format_score(score)}" for day, score in trend)
+    last = coordinates[-1] if coordinates else (None, None)
+    return Sparkline(
+        points=" ".join(f"{x},{y}" for x, y in coordinates),
+        last_x=last[0],
+        last_y=last[1],
+        width=width,
+        height=height,
+        title=title,
+    )
+
+
+def sort_links(sort: str, *, descending: bool) -> dict[str, str]:
+    """The query string of each column header: the sorted column flips its order, others start at their natural one."""
+    links = {}
+    for key in SORT_KEYS:
+        order = ("asc" if descending else "desc") if key == sort else ("asc" if key == "team" else "desc")
+        links[key] = f"?sort={key}&order={order}"
+    return links
+
+
+def team_href(team: str) -> str:
+    """The team page, relative to the scorecard page (every character of the name escaped)."""
+    return "teams/" + quote(team, safe="")
+
+
+def run_url(run_id: str, *, ui_root: str = "/", dag_id: str = DAG_ID) -> str:
+    """The Airflow UI page of one DAG run."""
+    return f"{ui_root.rstrip('/')}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+
+
+def dag_url(*, ui_root: str = "/", dag_id: str = DAG_ID) -> str:
+    """The Airflow UI page of the DAG (its grid of runs): the fallback when no run is known."""
+    return f"{ui_root.rstrip('/')}/dags/{quote(dag_id, safe='')}"
+
+
+def runs_by_audit_date(runs: Iterable[DagRunRecord], *, ui_root: str = "/") -> dict[dt.date, list[AuditRun]]:
+    """DAG runs grouped by audit date: successful runs first, then the newest.
+
+    The audit date of a run is the UTC date of its data interval end, as the DAG computes it.
+    """
+    grouped: dict[dt.date, list[DagRunRecord]] = {}
+    for run in runs:
+        if run.data_interval_end is not None:
+            grouped.setdefault(_utc(run.data_interval_end).date(), []).append(run)
+    return {
+        day: [
+            AuditRun(run_id=run.run_id, state=run.state or "unknown", url=run_url(run.run_id, ui_root=ui_root))
+            for run in sorted(entries, key=_run_order)
+        ]
+        for day, entries in grouped.items()
+    }
+
+
+# Values ------------------------------------------------------------------------------------------
+
+
+def optional_float(value: object) -> float | None:
+    """A number from the warehouse; None and NaN are "no value"."""
+    if value is None:
+        return None
+    number = float(value)
+    return None if number != number else number  # NaN is "no value"
+
+
+def as_date(value: object) -> dt.date | None:
+    """A date from the warehouse (a date, a datetime or ISO text, depending on the dialect)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _check_titles() -> dict[str, str]:
+    from oncall_readiness.checks.catalogue import load_catalogue
+
+    return {check_id: check.title for check_id, check in load_catalogue().checks.items()}
+
+
+def _check_order(row: dict) -> tuple[int, str]:
+    return schema.severity(row["status"]), row["check_id"]
+
+
+def _sort_value(row: TeamRow, key: str) -> float | None:
+    if key == "level":
+        return LEVEL_RANK.get(row.level, -1)
+    if key == "change":
+        return row.change
+    return getattr(row, key)
+
+
+def _run_order(run: DagRunRecord) -> tuple[bool, float]:
+    newest_first = -_utc(run.run_after).replace(tzinfo=dt.UTC).timestamp() if run.run_after else 0.0
+    return run.state != "success", newest_first
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """A naive UTC datetime (Airflow stores UTC; aware values are converted)."""
+    return moment if moment.tzinfo is None else moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _format_score(score: float | None) -> str:
+    return "no score" if score is None else f"{score:.0f}"

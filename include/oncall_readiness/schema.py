@@ -1,0 +1,91 @@
+"""The shared schema: the warehouse's result tables and the vocabulary of statuses and levels.
+
+One declaration, read by the checks and their runner, the scorecard, the warehouse, the
+Readiness page and the emails. Change it on purpose: the result tables are the analysts'
+contract (``docs/warehouse.md``).
+
+Result tables
+-------------
+``RESULT_TABLES`` maps each result table to its columns and their kinds (``string``,
+``float``, ``integer``, ``boolean``), in the order the warehouse creates them. Every table
+also has an ``audit_date`` column, added by the warehouse in front of these (its partition).
+
+Statuses, worst first
+---------------------
+A check gives each team a status and each subject (service, person, schedule) an outcome,
+from ``STATUSES``, listed worst first: ``fail``, ``warn``, ``unknown``, ``waived``, ``pass``.
+``SEVERITY`` is that order as ranks (0 is the worst). It decides:
+
+- a team's status for a check: the worst of its findings
+  (``checks.results_from_findings``), and a subject's outcome: its worst finding;
+- which finding leads a check's reason, and which check's reason is a team's headline on
+  the Readiness page;
+- the order of checks and findings on the page and in the emails.
+
+Why ``warn`` before ``unknown``: a warn is a problem the audit has seen and the team can act
+on today; an unknown says the audit could not see a subject (a source down, data that failed
+validation). When a check finds both for one team, it reports the problem it saw and counts
+the unknown among the other findings, rather than hide a real problem behind "we could not
+tell". The unknown is not lost: the scorecard counts unknown checks apart and marks the team
+not fully assessed, and an unknown is never scored as a pass. This is also the order the
+checks have always used, so their results do not depend on where they are displayed.
+
+``waived`` (a known gap, accepted by an approver until the waiver expires) ranks after every
+status that needs action and before ``pass``: it shows in every report, below the problems.
+A status outside the vocabulary ranks after all of them.
+
+Levels
+------
+``LEVELS``, best first: ``gold``, ``silver``, ``bronze``, ``none`` (the rubric is in
+``scorecard``).
+"""
+
+from __future__ import annotations
+
+RESULT_TABLES: dict[str, dict[str, str]] = {
+    "check_results": {
+        "team": "string",
+        "check_id": "string",
+        "status": "string",
+        "score": "float",
+        "reason": "string",
+        "remediation": "string",
+    },
+    "findings": {"team": "string", "check_id": "string", "subject": "string", "outcome": "string", "message": "string"},
+    "scorecard": {
+        "team": "string",
+        "score": "float",
+        "level": "string",
+        "passed": "integer",
+        "warned": "integer",
+        "failed": "integer",
+        "unknown": "integer",
+        "fully_assessed": "boolean",
+        "score_change_7d": "float",
+    },
+    "data_quality": {
+        "source": "string",
+        "facts_table": "string",
+        "expectation": "string",
+        "success": "boolean",
+        "observed_value": "string",
+        "details": "string",
+    },
+}
+AUDIT_DATE = "audit_date"
+
+CHECK_RESULT_COLUMNS: tuple[str, ...] = tuple(RESULT_TABLES["check_results"])
+FINDING_COLUMNS: tuple[str, ...] = tuple(RESULT_TABLES["findings"])
+SCORECARD_COLUMNS: tuple[str, ...] = tuple(RESULT_TABLES["scorecard"])
+
+STATUSES: tuple[str, ...] = ("fail", "warn", "unknown", "waived", "pass")
+SEVERITY: dict[str, int] = {status: rank for rank, status in enumerate(STATUSES)}
+# The scorecard's count column of each status it counts (waived checks are not counted).
+STATUS_COUNTS: dict[str, str] = {"pass": "passed", "warn": "warned", "fail": "failed", "unknown": "unknown"}
+
+LEVELS: tuple[str, ...] = ("gold", "silver", "bronze", "none")
+
+
+def severity(status: str | None) -> int:
+    """The rank of a status, worst first; a status outside the vocabulary ranks after every known one."""
+    return SEVERITY.get(status, len(STATUSES))

@@ -1,0 +1,5 @@
+"""``python -m readiness_sandbox``: see ``readiness_sandbox.server``."""
+
+from .server import main
+
+raise SystemExit(main())

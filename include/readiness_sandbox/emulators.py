@@ -1,0 +1,117 @@
+"""The sandbox's emulators, one record per emulated source: the only place the sandbox names them.
+
+Each record says how to read a state file into the emulator's state, how to build its app,
+which sample-organisation file it serves by default, and which connection fields point a
+client at it. The server (``server.py``), the subprocess launcher (``process.py``), the demo's
+and ``make airflow``'s connections and the compose file's sandbox settings all derive from
+``EMULATORS``. Its keys are the names of the runtime sources (``oncall_readiness.sources.
+catalogue.SOURCES``); a test fails when a registered source has no emulator here.
+Prometheus is not emulated: the sandbox runs the real one (``prometheus.py``, listed in
+``REAL_SERVERS``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from . import confluence, github, grafana, grafana_state, pagerduty, pagerduty_state
+from .rate_limit import RateLimit
+from .sample_org import state_file
+
+
+class StateError(ValueError):
+    """An emulator's state file does not load; the message names the emulator and the file."""
+
+
+@dataclass(frozen=True)
+class Emulator:
+    source: str  # the runtime source it stands in for, and its URL prefix
+    title: str
+    read_state: Callable[[Path], Any]  # raises on a bad file, naming it
+    build_app: Callable[..., FastAPI]  # (state, *, tokens, rate_limit, fail_next) -> app
+    sample_state: Path
+    errors: tuple[type[Exception], ...]
+    # Connection fields besides host and token (Confluence wants the account's email as login).
+    extra_fields: Callable[[], dict[str, str]] = dict
+
+    @property
+    def prefix(self) -> str:
+        return f"/{self.source}"
+
+    def load(self, path: Path | None = None) -> Any:
+        path = path or self.sample_state
+        try:
+            return self.read_state(path)
+        except (OSError, *self.errors) as error:
+            raise StateError(f"cannot load the {self.title} state {path}: {error}") from None
+
+    def app(self, state: Any, *, tokens: Collection[str], rate_limit: RateLimit | None, fail_next: int) -> FastAPI:
+        return self.build_app(state, tokens=tokens, rate_limit=rate_limit, fail_next=fail_next)
+
+    def connection(self, url: str, token: str) -> dict[str, str]:
+        """The fields of the Airflow connection that aims the source's hook at this emulator."""
+        return {"host": url, "password": token, **self.extra_fields()}
+
+
+def _pagerduty_state(path: Path):
+    return pagerduty_state.parse_state(pagerduty_state.load_pagerduty_state(path), source=str(path))
+
+
+def _grafana_state(path: Path):
+    return grafana_state.parse_state(grafana_state.load_grafana_state(path), source=str(path))
+
+
+EMULATORS: dict[str, Emulator] = {
+    emulator.source: emulator
+    for emulator in (
+        Emulator(
+            source="pagerduty",
+            title="PagerDuty",
+            read_state=_pagerduty_state,
+            build_app=pagerduty.create_app,
+            sample_state=state_file("pagerduty.yaml"),
+            errors=(pagerduty_state.StateError,),
+        ),
+        Emulator(
+            source="grafana",
+            title="Grafana",
+            read_state=_grafana_state,
+            build_app=grafana.create_app,
+            sample_state=state_file("grafana.yaml"),
+            errors=(grafana_state.StateError,),
+        ),
+        Emulator(
+            source="github",
+            title="GitHub",
+            read_state=github.load_github_state,
+            build_app=github.create_app,
+            sample_state=state_file("github.yaml"),
+            errors=(github.GitHubStateError,),
+        ),
+        Emulator(
+            source="confluence",
+            title="Confluence",
+            read_state=confluence.load_confluence_state,
+            build_app=confluence.create_app,
+            sample_state=state_file("confluence.yaml"),
+            errors=(confluence.ConfluenceStateError,),
+            extra_fields=lambda: {"login": confluence.SANDBOX_EMAIL},
+        ),
+    )
+}
+
+
+# Sources whose real server the sandbox runs instead of an emulator, and with what.
+REAL_SERVERS: dict[str, str] = {
+    "prometheus": "a real Prometheus with the sample rule files (readiness_sandbox.prometheus)"
+}
+
+
+def connections(base_url: str, token: str) -> dict[str, dict[str, str]]:
+    """Source name -> the connection fields that aim its hook at a sandbox served at ``base_url``."""
+    return {source: emulator.connection(base_url + emulator.prefix, token) for source, emulator in EMULATORS.items()}

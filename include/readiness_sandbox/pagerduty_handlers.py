@@ -1,0 +1,311 @@
+"""The PagerDuty emulator's endpoints, with the filters and windows the real API applies.
+
+Users, teams and members; schedules (rendered layers, overrides, final schedule) and
+on-calls; escalation policies, services and incidents. ``ROUTES`` maps each path to its handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import Request
+
+from .pagerduty_protocol import Query, by_name, invalid, matches, not_found
+from .pagerduty_render import Renderer
+from .pagerduty_schedules import UTC, Entry, add_months, format_time, overlapping, render_final
+from .pagerduty_state import EscalationPolicy, Incident, PagerDutyState
+
+SCHEDULE_DEFAULT_SPAN = timedelta(weeks=2)
+INCIDENT_DEFAULT_SPAN = timedelta(days=30)
+ONCALL_HORIZON = timedelta(days=90)
+
+
+class PagerDutyEmulator:
+    """Request handlers over one validated state. ``fail_next`` may be changed at runtime."""
+
+    def __init__(
+        self,
+        state: PagerDutyState,
+        *,
+        html_base_url: str,
+        fail_next: int,
+        now: Callable[[], datetime],
+    ):
+        self.state, self.html_base_url, self.fail_next, self.now = (
+            state,
+            html_base_url,
+            fail_next,
+            now,
+        )
+
+    def renderer(self, request: Request) -> Renderer:
+        # root_path includes the prefix the app is mounted under (e.g. /pagerduty).
+        base = request.url.replace(path=request.scope.get("root_path", ""), query="", fragment="")
+        return Renderer(self.state, str(base).rstrip("/"), self.html_base_url)
+
+    @staticmethod
+    def _get(section: Mapping[str, Any], object_id: str) -> Any:
+        if object_id not in section:
+            raise not_found()
+        return section[object_id]
+
+    # users and teams
+
+    def list_users(self, request: Request) -> dict[str, Any]:
+        q, render = Query(request), self.renderer(request)
+        query, team_ids = q.text("query"), set(q.ids("team_ids"))
+        users = [
+            u
+            for u in by_name(self.state.users.values())
+            if matches(query, u.name, u.email) and (not team_ids or team_ids & set(self.state.user_teams(u.id)))
+        ]
+        page, meta = q.paginate(users)
+        include = q.includes()
+        return {"users": [render.user(u, include) for u in page], **meta}
+
+    def get_user(self, request: Request, id: str) -> dict[str, Any]:
+        user = self._get(self.state.users, id)
+        return {"user": self.renderer(request).user(user, Query(request).includes())}
+
+    def list_teams(self, request: Request) -> dict[str, Any]:
+        q, render = Query(request), self.renderer(request)
+        query = q.text("query")
+        teams = [t for t in by_name(self.state.teams.values()) if matches(query, t.name)]
+        page, meta = q.paginate(teams)
+        return {"teams": [render.team(t) for t in page], **meta}
+
+    def get_team(self, request: Request, id: str) -> dict[str, Any]:
+        return {"team": self.renderer(request).team(self._get(self.state.teams, id))}
+
+    def list_team_members(self, request: Request, id: str) -> dict[str, Any]:
+        team = self._get(self.state.teams, id)
+        q, render = Query(request), self.renderer(request)
+        page, meta = q.paginate(team.members)
+        include = q.includes()
+        return {"members": [render.member(u, role, include) for u, role in page], **meta}
+
+    # schedules and on-calls
+
+    def _schedule_window(self, q: Query, tz) -> tuple[datetime, datetime]:
+        since, until = q.moment("since", tz), q.moment("until", tz)
+        if since is None and until is None:
+            since = self.now()
+        if since is None:
+            since = until - SCHEDULE_DEFAULT_SPAN
+        if until is None:
+            until = since + SCHEDULE_DEFAULT_SPAN
+        if until < since:
+            raise invalid("until must not be before since")
+        return since, until
+
+    def list_schedules(self, request: Request) -> dict[str, Any]:
+        q, render = Query(request), self.renderer(request)
+        query, team_ids = q.text("query"), set(q.ids("team_ids"))
+        schedules = [
+            s
+            for s in by_name(self.state.schedules.values())
+            if matches(query, s.name) and (not team_ids or team_ids & set(s.teams))
+        ]
+        page, meta = q.paginate(schedules)
+        include = q.includes()
+        rendered = []
+        for schedule in page:
+            tz = q.zone(schedule.zone)
+            window = self._schedule_window(q, tz) if include else None
+            rendered.append(render.schedule(schedule, tz=tz, window=window, include=include))
+        return {"schedules": rendered, **meta}
+
+    def get_schedule(self, request: Request, id: str) -> dict[str, Any]:
+        schedule = self._get(self.state.schedules, id)
+        q = Query(request)
+        tz = q.zone(schedule.zone)
+        include = ("schedule_layers", "overrides_subschedule", "final_schedule")
+        window = self._schedule_window(q, tz)
+        rendered = self.renderer(request).schedule(schedule, tz=tz, window=window, include=include)
+        return {"schedule": rendered}
+
+    def list_oncalls(self, request: Request) -> dict[str, Any]:
+        q, render = Query(request), self.renderer(request)
+        tz = q.zone(UTC)
+        since = q.moment("since", tz) or self.now()
+        until = q.moment("until", tz) or max(since, self.now())
+        if until < since:
+            raise invalid("until must not be before since")
+        rows = self._oncall_rows(q, since, until)
+        page, meta = q.paginate(rows)
+        include = q.includes()
+        return {"oncalls": [self._oncall_json(render, row, tz, include) for row in page], **meta}
+
+    def _oncall_rows(self, q: Query, since: datetime, until: datetime) -> list[tuple]:
+        policy_ids, user_ids = set(q.ids("escalation_policy_ids")), set(q.ids("user_ids"))
+        schedule_ids = set(q.ids("schedule_ids"))
+        finals: dict[str, list[Entry]] = {}
+        rows = []  # (policy id, level, user id, schedule id | None, start | None, end | None)
+        for policy in self.state.escalation_policies.values():
+            if policy_ids and policy.id not in policy_ids:
+                continue
+            for level, rule in enumerate(policy.rules, start=1):
+                for kind, target_id in rule.targets:
+                    if kind == "user":
+                        rows.append((policy.id, level, target_id, None, None, None))
+                        continue
+                    if target_id not in finals:
+                        finals[target_id] = self._final(target_id, since, until)
+                    for entry in overlapping(finals[target_id], since, until):
+                        rows.append((policy.id, level, entry.user, target_id, *entry[:2]))
+        rows = [
+            row for row in rows if (not user_ids or row[2] in user_ids) and (not schedule_ids or row[3] in schedule_ids)
+        ]
+        if q.flag("earliest"):
+            rows = _earliest(rows)
+        return rows
+
+    def _final(self, schedule_id: str, since: datetime, until: datetime) -> list[Entry]:
+        """The final schedule around the window, so shifts keep their real bounds."""
+        schedule = self.state.schedules[schedule_id]
+        return render_final(
+            schedule.layers,
+            schedule.overrides,
+            schedule.zone,
+            since - ONCALL_HORIZON,
+            until + ONCALL_HORIZON,
+        )
+
+    def _oncall_json(self, render: Renderer, row: tuple, tz, include: Collection[str]) -> dict:
+        policy_id, level, user_id, schedule_id, start, end = row
+        user = self.state.users[user_id]
+        policy = self.state.escalation_policies[policy_id]
+        schedule = None
+        if schedule_id is not None:
+            target = self.state.schedules[schedule_id]
+            schedule = (
+                render.schedule(target, tz=target.zone)
+                if "schedules" in include
+                else render.ref("schedule", schedule_id)
+            )
+        return {
+            "escalation_policy": (
+                render.policy(policy)
+                if "escalation_policies" in include
+                else render.ref("escalation_policy", policy_id)
+            ),
+            "escalation_level": level,
+            "schedule": schedule,
+            "user": render.user(user) if "users" in include else render.ref("user", user_id),
+            "start": format_time(start, tz),
+            "end": format_time(end, tz),
+        }
+
+    # escalation policies, services, incidents
+
+    def list_policies(self, request: Request) -> dict[str, Any]:
+        q, render = Query(request), self.renderer(request)
+        query, team_ids, user_ids = q.text("query"), set(q.ids("team_ids")), set(q.ids("user_ids"))
+        policies = [
+            p
+            for p in by_name(self.state.escalation_policies.values())
+            if matches(query, p.name)
+            and (not team_ids or team_ids & set(p.teams))
+            and (not user_ids or user_ids & _direct_users(p))
+        ]
+        page, meta = q.paginate(policies)
+        include = q.includes()
+        return {"escalation_policies": [render.policy(p, include) for p in page], **meta}
+
+    def get_policy(self, request: Request, id: str) -> dict[str, Any]:
+        policy = self._get(self.state.escalation_policies, id)
+        include = Query(request).includes()
+        return {"escalation_policy": self.renderer(request).policy(policy, include)}
+
+    def list_services(self, request: Request) -> dict[str, Any]:
+        q, render = Query(request), self.renderer(request)
+        query, team_ids = q.text("query"), set(q.ids("team_ids"))
+        services = [
+            s
+            for s in by_name(self.state.services.values())
+            if matches(query, s.name) and (not team_ids or team_ids & set(s.teams))
+        ]
+        page, meta = q.paginate(services)
+        include = q.includes()
+        return {"services": [render.service(s, include) for s in page], **meta}
+
+    def get_service(self, request: Request, id: str) -> dict[str, Any]:
+        service = self._get(self.state.services, id)
+        include = Query(request).includes()
+        return {"service": self.renderer(request).service(service, include)}
+
+    def list_incidents(self, request: Request) -> dict[str, Any]:
+        q, render = Query(request), self.renderer(request)
+        tz = q.zone(UTC)
+        incidents = sorted(self.state.incidents.values(), key=lambda i: (i.created_at, i.number))
+        if q.text("date_range") != "all":
+            since, until = self._incident_window(q, tz)
+            incidents = [i for i in incidents if since <= i.created_at < until]
+        incidents = [i for i in incidents if self._incidentmatches(q, i)]
+        page, meta = q.paginate(incidents)
+        return {"incidents": [render.incident(i, tz) for i in page], **meta}
+
+    def _incident_window(self, q: Query, tz) -> tuple[datetime, datetime]:
+        since, until = q.moment("since", tz), q.moment("until", tz)
+        until = until or self.now()
+        since = since or until - INCIDENT_DEFAULT_SPAN
+        if until < since:
+            raise invalid("until must not be before since")
+        if until > add_months(since, 6):
+            raise invalid("the date range between since and until must be at most 6 months")
+        return since, until
+
+    def _incidentmatches(self, q: Query, incident: Incident) -> bool:
+        statuses, urgencies = set(q.ids("statuses")), set(q.ids("urgencies"))
+        service_ids, team_ids = set(q.ids("service_ids")), set(q.ids("team_ids"))
+        user_ids = set(q.ids("user_ids"))
+        current = () if incident.status == "resolved" else incident.assignments
+        return (
+            (not statuses or incident.status in statuses)
+            and (not urgencies or incident.urgency in urgencies)
+            and (not service_ids or incident.service in service_ids)
+            and (not team_ids or bool(team_ids & set(self.state.services[incident.service].teams)))
+            and (not user_ids or any(user in user_ids for _, user in current))
+        )
+
+    def get_incident(self, request: Request, id: str) -> dict[str, Any]:
+        incident = self._get(self.state.incidents, id)
+        tz = Query(request).zone(UTC)
+        return {"incident": self.renderer(request).incident(incident, tz)}
+
+
+def _direct_users(policy: EscalationPolicy) -> set[str]:
+    return {target_id for rule in policy.rules for kind, target_id in rule.targets if kind == "user"}
+
+
+def _earliest(rows: list[tuple]) -> list[tuple]:
+    """Only the earliest on-call per (policy, level, user); permanent ones count as earliest."""
+
+    def start(row: tuple) -> datetime:
+        return row[4] or datetime.min.replace(tzinfo=UTC)
+
+    first: dict[tuple, tuple] = {}
+    for row in rows:
+        if row[:3] not in first or start(row) < start(first[row[:3]]):
+            first[row[:3]] = row
+    return [row for row in rows if first[row[:3]] is row]
+
+
+ROUTES = (
+    ("/users", "list_users"),
+    ("/users/{id}", "get_user"),
+    ("/teams", "list_teams"),
+    ("/teams/{id}", "get_team"),
+    ("/teams/{id}/members", "list_team_members"),
+    ("/schedules", "list_schedules"),
+    ("/schedules/{id}", "get_schedule"),
+    ("/oncalls", "list_oncalls"),
+    ("/escalation_policies", "list_policies"),
+    ("/escalation_policies/{id}", "get_policy"),
+    ("/services", "list_services"),
+    ("/services/{id}", "get_service"),
+    ("/incidents", "list_incidents"),
+    ("/incidents/{id}", "get_incident"),
+)

@@ -1,0 +1,126 @@
+"""The PagerDuty REST API's request conventions, as the emulator answers them.
+
+Error bodies ``{"error": {"message", "code", "errors"}}`` with PagerDuty's codes,
+query parameters (``name[]`` arrays, ``include[]``, times and ``time_zone``) and classic
+pagination (``limit`` up to 100, ``offset``, ``more``, ``total`` on request, and the
+10,000 cap on ``offset + limit``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from .pagerduty_schedules import get_zone, parse_time
+
+# PagerDuty error codes (developer.pagerduty.com "Errors" page).
+CODE_INTERNAL = 2000
+CODE_INVALID_INPUT = 2001
+CODE_AUTH_FAILED = 2006
+CODE_RATE_LIMITED = 2020
+CODE_NOT_FOUND = 2100
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 25
+MAX_OFFSET_PLUS_LIMIT = 10_000
+
+
+class ApiError(Exception):
+    """An error answered with PagerDuty's body ``{"error": {"message", "code", "errors"}}``."""
+
+    def __init__(self, status: int, message: str, code: int, errors: Sequence[str] = ()):
+        super().__init__(message)
+        self.status, self.message, self.code, self.errors = status, message, code, list(errors)
+
+    def response(self, headers: Mapping[str, str] | None = None) -> JSONResponse:
+        body: dict[str, Any] = {"message": self.message, "code": self.code}
+        if self.errors:
+            body["errors"] = self.errors
+        return JSONResponse({"error": body}, status_code=self.status, headers=headers)
+
+
+def invalid(*errors: str) -> ApiError:
+    return ApiError(400, "Invalid Input Provided", CODE_INVALID_INPUT, errors)
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "Not Found", CODE_NOT_FOUND)
+
+
+class Query:
+    """PagerDuty-style query parameters: ``name[]`` arrays, classic pagination, times."""
+
+    def __init__(self, request: Request):
+        self.params = request.query_params
+
+    def text(self, name: str) -> str | None:
+        value = self.params.get(name)
+        return value if value else None
+
+    def ids(self, name: str) -> list[str]:
+        return [v for v in self.params.getlist(f"{name}[]") if v]
+
+    def includes(self) -> set[str]:
+        return set(self.ids("include"))
+
+    def flag(self, name: str) -> bool:
+        return (self.params.get(name) or "").lower() == "true"
+
+    def zone(self, default):
+        name = self.text("time_zone")
+        if name is None:
+            return default
+        try:
+            return get_zone(name)
+        except ValueError as exc:
+            raise invalid(f"time_zone: {exc}") from None
+
+    def moment(self, name: str, tz) -> datetime | None:
+        value = self.text(name)
+        if value is None:
+            return None
+        try:
+            return parse_time(value, default_tz=tz)
+        except ValueError as exc:
+            raise invalid(f"{name}: {exc}") from None
+
+    def _integer(self, name: str, default: int) -> int:
+        raw = self.params.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise invalid(f"{name} must be an integer, got {raw!r}") from None
+        if value < 0:
+            raise invalid(f"{name} must not be negative, got {value}")
+        return value
+
+    def paginate(self, items: Sequence[Any]) -> tuple[Sequence[Any], dict[str, Any]]:
+        limit = min(self._integer("limit", DEFAULT_LIMIT), MAX_LIMIT) or DEFAULT_LIMIT
+        offset = self._integer("offset", 0)
+        if offset + limit > MAX_OFFSET_PLUS_LIMIT:
+            raise invalid(f"offset + limit must be at most {MAX_OFFSET_PLUS_LIMIT}")
+        page = items[offset : offset + limit]
+        meta = {
+            "limit": limit,
+            "offset": offset,
+            "more": offset + limit < len(items),
+            "total": len(items) if self.flag("total") else None,
+        }
+        return page, meta
+
+
+def matches(query: str | None, *values: str | None) -> bool:
+    if query is None:
+        return True
+    needle = query.casefold()
+    return any(needle in value.casefold() for value in values if value)
+
+
+def by_name(items: Iterable[Any]) -> list[Any]:
+    return sorted(items, key=lambda item: item.name.casefold())
