@@ -22,17 +22,9 @@ when the state lists ``users``, the email one of them; otherwise 401. Over the r
 (``emulator.rate_limit``, per account) the answer is 429 with ``Retry-After`` (seconds)
 and ``X-RateLimit-Limit``/``-Remaining``/``-Reset`` (ISO 8601), as Atlassian documents.
 
-State (YAML, see ``include/sample_org/confluence.yaml``)::
-
-    emulator: {rate_limit: 100/1, fail_next: 0}   # optional (tests set it)
-    users: [readiness-audit@example.com]          # optional: accounts whose token works
-    pages:
-      - id: "40960001"
-        title: Payments Reconciler Runbook
-        space: OPS
-        status: current            # or trashed
-        versions:                  # oldest first; a version without body keeps the previous one
-          - {when: "2026-05-04T09:00:00Z", by: Liam Walsh, message: First draft, body: "<h1>...</h1>"}
+The state (pages, their versions, the accounts and the ``emulator`` settings) is read and
+validated by ``confluence_state``, whose docstring describes its YAML format. This module
+holds the rate limiter, the rendering, the handlers and the app.
 """
 
 from __future__ import annotations
@@ -45,30 +37,44 @@ import re
 import threading
 import time as _time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-import yaml
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from readiness_sandbox.times import utc_moment
+from .confluence_state import (
+    DEFAULT_RATE_LIMIT,
+    ConfluenceState,
+    ConfluenceStateError,
+    EmulatorSettings,
+    Page,
+    Version,
+    load_confluence_state,
+    parse_state,
+)
+from .rate_limit import RateLimit
 
-from .pagerduty import RateLimit
+__all__ = [
+    "DEFAULT_RATE_LIMIT",
+    "SANDBOX_EMAIL",
+    "ApiError",
+    "ConfluenceState",
+    "ConfluenceStateError",
+    "EmulatorSettings",
+    "Page",
+    "Version",
+    "create_app",
+    "load_confluence_state",
+    "parse_state",
+]
 
-DEFAULT_RATE_LIMIT = RateLimit(100, 1)
 DEFAULT_VERSION_LIMIT = 200
 MAX_VERSION_LIMIT = 200
 DEFAULT_EXPAND = ("space", "history", "version")
 SANDBOX_EMAIL = "readiness-audit@example.com"
-
-
-class ConfluenceStateError(ValueError):
-    """The state file is malformed; the message says where."""
 
 
 class ApiError(Exception):
@@ -88,110 +94,6 @@ class ApiError(Exception):
             "reason": self.REASONS.get(self.status, "Error"),
         }
         return JSONResponse(body, status_code=self.status, headers=dict(headers or {}))
-
-
-# --- state -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Version:
-    number: int
-    when: datetime
-    by: str
-    message: str
-    minor_edit: bool
-    body: str
-
-
-@dataclass(frozen=True)
-class Page:
-    id: str
-    title: str
-    space: str
-    status: str
-    versions: tuple[Version, ...]  # oldest first
-
-
-@dataclass(frozen=True)
-class EmulatorSettings:
-    rate_limit: RateLimit = DEFAULT_RATE_LIMIT
-    fail_next: int = 0
-
-
-@dataclass(frozen=True)
-class ConfluenceState:
-    pages: Mapping[str, Page]
-    users: frozenset[str] = frozenset()  # lower-cased emails; empty: any account
-    settings: EmulatorSettings = field(default_factory=EmulatorSettings)
-
-
-def load_confluence_state(path: str | Path) -> ConfluenceState:
-    text = Path(path).read_text(encoding="utf-8")
-    try:
-        document = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        raise ConfluenceStateError(f"{path}: not valid YAML: {error}") from None
-    return parse_state(document, source=str(path))
-
-
-def parse_state(document: Mapping[str, Any], *, source: str = "state") -> ConfluenceState:
-    if not isinstance(document, Mapping):
-        raise ConfluenceStateError(f"{source}: the state must be a mapping")
-    pages: dict[str, Page] = {}
-    for i, entry in enumerate(document.get("pages") or []):
-        page = _page(entry, f"{source}: pages[{i}]")
-        if page.id in pages:
-            raise ConfluenceStateError(f"{source}: pages[{i}]: page {page.id} is defined twice")
-        pages[page.id] = page
-    emulator = document.get("emulator") or {}
-    try:
-        limit = emulator.get("rate_limit")
-        settings = EmulatorSettings(
-            rate_limit=RateLimit.parse(str(limit)) if limit else DEFAULT_RATE_LIMIT,
-            fail_next=int(emulator.get("fail_next", 0)),
-        )
-    except (TypeError, ValueError) as error:
-        raise ConfluenceStateError(f"{source}: emulator: {error}") from None
-    users = frozenset(str(u).strip().lower() for u in document.get("users") or [])
-    return ConfluenceState(pages=pages, users=users, settings=settings)
-
-
-def _page(entry: Any, where: str) -> Page:
-    if not isinstance(entry, Mapping) or not re.fullmatch(r"\d+", str(entry.get("id", ""))):
-        raise ConfluenceStateError(f"{where}: a page needs a numeric id")
-    if not entry.get("versions"):
-        raise ConfluenceStateError(f"{where}: page {entry['id']} needs at least one version")
-    status = str(entry.get("status") or "current")
-    if status not in ("current", "trashed", "archived"):
-        raise ConfluenceStateError(f"{where}: status must be current, archived or trashed")
-    versions: list[Version] = []
-    for j, raw in enumerate(entry["versions"]):
-        at = f"{where}.versions[{j}]"
-        if not isinstance(raw, Mapping):
-            raise ConfluenceStateError(f"{at}: a version is a mapping with when, by and body")
-        when = utc_moment(raw.get("when"), f"{at}.when", ConfluenceStateError)
-        if versions and when < versions[-1].when:
-            raise ConfluenceStateError(f"{at}: versions must be listed oldest first")
-        body = raw.get("body")
-        if body is None and not versions:
-            raise ConfluenceStateError(f"{at}: the first version needs a body")
-        versions.append(
-            Version(
-                number=j + 1,
-                when=when,
-                by=str(raw.get("by") or "Sandbox Bot"),
-                message=str(raw.get("message") or ""),
-                minor_edit=bool(raw.get("minor_edit", False)),
-                body=str(body) if body is not None else versions[-1].body,
-            )
-        )
-    return Page(
-        id=str(entry["id"]),
-        title=str(entry.get("title") or f"Page {entry['id']}"),
-        space=str(entry.get("space") or "OPS"),
-        status=status,
-        versions=tuple(versions),
-    )
 
 
 # --- rate limiting ---------------------------------------------------------------------------

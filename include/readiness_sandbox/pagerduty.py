@@ -8,8 +8,10 @@ pagination, ``[]`` array parameters, token auth, per-token rate limiting and err
 This module assembles the app and guards every request (token auth, rate limit, injected
 faults, API version). The rest lives beside it: ``pagerduty_protocol`` (error bodies, query
 parameters, pagination), ``pagerduty_handlers`` (the endpoints), ``pagerduty_render`` (the
-JSON objects), ``pagerduty_state`` and ``pagerduty_schedules`` (the account and its
-rendered schedules) and ``rate_limit`` (shared by every emulator).
+JSON objects), ``pagerduty_state`` (the state file: its format, loading and validation, with
+its per-section readers in ``pagerduty_state_sections``), ``pagerduty_model`` and
+``pagerduty_schedules`` (the account and its rendered schedules) and ``rate_limit`` (shared
+by every emulator).
 """
 
 from __future__ import annotations
