@@ -34,11 +34,15 @@ class ReadinessHook(BaseHook):
     conn_name_attr = "conn_id"
     default_conn_name: ClassVar[str]
     conn_type: ClassVar[str]
-    hook_name: ClassVar[str]  # the connection type's name in the UI
+    hook_name: ClassVar[str]  # the connection type's name in the UI: "<title> (oncall-readiness)"
     title: ClassVar[str]  # how people call the source: "PagerDuty" (its catalogue title)
     # The public API's base URL when the connection has no host; None when the host is required.
     api_url: ClassVar[str | None] = None
     host_hint: ClassVar[str] = "the API base URL"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.hook_name = f"{cls.title} (oncall-readiness)"
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -14,7 +14,6 @@ class ConfluenceHook(ReadinessHook):
 
     default_conn_name = "confluence_default"
     conn_type = "readiness_confluence"
-    hook_name = "Confluence (oncall-readiness)"
     title = "Confluence"
     host_hint = "the Confluence site, e.g. https://example.atlassian.net"
 

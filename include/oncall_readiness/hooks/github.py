@@ -13,7 +13,6 @@ class GitHubHook(ReadinessHook):
 
     default_conn_name = "github_default"
     conn_type = "readiness_github"
-    hook_name = "GitHub (oncall-readiness)"
     title = "GitHub"
     api_url = API_URL
     host_hint = "the API base URL, https://api.github.com by default, https://<host>/api/v3 for GitHub Enterprise"

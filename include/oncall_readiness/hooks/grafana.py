@@ -13,7 +13,6 @@ class GrafanaHook(ReadinessHook):
 
     default_conn_name = "grafana_default"
     conn_type = "readiness_grafana"
-    hook_name = "Grafana (oncall-readiness)"
     title = "Grafana"
     host_hint = "the Grafana URL, e.g. https://grafana.example.com"
 

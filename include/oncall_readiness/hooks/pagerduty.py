@@ -13,7 +13,6 @@ class PagerDutyHook(ReadinessHook):
 
     default_conn_name = "pagerduty_default"
     conn_type = "readiness_pagerduty"
-    hook_name = "PagerDuty (oncall-readiness)"
     title = "PagerDuty"
     api_url = API_URL
     host_hint = "the API base URL, https://api.pagerduty.com by default"

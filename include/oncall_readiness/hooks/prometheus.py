@@ -13,7 +13,6 @@ class PrometheusHook(ReadinessHook):
 
     default_conn_name = "prometheus_default"
     conn_type = "readiness_prometheus"
-    hook_name = "Prometheus (oncall-readiness)"
     title = "Prometheus"
     host_hint = "the Prometheus URL, e.g. http://prometheus:9090 or https://mimir.example.com/prometheus"
 

@@ -13,6 +13,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from oncall_readiness.connections import ConnectionConfigError
+
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 # Never sleep longer than this for one retry, whatever a server asks: a task must not hang.
 MAX_RETRY_WAIT_SECONDS = 120.0
@@ -122,8 +124,6 @@ def describe_failure(source_title: str, error: BaseException) -> str:
     other exception (a header with a stray newline, a URL with a password in it) is named by
     its kind only. The full error belongs in the task log, where Airflow masks secrets.
     """
-    from oncall_readiness.connections import ConnectionConfigError
-
     if isinstance(error, SourceError | ConnectionConfigError):
         return str(error)
     if isinstance(error, requests.Timeout):
