@@ -32,6 +32,7 @@ def test_compose_file_is_valid(unavailable):
         "prometheus_default",
         "github_default",
         "confluence_default",
+        "chaos_calendar_default",
         "readiness_warehouse",
     ],
 )

@@ -36,8 +36,6 @@ from oncall_readiness.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WINDOW_DAYS = 28
-
 
 class RegistryNotValidated(RuntimeError):
     """The registry did not load, or broke its contract, in this run: nothing may be published."""
@@ -98,7 +96,14 @@ def stage_source(name: str, run: AuditRun) -> str:
     source = SOURCES[name]
     registry = run.staging.read(REGISTRY)
     try:
-        frames = source.collect(source.hook(), run.instant, registry, window_days=window_days(name))
+        catalogue = load_catalogue()
+        frames = source.collect(
+            source.hook(),
+            run.instant,
+            registry,
+            window_days=catalogue.look_back_days(name),
+            horizon_days=catalogue.look_ahead_days(name),
+        )
     except (SourceError, ConnectionConfigError) as error:  # our own messages: no secret in them
         run.staging.mark_failed(name, str(error))
         raise
@@ -187,16 +192,6 @@ def gather_facts(run: AuditRun) -> tuple[dict[str, pd.DataFrame], dict[str, str]
         else:
             facts.update(run.staging.read(name))
     return facts, unavailable
-
-
-def window_days(source: str) -> int:
-    """The longest look-back any implemented check needs from the source."""
-    days = [
-        int(check.thresholds["window_days"].default)
-        for check in load_catalogue().implemented()
-        if source in check.sources and "window_days" in check.thresholds
-    ]
-    return max(days, default=DEFAULT_WINDOW_DAYS)
 
 
 def _registry_problem(run: AuditRun) -> str | None:

@@ -82,6 +82,24 @@ CONNECTION_TYPES: list[dict[str, Any]] = [
             },
         },
     },
+    {
+        "hook-class-name": "oncall_readiness.hooks.chaos_calendar.ChaosCalendarHook",
+        "connection-type": "readiness_chaos_calendar",
+        "hook-name": "Chaos Day calendar (oncall-readiness)",
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "port", "extra"],
+            "relabeling": {
+                "host": "Feed URL (iCalendar)",
+                "login": "Username (optional)",
+                "password": "Password or secret address",
+            },
+            "placeholders": {
+                "host": "https://calendar.example.com/chaos-days.ics (empty with a secret address)",
+                "login": "basic auth user, when the feed asks for one",
+                "password": "basic auth password, or the feed's whole secret address (https://...ics)",
+            },
+        },
+    },
 ]
 
 

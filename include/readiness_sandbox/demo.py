@@ -115,7 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     warehouse_path = out / "warehouse.duckdb"
     if not find_prometheus():
         raise SystemExit(f"The demo runs a real Prometheus with the sample alerting rules: {INSTALL_HINT}.")
-    _step("Starting the sandbox (emulated PagerDuty, Grafana, GitHub and Confluence serving the sample organisation)")
+    _step(
+        "Starting the sandbox (emulated PagerDuty, Grafana, GitHub, Confluence and the Chaos Day calendar serving "
+        "the sample organisation)"
+    )
     print(f"    embedded defaults: catalog {sample_org.CATALOG}, SQLite metadata, DuckDB warehouse", flush=True)
     with running_sandbox() as sandbox, running_prometheus() as prometheus:
         print(f"    sandbox at {sandbox.base_url} (pid {sandbox.pid})", flush=True)

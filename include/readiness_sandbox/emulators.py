@@ -19,7 +19,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from . import confluence, github, grafana, grafana_state, pagerduty, pagerduty_state
+from . import chaos_calendar, confluence, github, grafana, grafana_state, pagerduty, pagerduty_state
 from .rate_limit import RateLimit
 from .sample_org import state_file
 
@@ -38,6 +38,8 @@ class Emulator:
     errors: tuple[type[Exception], ...]
     # Connection fields besides host and token (Confluence wants the account's email as login).
     extra_fields: Callable[[], dict[str, str]] = dict
+    # What the connection's host names below the prefix: "" for an API's root, a file for a feed.
+    path: str = ""
 
     @property
     def prefix(self) -> str:
@@ -55,7 +57,7 @@ class Emulator:
 
     def connection(self, url: str, token: str) -> dict[str, str]:
         """The fields of the Airflow connection that aims the source's hook at this emulator."""
-        return {"host": url, "password": token, **self.extra_fields()}
+        return {"host": url + self.path, "password": token, **self.extra_fields()}
 
 
 def _pagerduty_state(path: Path):
@@ -101,6 +103,16 @@ EMULATORS: dict[str, Emulator] = {
             sample_state=state_file("confluence.yaml"),
             errors=(confluence.ConfluenceStateError,),
             extra_fields=lambda: {"login": confluence.SANDBOX_EMAIL},
+        ),
+        Emulator(
+            source="chaos_calendar",
+            title="Chaos Day calendar",
+            read_state=chaos_calendar.load_feed,
+            build_app=chaos_calendar.create_app,
+            sample_state=state_file("chaos_days.ics"),
+            errors=(chaos_calendar.FeedStateError,),
+            extra_fields=lambda: {"login": chaos_calendar.SANDBOX_LOGIN},
+            path=chaos_calendar.FEED_PATH,
         ),
     )
 }

@@ -9,12 +9,31 @@ from .pagerduty_schedules import Layer, Override, get_zone
 
 
 @dataclass(frozen=True)
+class ContactMethod:
+    id: str
+    kind: str  # phone | sms | push | email (the API's type without "_contact_method")
+    label: str
+    address: str
+    blacklisted: bool = False
+
+
+@dataclass(frozen=True)
+class NotificationRule:
+    id: str
+    urgency: str  # high | low
+    start_delay_minutes: int
+    contact_method: str  # a ContactMethod id of the same user
+
+
+@dataclass(frozen=True)
 class User:
     id: str
     name: str
     email: str
     time_zone: str
     role: str
+    contact_methods: tuple[ContactMethod, ...] = ()
+    notification_rules: tuple[NotificationRule, ...] = ()
 
 
 @dataclass(frozen=True)

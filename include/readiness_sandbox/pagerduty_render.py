@@ -10,6 +10,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
+from .pagerduty_model import ContactMethod, NotificationRule
 from .pagerduty_schedules import (
     UTC,
     Entry,
@@ -31,6 +32,12 @@ from .pagerduty_state import (
     User,
 )
 
+CONTACT_TYPES = {
+    "phone": "phone_contact_method",
+    "sms": "sms_contact_method",
+    "push": "push_notification_contact_method",
+    "email": "email_contact_method",
+}
 COLLECTIONS = {
     "user": "users",
     "team": "teams",
@@ -77,8 +84,51 @@ class Renderer:
             "description": None,
             "invitation_sent": False,
             "teams": teams,
-            "contact_methods": [],
-            "notification_rules": [],
+            "contact_methods": [
+                self.contact_method(user, method, ref="contact_methods" not in include)
+                for method in user.contact_methods
+            ],
+            "notification_rules": [
+                self.notification_rule(user, rule, ref="notification_rules" not in include)
+                for rule in user.notification_rules
+            ],
+        }
+
+    def contact_method(self, user: User, method: ContactMethod, *, ref: bool) -> dict[str, Any]:
+        kind = CONTACT_TYPES[method.kind]
+        head = self._user_part(user, "contact_methods", method.id, kind, method.label, ref=ref)
+        if ref:
+            return head
+        details: dict[str, Any] = {"label": method.label, "address": method.address}
+        if method.kind in ("phone", "sms"):
+            details |= {"country_code": 44, "enabled": not method.blacklisted, "blacklisted": method.blacklisted}
+        elif method.kind == "push":
+            details |= {"device_type": "ios", "blacklisted": method.blacklisted, "sounds": []}
+        else:
+            details |= {"send_short_email": False, "enabled": True}
+        return {**head, **details}
+
+    def notification_rule(self, user: User, rule: NotificationRule, *, ref: bool) -> dict[str, Any]:
+        method = next(m for m in user.contact_methods if m.id == rule.contact_method)
+        summary = f"{rule.start_delay_minutes} minutes: channel {rule.contact_method}"
+        head = self._user_part(user, "notification_rules", rule.id, "assignment_notification_rule", summary, ref=ref)
+        if ref:
+            return head
+        return {
+            **head,
+            "start_delay_in_minutes": rule.start_delay_minutes,
+            "contact_method": self.contact_method(user, method, ref=True),
+            "urgency": rule.urgency,
+        }
+
+    def _user_part(self, user: User, part: str, object_id: str, kind: str, summary: str, *, ref: bool) -> dict:
+        path = f"users/{user.id}/{part}/{object_id}"
+        return {
+            "id": object_id,
+            "type": f"{kind}_reference" if ref else kind,
+            "summary": summary,
+            "self": f"{self.base_url}/{path}",
+            "html_url": None,
         }
 
     def team(self, team: Team) -> dict[str, Any]:

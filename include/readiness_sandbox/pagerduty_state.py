@@ -2,7 +2,11 @@
 
 Every section is optional (a list); ids are unique per section; every reference is checked::
 
-    users:      [{id, name, email, time_zone: UTC, role: user}]
+    users:      [{id, name, email, time_zone: UTC, role: user,
+                  contact_methods: [{id, type: phone|sms|push|email, label: Work, address,
+                                     blacklisted: false}],
+                  notification_rules: [{id, urgency: high|low, start_delay_in_minutes,
+                                        contact_method: one of this user's contact method ids}]}]
     teams:      [{id, name, description?, members: [{user, role: manager|responder|observer}]}]
     schedules:  [{id, name, time_zone, description?, teams: [team ids],
                   layers: [{id, name?, start, end: null, rotation_virtual_start,

@@ -11,7 +11,18 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from .pagerduty_model import EscalationPolicy, EscalationRule, Incident, PagerDutyState, Schedule, Service, Team, User
+from .pagerduty_model import (
+    ContactMethod,
+    EscalationPolicy,
+    EscalationRule,
+    Incident,
+    NotificationRule,
+    PagerDutyState,
+    Schedule,
+    Service,
+    Team,
+    User,
+)
 from .pagerduty_schedules import Layer, Override, Restriction, get_zone, parse_time
 
 SECTIONS = ("users", "teams", "schedules", "escalation_policies", "services", "incidents")
@@ -29,6 +40,7 @@ TEAM_ROLES = ("manager", "responder", "observer")
 SERVICE_STATUSES = ("active", "warning", "critical", "maintenance", "disabled")
 INCIDENT_STATUSES = ("triggered", "acknowledged", "resolved")
 URGENCIES = ("high", "low")
+CONTACT_KINDS = ("phone", "sms", "push", "email")
 TARGET_TYPES = {
     "schedule_reference": "schedule",
     "schedule": "schedule",
@@ -117,13 +129,41 @@ class Item:
 
 
 def parse_user(data: Any, where: str, source: str, state: PagerDutyState) -> User:
-    item = Item(data, where, source, ("id", "name", "email", "time_zone", "role"))
+    allowed = ("id", "name", "email", "time_zone", "role", "contact_methods", "notification_rules")
+    item = Item(data, where, source, allowed)
+    methods = tuple(_parse_contact_method(item, m, i) for i, m in enumerate(item.items("contact_methods")))
+    known = {method.id: method for method in methods}
+    rules = tuple(_parse_notification_rule(item, r, i, known) for i, r in enumerate(item.items("notification_rules")))
     return User(
         id=item.text("id"),
         name=item.text("name"),
         email=item.text("email"),
         time_zone=item.zone_name("time_zone", "UTC"),
         role=item.choice("role", USER_ROLES, "user"),
+        contact_methods=methods,
+        notification_rules=rules,
+    )
+
+
+def _parse_contact_method(user: Item, data: Any, index: int) -> ContactMethod:
+    item = user.child(data, f"contact_methods[#{index}]", ("id", "type", "label", "address", "blacklisted"))
+    return ContactMethod(
+        id=item.text("id"),
+        kind=item.choice("type", CONTACT_KINDS),
+        label=item.text("label", "Work"),
+        address=item.text("address"),
+        blacklisted=item.value("blacklisted", False, kind=bool),
+    )
+
+
+def _parse_notification_rule(user: Item, data: Any, index: int, methods: Mapping[str, ContactMethod]):
+    allowed = ("id", "urgency", "start_delay_in_minutes", "contact_method")
+    item = user.child(data, f"notification_rules[#{index}]", allowed)
+    return NotificationRule(
+        id=item.text("id"),
+        urgency=item.choice("urgency", URGENCIES),
+        start_delay_minutes=item.integer("start_delay_in_minutes", minimum=0),
+        contact_method=item.ref("contact_method", methods, "contact method of this user"),
     )
 
 

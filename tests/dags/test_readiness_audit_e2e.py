@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from oncall_readiness.report.email import write_emails
+from oncall_readiness.sources.catalogue import collected_sources
 from oncall_readiness.warehouse import Warehouse
 from readiness_sandbox.demo import DEMO_AUDIT_DATE, airflow_env, run_audit
 from readiness_sandbox.process import running_sandbox
@@ -54,7 +55,7 @@ def test_the_documented_sql_runs_unchanged_on_the_demo_warehouse(audited, docume
     for sql in documented_queries.values():
         warehouse.query(sql)  # raises, naming the SQL, if a documented query does not run
     data_quality = warehouse.query("SELECT source, success FROM readiness.data_quality")
-    assert set(data_quality["source"]) == {"registry", "pagerduty", "grafana", "prometheus", "github", "confluence"}
+    assert set(data_quality["source"]) == {"registry", *(source.name for source in collected_sources())}
     assert data_quality["success"].all()  # every source meets its contract on the sample org
 
 
@@ -94,17 +95,34 @@ DESIGNED = {
     "alert-definitions": ["pass", "warn", "fail", "warn", "pass", "fail"],
     "dashboard-coverage": ["pass", "warn", "fail", "warn", "pass", "fail"],
     "joiner-permissions": ["pass", "warn", "pass", "fail", "fail", "fail"],
+    "escalation-path": ["pass", "warn", "warn", "fail", "fail", "fail"],
+    "chaos-day": ["pass", "warn", "warn", "fail", "pass", "fail"],
 }
 TEAM_ORDER = ["payments", "checkout", "search", "catalog", "identity", "notifications"]
 
 
-def test_all_five_core_checks_come_out_as_the_sample_org_designs(audited):
+def test_every_check_comes_out_as_the_sample_org_designs(audited):
     warehouse, _ = audited
     results = warehouse.query("SELECT team, check_id, status FROM readiness.check_results_latest")
     matrix = results.pivot(index="check_id", columns="team", values="status")[TEAM_ORDER]
     assert {check: list(row) for check, row in matrix.iterrows()} == DESIGNED
     for check, statuses in DESIGNED.items():
         assert {"pass", "warn", "fail"} <= set(statuses), check
+
+
+def test_escalation_path_reasons_name_the_window_and_the_person(audited):
+    warehouse, _ = audited
+    results = warehouse.query(
+        "SELECT team, reason FROM readiness.check_results_latest WHERE check_id = 'escalation-path'"
+    ).set_index("team")["reason"]
+    assert "Nobody is on call in Identity on-call from 2026-11-21 18:00 to 2026-11-23 09:00 UTC" in results["identity"]
+    assert "Olivia Turner" in results["notifications"] and "can be woken" in results["notifications"]
+    assert (
+        "Jamal Wright"
+        in warehouse.query(
+            "SELECT message FROM readiness.findings WHERE check_id = 'escalation-path' AND team = 'checkout'"
+        )["message"].str.cat()
+    )
 
 
 def test_alert_definitions_reasons_name_the_rules(audited):
@@ -157,7 +175,7 @@ def test_a_corrupted_source_fails_its_validation_task_and_its_checks_are_unknown
     warehouse, log = corrupted
     assert "pagerduty data failed validation" in log  # the failed task says why
     results = warehouse.query("SELECT team, check_id, status, reason FROM readiness.check_results_latest")
-    reads_pagerduty = results["check_id"].isin(["rotation-sustainability", "joiner-permissions"])
+    reads_pagerduty = results["check_id"].isin(["rotation-sustainability", "joiner-permissions", "escalation-path"])
     dependent, rest = results[reads_pagerduty], results[~reads_pagerduty]
     assert sorted(dependent["team"].unique()) == sorted(SAMPLE_TEAMS)
     assert set(dependent["status"]) == {"unknown"}

@@ -69,3 +69,18 @@ def results_from_findings(teams: pd.Series, findings: pd.DataFrame, *, all_clear
         reason = f"{first.at[team, 'message']}{suffix}."
         rows.append({"team": team, "status": first.at[team, "outcome"], "reason": reason})
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+def one_per_subject(findings: pd.DataFrame) -> pd.DataFrame:
+    """A subject's finding is its worst outcome, with every message that is not a pass."""
+    ranked = findings.assign(rank=findings["outcome"].map(SEVERITY))
+    worst_rank = ranked.groupby(["team", "subject"])["rank"].transform("min")
+    kept = ranked[(ranked["rank"] == worst_rank) | ((ranked["outcome"] != "pass") & (worst_rank < SEVERITY["pass"]))]
+    combined = (
+        kept.sort_values("rank")
+        .groupby(["team", "subject"], as_index=False)
+        .agg(rank=("rank", "min"), message=("message", "; ".join))
+    )
+    outcome_of = {rank: outcome for outcome, rank in SEVERITY.items()}
+    combined["outcome"] = combined["rank"].map(outcome_of)
+    return combined[FINDING_COLUMNS].sort_values(["team", "subject"], ignore_index=True)

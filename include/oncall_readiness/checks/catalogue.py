@@ -18,6 +18,10 @@ CATALOGUE_PATH = Path(__file__).with_name("checks.yaml")
 STATUSES = schema.STATUSES  # worst first
 THRESHOLD_ANNOTATION = "readiness/<check-id>.<threshold>"
 CHECKS_PACKAGE = "oncall_readiness.checks"
+# The thresholds that say how far a check reads a source back from, and ahead of, the audit instant.
+LOOK_BACK_THRESHOLD = "window_days"
+LOOK_AHEAD_THRESHOLD = "coverage_days"
+DEFAULT_LOOK_BACK_DAYS = 28
 
 
 class CatalogueError(ValueError):
@@ -68,6 +72,21 @@ class Catalogue:
 
     def implemented(self) -> list[CheckDefinition]:
         return [check for check in self.checks.values() if check.implemented]
+
+    def look_back_days(self, source: str) -> int:
+        """The longest look-back (``window_days``) of any implemented check that reads ``source``."""
+        return max(self._days(source, LOOK_BACK_THRESHOLD), default=DEFAULT_LOOK_BACK_DAYS)
+
+    def look_ahead_days(self, source: str) -> int:
+        """The furthest look-ahead (``coverage_days``) of any implemented check that reads ``source``; 0: none."""
+        return max(self._days(source, LOOK_AHEAD_THRESHOLD), default=0)
+
+    def _days(self, source: str, threshold: str) -> list[int]:
+        return [
+            int(check.thresholds[threshold].default)
+            for check in self.implemented()
+            if source in check.sources and threshold in check.thresholds
+        ]
 
 
 @cache

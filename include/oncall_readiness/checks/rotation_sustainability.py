@@ -16,7 +16,7 @@ import math
 
 import pandas as pd
 
-from oncall_readiness.checks import FINDING_COLUMNS, SEVERITY, CheckInput, CheckOutcome, results_from_findings
+from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, one_per_subject, results_from_findings
 
 SLACK_HOURS = 1.0
 
@@ -42,7 +42,7 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
         ],
         ignore_index=True,
     )
-    findings = _one_per_subject(findings)
+    findings = one_per_subject(findings)
     results = results_from_findings(
         audit.teams["team"], findings, all_clear="Every rotation of the team is sustainable."
     )
@@ -199,21 +199,6 @@ def _fair_share_findings(
         {"team": heavy["team"], "subject": subject, "outcome": "warn", "message": message},
         columns=FINDING_COLUMNS,
     )
-
-
-def _one_per_subject(findings: pd.DataFrame) -> pd.DataFrame:
-    """A subject's finding is its worst outcome, with every message that is not a pass."""
-    ranked = findings.assign(rank=findings["outcome"].map(SEVERITY))
-    worst_rank = ranked.groupby(["team", "subject"])["rank"].transform("min")
-    kept = ranked[(ranked["rank"] == worst_rank) | ((ranked["outcome"] != "pass") & (worst_rank < SEVERITY["pass"]))]
-    combined = (
-        kept.sort_values("rank")
-        .groupby(["team", "subject"], as_index=False)
-        .agg(rank=("rank", "min"), message=("message", "; ".join))
-    )
-    outcome_of = {rank: outcome for outcome, rank in SEVERITY.items()}
-    combined["outcome"] = combined["rank"].map(outcome_of)
-    return combined[FINDING_COLUMNS].sort_values(["team", "subject"], ignore_index=True)
 
 
 def _duration(hours: float) -> str:

@@ -75,7 +75,7 @@ def failure_summary(report: pd.DataFrame) -> str | None:
 
 def _row(source: str, table: str, result: Any) -> dict:
     config = result.expectation_config
-    hidden = ("batch_id", "value_set", "result_format", "condition_parser", "row_condition")
+    hidden = ("batch_id", "value_set", "value_pairs_set", "result_format", "condition_parser", "row_condition")
     kwargs = {k: v for k, v in config.kwargs.items() if k not in hidden}
     condition = config.kwargs.get("row_condition")
     if isinstance(condition, dict):  # GX keeps a pandas row condition as a pass-through filter

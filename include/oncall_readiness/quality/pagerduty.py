@@ -2,9 +2,11 @@
 
 Catches the ways a real API read goes wrong: a field dropped by an API change (nulls),
 a truncated last page (fewer objects than PagerDuty's own ``total``), duplicated records
-(unique ids), timestamps without a zone or in the future of the audit instant, and
-references that do not resolve (a rotation member or a shift's user who is not a user),
-and a read that silently lost most of the registry's schedules or people.
+(unique ids), timestamps without a zone or past what was asked for (a service created after
+the audit instant, a shift starting after the look-ahead), references that do not resolve (a
+rotation member or a shift's user who is not a user, a notification rule that delivers
+through no contact method), and a read that silently lost most of the registry's schedules
+or people.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.quality import QualityContext
 
 # A registry typo makes one schedule or person missing; most of them missing is a bad read.
@@ -26,6 +29,10 @@ def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[s
     emails = sorted(facts["pagerduty_users"]["email"].dropna())
     schedules = sorted(facts["pagerduty_schedules"]["schedule_id"].dropna())
     now = context.audit_instant.isoformat()
+    # Shifts are read ahead of the instant as far as a check looks ahead, and no further.
+    ahead = (context.audit_instant + pd.Timedelta(days=load_catalogue().look_ahead_days("pagerduty"))).isoformat()
+    methods = facts["pagerduty_contact_methods"]
+    method_ids = sorted(methods["contact_method_id"].dropna())
     return {
         "registry_team_schedules": [
             gxe.ExpectColumnValuesToBeInSet(column="schedule_id", value_set=schedules, mostly=MOSTLY_FOUND),
@@ -41,6 +48,21 @@ def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[s
             gxe.ExpectColumnValuesToBeUnique(column="user_id"),
             gxe.ExpectColumnValuesToNotBeNull(column="email"),
             gxe.ExpectColumnValuesToBeUnique(column="email"),
+        ],
+        "pagerduty_contact_methods": [
+            gxe.ExpectColumnValuesToNotBeNull(column="contact_method_id"),
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=["user_id", "contact_method_id"]),
+            gxe.ExpectColumnValuesToBeInSet(column="user_id", value_set=users),
+            gxe.ExpectColumnValuesToNotBeNull(column="type"),
+        ],
+        "pagerduty_notification_rules": [
+            gxe.ExpectColumnValuesToNotBeNull(column="rule_id"),
+            gxe.ExpectColumnValuesToBeInSet(column="user_id", value_set=users),
+            gxe.ExpectColumnValuesToBeInSet(column="urgency", value_set=["high", "low"]),
+            gxe.ExpectColumnValuesToNotBeNull(column="start_delay_in_minutes"),
+            gxe.ExpectColumnValuesToBeBetween(column="start_delay_in_minutes", min_value=0),
+            # A rule must deliver through one of its user's contact methods, else reachability is a guess.
+            gxe.ExpectColumnValuesToBeInSet(column="contact_method_id", value_set=method_ids),
         ],
         "pagerduty_schedules": [
             gxe.ExpectColumnValuesToNotBeNull(column="schedule_id"),
@@ -59,7 +81,7 @@ def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[s
             gxe.ExpectColumnValuesToNotBeNull(column="end"),
             gxe.ExpectColumnValuesToBeInSet(column="user_id", value_set=users),
             gxe.ExpectColumnValuesToBeInSet(column="schedule_id", value_set=schedules),
-            gxe.ExpectColumnValuesToBeBetween(column="start", max_value=now),
+            gxe.ExpectColumnValuesToBeBetween(column="start", max_value=ahead),
             gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="end", column_B="start"),
         ],
         "pagerduty_services": [

@@ -21,22 +21,26 @@ import pandas as pd
 
 from oncall_readiness import hr, registry
 from oncall_readiness.hooks.base import ReadinessHook
+from oncall_readiness.hooks.chaos_calendar import ChaosCalendarHook
 from oncall_readiness.hooks.confluence import ConfluenceHook
 from oncall_readiness.hooks.github import GitHubHook
 from oncall_readiness.hooks.grafana import GrafanaHook
 from oncall_readiness.hooks.pagerduty import PagerDutyHook
 from oncall_readiness.hooks.prometheus import PrometheusHook
 from oncall_readiness.quality import Suites
+from oncall_readiness.quality import chaos_calendar as chaos_calendar_suite
 from oncall_readiness.quality import confluence as confluence_suite
 from oncall_readiness.quality import github as github_suite
 from oncall_readiness.quality import grafana as grafana_suite
 from oncall_readiness.quality import pagerduty as pagerduty_suite
 from oncall_readiness.quality import prometheus as prometheus_suite
 from oncall_readiness.quality import registry as registry_suite
-from oncall_readiness.sources import confluence, github, grafana, pagerduty, prometheus
+from oncall_readiness.sources import chaos_calendar, confluence, github, grafana, pagerduty, prometheus
 
 Facts = dict[str, pd.DataFrame]
-# (hook, audit instant, the registry's facts, *, window_days) -> facts tables by name
+# (hook, audit instant, the registry's facts, *, window_days, horizon_days) -> facts tables by name:
+# the source as of the instant, over the days back and ahead its checks look (checks.yaml's
+# window_days and coverage_days).
 Collector = Callable[..., Facts]
 
 REGISTRY = "registry"
@@ -111,6 +115,15 @@ SOURCES: dict[str, Source] = {
             hook=ConfluenceHook,
             collect=confluence.collect_for_audit,
             docs="sources/runbooks.md",
+        ),
+        Source(
+            name="chaos_calendar",
+            title="Chaos Day calendar",
+            fact_columns=chaos_calendar.FACT_COLUMNS,
+            suites=chaos_calendar_suite.suites,
+            hook=ChaosCalendarHook,
+            collect=chaos_calendar.collect_for_audit,
+            docs="sources/chaos_calendar.md",
         ),
     )
 }

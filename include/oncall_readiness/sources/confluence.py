@@ -245,7 +245,12 @@ def runbooks_to_collect(services: pd.DataFrame) -> pd.DataFrame:
 
 
 def collect_for_audit(
-    hook: ReadinessHook, instant: pd.Timestamp, registry: Mapping[str, pd.DataFrame], *, window_days: int
+    hook: ReadinessHook,
+    instant: pd.Timestamp,
+    registry: Mapping[str, pd.DataFrame],
+    *,
+    window_days: int,
+    horizon_days: int = 0,
 ) -> dict[str, pd.DataFrame]:
     """The audit's collection: every team service's Confluence runbook as of the audit instant.
 

@@ -301,7 +301,12 @@ def _frame(table: str, rows) -> pd.DataFrame:
 
 
 def collect_for_audit(
-    hook: ReadinessHook, instant: pd.Timestamp, registry: Mapping[str, pd.DataFrame], *, window_days: int
+    hook: ReadinessHook,
+    instant: pd.Timestamp,
+    registry: Mapping[str, pd.DataFrame],
+    *,
+    window_days: int,
+    horizon_days: int = 0,
 ) -> dict[str, pd.DataFrame]:
     """The audit's collection: the registry's dashboard selectors and Grafana teams (no time window:
     Grafana keeps no history of dashboards or memberships, so a backfill records today's state)."""

@@ -1,26 +1,16 @@
-"""PagerDuty REST API v2: on-call schedules, users, services and escalation policies.
+"""PagerDuty REST API v2: users and how they are paged, schedules, services and escalation policies.
 
-Collection costs one paginated walk per collection, never one call per team: users from
-``GET /users?include[]=teams``, schedules with their layers from ``GET /schedules``, services,
-escalation policies, and the final schedules (overrides included) of the schedules linked
-to teams from one ``GET /oncalls`` window query. Only a linked schedule that no escalation
-policy targets is read on its own (``GET /schedules/{id}``), because the listing does not
-render final schedules. Pages are as large as PagerDuty allows (100).
-
-Facts tables (schema version 1; every timestamp is UTC):
-
-- ``pagerduty_collections``: collection (the API path), reported_total (PagerDuty's own
-  ``total``), collected (objects received): the evidence that no page went missing
-- ``pagerduty_users``: user_id, name, email (lower-cased: the join key), time_zone, role
-- ``pagerduty_user_teams``: user_id, team_id, team_name
-- ``pagerduty_schedules``: schedule_id, name, time_zone
-- ``pagerduty_rotation_members``: schedule_id, layer_id, layer_name, layer_position,
-  member_position, user_id, turn_length_seconds, layer_start, layer_end
-- ``pagerduty_oncall_shifts``: schedule_id, user_id, start, end (the final schedule's
-  shifts, overrides included, that overlap the window; a shift keeps its real bounds)
-- ``pagerduty_services``: service_id, name, status, escalation_policy_id, created_at
-- ``pagerduty_escalation_targets``: escalation_policy_id, escalation_policy_name, num_loops,
-  level, escalation_delay_in_minutes, target_type, target_id
+Collection costs one paginated walk per collection, never one call per team or person: users
+with their teams, contact methods and notification rules from ``GET /users?include[]=teams&
+include[]=contact_methods&include[]=notification_rules``, schedules with their layers from
+``GET /schedules``, services, escalation policies, and the final schedules (overrides
+included) from one ``GET /oncalls`` window query over the schedules linked to teams and the
+schedules the escalation policies of the registry's services page. The window runs from the
+checks' look-back before the audit instant to their look-ahead after it (``window_days``,
+``coverage_days``), so one query serves both the rotation's past and the coverage ahead.
+Only a linked schedule that no escalation policy targets is read on its own
+(``GET /schedules/{id}``), because the listing does not render final schedules. Pages are as
+large as PagerDuty allows (100). The facts tables: ``pagerduty_facts``.
 """
 
 from __future__ import annotations
@@ -34,6 +24,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error
+from oncall_readiness.sources.pagerduty_facts import FACT_COLUMNS, frame, normalise
+
+__all__ = ["FACT_COLUMNS", "AuditWindow", "PagerDutyClient", "collect", "collect_for_audit", "normalise"]
 
 if TYPE_CHECKING:
     from oncall_readiness.hooks.base import ReadinessHook
@@ -46,60 +39,15 @@ ACCEPT = "application/vnd.pagerduty+json;version=2"
 PAGE_LIMIT = 100
 # PagerDuty refuses offset + limit beyond this with classic pagination.
 MAX_OFFSET_WINDOW = 10_000
-ZONED_ISO_8601 = r"(?:Z|[+-]\d{2}:?\d{2})$"
 # Keeps the /oncalls query string well under common URL length limits.
 ONCALLS_SCHEDULES_PER_QUERY = 50
-
-FACT_COLUMNS: dict[str, dict[str, str]] = {
-    "pagerduty_collections": {"collection": "string", "reported_total": "integer", "collected": "integer"},
-    "pagerduty_users": {
-        "user_id": "string",
-        "name": "string",
-        "email": "string",
-        "time_zone": "string",
-        "role": "string",
-    },
-    "pagerduty_user_teams": {"user_id": "string", "team_id": "string", "team_name": "string"},
-    "pagerduty_schedules": {"schedule_id": "string", "name": "string", "time_zone": "string"},
-    "pagerduty_rotation_members": {
-        "schedule_id": "string",
-        "layer_id": "string",
-        "layer_name": "string",
-        "layer_position": "integer",
-        "member_position": "integer",
-        "user_id": "string",
-        "turn_length_seconds": "integer",
-        "layer_start": "timestamp",
-        "layer_end": "timestamp",
-    },
-    "pagerduty_oncall_shifts": {
-        "schedule_id": "string",
-        "user_id": "string",
-        "start": "timestamp",
-        "end": "timestamp",
-    },
-    "pagerduty_services": {
-        "service_id": "string",
-        "name": "string",
-        "status": "string",
-        "escalation_policy_id": "string",
-        "created_at": "timestamp",
-    },
-    "pagerduty_escalation_targets": {
-        "escalation_policy_id": "string",
-        "escalation_policy_name": "string",
-        "num_loops": "integer",
-        "level": "integer",
-        "escalation_delay_in_minutes": "integer",
-        "target_type": "string",
-        "target_id": "string",
-    },
-}
+USER_INCLUDES = ["teams", "contact_methods", "notification_rules"]
+SCHEDULE_TARGETS = ("schedule_reference", "schedule")
 
 
 @dataclass(frozen=True)
 class AuditWindow:
-    """The period a check looks back over, ending at the audit instant (both UTC)."""
+    """The period read: from the checks' look-back before the audit instant to their look-ahead after it (UTC)."""
 
     since: datetime
     until: datetime
@@ -152,22 +100,30 @@ class PagerDutyClient(ApiClient):
                 )
 
 
-def collect(client: PagerDutyClient, window: AuditWindow, schedule_ids: Iterable[str] = ()) -> dict[str, pd.DataFrame]:
+def collect(
+    client: PagerDutyClient,
+    window: AuditWindow,
+    schedule_ids: Iterable[str] = (),
+    service_ids: Iterable[str] = (),
+) -> dict[str, pd.DataFrame]:
     """Read the account and return its facts tables.
 
-    ``schedule_ids`` are the schedules the registry links to teams: their final schedules
-    (overrides included) come from one ``/oncalls`` window query; only a linked schedule
-    that no escalation policy targets (so ``/oncalls`` cannot show it) costs a call of its own.
+    ``schedule_ids`` are the schedules the registry links to teams and ``service_ids`` the
+    PagerDuty services of its components: the final schedules (overrides included) of the
+    former and of every schedule the latter's escalation policies page come from one
+    ``/oncalls`` window query; only a linked schedule that no escalation policy targets (so
+    ``/oncalls`` cannot show it) costs a call of its own.
     """
     window_params = {"since": window.since.isoformat(), "until": window.until.isoformat(), "time_zone": "UTC"}
-    users = list(client.iter_all("/users", "users", {"include[]": ["teams"]}))
+    users = list(client.iter_all("/users", "users", {"include[]": USER_INCLUDES}))
     schedules = list(client.iter_all("/schedules", "schedules", {"include[]": ["schedule_layers"], **window_params}))
     services = list(client.iter_all("/services", "services"))
     policies = list(client.iter_all("/escalation_policies", "escalation_policies"))
-    linked = sorted(set(schedule_ids) & {schedule["id"] for schedule in schedules})
-    shifts = _final_schedules(client, linked, policies, window_params)
+    wanted = set(schedule_ids) | _paged_schedules(policies, services, set(service_ids))
+    known = sorted(wanted & {schedule["id"] for schedule in schedules})
+    shifts = _final_schedules(client, known, policies, window_params)
     facts = normalise(users=users, schedules=schedules, services=services, policies=policies, shifts=shifts)
-    facts["pagerduty_collections"] = _frame(
+    facts["pagerduty_collections"] = frame(
         "pagerduty_collections",
         (
             {"collection": path, "reported_total": total, "collected": got}
@@ -175,6 +131,21 @@ def collect(client: PagerDutyClient, window: AuditWindow, schedule_ids: Iterable
         ),
     )
     return facts
+
+
+def _paged_schedules(policies: list[dict], services: list[dict], service_ids: set[str]) -> set[str]:
+    """The schedules that the escalation policies of ``service_ids`` page, at any level."""
+    policy_ids = {
+        (service.get("escalation_policy") or {}).get("id") for service in services if service["id"] in service_ids
+    }
+    return {
+        target["id"]
+        for policy in policies
+        if policy["id"] in policy_ids
+        for rule in policy.get("escalation_rules") or []
+        for target in rule.get("targets") or []
+        if target.get("type") in SCHEDULE_TARGETS
+    }
 
 
 def _final_schedules(
@@ -186,7 +157,7 @@ def _final_schedules(
         for policy in policies
         for rule in policy.get("escalation_rules") or []
         for target in rule.get("targets") or []
-        if target.get("type") in ("schedule_reference", "schedule")
+        if target.get("type") in SCHEDULE_TARGETS
     }
     via_oncalls = [schedule_id for schedule_id in schedule_ids if schedule_id in targeted]
     shifts = []
@@ -217,117 +188,25 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[i : i + size]
 
 
-def normalise(
-    *, users: list[dict], schedules: list[dict], services: list[dict], policies: list[dict], shifts: list[dict]
-) -> dict[str, pd.DataFrame]:
-    """Turn raw API objects into the documented facts tables."""
-    facts = {
-        "pagerduty_users": _frame(
-            "pagerduty_users",
-            (
-                {
-                    "user_id": u["id"],
-                    "name": u.get("name"),
-                    "email": (u.get("email") or "").strip().lower() or None,
-                    "time_zone": u.get("time_zone"),
-                    "role": u.get("role"),
-                }
-                for u in users
-            ),
-        ),
-        "pagerduty_user_teams": _frame(
-            "pagerduty_user_teams",
-            (
-                {"user_id": u["id"], "team_id": t["id"], "team_name": t.get("summary") or t.get("name")}
-                for u in users
-                for t in u.get("teams") or []
-            ),
-        ),
-        "pagerduty_schedules": _frame(
-            "pagerduty_schedules",
-            ({"schedule_id": s["id"], "name": s.get("name"), "time_zone": s.get("time_zone")} for s in schedules),
-        ),
-        "pagerduty_rotation_members": _frame("pagerduty_rotation_members", _rotation_members(schedules)),
-        "pagerduty_oncall_shifts": _frame("pagerduty_oncall_shifts", shifts),
-        "pagerduty_services": _frame(
-            "pagerduty_services",
-            (
-                {
-                    "service_id": s["id"],
-                    "name": s.get("name"),
-                    "status": s.get("status"),
-                    "escalation_policy_id": (s.get("escalation_policy") or {}).get("id"),
-                    "created_at": s.get("created_at"),
-                }
-                for s in services
-            ),
-        ),
-        "pagerduty_escalation_targets": _frame("pagerduty_escalation_targets", _escalation_targets(policies)),
-    }
-    return facts
-
-
-def _rotation_members(schedules: list[dict]) -> Iterator[dict]:
-    for schedule in schedules:
-        for layer_position, layer in enumerate(schedule.get("schedule_layers") or [], start=1):
-            for member_position, member in enumerate(layer.get("users") or [], start=1):
-                yield {
-                    "schedule_id": schedule["id"],
-                    "layer_id": layer.get("id"),
-                    "layer_name": layer.get("name"),
-                    "layer_position": layer_position,
-                    "member_position": member_position,
-                    "user_id": member["user"]["id"],
-                    "turn_length_seconds": layer.get("rotation_turn_length_seconds"),
-                    "layer_start": layer.get("start"),
-                    "layer_end": layer.get("end"),
-                }
-
-
-def _escalation_targets(policies: list[dict]) -> Iterator[dict]:
-    for policy in policies:
-        for level, rule in enumerate(policy.get("escalation_rules") or [], start=1):
-            for target in rule.get("targets") or []:
-                yield {
-                    "escalation_policy_id": policy["id"],
-                    "escalation_policy_name": policy.get("name"),
-                    "num_loops": policy.get("num_loops"),
-                    "level": level,
-                    "escalation_delay_in_minutes": rule.get("escalation_delay_in_minutes"),
-                    "target_type": target.get("type"),
-                    "target_id": target.get("id"),
-                }
-
-
-def _frame(table: str, rows) -> pd.DataFrame:
-    """A facts table with exactly its documented columns and types, even when empty."""
-    columns = FACT_COLUMNS[table]
-    frame = pd.DataFrame(list(rows), columns=list(columns))
-    for column, kind in columns.items():
-        if kind == "timestamp":
-            frame[column] = _utc_timestamps(frame[column])
-        elif kind == "integer":
-            frame[column] = frame[column].astype("Int64")
-        else:
-            frame[column] = frame[column].astype("string")
-    return frame
-
-
-def _utc_timestamps(values: pd.Series) -> pd.Series:
-    """ISO 8601 strings with a zone, as UTC; a time without a zone is ambiguous, so NaT."""
-    text = values.astype("string")
-    zoned = text.str.contains(ZONED_ISO_8601, regex=True).fillna(False).astype(bool)
-    return pd.to_datetime(text.where(zoned), utc=True, format="ISO8601")
-
-
 def collect_for_audit(
-    hook: ReadinessHook, instant: pd.Timestamp, registry: Mapping[str, pd.DataFrame], *, window_days: int
+    hook: ReadinessHook,
+    instant: pd.Timestamp,
+    registry: Mapping[str, pd.DataFrame],
+    *,
+    window_days: int,
+    horizon_days: int = 0,
 ) -> dict[str, pd.DataFrame]:
-    """The audit's collection: the checks' window ending at the audit instant, the registry's schedules."""
+    """The audit's collection: ``window_days`` back and ``horizon_days`` ahead of the audit instant."""
     window = AuditWindow(
-        since=(instant - pd.Timedelta(days=window_days)).to_pydatetime(), until=instant.to_pydatetime()
+        since=(instant - pd.Timedelta(days=window_days)).to_pydatetime(),
+        until=(instant + pd.Timedelta(days=horizon_days)).to_pydatetime(),
     )
     client = hook.get_conn()
-    facts = collect(client, window, schedule_ids=registry["registry_team_schedules"]["schedule_id"])
+    facts = collect(
+        client,
+        window,
+        schedule_ids=registry["registry_team_schedules"]["schedule_id"],
+        service_ids=registry["registry_services"]["pagerduty_service_id"].dropna(),
+    )
     log.info("PagerDuty: %d requests, %d retried after 429 or 5xx", client.requests_made, client.retries)
     return facts

@@ -181,7 +181,12 @@ def _frame(table: str, rows) -> pd.DataFrame:
 
 
 def collect_for_audit(
-    hook: ReadinessHook, instant: pd.Timestamp, registry: Mapping[str, pd.DataFrame], *, window_days: int
+    hook: ReadinessHook,
+    instant: pd.Timestamp,
+    registry: Mapping[str, pd.DataFrame],
+    *,
+    window_days: int,
+    horizon_days: int = 0,
 ) -> dict[str, pd.DataFrame]:
     """The audit's collection: the alerting rules as they are now (the rules API has no history)."""
     client = hook.get_conn()

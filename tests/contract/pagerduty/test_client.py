@@ -61,6 +61,29 @@ def test_sample_org_collects_in_one_call_per_collection(sample_sandbox):
     assert not facts["pagerduty_rotation_members"].empty
 
 
+def test_one_walk_reads_how_everyone_is_paged_and_the_schedules_ahead(sample_sandbox):
+    client = PagerDutyClient(sample_sandbox.token, base_url=sample_sandbox.url("pagerduty"))
+    ahead = AuditWindow(since=WINDOW.since, until=WINDOW.until + dt.timedelta(days=14))
+    services = load_registry(SAMPLE_CATALOG).services["pagerduty_service_id"].dropna()
+    facts = collect(client, ahead, SAMPLE_SCHEDULES, services)
+    assert client.requests_made == 5  # contact methods and rules come with the users, the future with /oncalls
+    methods, rules = facts["pagerduty_contact_methods"], facts["pagerduty_notification_rules"]
+    assert set(methods["type"]) == {"phone", "email"}
+    assert "address" not in methods.columns  # a phone number is personal data no check needs
+    olivia = rules[rules["user_id"] == "PUNTF02"]
+    assert list(olivia[["urgency", "contact_method_type"]].itertuples(index=False, name=None)) == [("high", "email")]
+    shifts = facts["pagerduty_oncall_shifts"]
+    identity = shifts[shifts["schedule_id"] == "PS0IDN1"].sort_values("start")
+    ahead_of_audit = identity[identity["end"] > pd.Timestamp(WINDOW.until)]
+    assert ahead_of_audit["end"].max() >= pd.Timestamp("2026-11-30T00:00:00Z")
+    gaps = [
+        (end, start)
+        for end, start in zip(ahead_of_audit["end"].iloc[:-1], ahead_of_audit["start"].iloc[1:], strict=True)
+        if start > end
+    ]
+    assert gaps == [(pd.Timestamp("2026-11-21T18:00:00Z"), pd.Timestamp("2026-11-23T09:00:00Z"))]
+
+
 def test_oncalls_window_gives_the_same_shifts_as_each_final_schedule(sample_sandbox):
     """The one-query path (/oncalls) and the per-schedule path (final_schedule) must agree."""
     client = PagerDutyClient(sample_sandbox.token, base_url=sample_sandbox.url("pagerduty"))

@@ -98,6 +98,58 @@ def test_self_urls_point_at_the_emulator(client):
     assert user["teams"][0]["self"] == "http://testserver/teams/PTPAY01"
 
 
+def test_users_carry_references_to_how_they_are_paged_and_the_objects_on_include(client, assert_matches_spec):
+    plain = client.get(f"/users/{ADA}").json()["user"]
+    assert [m["type"] for m in plain["contact_methods"]] == [
+        "phone_contact_method_reference",
+        "push_notification_contact_method_reference",
+        "email_contact_method_reference",
+        "sms_contact_method_reference",
+    ]
+    assert {r["type"] for r in plain["notification_rules"]} == {"assignment_notification_rule_reference"}
+
+    params = {"include[]": ["contact_methods", "notification_rules"]}
+    full = client.get(f"/users/{ADA}", params=params).json()["user"]
+    phone, push, email, sms = full["contact_methods"]
+    assert phone["self"] == f"http://testserver/users/{ADA}/contact_methods/PCADA01"
+    assert (phone["address"], phone["blacklisted"], sms["blacklisted"], sms["enabled"]) == (
+        "7700900123",
+        False,
+        True,
+        False,
+    )
+    assert (push["device_type"], email["send_short_email"]) == ("ios", False)
+    rules = {r["id"]: r for r in full["notification_rules"]}
+    assert rules["PRADA02"]["start_delay_in_minutes"] == 5
+    assert rules["PRADA02"]["urgency"] == "high"
+    assert rules["PRADA02"]["contact_method"]["id"] == "PCADA01"
+    assert rules["PRADA02"]["contact_method"]["type"] == "phone_contact_method_reference"
+    for method, schema in zip(full["contact_methods"], SCHEMAS, strict=True):
+        assert_matches_spec.component(schema, method)
+    for rule in full["notification_rules"]:
+        assert_matches_spec.component("NotificationRule", rule)
+
+
+SCHEMAS = ["PhoneContactMethod", "PushContactMethod", "EmailContactMethod", "PhoneContactMethod"]
+
+
+def test_a_notification_rule_must_name_a_contact_method_of_its_user(state):
+    broken = {
+        **state,
+        "users": [
+            {
+                **state["users"][0],
+                "notification_rules": [
+                    {"id": "PRX", "urgency": "high", "start_delay_in_minutes": 0, "contact_method": "PCNOPE"}
+                ],
+            },
+            *state["users"][1:],
+        ],
+    }
+    with pytest.raises(StateError, match=r"users\[PUADA01\]\.notification_rules\[#0\].*'contact_method'.*PCNOPE"):
+        parse_state(broken)
+
+
 def test_injected_faults_answer_503_then_recover(state):
     client = make_client(state, fail_next=2)
     assert [client.get("/users").status_code for _ in range(3)] == [503, 503, 200]

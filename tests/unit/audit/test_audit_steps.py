@@ -78,7 +78,14 @@ def test_a_manual_run_without_logical_date_audits_as_of_its_run_after():
 
 
 def test_sources_to_collect_follow_the_implemented_checks():
-    assert audit.sources_to_collect() == ["pagerduty", "grafana", "prometheus", "github", "confluence"]
+    assert audit.sources_to_collect() == [
+        "pagerduty",
+        "grafana",
+        "prometheus",
+        "github",
+        "confluence",
+        "chaos_calendar",
+    ]
 
 
 def test_pagerduty_down_makes_its_checks_unknown_and_still_publishes(workspace, monkeypatch):
@@ -128,7 +135,9 @@ def test_facts_failing_their_contract_make_the_checks_unknown_not_scored_down(wo
     )
     assert len(card) == 6 and not card["fully_assessed"].any()
     failed = quality[~quality["success"]]
-    assert set(failed["facts_table"]) == {"pagerduty_users"} and set(quality["source"]) == {"registry", "pagerduty"}
+    assert set(failed["facts_table"]) == {"pagerduty_users"}
+    # The Chaos Day calendar is optional: without its connection it is collected as not configured, and validated.
+    assert set(quality["source"]) == {"registry", "pagerduty", "chaos_calendar"}
     assert set(quality[quality["source"] == "registry"]["success"]) == {True}
     assert published_users["n"].iloc[0] == 40  # the registry's facts are still published
 

@@ -21,6 +21,7 @@ import pytest
 from oncall_readiness import provider
 from oncall_readiness.connections import ConnectionConfigError, ConnectionMissingError
 from oncall_readiness.hooks.base import ReadinessHook
+from oncall_readiness.hooks.chaos_calendar import ChaosCalendarHook
 from oncall_readiness.hooks.confluence import ConfluenceHook
 from oncall_readiness.hooks.github import GitHubHook
 from oncall_readiness.hooks.grafana import GrafanaHook
@@ -41,6 +42,7 @@ CONNECTION_IDS = {
     "prometheus": "prometheus_default",
     "github": "github_default",
     "confluence": "confluence_default",
+    "chaos_calendar": "chaos_calendar_default",
 }
 
 
@@ -72,9 +74,10 @@ def test_the_test_button_succeeds_and_a_trailing_newline_in_the_token_is_strippe
     use_connection(monkeypatch, hook_class.conn_type, **fields)
     ok, message = hook_class(CONN_ID).test_connection()
     assert ok, message
-    assert message == f"{hook_class.title} answered the test call at {sandbox.url(name)}."
+    url = sandbox.connections()[name]["host"]  # the API's root, or a feed's own address
+    assert message == f"{hook_class.title} answered the test call at {url}."
     client = hook_class(CONN_ID).get_conn()  # the audit's client, with the patient retries
-    assert client.base_url == sandbox.url(name) and client.max_retries == 6
+    assert client.base_url == url and client.max_retries == 6
 
 
 @pytest.mark.parametrize("name", EMULATED)
@@ -160,6 +163,12 @@ def test_a_host_that_is_not_an_http_url_is_refused(monkeypatch, host):
         (ConfluenceHook, {"host": "https://example.atlassian.net", "password": "t"}, "has no account email"),
         (ConfluenceHook, {"host": "https://example.atlassian.net", "login": "a@example.com"}, "has no API token"),
         (ConfluenceHook, {"login": "a@example.com", "password": "t"}, "has no host (the Confluence site"),
+        (ChaosCalendarHook, {}, "has no host (the feed's URL"),
+        (
+            ChaosCalendarHook,
+            {"host": "https://calendar.example.com/c.ics", "password": "t"},
+            "has a password but no login",
+        ),
     ],
 )
 def test_a_missing_field_names_the_connection_id(monkeypatch, hook_class, fields, missing):
@@ -219,7 +228,7 @@ def test_the_provider_info_is_what_airflow_accepts():
 
 
 def test_the_connection_forms_hide_only_fields_the_hook_ignores():
-    login_readers = {ConfluenceHook.conn_type, PrometheusHook.conn_type}
+    login_readers = {ConfluenceHook.conn_type, PrometheusHook.conn_type, ChaosCalendarHook.conn_type}
     for entry in provider.get_provider_info()["connection-types"]:
         behaviour = entry["ui-field-behaviour"]
         hidden = set(behaviour["hidden-fields"])

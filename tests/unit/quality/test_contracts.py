@@ -136,6 +136,29 @@ def test_timestamps_in_the_future_of_the_audit(clean, registry):
     assert "pagerduty_services: expect_column_values_to_be_between(column=created_at" in summary
 
 
+def test_shifts_are_read_up_to_the_look_ahead_and_no_further(clean, registry):
+    def shifted(shifts, days):
+        shifts.loc[shifts.index[0], ["start", "end"]] = [
+            INSTANT + pd.Timedelta(days=days),
+            INSTANT + pd.Timedelta(days=days + 1),
+        ]
+        return shifts
+
+    _, within = failures(corrupted(clean, "pagerduty_oncall_shifts", lambda s: shifted(s, 13)), registry)
+    assert within is None, within
+    _, beyond = failures(corrupted(clean, "pagerduty_oncall_shifts", lambda s: shifted(s, 15)), registry)
+    assert "pagerduty_oncall_shifts: expect_column_values_to_be_between(column=start" in beyond
+
+
+def test_a_notification_rule_through_a_contact_method_that_was_not_read(clean, registry):
+    def dangling(rules):
+        rules.loc[rules.index[0], "contact_method_id"] = "PCGONE1"
+        return rules
+
+    _, summary = failures(corrupted(clean, "pagerduty_notification_rules", dangling), registry)
+    assert "pagerduty_notification_rules: expect_column_values_to_be_in_set(column=contact_method_id" in summary
+
+
 def test_a_read_that_lost_most_schedules(clean, registry):
     facts = corrupted(clean, "pagerduty_schedules", lambda schedules: schedules.head(1))
     _, summary = failures(facts, registry)

@@ -1,0 +1,279 @@
+"""escalation-path: if a service breaks at 03:00 on Sunday, does the page reach someone who will
+wake up, and who comes next if they don't?
+
+Per team, over the escalation policies of its services (``pagerduty.com/service-id``):
+
+- service: exists in PagerDuty and has an escalation policy, else fail;
+- policy: at least two levels (warn with one); the first level pages one of the team's own
+  schedules rather than named people (warn); no level waits longer than
+  ``max_escalation_delay_minutes`` before escalating (warn);
+- coverage ahead, over the ``coverage_days`` after the audit instant, from the final
+  schedules (overrides included): a first-level schedule with nobody on call fails, naming
+  the window; a window in which the first level pages only people who cannot be woken
+  fails, naming them; a later level that pages only people the first level already paged
+  warns, naming the window and the people;
+- reachability: a person can be woken when a high-urgency notification rule calls, texts or
+  pushes to a contact method PagerDuty delivers to (email wakes nobody, as in PagerDuty's
+  own definition of an interruption); a person on call at the first level whose first such
+  notification comes later than ``max_first_notification_minutes`` after the page warns.
+
+A team's status is its worst finding; a team without services passes, saying so.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, one_per_subject, results_from_findings
+from oncall_readiness.checks.oncall_timeline import SCHEDULE_TARGETS, Segment, Window, policy_segments, spans, when
+
+WAKING_CONTACTS = ("phone", "sms", "push")
+MAX_WINDOWS = 3
+ALL_CLEAR = (
+    "Every service escalates through the team's schedule to other people, and someone who can be woken "
+    "is on call at every moment of the next {days} days."
+)
+
+
+def evaluate(audit: CheckInput) -> CheckOutcome:
+    facts, thresholds = audit.facts, audit.thresholds
+    days = int(thresholds["coverage_days"].iloc[0])
+    window = Window(audit.audit_instant, audit.audit_instant + pd.Timedelta(days=days))
+    services = facts["registry_services"]
+    services = services[services["team"].notna() & services["team"].isin(audit.teams["team"])]
+    linked = _team_policies(services, facts["pagerduty_services"])
+    people = People(facts)
+    findings = pd.concat(
+        [
+            _service_findings(linked),
+            _policy_findings(linked, facts, thresholds, people),
+            _coverage_findings(linked, facts, thresholds, people, window),
+        ],
+        ignore_index=True,
+    )
+    findings = one_per_subject(findings)
+    results = results_from_findings(audit.teams["team"], findings, all_clear=ALL_CLEAR.format(days=days))
+    no_services = ~results["team"].isin(services["team"])
+    results.loc[no_services, ["status", "reason"]] = ["pass", "The team owns no service in the registry."]
+    return CheckOutcome(results=results, findings=findings)
+
+
+class People:
+    """Names and reachability of PagerDuty users, named as the registry names them where it can."""
+
+    def __init__(self, facts) -> None:
+        users = facts["pagerduty_users"][["user_id", "name", "email"]]
+        registry = facts["registry_people"].drop_duplicates("email")[["email", "person", "display_name"]]
+        known = users.merge(registry, on="email", how="left")
+        self.names = dict(zip(known["user_id"], known["display_name"].fillna(known["name"]), strict=True))
+        self.subjects = dict(
+            zip(
+                known["user_id"],
+                ("person:" + known["person"]).fillna("pagerduty-user:" + known["user_id"]),
+                strict=True,
+            )
+        )
+        self.first_wake = _first_waking_minutes(
+            facts["pagerduty_notification_rules"], facts["pagerduty_contact_methods"]
+        )
+
+    def name(self, user_id: str) -> str:
+        return self.names.get(user_id) or f"PagerDuty user {user_id}"
+
+    def names_of(self, user_ids) -> str:
+        return ", ".join(sorted(self.name(user) for user in user_ids))
+
+    def can_wake(self, user_id: str) -> bool:
+        return user_id in self.first_wake
+
+
+def _first_waking_minutes(rules: pd.DataFrame, methods: pd.DataFrame) -> dict[str, int]:
+    """User id -> minutes after a high-urgency page until a call, text or push reaches them."""
+    usable = methods.loc[~methods["blacklisted"].fillna(False).astype(bool), ["user_id", "contact_method_id"]]
+    waking = rules[(rules["urgency"] == "high") & rules["contact_method_type"].isin(WAKING_CONTACTS)]
+    waking = waking.merge(usable, on=["user_id", "contact_method_id"])
+    return waking.groupby("user_id")["start_delay_in_minutes"].min().astype(int).to_dict()
+
+
+def _team_policies(services: pd.DataFrame, pagerduty: pd.DataFrame) -> pd.DataFrame:
+    """team, service, pagerduty_service_id, escalation_policy_id (NA when there is none), found."""
+    pagerduty = pagerduty[["service_id", "escalation_policy_id"]].assign(found=True)
+    linked = services[["team", "service", "pagerduty_service_id"]].merge(
+        pagerduty, left_on="pagerduty_service_id", right_on="service_id", how="left"
+    )
+    return linked.assign(found=linked["found"].eq(True))
+
+
+def _service_findings(linked: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for row in linked.itertuples(index=False):
+        if pd.isna(row.pagerduty_service_id):
+            outcome, message = "fail", f"{row.service} names no PagerDuty service (annotation pagerduty.com/service-id)"
+        elif not row.found:
+            outcome, message = "fail", f"{row.service}'s PagerDuty service {row.pagerduty_service_id} does not exist"
+        elif pd.isna(row.escalation_policy_id):
+            outcome, message = "fail", f"{row.service} has no escalation policy in PagerDuty: a page reaches nobody"
+        else:
+            outcome, message = "pass", f"{row.service} pages through escalation policy {row.escalation_policy_id}"
+        rows.append((row.team, f"service:{row.service}", outcome, message))
+    return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+
+
+def _policies(linked: pd.DataFrame) -> pd.DataFrame:
+    return linked[["team", "escalation_policy_id"]].dropna().drop_duplicates()
+
+
+def _policy_findings(linked, facts, thresholds, people: People) -> pd.DataFrame:
+    targets = facts["pagerduty_escalation_targets"]
+    own = facts["registry_team_schedules"].groupby("team")["schedule_id"].agg(set)
+    schedule_names = _schedule_names(facts)
+    rows = []
+    for team, policy_id in _policies(linked).itertuples(index=False):
+        policy = targets[targets["escalation_policy_id"] == policy_id]
+        name = _policy_name(policy, policy_id)
+        subject = f"escalation_policy:{policy_id}"
+        problems = _structure_problems(policy, name, own.get(team, set()), schedule_names, people)
+        problems += _slow_levels(policy, name, int(thresholds.at[team, "max_escalation_delay_minutes"]))
+        for message in problems:
+            rows.append((team, subject, "warn", message))
+        if not problems:
+            levels = policy["level"].nunique()
+            rows.append(
+                (
+                    team,
+                    subject,
+                    "pass",
+                    f"{_sentence(name)} has {levels} levels, the first the team's own schedule",
+                )
+            )
+    return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+
+
+def _schedule_names(facts) -> dict[str, str]:
+    schedules = facts["pagerduty_schedules"]
+    return dict(zip(schedules["schedule_id"], schedules["name"], strict=True))
+
+
+def _policy_name(policy: pd.DataFrame, policy_id: str) -> str:
+    names = policy["escalation_policy_name"].dropna()
+    return f'escalation policy "{names.iloc[0] if len(names) else policy_id}"'
+
+
+def _structure_problems(policy, name: str, own: set[str], schedule_names: dict, people: People) -> list[str]:
+    if policy.empty:
+        return [f"{_sentence(name)} has no levels: a page reaches nobody"]
+    levels = sorted(policy["level"].unique())
+    first = policy[policy["level"] == levels[0]]
+    problems = []
+    if len(levels) == 1:
+        problems.append(
+            f"{_sentence(name)} has one level: nobody else is paged when the first responder does not answer"
+        )
+    schedules = set(first.loc[first["target_type"].isin(SCHEDULE_TARGETS), "target_id"])
+    if not schedules:
+        who = people.names_of(first["target_id"])
+        problems.append(f"The first level of {name} pages {who} by name rather than the team's on-call schedule")
+    elif not schedules & own:
+        foreign = ", ".join(sorted(schedule_names.get(s, s) for s in schedules))
+        problems.append(f"The first level of {name} pages {foreign}, which is not one of the team's schedules")
+    return problems
+
+
+def _slow_levels(policy: pd.DataFrame, name: str, most: int) -> list[str]:
+    delays = policy.groupby("level")["escalation_delay_in_minutes"].max().dropna()
+    return [
+        f"Level {int(level)} of {name} waits {int(delay)} minutes before escalating; at most {most} are allowed"
+        for level, delay in delays.items()
+        if delay > most
+    ]
+
+
+def _coverage_findings(linked, facts, thresholds, people: People, window: Window) -> pd.DataFrame:
+    targets, shifts = facts["pagerduty_escalation_targets"], facts["pagerduty_oncall_shifts"]
+    schedule_names = _schedule_names(facts)
+    rows = []
+    for team, policy_id in _policies(linked).itertuples(index=False):
+        policy = targets[targets["escalation_policy_id"] == policy_id]
+        if policy.empty:
+            continue
+        segments = policy_segments(policy, shifts, window)
+        name = _policy_name(policy, policy_id)
+        slowest = int(thresholds.at[team, "max_first_notification_minutes"])
+        rows += [(team, *finding) for finding in _gaps(segments, schedule_names)]
+        rows += [(team, *finding) for finding in _unreachable(segments, name, people)]
+        rows += [(team, *finding) for finding in _slow_to_wake(segments, name, people, slowest)]
+        rows += [(team, *finding) for finding in _same_people(segments, policy_id, name, people)]
+    findings = pd.DataFrame(rows, columns=FINDING_COLUMNS)
+    return findings.drop_duplicates(["team", "subject", "outcome", "message"])
+
+
+def _gaps(segments: list[Segment], schedule_names: dict) -> list[tuple]:
+    schedules = sorted({s for segment in segments for s in segment.schedules})
+    found = []
+    for schedule in schedules:
+        gaps = [w for w, _ in spans(segments, lambda s, sid=schedule: True if not s.schedules.get(sid) else None)]
+        name = schedule_names.get(schedule, schedule)
+        if gaps:
+            found.append((f"schedule:{schedule}", "fail", f"Nobody is on call in {name} {_windows(gaps)}"))
+        else:
+            found.append((f"schedule:{schedule}", "pass", f"{name} has someone on call at every moment ahead"))
+    return found
+
+
+def _unreachable(segments: list[Segment], name: str, people: People) -> list[tuple]:
+    def asleep(segment: Segment):
+        first = segment.levels[0]
+        return first if first and not any(people.can_wake(user) for user in first) else None
+
+    found = []
+    for window, users in spans(segments, asleep):
+        for user in sorted(users):
+            message = (
+                f"Nobody at the first level of {name} can be woken {when(window)}: {people.name(user)} "
+                "has no high-urgency notification rule that calls, texts or pushes"
+            )
+            found.append((people.subjects.get(user, f"pagerduty-user:{user}"), "fail", message))
+    return found
+
+
+def _slow_to_wake(segments: list[Segment], name: str, people: People, slowest: int) -> list[tuple]:
+    found = []
+    for user in sorted({user for segment in segments if segment.levels for user in segment.levels[0]}):
+        minutes = people.first_wake.get(user)
+        if minutes is None or minutes <= slowest:
+            continue
+        on_call = [w for w, _ in spans(segments, lambda s, u=user: True if s.levels and u in s.levels[0] else None)]
+        message = (
+            f"{people.name(user)} is on call at the first level of {name} {_windows(on_call)} but is first "
+            f"called, texted or pushed {minutes} minutes after a page; at most {slowest} are allowed"
+        )
+        found.append((people.subjects.get(user, f"pagerduty-user:{user}"), "warn", message))
+    return found
+
+
+def _same_people(segments: list[Segment], policy_id: str, name: str, people: People) -> list[tuple]:
+    def repeated(segment: Segment):
+        first, later = segment.levels[0], frozenset().union(*segment.levels[1:])
+        return first if len(segment.levels) > 1 and first and later <= first else None
+
+    by_people: dict[frozenset[str], list[Window]] = {}
+    for window, users in spans(segments, repeated):
+        by_people.setdefault(users, []).append(window)
+    return [
+        (
+            f"escalation_policy:{policy_id}",
+            "warn",
+            f"Every level of {name} pages only {people.names_of(users)} {_windows(windows)}: nobody comes next",
+        )
+        for users, windows in by_people.items()
+    ]
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _windows(windows: list[Window]) -> str:
+    shown = ", ".join(when(window) for window in windows[:MAX_WINDOWS])
+    more = len(windows) - MAX_WINDOWS
+    return shown + (f" and {more} more times" if more > 0 else "")
