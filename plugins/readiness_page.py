@@ -96,33 +96,44 @@ pages = APIRouter(dependencies=[Depends(require_audit_reader)])
 
 @pages.get("/", response_class=HTMLResponse)
 def scorecard_page(sort: str = "score", order: str = "desc") -> HTMLResponse:
-    """Every team of the latest audit: score, level, counts, change over 7 days, trend.
+    """Every team of the latest audit: score, level, counts, change over 7 days, trend; the open incidents.
 
     Routes are sync functions: FastAPI runs them in a thread pool, so the blocking reads are fine.
     """
     from oncall_readiness.report import page
 
+    last_run = _last_watch_run()
     with _warehouse() as warehouse:
         card = page.organisation_scorecard(warehouse, sort=sort, descending=order != "asc") if warehouse else None
+        open_incidents = page.open_incidents(warehouse, last_run=last_run) if card else None
     if card is None:
         return HTMLResponse(page.render_message(page.EMPTY_HEADLINE, page.EMPTY_DETAIL, ui_root=UI_ROOT))
     runs = _audit_runs([card.audit_date]).get(card.audit_date, [])
-    return HTMLResponse(page.render_scorecard_page(card, latest_runs=runs, ui_root=UI_ROOT))
+    return HTMLResponse(
+        page.render_scorecard_page(card, latest_runs=runs, ui_root=UI_ROOT, open_incidents=open_incidents)
+    )
 
 
 @pages.get("/teams/{team:path}", response_class=HTMLResponse)
 def team_page(team: str) -> HTMLResponse:
-    """One team: its checks, the findings that need action, its history and the DAG runs behind it."""
+    """One team: its checks, findings, open incidents, last week's incidents, history and the DAG runs behind it."""
     from oncall_readiness.report import page
 
+    last_run = _last_watch_run()
     with _warehouse() as warehouse:
         report = page.team_report(warehouse, team) if warehouse else None
+        if report is not None:
+            incidents = page.team_insights(warehouse, team, report.audit_date)
+            open_incidents = page.open_incidents(warehouse, team, last_run=last_run)
     if report is None:
         detail = f"The warehouse has no scorecard for a team named “{team}”." if warehouse else page.EMPTY_DETAIL
         body = page.render_message("Team not found", detail, scorecard_href="../", ui_root=UI_ROOT)
         return HTMLResponse(body, status_code=404)
     report = page.attach_runs(report, _audit_runs([row.audit_date for row in report.history]))
-    return HTMLResponse(page.render_team_page(report, scorecard_href="../", ui_root=UI_ROOT))
+    body = page.render_team_page(
+        report, scorecard_href="../", ui_root=UI_ROOT, incidents=incidents, open_incidents=open_incidents
+    )
+    return HTMLResponse(body)
 
 
 app = FastAPI(title="On-call readiness", docs_url=None, redoc_url=None, openapi_url=None)
@@ -238,6 +249,23 @@ def _audit_runs(dates: list[dt.date]) -> dict[dt.date, list[AuditRun]]:
         ]
     wanted = set(dates)
     return {day: runs for day, runs in runs_by_audit_date(records, ui_root=UI_ROOT).items() if day in wanted}
+
+
+def _last_watch_run() -> dt.datetime | None:
+    """When ``incident_cost_watch`` last succeeded (it dates an empty list of open incidents); None if never."""
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    from oncall_readiness.report.page import WATCH_DAG_ID
+
+    query = select(func.max(DagRun.end_date)).where(DagRun.dag_id == WATCH_DAG_ID, DagRun.state == "success")
+    try:
+        with create_session() as session:
+            return session.scalar(query)
+    except Exception:  # the page still shows the list, only undated
+        log.exception("The Readiness page cannot read the runs of %s", WATCH_DAG_ID)
+        return None
 
 
 def _state(state: object) -> str | None:

@@ -20,6 +20,7 @@ from oncall_readiness import hr
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
 from oncall_readiness.connections import ConnectionConfigError
+from oncall_readiness.incidents.cost import incident_tables
 from oncall_readiness.quality import (
     QUALITY_COLUMNS,
     DataQualityError,
@@ -156,7 +157,9 @@ def stage_scorecard(run: AuditRun, warehouse_url: str) -> str:
 def publish(run: AuditRun, warehouse_url: str) -> dict[str, int]:
     """Write the audit date's results, scorecard and facts to the warehouse in one transaction."""
     checks = run.staging.read("checks")
-    facts, _ = gather_facts(run)
+    facts, unavailable = gather_facts(run)
+    # The incidents and their losses; none for the date when PagerDuty's incidents are unavailable.
+    incidents, incident_costs = incident_tables(facts, run.instant, unavailable=unavailable.get("pagerduty"))
     warehouse = Warehouse(warehouse_url)
     try:
         written = warehouse.publish(
@@ -166,6 +169,8 @@ def publish(run: AuditRun, warehouse_url: str) -> dict[str, int]:
             scorecard=run.staging.read("scorecard")["scorecard"],
             data_quality=_quality_reports(run),
             facts=facts,
+            incidents=incidents,
+            incident_costs=incident_costs,
         )
     finally:
         warehouse.dispose()

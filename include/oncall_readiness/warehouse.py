@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import pandas as pd
 import sqlalchemy as sa
 
+from oncall_readiness.incidents.tables import AUDIT_INCIDENT_TABLES, OPEN_INCIDENT_COST_COLUMNS, OPEN_INCIDENT_COSTS
 from oncall_readiness.schema import RESULT_TABLES  # declared once in schema; imported from here too
 from oncall_readiness.sources.catalogue import fact_schemas
 
@@ -60,30 +61,42 @@ class Warehouse:
         self.engine = sa.create_engine(url)
         self.schema = None if self.engine.dialect.name == "sqlite" else SCHEMA
         self.metadata = sa.MetaData(schema=self.schema)
-        for name, columns in {**RESULT_TABLES, **fact_schemas()}.items():
-            table_name = name if name in RESULT_TABLES else f"facts_{name}"
+        for name, columns in {**RESULT_TABLES, **AUDIT_INCIDENT_TABLES, **fact_schemas()}.items():
+            table_name = name if name in RESULT_TABLES or name in AUDIT_INCIDENT_TABLES else f"facts_{name}"
             sa.Table(
                 table_name,
                 self.metadata,
                 sa.Column("audit_date", sa.Date, nullable=False, index=True),
                 *(sa.Column(column, TYPES[kind]()) for column, kind in columns.items()),
             )
+        # What the last incident_cost_watch run saw: not partitioned, replaced by each run.
+        sa.Table(
+            OPEN_INCIDENT_COSTS,
+            self.metadata,
+            *(sa.Column(column, TYPES[kind]()) for column, kind in OPEN_INCIDENT_COST_COLUMNS.items()),
+        )
 
     def table(self, name: str) -> sa.Table:
         return self.metadata.tables[f"{self.schema}.{name}" if self.schema else name]
 
-    def ensure_schema(self, conn: sa.Connection) -> None:
-        """Create what is missing: schema, tables, new columns of newer versions, views."""
+    def ensure_schema(self, conn: sa.Connection, tables: list[sa.Table] | None = None) -> None:
+        """Create what is missing: schema, tables, new columns of newer versions, views.
+
+        ``tables``: only these (and no views), for a writer of one table that must not pay
+        for reflecting every other.
+        """
         if self.schema:
             conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {self.schema}"))
-        self.metadata.create_all(conn, checkfirst=True)
+        self.metadata.create_all(conn, tables=tables, checkfirst=True)
         inspector = sa.inspect(conn)
-        for table in self.metadata.tables.values():
+        for table in tables or self.metadata.tables.values():
             present = {column["name"] for column in inspector.get_columns(table.name, schema=self.schema)}
             for column in table.columns:
                 if column.name not in present:
                     kind = column.type.compile(dialect=conn.dialect)
                     conn.execute(sa.text(f"ALTER TABLE {self._qualified(table.name)} ADD COLUMN {column.name} {kind}"))
+        if tables is not None:
+            return
         prefix = f"{self.schema}." if self.schema else ""
         for view, table in VIEWS.items():
             conn.execute(sa.text(f"DROP VIEW IF EXISTS {prefix}{view}"))
@@ -98,15 +111,22 @@ class Warehouse:
         scorecard: pd.DataFrame,
         facts: Mapping[str, pd.DataFrame],
         data_quality: pd.DataFrame | None = None,
+        incidents: pd.DataFrame | None = None,
+        incident_costs: pd.DataFrame | None = None,
     ) -> dict[str, int]:
         """Replace the audit date's rows of every table in one transaction; return rows written.
 
         Every table of the date is cleared, also the facts tables of sources not given (not
-        collected in this run): a rerun never leaves an earlier run's facts under the date.
+        collected in this run) and the incident tables when ``incidents`` is None (PagerDuty's
+        incidents unavailable): a rerun never leaves an earlier run's rows under the date.
         """
         frames = {"check_results": check_results, "findings": findings, "scorecard": scorecard}
         if data_quality is not None:
             frames["data_quality"] = data_quality
+        if incidents is not None:
+            frames["incidents"] = incidents
+        if incident_costs is not None:
+            frames["incident_costs"] = incident_costs
         frames.update({f"facts_{name}": frame for name, frame in facts.items()})
         written = {}
         with self.engine.begin() as conn:
@@ -122,9 +142,20 @@ class Warehouse:
         return written
 
     def _partitioned_tables(self) -> list[sa.Table]:
-        """The tables with one partition per audit date: results, data quality and facts."""
-        names = [*RESULT_TABLES, *(f"facts_{name}" for name in fact_schemas())]
+        """The tables with one partition per audit date: results, data quality, incidents and facts."""
+        names = [*RESULT_TABLES, *AUDIT_INCIDENT_TABLES, *(f"facts_{name}" for name in fact_schemas())]
         return [self.table(name) for name in names]
+
+    def replace_open_incident_costs(self, frame: pd.DataFrame) -> int:
+        """Replace ``open_incident_costs`` with ``frame`` in one transaction; the rows written."""
+        table = self.table(OPEN_INCIDENT_COSTS)
+        records = _records(frame, table, None)
+        with self.engine.begin() as conn:
+            self.ensure_schema(conn, [table])
+            conn.execute(table.delete())
+            if records:
+                conn.execute(table.insert(), records)
+        return len(records)
 
     def scores_on(self, audit_date: dt.date) -> pd.DataFrame:
         """(team, score) of the scorecard published for ``audit_date``; empty when none."""
@@ -147,8 +178,11 @@ class Warehouse:
         self.engine.dispose()
 
 
-def _records(frame: pd.DataFrame, table: sa.Table, audit_date: dt.date) -> list[dict]:
-    """Rows as plain Python values: NA becomes None, timestamps naive UTC, extra columns dropped."""
+def _records(frame: pd.DataFrame, table: sa.Table, audit_date: dt.date | None) -> list[dict]:
+    """Rows as plain Python values: NA becomes None, timestamps naive UTC, extra columns dropped.
+
+    ``audit_date`` fills the partition column; None for a table without one.
+    """
     columns = [c.name for c in table.columns if c.name != "audit_date"]
     missing = set(columns) - set(frame.columns)
     if missing:
@@ -160,7 +194,8 @@ def _records(frame: pd.DataFrame, table: sa.Table, audit_date: dt.date) -> list[
     out = out.astype(object).where(out.notna(), None)
     records = out.to_dict("records")
     for record in records:
-        record["audit_date"] = audit_date
+        if audit_date is not None:
+            record["audit_date"] = audit_date
         for key, value in record.items():
             if isinstance(value, pd.Timestamp):
                 record[key] = value.to_pydatetime()

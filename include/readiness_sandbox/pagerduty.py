@@ -1,17 +1,20 @@
-"""A local emulator of the PagerDuty REST API v2 (read-only), serving a YAML-described account.
+"""A local emulator of the PagerDuty REST API v2, serving a YAML-described account.
 
-``create_app(state, tokens=...)`` returns a FastAPI app answering the GET endpoints the
-readiness audit uses, with PagerDuty's object shapes (from its OpenAPI spec), classic
-pagination, ``[]`` array parameters, token auth, per-token rate limiting and error bodies.
+``create_app(state, tokens=...)`` returns a FastAPI app answering the endpoints the
+readiness audit uses (the GET endpoints, the two Analytics POSTs and incident notes), with
+PagerDuty's object shapes (from its OpenAPI spec), classic and cursor pagination, ``[]``
+array parameters, token auth, per-token rate limiting and error bodies.
 ``load_pagerduty_state(path)`` reads and validates the state file (see ``parse_state``).
 
 This module assembles the app and guards every request (token auth, rate limit, injected
 faults, API version). The rest lives beside it: ``pagerduty_protocol`` (error bodies, query
-parameters, pagination), ``pagerduty_handlers`` (the endpoints), ``pagerduty_render`` (the
-JSON objects), ``pagerduty_state`` (the state file: its format, loading and validation, with
-its per-section readers in ``pagerduty_state_sections``), ``pagerduty_model`` and
-``pagerduty_schedules`` (the account and its rendered schedules) and ``rate_limit`` (shared
-by every emulator).
+parameters, pagination), ``pagerduty_handlers`` (the endpoints), ``pagerduty_analytics``
+and ``pagerduty_interruptions`` (Analytics: interruptions, hours, time on call),
+``pagerduty_notes`` (incident notes), ``pagerduty_render`` (the JSON objects),
+``pagerduty_state`` (the state file: its format, loading and validation, with its
+per-section readers in ``pagerduty_state_sections`` and ``pagerduty_state_incidents``),
+``pagerduty_model`` and ``pagerduty_schedules`` (the account and its rendered schedules) and
+``rate_limit`` (shared by every emulator).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import re
 import time as _time
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -88,8 +92,8 @@ def create_app(
 
     app = FastAPI(title="PagerDuty REST API v2 emulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.pagerduty = emulator
-    for path, handler in ROUTES:
-        app.add_api_route(path, getattr(emulator, handler), methods=["GET"])
+    for method, path, handler in ROUTES:
+        app.add_api_route(path, attrgetter(handler)(emulator), methods=[method])
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:

@@ -1,7 +1,9 @@
 """The PagerDuty emulator's endpoints, with the filters and windows the real API applies.
 
 Users, teams and members; schedules (rendered layers, overrides, final schedule) and
-on-calls; escalation policies, services and incidents. ``ROUTES`` maps each path to its handler.
+on-calls; escalation policies, services and incidents; and, beside them, the analytics
+(``pagerduty_analytics``) and incident notes (``pagerduty_notes``). ``ROUTES`` maps each
+method and path to its handler (an attribute path on the emulator).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 
 from fastapi import Request
 
+from .pagerduty_analytics import Analytics
+from .pagerduty_notes import Notes
 from .pagerduty_protocol import Query, by_name, invalid, matches, not_found
 from .pagerduty_render import Renderer
 from .pagerduty_schedules import UTC, Entry, add_months, format_time, overlapping, render_final
@@ -39,6 +43,8 @@ class PagerDutyEmulator:
             fail_next,
             now,
         )
+        self.analytics = Analytics(state, now)
+        self.notes = Notes(state, now, self.renderer)
 
     def renderer(self, request: Request) -> Renderer:
         # root_path includes the prefix the app is mounted under (e.g. /pagerduty).
@@ -294,18 +300,22 @@ def _earliest(rows: list[tuple]) -> list[tuple]:
 
 
 ROUTES = (
-    ("/users", "list_users"),
-    ("/users/{id}", "get_user"),
-    ("/teams", "list_teams"),
-    ("/teams/{id}", "get_team"),
-    ("/teams/{id}/members", "list_team_members"),
-    ("/schedules", "list_schedules"),
-    ("/schedules/{id}", "get_schedule"),
-    ("/oncalls", "list_oncalls"),
-    ("/escalation_policies", "list_policies"),
-    ("/escalation_policies/{id}", "get_policy"),
-    ("/services", "list_services"),
-    ("/services/{id}", "get_service"),
-    ("/incidents", "list_incidents"),
-    ("/incidents/{id}", "get_incident"),
+    ("GET", "/users", "list_users"),
+    ("GET", "/users/{id}", "get_user"),
+    ("GET", "/teams", "list_teams"),
+    ("GET", "/teams/{id}", "get_team"),
+    ("GET", "/teams/{id}/members", "list_team_members"),
+    ("GET", "/schedules", "list_schedules"),
+    ("GET", "/schedules/{id}", "get_schedule"),
+    ("GET", "/oncalls", "list_oncalls"),
+    ("GET", "/escalation_policies", "list_policies"),
+    ("GET", "/escalation_policies/{id}", "get_policy"),
+    ("GET", "/services", "list_services"),
+    ("GET", "/services/{id}", "get_service"),
+    ("GET", "/incidents", "list_incidents"),
+    ("GET", "/incidents/{id}", "get_incident"),
+    ("GET", "/incidents/{id}/notes", "notes.list"),
+    ("POST", "/incidents/{id}/notes", "notes.create"),
+    ("POST", "/analytics/raw/incidents", "analytics.raw_incidents"),
+    ("POST", "/analytics/metrics/responders/all", "analytics.responders"),
 )

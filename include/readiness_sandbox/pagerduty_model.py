@@ -88,6 +88,13 @@ class Service:
 
 
 @dataclass(frozen=True)
+class Notification:
+    at: datetime
+    user: str  # a user id
+    kind: str  # phone | sms | push | email
+
+
+@dataclass(frozen=True)
 class Incident:
     id: str
     number: int
@@ -99,6 +106,17 @@ class Incident:
     last_status_change_at: datetime
     escalation_policy: str
     assignments: tuple[tuple[datetime, str], ...]  # (at, user id)
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None  # set exactly when status is resolved
+    priority: str | None = None  # a priority name, e.g. P1
+    notifications: tuple[Notification, ...] = ()
+
+    def acknowledger(self) -> str | None:
+        """Who acknowledged: the last assignee at the acknowledgement (None if never acknowledged)."""
+        if self.acknowledged_at is None:
+            return None
+        assignees = [user for at, user in self.assignments if at <= self.acknowledged_at]
+        return assignees[-1] if assignees else None
 
 
 @dataclass

@@ -8,6 +8,7 @@ pagination (``limit`` up to 100, ``offset``, ``more``, ``total`` on request, and
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -49,6 +50,20 @@ def invalid(*errors: str) -> ApiError:
 
 def not_found() -> ApiError:
     return ApiError(404, "Not Found", CODE_NOT_FOUND)
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object body; an empty body is ``{}``; anything else is a 400."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise invalid(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise invalid("the request body must be a JSON object")
+    return body
 
 
 class Query:

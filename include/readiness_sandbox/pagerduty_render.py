@@ -264,8 +264,15 @@ class Renderer:
 
     def incident(self, incident: Incident, tz) -> dict[str, Any]:
         resolved = incident.status == "resolved"
-        # PagerDuty empties `assignments` once an incident is resolved (see the spec).
+        # PagerDuty empties `assignments` once an incident is resolved, and lists
+        # `acknowledgements` only while it is acknowledged (see the spec).
         assignments = [] if resolved else incident.assignments
+        acknowledger = incident.acknowledger() if incident.status == "acknowledged" else None
+        acknowledgements = (
+            [{"at": format_time(incident.acknowledged_at, tz), "acknowledger": self.ref("user", acknowledger)}]
+            if acknowledger
+            else []
+        )
         return {
             **self._head("incident", incident.id, incident_summary(incident), ref=False),
             "incident_number": incident.number,
@@ -274,15 +281,36 @@ class Renderer:
             "updated_at": format_time(incident.last_status_change_at, tz),
             "status": incident.status,
             "urgency": incident.urgency,
+            "priority": self.priority(incident.priority),
             "service": self.ref("service", incident.service),
             "escalation_policy": self.ref("escalation_policy", incident.escalation_policy),
             "teams": self.refs("team", self.state.services[incident.service].teams),
             "assignments": [
                 {"at": format_time(at, tz), "assignee": self.ref("user", user_id)} for at, user_id in assignments
             ],
-            "acknowledgements": [],
+            "acknowledgements": acknowledgements,
             "last_status_change_at": format_time(incident.last_status_change_at, tz),
-            "resolved_at": format_time(incident.last_status_change_at, tz) if resolved else None,
+            "resolved_at": format_time(incident.resolved_at, tz) if resolved else None,
+        }
+
+    @staticmethod
+    def priority_id(name: str) -> str:
+        """A stable 7-character id per priority name (the state has no priorities section)."""
+        return "PPRIO" + "".join(ch for ch in name.upper() if ch.isalnum())[:2].rjust(2, "0")
+
+    def priority(self, name: str | None) -> dict[str, Any] | None:
+        """A priority object for a priority name (null without one, as PagerDuty sends)."""
+        if name is None:
+            return None
+        priority_id = self.priority_id(name)
+        return {
+            "id": priority_id,
+            "type": "priority",
+            "summary": name,
+            "self": f"{self.base_url}/priorities/{priority_id}",
+            "html_url": f"{self.html_base_url}/account/incident_priorities",
+            "name": name,
+            "description": "",
         }
 
 

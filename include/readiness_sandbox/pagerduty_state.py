@@ -20,9 +20,20 @@ Every section is optional (a list); ids are unique per section; every reference 
                            targets: [{type: schedule_reference|user_reference, id}]}]}]
     services:   [{id, name, description?, status: active, created_at, escalation_policy,
                   teams: [team ids]}]
-    incidents:  [{id, incident_number, title, service, status, urgency: high, created_at,
-                  last_status_change_at?, escalation_policy? (default: the service's),
-                  assignments: [{at, assignee}]}]
+    incidents:  [{id, incident_number, title, service, status: triggered|acknowledged|resolved,
+                  urgency: high|low (default high), priority?: a name such as P1,
+                  created_at, acknowledged_at?, resolved_at? (required exactly when resolved),
+                  last_status_change_at? (default: the latest of those three),
+                  escalation_policy? (default: the service's),
+                  assignments: [{at, assignee: user id}],
+                  notifications: [{at, user: user id, type: phone|sms|push|email}]}]
+
+Incidents: an acknowledged incident needs ``acknowledged_at`` (else ``last_status_change_at``
+stands for it); a resolved one ``resolved_at`` (else ``last_status_change_at``, as older state
+files have it); times are ordered (created <= acknowledged <= resolved, no notification before
+the incident). ``notifications`` are what PagerDuty sent, the facts the analytics endpoints
+count interruptions from (``pagerduty_analytics``): phone, SMS and push interrupt, email does
+not. The sample organisation derives them from the assignees' notification rules.
 
 Layers later in the list take precedence; overrides take precedence over every layer.
 Times are ISO 8601 (an offset is required to mean anything but UTC). Unknown fields are
@@ -48,11 +59,11 @@ from .pagerduty_model import (
     Team,
     User,
 )
+from .pagerduty_state_incidents import parse_incident
 from .pagerduty_state_sections import (
     SECTIONS,
     Item,
     StateError,
-    parse_incident,
     parse_policy,
     parse_schedule,
     parse_service,

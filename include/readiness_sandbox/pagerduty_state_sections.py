@@ -15,7 +15,6 @@ from .pagerduty_model import (
     ContactMethod,
     EscalationPolicy,
     EscalationRule,
-    Incident,
     NotificationRule,
     PagerDutyState,
     Schedule,
@@ -327,42 +326,4 @@ def parse_service(data: Any, where: str, source: str, state: PagerDutyState) -> 
         created_at=item.moment("created_at"),
         escalation_policy=item.ref("escalation_policy", state.escalation_policies, "policy"),
         teams=item.refs("teams", state.teams, "team"),
-    )
-
-
-def parse_incident(data: Any, where: str, source: str, state: PagerDutyState) -> Incident:
-    allowed = (
-        "id",
-        "incident_number",
-        "title",
-        "service",
-        "status",
-        "urgency",
-        "created_at",
-        "last_status_change_at",
-        "escalation_policy",
-        "assignments",
-    )
-    item = Item(data, where, source, allowed)
-    service = item.ref("service", state.services, "service")
-    policy = state.services[service].escalation_policy
-    if item.data.get("escalation_policy") is not None:
-        policy = item.ref("escalation_policy", state.escalation_policies, "escalation policy")
-    created_at = item.moment("created_at")
-    assignments = []
-    for index, raw in enumerate(item.items("assignments")):
-        assignment = item.child(raw, f"assignments[#{index}]", ("at", "assignee"))
-        assignee = assignment.ref("assignee", state.users, "user")
-        assignments.append((assignment.moment("at"), assignee))
-    return Incident(
-        id=item.text("id"),
-        number=item.integer("incident_number", minimum=1),
-        title=item.text("title"),
-        service=service,
-        status=item.choice("status", INCIDENT_STATUSES),
-        urgency=item.choice("urgency", URGENCIES, "high"),
-        created_at=created_at,
-        last_status_change_at=item.moment("last_status_change_at", created_at),
-        escalation_policy=policy,
-        assignments=tuple(assignments),
     )

@@ -96,6 +96,7 @@ DESIGNED = {
     "dashboard-coverage": ["pass", "warn", "fail", "warn", "pass", "fail"],
     "joiner-permissions": ["pass", "warn", "pass", "fail", "fail", "fail"],
     "escalation-path": ["pass", "warn", "warn", "fail", "fail", "fail"],
+    "oncall-load": ["pass", "warn", "warn", "pass", "fail", "fail"],
     "chaos-day": ["pass", "warn", "warn", "fail", "pass", "fail"],
 }
 TEAM_ORDER = ["payments", "checkout", "search", "catalog", "identity", "notifications"]
@@ -175,7 +176,9 @@ def test_a_corrupted_source_fails_its_validation_task_and_its_checks_are_unknown
     warehouse, log = corrupted
     assert "pagerduty data failed validation" in log  # the failed task says why
     results = warehouse.query("SELECT team, check_id, status, reason FROM readiness.check_results_latest")
-    reads_pagerduty = results["check_id"].isin(["rotation-sustainability", "joiner-permissions", "escalation-path"])
+    reads_pagerduty = results["check_id"].isin(
+        ["rotation-sustainability", "joiner-permissions", "escalation-path", "oncall-load"]
+    )
     dependent, rest = results[reads_pagerduty], results[~reads_pagerduty]
     assert sorted(dependent["team"].unique()) == sorted(SAMPLE_TEAMS)
     assert set(dependent["status"]) == {"unknown"}

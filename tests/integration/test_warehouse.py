@@ -129,3 +129,78 @@ def test_a_failed_publish_leaves_the_previous_rows_intact(warehouse):
 
 def test_scores_on_an_empty_warehouse_is_empty(warehouse):
     assert warehouse.scores_on(DAY).empty
+
+
+# --- the incident tables ------------------------------------------------------------------------
+
+
+def incidents_and_costs(loss=12_400.0):
+    from oncall_readiness.incidents.cost import incident_costs, incidents_table
+
+    facts = pd.DataFrame(
+        [
+            {"incident_id": "Q1", "incident_number": 1, "title": "Down", "service_id": "PV1", "urgency": "high",
+             "priority": None, "status": "resolved", "created_at": pd.Timestamp("2026-11-10T10:00:00Z"),
+             "acknowledged_at": pd.Timestamp("2026-11-10T10:05:00Z"),
+             "resolved_at": pd.Timestamp("2026-11-10T10:00:00Z") + pd.Timedelta(minutes=loss / 200),
+             "seconds_to_first_ack": 300, "seconds_to_resolve": int(loss / 200 * 60)},
+            {"incident_id": "Q2", "incident_number": 2, "title": "Unknown", "service_id": "PV9", "urgency": "low",
+             "priority": "P3", "status": "triggered", "created_at": pd.Timestamp("2026-11-15T23:00:00Z"),
+             "acknowledged_at": pd.NaT, "resolved_at": pd.NaT,
+             "seconds_to_first_ack": None, "seconds_to_resolve": None},
+        ]
+    )  # fmt: skip
+    services = pd.DataFrame([{"service": "api", "team": "a", "pagerduty_service_id": "PV1", "cost_per_minute": 200.0}])
+    incidents = incidents_table(facts, services, pd.Timestamp("2026-11-16T00:00:00Z"), money="GBP")
+    return incidents, incident_costs(incidents)
+
+
+def test_publish_writes_and_replaces_the_incident_tables(warehouse):
+    incidents, costs = incidents_and_costs()
+    written = publish(warehouse, incidents=incidents, incident_costs=costs)
+    assert written["incidents"] == 2 and written["incident_costs"] == 2
+    publish(warehouse, incidents=incidents.iloc[:1], incident_costs=costs.iloc[:1])  # a rerun replaces
+    rows = warehouse.query("SELECT incident_id, team, minutes, estimated_loss, priced FROM readiness.incidents")
+    assert rows.to_dict("records") == [
+        {"incident_id": "Q1", "team": "a", "minutes": 62.0, "estimated_loss": 12_400.0, "priced": True}
+    ]
+    publish(warehouse)  # PagerDuty's incidents unavailable: the date has no incident rows
+    assert warehouse.query("SELECT COUNT(*) AS n FROM readiness.incident_costs")["n"].iloc[0] == 0
+
+
+def test_unpriced_and_unknown_stay_null_in_the_warehouse(warehouse):
+    incidents, costs = incidents_and_costs()
+    publish(warehouse, incidents=incidents, incident_costs=costs)
+    unknown = warehouse.query("SELECT * FROM readiness.incident_costs WHERE team IS NULL").iloc[0]
+    assert unknown["iso_week"] == "2026-W46" and pd.isna(unknown["estimated_loss"])
+    assert unknown["unpriced_incidents"] == 1 and unknown["minutes"] == 60.0
+
+
+def test_the_notes_ledger_claims_a_milestone_once(warehouse):
+    from oncall_readiness.incidents.ledger import NotesLedger
+
+    ledger = NotesLedger(warehouse)
+    ledger.create()
+    ledger.create()  # idempotent
+    assert ledger.claim("Q1", 30, "note", run_id="r1")
+    assert not ledger.claim("Q1", 30, "note", run_id="r2")  # the unique index refuses a second claim
+    assert ledger.claim("Q1", 60, "later note", run_id="r2")
+    held = ledger.get("Q1", 30)
+    assert not held.posted and ledger.take_over(held, run_id="r3", content="note")
+    assert not ledger.take_over(held, run_id="r4", content="note")  # r3 moved it first
+    ledger.mark_posted("Q1", 30, note_id="PNT1", content="note")
+    claims = ledger.claims(["Q1", "Q2"])["Q1"]
+    assert [(c.milestone_minutes, c.claimed_by, c.posted, c.note_id) for c in claims] == [
+        (30, "r3", True, "PNT1"),
+        (60, "r2", False, None),
+    ]
+
+
+def test_open_incident_costs_is_replaced_by_each_watch_run(warehouse):
+    from oncall_readiness.incidents.tables import OPEN_INCIDENT_COST_COLUMNS
+
+    row = {column: None for column in OPEN_INCIDENT_COST_COLUMNS}
+    first = pd.DataFrame([{**row, "incident_id": "Q1", "minutes": 35}, {**row, "incident_id": "Q2", "minutes": 5}])
+    assert warehouse.replace_open_incident_costs(first) == 2
+    assert warehouse.replace_open_incident_costs(first.iloc[:0]) == 0
+    assert warehouse.query("SELECT COUNT(*) AS n FROM readiness.open_incident_costs")["n"].iloc[0] == 0

@@ -507,3 +507,66 @@ def _airflow_env(tmp_path: Path, warehouse_url: str, smtp_port: int) -> dict[str
 
 def _date_of(path: Path):
     return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)["Date"].datetime
+
+
+# Last week's incidents ---------------------------------------------------------------------------
+
+
+def seed_incidents(warehouse_url: str, week: dt.date) -> None:
+    """Two incidents of checkout last week (one unpriced), the responder who took them, in the audit of ``week``."""
+    monday = dt.datetime.combine(week, dt.time())
+
+    def incident(number: int, service: str, days: int, ack: int | None, resolve: int, loss: float | None) -> dict:
+        created = monday - dt.timedelta(days=days)
+        return {
+            **{"incident_id": f"Q0CHK{number:03d}", "title": "<b>cart</b> down", "team": "checkout"},
+            **{"service": service, "urgency": "high", "status": "resolved", "currency": "GBP"},
+            "created_at": created,
+            "acknowledged_at": None if ack is None else created + dt.timedelta(minutes=ack),
+            "resolved_at": created + dt.timedelta(minutes=resolve),
+            **{"minutes": float(resolve), "estimated_loss": loss, "priced": loss is not None},
+        }
+
+    rows = {
+        "incidents": [incident(1, "cart-api", 2, 4, 1440, 288000.0), incident(2, "search-ui", 3, None, 20, None)],
+        "facts_pagerduty_incidents": [
+            {"incident_id": "Q0CHK001", "total_interruptions": 3, "sleep_hour_interruptions": 2,
+             "off_hour_interruptions": 1, "business_hour_interruptions": 0},
+        ],
+        "facts_pagerduty_responder_weeks": [
+            {"responder_id": "PUCHK01", "week_start": monday - dt.timedelta(days=7), "week_end": monday,
+             "total_interruptions": 3, "sleep_hour_interruptions": 2, "off_hour_interruptions": 1,
+             "business_hour_interruptions": 0},
+        ],
+        "facts_pagerduty_users": [{"user_id": "PUCHK01", "name": "Ava M.", "email": "ava@example.com"}],
+        "facts_registry_people": [{"display_name": "Ava Mitchell", "email": "ava@example.com", "team": "checkout"}],
+    }  # fmt: skip
+    warehouse = Warehouse(warehouse_url)
+    try:
+        with warehouse.engine.begin() as conn:
+            for name, records in rows.items():
+                records = [record | {"audit_date": week} for record in records]
+                table = sa.table(name, *(sa.column(column) for column in records[0]), schema=warehouse.schema)
+                conn.execute(table.insert(), records)
+    finally:
+        warehouse.dispose()
+
+
+def test_insights_join_the_scorecard_email_sent_once(mailbox, history_url, history, tmp_path):
+    seed_incidents(history_url, history.WEEK)
+    send_week(history_url, tmp_path / "emails")
+    assert send_week(history_url, tmp_path / "emails")["sent"] == 0  # exactly once, through the same ledger
+
+    inbox = mailbox.messages()
+    assert all(len(messages) == 1 for messages in inbox.values())  # one email per team: no second message
+    plain, related = inbox["checkout-team@example.com"][0].get_payload()
+    html, *images = related.get_payload()
+    text = plain.get_content()
+    assert text.index("NEEDS ACTION") < text.index("LAST WEEK'S INCIDENTS (9 Nov to 15 Nov 2026)")
+    assert "GBP 288,000 + 1 unpriced incident" in text and "Ava Mitchell: 2 / 1 / 0 = 3" in text
+    assert [image.get_content_type() for image in images] == ["image/png", "image/png"]
+    assert all(f'src="cid:{image["Content-ID"].strip("<>")}"' in html.get_content() for image in images)
+    digest_text = inbox["cto@example.com"][0].get_payload()[0].get_content()
+    assert "- checkout: 2 (+2)" in digest_text and "Ava" not in digest_text
+    payments = inbox["payments-team@example.com"][0].get_payload()[0].get_content()
+    assert "No incidents last week, nor in the four weeks before." in payments

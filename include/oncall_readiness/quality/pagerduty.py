@@ -31,6 +31,7 @@ def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[s
     now = context.audit_instant.isoformat()
     # Shifts are read ahead of the instant as far as a check looks ahead, and no further.
     ahead = (context.audit_instant + pd.Timedelta(days=load_catalogue().look_ahead_days("pagerduty"))).isoformat()
+    services = sorted(facts["pagerduty_services"]["service_id"].dropna())
     methods = facts["pagerduty_contact_methods"]
     method_ids = sorted(methods["contact_method_id"].dropna())
     return {
@@ -88,6 +89,29 @@ def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[s
             gxe.ExpectColumnValuesToNotBeNull(column="service_id"),
             gxe.ExpectColumnValuesToBeUnique(column="service_id"),
             gxe.ExpectColumnValuesToBeBetween(column="created_at", max_value=now),
+        ],
+        "pagerduty_incidents": [
+            gxe.ExpectColumnValuesToNotBeNull(column="incident_id"),
+            gxe.ExpectColumnValuesToBeUnique(column="incident_id"),
+            gxe.ExpectColumnValuesToNotBeNull(column="created_at"),
+            gxe.ExpectColumnValuesToBeBetween(column="created_at", max_value=now),
+            # Times in order; an open incident has no resolved_at, an unacknowledged one no acknowledged_at.
+            *(
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A=later, column_B="created_at", or_equal=True, ignore_row_if="either_value_is_missing"
+                )
+                for later in ("acknowledged_at", "resolved_at")
+            ),
+            gxe.ExpectColumnValuesToBeInSet(column="status", value_set=["triggered", "acknowledged", "resolved"]),
+            gxe.ExpectColumnValuesToBeInSet(column="urgency", value_set=["high", "low"]),
+            gxe.ExpectColumnValuesToBeInSet(column="service_id", value_set=services),
+        ],
+        "pagerduty_responder_weeks": [
+            gxe.ExpectColumnValuesToNotBeNull(column="responder_id"),
+            gxe.ExpectColumnValuesToBeInSet(column="responder_id", value_set=users),
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=["responder_id", "week_start"]),
+            gxe.ExpectColumnValuesToBeBetween(column="sleep_hour_interruptions", min_value=0),
+            gxe.ExpectColumnValuesToBeBetween(column="seconds_on_call", min_value=0),
         ],
         "pagerduty_escalation_targets": [
             gxe.ExpectColumnValuesToNotBeNull(column="escalation_policy_id"),

@@ -1,5 +1,7 @@
 """Trend charts for the weekly emails, as PNG bytes (matplotlib's Agg canvas, no pyplot, no display).
 
+Scores, levels, and incidents with their interruptions.
+
 The same data gives the same bytes: no timestamp or software version is written into the PNG.
 """
 
@@ -13,6 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 LEVEL_COLOURS = {"gold": "#d4a017", "silver": "#9aa4ae", "bronze": "#b0703c", "none": "#cf222e"}
+INTERRUPTION_COLOURS = {"sleep": "#3e1f8c", "off": "#8250df", "business": "#c8b6f2"}
 LEVEL_FLOORS = (("gold", 90.0), ("silver", 75.0), ("bronze", 50.0))
 PNG_METADATA = {"Software": None}  # keeps the bytes identical across runs
 SIZE_INCHES = (6.0, 2.4)
@@ -56,6 +59,33 @@ def level_distribution_png(weeks: Sequence[dt.date], counts: Sequence[Mapping[st
     axes.set_ylabel("teams")
     axes.yaxis.get_major_locator().set_params(integer=True)
     axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False, reverse=True)
+    _week_axis(axes, weeks)
+    return _png(figure)
+
+
+def incident_weeks_png(
+    weeks: Sequence[dt.date], interruptions: Sequence[Mapping[str, float]], incidents: Sequence[float]
+) -> bytes:
+    """Interruptions per week stacked by kind (sleep at the bottom), the week's incidents as a line above."""
+    figure = _figure()
+    axes = figure.add_subplot()
+    positions = list(range(len(weeks)))
+    bottoms = [0.0] * len(weeks)
+    for kind in ("sleep", "off", "business"):
+        heights = [float(week.get(kind, 0)) for week in interruptions]
+        label = {"sleep": "sleep-hour", "off": "off-hour", "business": "business-hour"}[kind]
+        axes.bar(positions, heights, bottom=bottoms, color=INTERRUPTION_COLOURS[kind], label=label, width=0.6)
+        bottoms = [bottom + height for bottom, height in zip(bottoms, heights, strict=True)]
+    axes.set_ylabel("interruptions")
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    counts = axes.twinx()
+    counts.plot(positions, [float(count) for count in incidents], marker="o", color="#cf222e", label="incidents")
+    counts.set_ylabel("incidents", color="#cf222e")
+    counts.set_ylim(bottom=0, top=max([*map(float, incidents), 1.0]) * 1.2)
+    counts.yaxis.get_major_locator().set_params(integer=True)
+    counts.spines[["top"]].set_visible(False)
+    handles = [*axes.get_legend_handles_labels()[0], *counts.get_legend_handles_labels()[0]]
+    axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.12, 1.0), fontsize=7, frameon=False)
     _week_axis(axes, weeks)
     return _png(figure)
 

@@ -1,7 +1,8 @@
 """The weekly scorecard emails: one per team and a digest for the leadership.
 
 Each message is ``multipart/alternative``: a plain-text part, and an HTML part inside
-``multipart/related`` with the trend chart as an inline PNG referenced by ``cid:``. Both are
+``multipart/related`` with the trend chart as an inline PNG referenced by ``cid:`` (and, when
+there were incidents, a second one: last week's incidents, see :mod:`.incident_email`). Both are
 rendered with Jinja2 templates (``templates/email_*.j2``); the HTML ones autoescape every
 value, so a team named ``<script>`` arrives as text.
 
@@ -30,6 +31,7 @@ import pandas as pd
 from oncall_readiness import schema
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.report.chart import level_distribution_png, score_trend_png
+from oncall_readiness.report.incident_email import digest_section, format_duration, format_losses, team_section
 from oncall_readiness.report.weekly import LEVEL_ORDER, ScorecardWeek, load_week, score_changes, team_changes
 from oncall_readiness.warehouse import Warehouse
 
@@ -71,7 +73,9 @@ def level_name(level: str) -> str:
     return "below bronze" if level == "none" else level
 
 
-TEMPLATES.filters.update(score=format_score, change=format_change, level_name=level_name)
+TEMPLATES.filters.update(
+    score=format_score, change=format_change, level_name=level_name, duration=format_duration, losses=format_losses
+)
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,9 @@ def build_team_email(
         cid=_content_id("trend", scorecard_week.week, TEAM, team, sender),
         alt=f"Weekly readiness score of {team}, {len(scorecard_week.slots)} weeks to {scorecard_week.week}",
     )
+    incidents = team_section(
+        scorecard_week.insights, team, cid=_content_id("incidents", scorecard_week.week, TEAM, team, sender)
+    )
     context = {
         "week": scorecard_week.week,
         "previous": scorecard_week.previous,
@@ -150,6 +157,7 @@ def build_team_email(
         "findings": [_record(row) for _, row in findings.iterrows()],
         "trend": list(zip(scorecard_week.slots, scores, strict=True)),
         "chart": chart,
+        "incidents": incidents,
     }
     subject = team_subject(team, card["level"], card["score"], context["change"], scorecard_week.week)
     return _message(
@@ -160,7 +168,7 @@ def build_team_email(
         identity=(scorecard_week.week, TEAM, team),
         text=TEMPLATES.get_template("email_team.txt.j2").render(subject=subject, **context),
         html=TEMPLATES.get_template("email_team.html.j2").render(subject=subject, **context),
-        chart=chart,
+        charts=[chart, *_incident_chart(incidents)],
     )
 
 
@@ -184,6 +192,9 @@ def build_digest(
         cid=_content_id("levels", scorecard_week.week, DIGEST, "", sender),
         alt=f"Teams per level, {len(scorecard_week.slots)} weeks to {scorecard_week.week}",
     )
+    incidents = digest_section(
+        scorecard_week.insights, cid=_content_id("incidents", scorecard_week.week, DIGEST, "", sender)
+    )
     context = {
         "week": scorecard_week.week,
         "previous": scorecard_week.previous,
@@ -192,6 +203,7 @@ def build_digest(
         "regressions": [_record(row) for _, row in regressions.iterrows()],
         "improvements": [_record(row) for _, row in improvements.head(DIGEST_MOVERS).iterrows()],
         "chart": chart,
+        "incidents": incidents,
     }
     subject = digest_subject(levels, scorecard_week.week)
     return _message(
@@ -202,7 +214,7 @@ def build_digest(
         identity=(scorecard_week.week, DIGEST, ""),
         text=TEMPLATES.get_template("email_digest.txt.j2").render(subject=subject, **context),
         html=TEMPLATES.get_template("email_digest.html.j2").render(subject=subject, **context),
-        chart=chart,
+        charts=[chart, *_incident_chart(incidents)],
     )
 
 
@@ -295,7 +307,7 @@ def _message(
     identity: tuple[dt.date, str, str],
     text: str,
     html: str,
-    chart: Chart,
+    charts: Sequence[Chart],
 ) -> EmailMessage:
     week, kind, team = identity
     message = EmailMessage()
@@ -313,10 +325,17 @@ def _message(
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     html_part = message.get_payload()[1]
-    html_part.add_related(chart.png, "image", "png", cid=f"<{chart.cid}>", filename="trend.png", disposition="inline")
+    for chart, filename in zip(charts, ("trend.png", "incidents.png"), strict=False):
+        html_part.add_related(chart.png, "image", "png", cid=f"<{chart.cid}>", filename=filename, disposition="inline")
     for index, part in enumerate(part for part in message.walk() if part.is_multipart()):
         part.set_boundary(f"readiness-{_short_hash(message['Message-ID'])}-{index}")  # same input, same bytes
     return message
+
+
+def _incident_chart(incidents: dict) -> list[Chart]:
+    """The incidents chart, when the section shows one (incident data, and incidents in the five weeks)."""
+    chart = incidents.get("chart")
+    return [Chart(png=chart["png"], cid=chart["cid"], alt=chart["alt"])] if chart and not incidents["quiet"] else []
 
 
 def _content_id(what: str, week: dt.date, kind: str, team: str, sender: str) -> str:

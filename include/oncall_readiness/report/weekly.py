@@ -15,6 +15,8 @@ audit within that seven-day slot, a gap where there is none.
 
 What changed is listed worst first: regressions, then changes that are neither better nor
 worse (a check that became ``unknown``, a new check), then improvements.
+
+The week also carries last week's incident insights (:mod:`.insights`), read from the same audit.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import sqlalchemy as sa
 
+from oncall_readiness.report.insights import WeekInsights, load_insights
 from oncall_readiness.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,7 @@ class ScorecardWeek:
     history: pd.DataFrame  # slot (date), audit_date, team, score, level: one row per team and weekly slot
     slots: tuple[dt.date, ...]  # the weekly slots of the trend, oldest first
     teams: pd.DataFrame  # team, display_name, email: the registry's teams of the week
+    insights: WeekInsights | None = None  # last week's incidents (report.insights); None: not read
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,7 @@ def load_week(warehouse: Warehouse, week: dt.date | None = None) -> ScorecardWee
         history=history,
         slots=tuple(slots),
         teams=_registry_teams(warehouse, week),
+        insights=load_insights(warehouse, week),
     )
 
 

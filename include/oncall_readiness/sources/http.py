@@ -48,8 +48,14 @@ def _capped(seconds: float | None) -> float | None:
     return None if seconds is None else min(seconds, MAX_RETRY_WAIT_SECONDS)
 
 
-def retrying_session(*, max_retries: int = 6, backoff_factor: float = 0.5) -> requests.Session:
-    """A ``requests.Session`` that retries 429 and 5xx GETs with backoff and ``Retry-After``."""
+def retrying_session(
+    *, max_retries: int = 6, backoff_factor: float = 0.5, methods: frozenset[str] = frozenset({"GET", "HEAD"})
+) -> requests.Session:
+    """A ``requests.Session`` that retries 429 and 5xx ``methods`` with backoff and ``Retry-After``.
+
+    Only requests that change nothing may be retried blindly: GETs, and the POSTs of query
+    APIs (PagerDuty's analytics) through a session of their own.
+    """
     retry = RateLimitAwareRetry(
         total=max_retries,
         connect=max_retries,
@@ -57,7 +63,7 @@ def retrying_session(*, max_retries: int = 6, backoff_factor: float = 0.5) -> re
         status=max_retries,
         backoff_factor=backoff_factor,
         status_forcelist=RETRY_STATUSES,
-        allowed_methods=frozenset({"GET", "HEAD"}),
+        allowed_methods=methods,
         respect_retry_after_header=True,
         raise_on_status=False,
     )
@@ -78,7 +84,8 @@ def raise_for_error(response: requests.Response, source: str) -> None:
         body = None
     message = _error_message(body) or response.reason or "no message"
     path = requests.utils.urlparse(response.url).path
-    raise SourceError(f"{source}: GET {path} answered {response.status_code}: {message}")
+    method = response.request.method if response.request is not None else "GET"
+    raise SourceError(f"{source}: {method} {path} answered {response.status_code}: {message}")
 
 
 def _error_message(body: object) -> str | None:

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error
+from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error, retrying_session
 from oncall_readiness.sources.pagerduty_facts import FACT_COLUMNS, frame, normalise
+from oncall_readiness.sources.pagerduty_incidents import BeyondOffsetCap, collect_incidents
 
 __all__ = ["FACT_COLUMNS", "AuditWindow", "PagerDutyClient", "collect", "collect_for_audit", "normalise"]
 
@@ -43,6 +44,7 @@ MAX_OFFSET_WINDOW = 10_000
 ONCALLS_SCHEDULES_PER_QUERY = 50
 USER_INCLUDES = ["teams", "contact_methods", "notification_rules"]
 SCHEDULE_TARGETS = ("schedule_reference", "schedule")
+QUERY_POSTS = frozenset({"POST"})
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,20 @@ class PagerDutyClient(ApiClient):
             raise SourceError(f"{SOURCE}: no API token given")
         super().__init__(base_url, max_retries=max_retries, backoff_factor=backoff_factor)
         self.session.headers.update({"Authorization": f"Token token={token}", "Accept": ACCEPT})
+        # The analytics API reads through POSTs: safe to retry, unlike a POST that changes something.
+        self.queries = retrying_session(max_retries=max_retries, backoff_factor=backoff_factor, methods=QUERY_POSTS)
+        self.queries.headers.update(self.session.headers)
         # path -> [objects PagerDuty says there are, objects received]: a truncated read shows here
         self.collections: dict[str, list[int]] = {}
+
+    def query(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """One ``POST`` of a query API (analytics): it reads, so it is retried like a GET."""
+        response = self.queries.post(f"{self.base_url}{path}", json=dict(body), timeout=30)
+        retry_state = getattr(response.raw, "retries", None)
+        self.retries += len(retry_state.history) if retry_state else 0
+        self.requests_made += 1
+        raise_for_error(response, SOURCE)
+        return response.json()
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         response = self._send(path, params)
@@ -78,7 +92,11 @@ class PagerDutyClient(ApiClient):
         return response.json()
 
     def iter_all(self, path: str, key: str, params: Mapping[str, Any] | None = None) -> Iterator[dict]:
-        """Every object of a classic-paginated collection, following ``more`` page by page."""
+        """Every object of a classic-paginated collection, following ``more`` page by page.
+
+        Raises ``BeyondOffsetCap`` before yielding anything when PagerDuty's own ``total`` says
+        the collection cannot be read whole: the caller narrows the query.
+        """
         offset = 0
         counts = self.collections.setdefault(path, [0, 0])
         while True:
@@ -87,14 +105,20 @@ class PagerDutyClient(ApiClient):
             if items is None:
                 raise SourceError(f"{SOURCE}: GET {path} answered without a {key!r} list")
             if offset == 0:
-                counts[0] += page.get("total") or 0
+                total = page.get("total") or 0
+                if total > MAX_OFFSET_WINDOW:
+                    raise BeyondOffsetCap(
+                        f"{SOURCE}: GET {path} has {total} objects, beyond the {MAX_OFFSET_WINDOW} that classic "
+                        "pagination can reach; narrow the query"
+                    )
+                counts[0] += total
             counts[1] += len(items)
             yield from items
             if not page.get("more"):
                 return
             offset += len(items)
             if not items or offset + PAGE_LIMIT > MAX_OFFSET_WINDOW:
-                raise SourceError(
+                raise BeyondOffsetCap(
                     f"{SOURCE}: GET {path} has more than {offset} objects, beyond the "
                     f"{MAX_OFFSET_WINDOW} that classic pagination can reach; narrow the query"
                 )
@@ -123,14 +147,18 @@ def collect(
     known = sorted(wanted & {schedule["id"] for schedule in schedules})
     shifts = _final_schedules(client, known, policies, window_params)
     facts = normalise(users=users, schedules=schedules, services=services, policies=policies, shifts=shifts)
-    facts["pagerduty_collections"] = frame(
+    facts["pagerduty_collections"] = _collections(client)
+    return facts
+
+
+def _collections(client: PagerDutyClient) -> pd.DataFrame:
+    return frame(
         "pagerduty_collections",
         (
             {"collection": path, "reported_total": total, "collected": got}
             for path, (total, got) in client.collections.items()
         ),
     )
-    return facts
 
 
 def _paged_schedules(policies: list[dict], services: list[dict], service_ids: set[str]) -> set[str]:
@@ -208,5 +236,7 @@ def collect_for_audit(
         schedule_ids=registry["registry_team_schedules"]["schedule_id"],
         service_ids=registry["registry_services"]["pagerduty_service_id"].dropna(),
     )
+    facts |= collect_incidents(client, instant, window_days=window_days)
+    facts["pagerduty_collections"] = _collections(client)  # the incident reads too
     log.info("PagerDuty: %d requests, %d retried after 429 or 5xx", client.requests_made, client.retries)
     return facts

@@ -1,6 +1,6 @@
 """PagerDuty's facts tables: their columns, and the raw API objects turned into them.
 
-Schema version 2 (every timestamp is UTC):
+Schema version 3 (every timestamp is UTC):
 
 - ``pagerduty_collections``: collection (the API path), reported_total (PagerDuty's own
   ``total``), collected (objects received): the evidence that no page went missing
@@ -20,6 +20,17 @@ Schema version 2 (every timestamp is UTC):
 - ``pagerduty_services``: service_id, name, status, escalation_policy_id, created_at
 - ``pagerduty_escalation_targets``: escalation_policy_id, escalation_policy_name, num_loops,
   level, escalation_delay_in_minutes, target_type, target_id
+- ``pagerduty_incidents``: incident_id, incident_number, title, service_id, team_id,
+  escalation_policy_id, urgency, priority, status, created_at, acknowledged_at, resolved_at,
+  seconds_to_first_ack, seconds_to_resolve, escalation_count, engaged_user_count,
+  assigned_user_ids (comma-separated), total_interruptions, business_hour_interruptions,
+  off_hour_interruptions, sleep_hour_interruptions (NA for an incident analytics does not
+  have yet), origin (``analytics`` or ``incidents``, the list that filled it in): every
+  incident created in the look-back before the audit instant, and every incident open now
+- ``pagerduty_responder_weeks``: responder_id, week_start, week_end (four 7-day weeks counted
+  back from the audit instant), total_interruptions, business_hour_interruptions,
+  off_hour_interruptions, sleep_hour_interruptions, total_notifications, incident_count,
+  seconds_on_call
 """
 
 from __future__ import annotations
@@ -87,6 +98,42 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
         "status": "string",
         "escalation_policy_id": "string",
         "created_at": "timestamp",
+    },
+    "pagerduty_incidents": {
+        "incident_id": "string",
+        "incident_number": "integer",
+        "title": "string",
+        "service_id": "string",
+        "team_id": "string",
+        "escalation_policy_id": "string",
+        "urgency": "string",
+        "priority": "string",
+        "status": "string",
+        "created_at": "timestamp",
+        "acknowledged_at": "timestamp",
+        "resolved_at": "timestamp",
+        "seconds_to_first_ack": "integer",
+        "seconds_to_resolve": "integer",
+        "escalation_count": "integer",
+        "engaged_user_count": "integer",
+        "assigned_user_ids": "string",
+        "total_interruptions": "integer",
+        "business_hour_interruptions": "integer",
+        "off_hour_interruptions": "integer",
+        "sleep_hour_interruptions": "integer",
+        "origin": "string",
+    },
+    "pagerduty_responder_weeks": {
+        "responder_id": "string",
+        "week_start": "timestamp",
+        "week_end": "timestamp",
+        "total_interruptions": "integer",
+        "business_hour_interruptions": "integer",
+        "off_hour_interruptions": "integer",
+        "sleep_hour_interruptions": "integer",
+        "total_notifications": "integer",
+        "incident_count": "integer",
+        "seconds_on_call": "integer",
     },
     "pagerduty_escalation_targets": {
         "escalation_policy_id": "string",

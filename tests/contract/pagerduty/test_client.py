@@ -9,7 +9,7 @@ import pytest
 
 from oncall_readiness.registry import load_registry
 from oncall_readiness.sources.http import SourceError
-from oncall_readiness.sources.pagerduty import AuditWindow, PagerDutyClient, collect
+from oncall_readiness.sources.pagerduty import AuditWindow, PagerDutyClient, collect, collect_for_audit
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
@@ -82,6 +82,31 @@ def test_one_walk_reads_how_everyone_is_paged_and_the_schedules_ahead(sample_san
         if start > end
     ]
     assert gaps == [(pd.Timestamp("2026-11-21T18:00:00Z"), pd.Timestamp("2026-11-23T09:00:00Z"))]
+
+
+def test_incidents_and_responder_load_in_eight_calls_with_the_open_incident(sample_sandbox):
+    class Hook:
+        def get_conn(self):
+            return client
+
+    client = PagerDutyClient(sample_sandbox.token, base_url=sample_sandbox.url("pagerduty"))
+    registry = load_registry(SAMPLE_CATALOG).to_facts()
+    instant = pd.Timestamp(WINDOW.until)
+    facts = collect_for_audit(Hook(), instant, registry, window_days=28, horizon_days=14)
+    # users, schedules, services, policies, /oncalls; raw incidents, the window's list, the open ones; 4 weeks
+    assert client.requests_made == 5 + 3 + 4
+    incidents = facts["pagerduty_incidents"].set_index("incident_id")
+    assert incidents["created_at"].min() >= instant - pd.Timedelta(days=35)
+    assert (incidents.loc["Q0CHK021", "status"], incidents.loc["Q0CHK021", "origin"]) == ("acknowledged", "incidents")
+    assert pd.isna(incidents.loc["Q0CHK021", "resolved_at"])
+    resolved = incidents[incidents["status"] == "resolved"]
+    assert (resolved["origin"] == "analytics").all() and resolved["sleep_hour_interruptions"].notna().all()
+    weeks = facts["pagerduty_responder_weeks"]
+    assert sorted(weeks["week_start"].unique()) == [instant - pd.Timedelta(weeks=n) for n in (4, 3, 2, 1)]
+    oliver = weeks[(weeks["responder_id"] == "PUIDN01") & (weeks["week_start"] == pd.Timestamp("2026-11-02", tz="UTC"))]
+    assert oliver["sleep_hour_interruptions"].tolist() == [3]
+    collections = facts["pagerduty_collections"].set_index("collection")
+    assert collections.at["/incidents", "collected"] == collections.at["/incidents", "reported_total"]
 
 
 def test_oncalls_window_gives_the_same_shifts_as_each_final_schedule(sample_sandbox):

@@ -14,7 +14,7 @@ import pytest
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
 from oncall_readiness.registry import load_registry
 from oncall_readiness.sources.catalogue import SOURCES
-from oncall_readiness.sources.pagerduty import AuditWindow, PagerDutyClient, collect, normalise
+from oncall_readiness.sources.pagerduty import AuditWindow, PagerDutyClient, collect, collect_for_audit, normalise
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
@@ -35,8 +35,11 @@ def sandbox():
 
 @pytest.fixture(scope="module")
 def clean(sandbox, registry):
-    client = PagerDutyClient(sandbox.token, base_url=sandbox.url("pagerduty"))
-    return collect(client, WINDOW, registry["registry_team_schedules"]["schedule_id"])
+    class Hook:
+        def get_conn(self):
+            return PagerDutyClient(sandbox.token, base_url=sandbox.url("pagerduty"))
+
+    return collect_for_audit(Hook(), INSTANT, registry, window_days=28, horizon_days=14)
 
 
 def failures(facts, registry, source="pagerduty"):
@@ -77,7 +80,7 @@ def test_a_field_dropped_by_an_api_change(sandbox, registry, clean):
     assert "registry_people: expect_column_values_to_be_in_set(column=email" in summary  # nobody matches now
 
 
-def test_a_truncated_last_page(sandbox, registry):
+def test_a_truncated_last_page(sandbox, registry, clean):
     client = PagerDutyClient(sandbox.token, base_url=sandbox.url("pagerduty"))
     real_get = client.get
 
@@ -89,7 +92,7 @@ def test_a_truncated_last_page(sandbox, registry):
 
     client.get = lossy_get
     facts = collect(client, WINDOW, registry["registry_team_schedules"]["schedule_id"])
-    _, summary = failures(facts, registry)
+    _, summary = failures({**clean, **facts}, registry)
     assert "pagerduty_collections: expect_column_pair_values_to_be_equal" in summary
     assert "1 unexpected" in summary
 

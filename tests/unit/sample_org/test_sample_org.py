@@ -303,15 +303,21 @@ def test_escalation_policies(registry, pd_state):
     assert all(len(rules) == 2 for team, rules in levels.items() if team != "notifications")
 
 
-def test_incidents_are_resolved_in_the_window_and_go_to_who_was_on_call(pd_state, by_id):
+QUARTER_START = AUDIT_INSTANT - dt.timedelta(days=90)
+WEEKS = [WINDOW_START + i * WEEK for i in range(4)]
+
+
+def test_incidents_fill_the_quarter_and_go_to_who_was_on_call(pd_state, by_id):
     incidents = pd_state["incidents"]
-    assert len(incidents) >= 8
+    assert len(incidents) >= 90
     assert [i["incident_number"] for i in incidents] == list(range(1, len(incidents) + 1))
+    assert [moment(i["created_at"]) for i in incidents] == sorted(moment(i["created_at"]) for i in incidents)
     night = 0
     for incident in incidents:
         created = moment(incident["created_at"])
-        assert WINDOW_START <= created < moment(incident["last_status_change_at"]) < AUDIT_INSTANT
-        assert incident["status"] == "resolved"
+        assert QUARTER_START <= created < moment(incident["acknowledged_at"]) < AUDIT_INSTANT
+        if incident["status"] == "resolved":
+            assert moment(incident["acknowledged_at"]) < moment(incident["resolved_at"]) < AUDIT_INSTANT
         policy = by_id[incident["escalation_policy"]]
         assert by_id[incident["service"]]["escalation_policy"] == policy["id"]
         first = policy["rules"][0]["targets"][0]
@@ -320,6 +326,92 @@ def test_incidents_are_resolved_in_the_window_and_go_to_who_was_on_call(pd_state
         zone = ZoneInfo(by_id[first["id"]]["time_zone"])
         night += created.astimezone(zone).hour < 7 or created.astimezone(zone).hour >= 22
     assert night >= 4
+
+
+def test_exactly_one_incident_is_open_on_a_priced_service(pd_state, registry):
+    still_open = [i for i in pd_state["incidents"] if i["status"] != "resolved"]
+    assert [(i["id"], i["service"], i["status"], i["urgency"]) for i in still_open] == [
+        ("Q0CHK021", "PVCHK01", "acknowledged", "high")
+    ]
+    created = moment(still_open[0]["created_at"]).astimezone(ZoneInfo("America/New_York"))
+    assert (created.date(), created.hour) == (dt.date(2026, 11, 15), 18)  # Sunday evening
+    assert "resolved_at" not in still_open[0]
+    services = registry.services.set_index("pagerduty_service_id")
+    assert (services.loc["PVCHK01", "service"], float(services.loc["PVCHK01", "cost_per_minute"])) == (
+        "checkout-api",
+        85,
+    )
+
+
+def test_notifications_follow_the_assignees_rules(pd_state, by_id):
+    """High urgency calls at once (Jamal Wright: email, then the phone at 15 min unless acknowledged)."""
+    for incident in pd_state["incidents"]:
+        acknowledged = moment(incident["acknowledged_at"])
+        expected = []
+        for assignment in incident["assignments"]:
+            user = by_id[assignment["assignee"]]
+            kinds = {method["id"]: method["type"] for method in user["contact_methods"]}
+            for rule in user["notification_rules"]:
+                when = moment(assignment["at"]) + dt.timedelta(minutes=rule["start_delay_in_minutes"])
+                if rule["urgency"] == incident["urgency"] and (
+                    rule["start_delay_in_minutes"] == 0 or when < acknowledged
+                ):
+                    expected.append((when, user["id"], kinds[rule["contact_method"]]))
+        found = [(moment(n["at"]), n["user"], n["type"]) for n in incident["notifications"]]
+        assert sorted(found) == sorted(expected), incident["id"]
+
+
+def hour_kind(at: dt.datetime, zone: str) -> str:
+    local = at.astimezone(ZoneInfo(zone))
+    if local.hour >= 22 or local.hour < 8:
+        return "sleep"
+    return "business" if local.isoweekday() <= 5 and local.hour < 18 else "off"
+
+
+def load_by_responder_week(pd_state, by_id) -> dict[tuple[str, int], Counter]:
+    """(user id, week index) -> Counter of sleep/off/business interruptions and incidents, in the 28 days."""
+    load: dict[tuple[str, int], Counter] = {}
+    for incident in pd_state["incidents"]:
+        created = moment(incident["created_at"])
+        if incident["status"] != "resolved" or not WINDOW_START <= created < AUDIT_INSTANT:
+            continue
+        week = (created - WINDOW_START) // WEEK
+        for user in {a["assignee"] for a in incident["assignments"]}:
+            load.setdefault((user, week), Counter())["incidents"] += 1
+        last: dict[str, dt.datetime] = {}
+        for note in sorted(incident["notifications"], key=lambda n: n["at"]):
+            at, user = moment(note["at"]), note["user"]
+            if note["type"] == "email" or (user in last and at - last[user] < dt.timedelta(seconds=60)):
+                continue
+            last[user] = at
+            load.setdefault((user, week), Counter())[hour_kind(at, by_id[user]["time_zone"])] += 1
+    return load
+
+
+def team_of(pd_state, user_id: str) -> str:
+    return next(t["name"].lower() for t in pd_state["teams"] if any(m["user"] == user_id for m in t["members"]))
+
+
+def test_oncall_load_design(pd_state, by_id):
+    """README "oncall-load": who is interrupted when, and the outcome it gives each team."""
+    load = load_by_responder_week(pd_state, by_id)
+    sleep = {key: c["sleep"] for key, c in load.items() if c["sleep"] > 2}
+    off = {key: c["off"] for key, c in load.items() if c["off"] > 5}
+    assert sleep == {("PUIDN01", 2): 3, ("PUNTF01", 1): 3}  # identity, notifications: fail
+    assert off == {("PUCHK04", 1): 6}  # checkout: warn (Chloe Martin, week of 2026-10-26)
+    hours = hours_on_call(by_id["PS0SRC1"])
+    incidents = Counter()
+    for (user, _), counts in load.items():
+        incidents[user] += counts["incidents"]
+    per_shift = {user: incidents[user] / (hours[user] / 12) for user in hours if hours[user]}
+    assert hours["PUSRC04"] == 96 and incidents["PUSRC04"] == 18  # Meera Pillai: 2.25 per 12 h
+    assert {user for user, rate in per_shift.items() if rate > 2} == {"PUSRC04"}
+    for schedule_id in ("PS0PAY1", "PS0CHK1", "PS0CAT1", "PS0IDN1", "PS0NTF1"):
+        for user, spent in hours_on_call(by_id[schedule_id]).items():
+            assert incidents[user] / (spent / 12) <= 2, (schedule_id, user)
+    failing = {team_of(pd_state, user) for user, _ in sleep}
+    warning = {team_of(pd_state, user) for user, _ in off} | {"search"}
+    assert failing == {"identity", "notifications"} and warning == {"checkout", "search"}
 
 
 def test_everyone_is_called_at_once_on_high_urgency_but_the_two_designed_exceptions(pd_state):

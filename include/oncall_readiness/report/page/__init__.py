@@ -6,11 +6,19 @@ routes, authentication and these functions to the templates ``page_*.html.j2``.
 
 - :mod:`.queries`: reading the warehouse (``organisation_scorecard``, ``team_report``, URLs);
 - :mod:`.views`: the view models (dataclasses) and their shaping from rows and DAG runs;
+- :mod:`.incidents`: a team's last week of incidents and the open incidents' running cost;
 - :mod:`.render`: the HTML.
 """
 
 from __future__ import annotations
 
+from oncall_readiness.report.page.incidents import (
+    WATCH_DAG_ID,
+    OpenIncident,
+    OpenIncidents,
+    open_incidents,
+    team_insights,
+)
 from oncall_readiness.report.page.queries import (
     CHECK_COLUMNS,
     FINDING_COLUMNS,
@@ -68,11 +76,14 @@ __all__ = [
     "SCORECARD_COLUMNS",
     "SORT_KEYS",
     "TREND_POINTS",
+    "WATCH_DAG_ID",
     "AuditRun",
     "CheckRow",
     "DagRunRecord",
     "FindingRow",
     "HistoryRow",
+    "OpenIncident",
+    "OpenIncidents",
     "OrgScorecard",
     "Sparkline",
     "TeamReport",
@@ -82,6 +93,7 @@ __all__ = [
     "describe_url",
     "latest_audit_date",
     "level_counts",
+    "open_incidents",
     "organisation_scorecard",
     "read_only_url",
     "render_message",
@@ -93,6 +105,7 @@ __all__ = [
     "sort_teams",
     "sparkline",
     "team_href",
+    "team_insights",
     "team_report",
     "warehouse_exists",
 ]

@@ -5,6 +5,7 @@ Jinja2 with autoescape: every value from the warehouse arrives as text.
 
 from __future__ import annotations
 
+from oncall_readiness.report.page.incidents import OpenIncidents
 from oncall_readiness.report.page.views import (
     DAG_ID,
     TREND_POINTS,
@@ -22,9 +23,16 @@ EMPTY_DETAIL = (
 )
 
 
-def render_scorecard_page(card: OrgScorecard, *, latest_runs: list[AuditRun], ui_root: str = "/") -> str:
+def render_scorecard_page(
+    card: OrgScorecard,
+    *,
+    latest_runs: list[AuditRun],
+    ui_root: str = "/",
+    open_incidents: OpenIncidents | None = None,
+) -> str:
     return _template("page_scorecard.html.j2").render(
         card=card,
+        open_incidents=open_incidents,
         latest_runs=latest_runs,
         sort_links=sort_links(card.sort, descending=card.descending),
         trend_points=TREND_POINTS,
@@ -33,9 +41,21 @@ def render_scorecard_page(card: OrgScorecard, *, latest_runs: list[AuditRun], ui
     )
 
 
-def render_team_page(report: TeamReport, *, scorecard_href: str, ui_root: str = "/") -> str:
+def render_team_page(
+    report: TeamReport,
+    *,
+    scorecard_href: str,
+    ui_root: str = "/",
+    incidents: dict | None = None,
+    open_incidents: OpenIncidents | None = None,
+) -> str:
+    """``incidents``: the team's last week (``page.team_insights``); ``open_incidents``: the cost watch's list."""
     return _template("page_team.html.j2").render(
-        report=report, scorecard_href=scorecard_href, dag_url=dag_url(ui_root=ui_root)
+        report=report,
+        scorecard_href=scorecard_href,
+        dag_url=dag_url(ui_root=ui_root),
+        incidents=incidents,
+        open_incidents=open_incidents,
     )
 
 

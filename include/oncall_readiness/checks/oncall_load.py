@@ -1,0 +1,152 @@
+"""oncall-load: is being on call for this team sustainable, week by week, for every person?
+
+Over the ``window_days`` (28) ending at the audit instant, cut into four 7-day weeks counted
+back from it (``pagerduty_responder_weeks``, PagerDuty's own interruption figures, classified in
+each responder's time zone), per team member who is not exempt from on-call:
+
+- more than ``max_sleep_interruptions_per_week`` sleep-hour interruptions (22:00-08:00) in a
+  week fails;
+- more than ``max_off_hour_interruptions_per_week`` off-hour interruptions (weekday evenings,
+  weekend days) in a week warns;
+- more than ``max_incidents_per_shift`` incidents per 12 hours on call over the whole window
+  warns (the figure Google's SRE book gives for a 12-hour shift).
+
+A finding names the person, the week and the noisiest services of that week (the incidents
+assigned to them, ``pagerduty_incidents``). People are matched to PagerDuty users by email.
+A team's status is its worst finding; a team whose members had no interruptions passes.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, one_per_subject, results_from_findings
+
+SHIFT_SECONDS = 12 * 3600
+NOISIEST = 2
+ALL_CLEAR = (
+    "Nobody on call had more than {sleep} sleep-hour or {off} off-hour interruptions in a week, "
+    "or more than {shift} incidents per 12 hours on call, in the last {days} days."
+)
+
+
+def evaluate(audit: CheckInput) -> CheckOutcome:
+    facts, thresholds = audit.facts, audit.thresholds
+    days = int(thresholds["window_days"].iloc[0])
+    since = audit.audit_instant - pd.Timedelta(days=days)
+    weeks = facts["pagerduty_responder_weeks"]
+    weeks = weeks[(weeks["week_start"] >= since) & (weeks["week_end"] <= audit.audit_instant)]
+    members = _members(facts, audit.teams["team"])
+    load = members.merge(weeks, left_on="user_id", right_on="responder_id")
+    services = _service_names(facts)
+    incidents = _assignments(facts["pagerduty_incidents"])
+    findings = pd.concat(
+        [
+            _weekly_findings(load, thresholds, incidents, services),
+            _shift_findings(load, thresholds, days),
+        ],
+        ignore_index=True,
+    )
+    findings = one_per_subject(findings) if len(findings) else pd.DataFrame(columns=FINDING_COLUMNS)
+    defaults = thresholds.iloc[0]
+    all_clear = ALL_CLEAR.format(
+        sleep=int(defaults["max_sleep_interruptions_per_week"]),
+        off=int(defaults["max_off_hour_interruptions_per_week"]),
+        shift=_number(defaults["max_incidents_per_shift"]),
+        days=days,
+    )
+    results = results_from_findings(audit.teams["team"], findings, all_clear=all_clear)
+    quiet = ~results["team"].isin(load.loc[load["total_interruptions"].fillna(0) > 0, "team"])
+    results.loc[quiet & (results["status"] == "pass"), "reason"] = (
+        f"Nobody in the team was interrupted by a page in the last {days} days."
+    )
+    return CheckOutcome(results=results, findings=findings)
+
+
+def _members(facts, teams: pd.Series) -> pd.DataFrame:
+    """team, person, name, user_id of every member who takes on-call turns (not exempt) with a PagerDuty user."""
+    people = facts["registry_people"]
+    people = people[people["team"].isin(teams) & people["oncall_exempt"].isna()]
+    users = facts["pagerduty_users"][["user_id", "email"]].dropna().drop_duplicates("email")
+    members = people.merge(users, on="email")
+    return members.assign(name=members["display_name"].fillna(members["person"]))[["team", "person", "name", "user_id"]]
+
+
+def _service_names(facts) -> dict[str, str]:
+    """PagerDuty service id -> the registry's service name, else PagerDuty's."""
+    names = dict(zip(facts["pagerduty_services"]["service_id"], facts["pagerduty_services"]["name"], strict=True))
+    registry = facts["registry_services"].dropna(subset=["pagerduty_service_id"])
+    names.update(zip(registry["pagerduty_service_id"], registry["service"], strict=True))
+    return names
+
+
+def _assignments(incidents: pd.DataFrame) -> pd.DataFrame:
+    """One row per (incident, assigned user): user_id, service_id, created_at."""
+    assigned = incidents.assign(user_id=incidents["assigned_user_ids"].fillna("").str.split(","))
+    assigned = assigned.explode("user_id")
+    return assigned[assigned["user_id"].str.len() > 0][["user_id", "service_id", "created_at"]]
+
+
+def _weekly_findings(load: pd.DataFrame, thresholds: pd.DataFrame, incidents, services) -> pd.DataFrame:
+    rows = []
+    for week in load.itertuples(index=False):
+        sleep_limit = int(thresholds.at[week.team, "max_sleep_interruptions_per_week"])
+        off_limit = int(thresholds.at[week.team, "max_off_hour_interruptions_per_week"])
+        sleep, off = _count(week.sleep_hour_interruptions), _count(week.off_hour_interruptions)
+        label = f"in the week from {week.week_start:%Y-%m-%d} to {week.week_end:%Y-%m-%d}"
+        noisiest = _noisiest(incidents, services, week)
+        if sleep > sleep_limit:
+            message = f"{week.name} was woken {sleep} times {label} (at most {sleep_limit}){noisiest}"
+            rows.append((week.team, f"person:{week.person}", "fail", message))
+        if off > off_limit:
+            message = (
+                f"{week.name} had {off} off-hour interruptions (evenings and weekends) {label} "
+                f"(at most {off_limit}){noisiest}"
+            )
+            rows.append((week.team, f"person:{week.person}", "warn", message))
+    return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+
+
+def _shift_findings(load: pd.DataFrame, thresholds: pd.DataFrame, days: int) -> pd.DataFrame:
+    totals = load.groupby(["team", "person", "name"], as_index=False)[
+        ["incident_count", "seconds_on_call", "sleep_hour_interruptions", "off_hour_interruptions"]
+    ].sum()
+    rows = []
+    for person in totals.itertuples(index=False):
+        limit = float(thresholds.at[person.team, "max_incidents_per_shift"])
+        shifts = _count(person.seconds_on_call) / SHIFT_SECONDS
+        incidents = _count(person.incident_count)
+        subject = f"person:{person.person}"
+        if shifts and incidents / shifts > limit:
+            message = (
+                f"{person.name} had {incidents} incidents in {shifts * 12:.0f} hours on call in the last {days} days: "
+                f"{incidents / shifts:.1f} per 12-hour shift (at most {_number(limit)})"
+            )
+            rows.append((person.team, subject, "warn", message))
+        else:
+            message = (
+                f"{person.name}: {_count(person.sleep_hour_interruptions)} sleep-hour and "
+                f"{_count(person.off_hour_interruptions)} off-hour interruptions in the last {days} days"
+            )
+            rows.append((person.team, subject, "pass", message))
+    return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+
+
+def _noisiest(incidents: pd.DataFrame, services: dict[str, str], week) -> str:
+    mine = incidents[
+        (incidents["user_id"] == week.user_id)
+        & (incidents["created_at"] >= week.week_start)
+        & (incidents["created_at"] < week.week_end)
+    ]
+    counts = mine["service_id"].map(lambda service: services.get(service, service)).value_counts()
+    if counts.empty:
+        return ""
+    return ", mostly from " + ", ".join(f"{name} ({n})" for name, n in counts.head(NOISIEST).items())
+
+
+def _count(value) -> int:
+    return 0 if pd.isna(value) else int(value)
+
+
+def _number(value: float) -> str:
+    return f"{float(value):g}"

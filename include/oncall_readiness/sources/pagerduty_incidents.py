@@ -1,0 +1,193 @@
+"""PagerDuty's incident data: what each incident cost its responders, and each responder's load per week.
+
+Per incident, from the analytics API (``POST /analytics/raw/incidents``, cursor paging, 1,000
+a page): times to acknowledge and resolve, escalations, engaged users and interruptions by
+kind. Analytics holds resolved incidents only, and reports the last day late, so the incidents
+list (``GET /incidents``) fills in what it lacks: every incident of the window that analytics
+does not have yet (its interruptions unknown), and every incident still open. The list is read
+in date windows that halve until none holds more than classic pagination can reach
+(offset + limit <= 10,000), so one query serves a normal organisation.
+
+Per responder, one ``POST /analytics/metrics/responders/all`` per 7-day week, the four weeks
+counted back from the audit instant: interruptions by kind, notifications, incidents and
+seconds on call. PagerDuty's definitions: an interruption is a phone, SMS or push
+notification (not email), notifications within 60 seconds count once; in the responder's time
+zone, sleep hours are 22:00-08:00, business hours 08:00-18:00 Monday to Friday, off hours the
+rest. The facts tables: ``pagerduty_facts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from oncall_readiness.sources.http import SourceError
+from oncall_readiness.sources.pagerduty_facts import frame
+
+if TYPE_CHECKING:
+    from oncall_readiness.sources.pagerduty import PagerDutyClient
+
+# A week and the four before it, so the weekly insights can compare; the load check needs 28 days.
+INCIDENT_LOOK_BACK_DAYS = 35
+LOAD_WEEKS = 4
+ANALYTICS_PAGE_LIMIT = 1000
+OPEN_STATUSES = ["triggered", "acknowledged"]
+# A window is not split below this: more incidents than the cap in one minute is not an account.
+SMALLEST_WINDOW = pd.Timedelta(minutes=1)
+
+
+class BeyondOffsetCap(SourceError):
+    """A classic-paginated query holds more objects than offset + limit can reach."""
+
+
+RESPONDER_FIELDS = {
+    "total_interruptions": "total_interruptions",
+    "business_hour_interruptions": "total_business_hour_interruptions",
+    "off_hour_interruptions": "total_off_hour_interruptions",
+    "sleep_hour_interruptions": "total_sleep_hour_interruptions",
+    "total_notifications": "total_notifications",
+    "incident_count": "total_incident_count",
+    "seconds_on_call": "total_seconds_on_call",
+}
+
+
+def collect_incidents(client: PagerDutyClient, instant: pd.Timestamp, *, window_days: int) -> dict[str, pd.DataFrame]:
+    """``pagerduty_incidents`` and ``pagerduty_responder_weeks`` as of ``instant``."""
+    since = instant - pd.Timedelta(days=max(window_days, INCIDENT_LOOK_BACK_DAYS))
+    analysed = {row["id"]: row for row in _analytics_incidents(client, since, instant)}
+    listed = {incident["id"]: incident for incident in _listed_incidents(client, since, instant)}
+    rows = [_from_analytics(row, listed.get(incident_id)) for incident_id, row in analysed.items()]
+    rows += [_from_list(incident) for incident_id, incident in listed.items() if incident_id not in analysed]
+    weeks = [
+        row
+        for week in range(LOAD_WEEKS)
+        for row in _responder_week(client, instant - pd.Timedelta(weeks=week + 1), instant - pd.Timedelta(weeks=week))
+    ]
+    return {
+        "pagerduty_incidents": frame("pagerduty_incidents", sorted(rows, key=lambda row: row["created_at"] or "")),
+        "pagerduty_responder_weeks": frame("pagerduty_responder_weeks", weeks),
+    }
+
+
+def _analytics_incidents(client: PagerDutyClient, since: pd.Timestamp, until: pd.Timestamp) -> Iterator[dict]:
+    body = {
+        "filters": {"created_at_start": since.isoformat(), "created_at_end": until.isoformat()},
+        "limit": ANALYTICS_PAGE_LIMIT,
+        "order": "asc",
+        "order_by": "created_at",
+        "time_zone": "Etc/UTC",
+    }
+    while True:
+        page = client.query("/analytics/raw/incidents", body)
+        yield from page.get("data") or []
+        if not page.get("more") or not page.get("last"):
+            return
+        body = {**body, "starting_after": page["last"]}
+
+
+def _listed_incidents(client: PagerDutyClient, since: pd.Timestamp, until: pd.Timestamp) -> Iterator[dict]:
+    """Incidents created in the window, then every incident open now (a long-running one may predate it)."""
+    yield from _windowed(client, since, until, {"time_zone": "UTC"})
+    yield from client.iter_all("/incidents", "incidents", {"statuses[]": OPEN_STATUSES, "date_range": "all"})
+
+
+def _windowed(client: PagerDutyClient, since: pd.Timestamp, until: pd.Timestamp, params: dict) -> Iterator[dict]:
+    """``GET /incidents`` over [since, until), halving the window while it holds more than the offset cap."""
+    try:
+        window = {**params, "since": since.isoformat(), "until": until.isoformat()}
+        yield from client.iter_all("/incidents", "incidents", window)
+    except BeyondOffsetCap:
+        if until - since <= SMALLEST_WINDOW:
+            raise
+        middle = since + (until - since) / 2
+        yield from _windowed(client, since, middle, params)
+        yield from _windowed(client, middle, until, params)
+
+
+def _responder_week(client: PagerDutyClient, start: pd.Timestamp, end: pd.Timestamp) -> list[dict]:
+    body = {"filters": {"date_range_start": start.isoformat(), "date_range_end": end.isoformat()}}
+    page = client.query("/analytics/metrics/responders/all", {**body, "time_zone": "Etc/UTC"})
+    return [
+        {
+            "responder_id": row.get("responder_id"),
+            "week_start": start.isoformat(),
+            "week_end": end.isoformat(),
+            **{column: row.get(field) for column, field in RESPONDER_FIELDS.items()},
+        }
+        for row in page.get("data") or []
+    ]
+
+
+def _from_analytics(row: dict, listed: dict | None) -> dict:
+    acknowledged = _first_acknowledgement(listed) if listed else None
+    if acknowledged is None and row.get("seconds_to_first_ack") is not None and row.get("created_at"):
+        created = pd.Timestamp(_zoned(row["created_at"]))
+        acknowledged = (created + pd.Timedelta(seconds=row["seconds_to_first_ack"])).isoformat()
+    return {
+        "incident_id": row["id"],
+        "incident_number": row.get("incident_number"),
+        "title": row.get("description"),
+        "service_id": row.get("service_id"),
+        "team_id": row.get("team_id"),
+        "escalation_policy_id": row.get("escalation_policy_id"),
+        "urgency": row.get("urgency"),
+        "priority": row.get("priority_name"),
+        "status": "resolved" if row.get("resolved_at") else row.get("status"),
+        "created_at": _zoned(row.get("created_at")),
+        "acknowledged_at": acknowledged,
+        "resolved_at": _zoned(row.get("resolved_at")),
+        "seconds_to_first_ack": row.get("seconds_to_first_ack"),
+        "seconds_to_resolve": row.get("seconds_to_resolve"),
+        "escalation_count": row.get("escalation_count"),
+        "engaged_user_count": row.get("engaged_user_count"),
+        "assigned_user_ids": ",".join(row.get("assigned_user_ids") or []) or None,
+        "total_interruptions": row.get("total_interruptions"),
+        "business_hour_interruptions": row.get("business_hour_interruptions"),
+        "off_hour_interruptions": row.get("off_hour_interruptions"),
+        "sleep_hour_interruptions": row.get("sleep_hour_interruptions"),
+        "origin": "analytics",
+    }
+
+
+def _from_list(incident: dict) -> dict:
+    created, resolved = incident.get("created_at"), incident.get("resolved_at")
+    acknowledged = _first_acknowledgement(incident)
+    assigned = [(a.get("assignee") or {}).get("id") for a in incident.get("assignments") or []]
+    return {
+        "incident_id": incident["id"],
+        "incident_number": incident.get("incident_number"),
+        "title": incident.get("title"),
+        "service_id": (incident.get("service") or {}).get("id"),
+        "team_id": next((team.get("id") for team in incident.get("teams") or []), None),
+        "escalation_policy_id": (incident.get("escalation_policy") or {}).get("id"),
+        "urgency": incident.get("urgency"),
+        "priority": (incident.get("priority") or {}).get("summary") or (incident.get("priority") or {}).get("name"),
+        "status": incident.get("status"),
+        "created_at": created,
+        "acknowledged_at": acknowledged,
+        "resolved_at": resolved,
+        "seconds_to_first_ack": _seconds(created, acknowledged),
+        "seconds_to_resolve": _seconds(created, resolved),
+        "assigned_user_ids": ",".join(dict.fromkeys(user for user in assigned if user)) or None,
+        "origin": "incidents",
+    }
+
+
+def _first_acknowledgement(incident: dict) -> str | None:
+    times = sorted(ack["at"] for ack in incident.get("acknowledgements") or [] if ack.get("at"))
+    return times[0] if times else None
+
+
+def _seconds(start: str | None, end: str | None) -> int | None:
+    if not start or not end:
+        return None
+    return int((pd.Timestamp(end) - pd.Timestamp(start)).total_seconds())
+
+
+def _zoned(value: str | None) -> str | None:
+    """Analytics answers in the asked ``time_zone`` (UTC) without an offset: say it is UTC."""
+    if not value or value.endswith("Z") or "+" in value[10:] or "-" in value[10:]:
+        return value
+    return f"{value}Z"

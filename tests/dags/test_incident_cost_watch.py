@@ -1,0 +1,106 @@
+"""End to end: the real incident_cost_watch DAG under `airflow dags test`, against the PagerDuty emulator.
+
+One incident stays open across three runs (35, 65 and 70 minutes after it triggered) and the
+second run is retried after "dying" between its post and its record: the notes on the incident
+are exactly the milestones crossed, 30 and 60 minutes, once each. The runs are `airflow dags
+test` in one process (tests/dags/incident_cost_watch_runs.py). The prices are the sample
+organisation's (checkout-api: GBP 85 a minute; checkout-tax has none).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from oncall_readiness.sources.pagerduty import PagerDutyClient
+from readiness_sandbox.demo import airflow_env
+from readiness_sandbox.process import running_sandbox
+
+pytestmark = pytest.mark.e2e
+
+DAG_ID = "incident_cost_watch"
+BOT = "oncall-bot@example.com"
+POLICY = {"id": "PECHK01", "name": "Checkout", "num_loops": 0, "rules": [
+    {"escalation_delay_in_minutes": 30, "targets": [{"type": "user_reference", "id": "PUCHK01"}]}
+]}  # fmt: skip
+STATE = {
+    "users": [{"id": "PUCHK01", "name": "Oncall Bot", "email": BOT, "time_zone": "UTC", "role": "user"}],
+    "escalation_policies": [POLICY],
+    "services": [
+        {"id": sid, "name": name, "status": "active", "created_at": "2026-01-01", "escalation_policy": "PECHK01"}
+        for sid, name in [("PVCHK01", "checkout-api"), ("PVCHK04", "checkout-tax")]
+    ],
+    "incidents": [
+        {"id": "Q0CHK001", "incident_number": 1, "title": "Checkout down", "service": "PVCHK01",
+         "status": "triggered", "urgency": "high", "created_at": "2026-11-16T00:00:00Z"},
+        {"id": "Q0CHK002", "incident_number": 2, "title": "Checkout slow", "service": "PVCHK01",
+         "status": "resolved", "urgency": "high", "created_at": "2026-11-15T20:00:00Z",
+         "resolved_at": "2026-11-15T23:00:00Z"},
+        {"id": "Q0CHK003", "incident_number": 3, "title": "Tax quotes failing", "service": "PVCHK04",
+         "status": "acknowledged", "urgency": "high", "created_at": "2026-11-15T23:00:00Z",
+         "acknowledged_at": "2026-11-15T23:04:00Z"},
+    ],
+}  # fmt: skip
+# Three runs while Q0CHK001 is open: 35, 65 and 70 minutes after it triggered.
+RUNS = ["2026-11-16T00:35:00+00:00", "2026-11-16T01:05:00+00:00", "2026-11-16T01:10:00+00:00"]
+RUNNER = Path(__file__).with_name("incident_cost_watch_runs.py")
+
+
+def note(minutes: int) -> str:
+    return f"Estimated loss so far: {minutes} min x GBP 85/min = GBP {minutes * 85:,} (checkout-api)"
+
+
+@pytest.fixture(scope="module")
+def watched(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("watch-e2e")
+    warehouse = tmp / "warehouse.duckdb"
+    with running_sandbox(states={"pagerduty": STATE}) as sandbox:
+        env = airflow_env(airflow_home=tmp / "airflow", sandbox=sandbox, warehouse=warehouse, staging=tmp / "staging")
+        env["READINESS_PAGERDUTY_FROM"] = BOT
+        env.pop("READINESS_CURRENCY", None)
+        airflow = str(Path(sys.executable).with_name("airflow"))
+        subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+        log = tmp / "runs.log"
+        with log.open("w") as out:
+            runs = subprocess.run(
+                [sys.executable, str(RUNNER), env["AIRFLOW__CORE__DAGS_FOLDER"], *RUNS, "--die-after-post", RUNS[1]],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        assert runs.returncode == 0, f"a run of {DAG_ID} failed; log: {log}"
+        client = PagerDutyClient(sandbox.token, base_url=sandbox.url("pagerduty"))
+        notes = {incident: client.get(f"/incidents/{incident}/notes")["notes"] for incident in ("Q0CHK001", "Q0CHK002")}
+    yield notes, warehouse, log.read_text()
+
+
+def test_the_notes_are_exactly_the_milestones_crossed(watched):
+    notes, _, log = watched
+    assert [n["content"] for n in notes["Q0CHK001"]] == [note(35), note(65)]
+    # The second run's first try posted, then died before recording it; its retry found the note.
+    assert "the worker died after posting the note" in log
+    assert "the note of milestone 60 min was already on the incident; recorded it" in log
+
+
+def test_a_resolved_incident_gets_no_note(watched):
+    notes, _, _ = watched
+    assert notes["Q0CHK002"] == []
+
+
+def test_the_ledger_and_the_open_incidents_after_the_last_run(watched):
+    _, warehouse, _ = watched
+    engine = sa.create_engine(f"duckdb:///{warehouse}")
+    with engine.connect() as conn:
+        ledger = conn.execute(
+            sa.text("SELECT milestone_minutes, posted_at IS NOT NULL FROM readiness.incident_cost_notes ORDER BY 1")
+        ).fetchall()
+        open_costs = conn.execute(
+            sa.text("SELECT incident_id, minutes, estimated_loss FROM readiness.open_incident_costs ORDER BY 1")
+        ).fetchall()
+    engine.dispose()
+    assert [tuple(row) for row in ledger] == [(30, True), (60, True)]
+    assert [tuple(row) for row in open_costs] == [("Q0CHK001", 70, 5950.0), ("Q0CHK003", 130, None)]
