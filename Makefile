@@ -12,7 +12,7 @@ demo: .venv/.synced prometheus
 	$(RUN) python -m readiness_sandbox.demo
 
 test: .venv/.synced
-	$(RUN) pytest
+	$(RUN) pytest -n auto --dist loadfile
 
 lint: .venv/.synced
 	$(RUN) ruff check .

@@ -70,6 +70,8 @@ def airflow_env(
             "READINESS_STAGING_DIR": str(staging),
             "READINESS_CATALOG": str(sample_org.CATALOG),
             "READINESS_HR_CSV": str(sample_org.HR_EXPORT),
+            # The sandbox user the cost watch posts its notes as (PagerDuty requires a From header).
+            "READINESS_PAGERDUTY_FROM": sample_org.NOTES_FROM,
         }
     )
     env.update({f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in connections.items()})

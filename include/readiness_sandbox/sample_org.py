@@ -16,6 +16,8 @@ SAMPLE_ORG = _PACKAGED if _PACKAGED.is_dir() else _CHECKOUT
 CATALOG = SAMPLE_ORG / "catalog"
 HR_EXPORT = SAMPLE_ORG / "hr_joiners.csv"
 PROMETHEUS_RULES = SAMPLE_ORG / "prometheus" / "rules"
+# A PagerDuty user of the sample account: the incident_cost_watch DAG posts its notes as them.
+NOTES_FROM = "amara.okafor@example.com"
 
 
 def state_file(name: str) -> Path:
