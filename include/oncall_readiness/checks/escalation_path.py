@@ -132,6 +132,11 @@ def _policy_findings(linked, facts, thresholds, people: People) -> pd.DataFrame:
         policy = targets[targets["escalation_policy_id"] == policy_id]
         name = _policy_name(policy, policy_id)
         subject = f"escalation_policy:{policy_id}"
+        if policy.empty:  # the service names a policy PagerDuty did not list
+            rows.append(
+                (team, subject, "fail", f"{_sentence(name)} does not exist or has no levels: a page reaches nobody")
+            )
+            continue
         problems = _structure_problems(policy, name, own.get(team, set()), schedule_names, people)
         problems += _slow_levels(policy, name, int(thresholds.at[team, "max_escalation_delay_minutes"]))
         for message in problems:
@@ -160,8 +165,6 @@ def _policy_name(policy: pd.DataFrame, policy_id: str) -> str:
 
 
 def _structure_problems(policy, name: str, own: set[str], schedule_names: dict, people: People) -> list[str]:
-    if policy.empty:
-        return [f"{_sentence(name)} has no levels: a page reaches nobody"]
     levels = sorted(policy["level"].unique())
     first = policy[policy["level"] == levels[0]]
     problems = []

@@ -48,19 +48,22 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
         ignore_index=True,
     )
     findings = one_per_subject(findings) if len(findings) else pd.DataFrame(columns=FINDING_COLUMNS)
-    defaults = thresholds.iloc[0]
-    all_clear = ALL_CLEAR.format(
-        sleep=int(defaults["max_sleep_interruptions_per_week"]),
-        off=int(defaults["max_off_hour_interruptions_per_week"]),
-        shift=_number(defaults["max_incidents_per_shift"]),
+    results = results_from_findings(audit.teams["team"], findings, all_clear="")
+    passed = results["status"] == "pass"
+    results.loc[passed, "reason"] = results.loc[passed, "team"].map(lambda team: _all_clear(thresholds.loc[team], days))
+    quiet = ~results["team"].isin(load.loc[load["total_interruptions"].fillna(0) > 0, "team"])
+    results.loc[quiet & passed, "reason"] = f"Nobody in the team was interrupted by a page in the last {days} days."
+    return CheckOutcome(results=results, findings=findings)
+
+
+def _all_clear(limits: pd.Series, days: int) -> str:
+    """The pass reason, with the team's own limits (thresholds may differ per team)."""
+    return ALL_CLEAR.format(
+        sleep=int(limits["max_sleep_interruptions_per_week"]),
+        off=int(limits["max_off_hour_interruptions_per_week"]),
+        shift=_number(limits["max_incidents_per_shift"]),
         days=days,
     )
-    results = results_from_findings(audit.teams["team"], findings, all_clear=all_clear)
-    quiet = ~results["team"].isin(load.loc[load["total_interruptions"].fillna(0) > 0, "team"])
-    results.loc[quiet & (results["status"] == "pass"), "reason"] = (
-        f"Nobody in the team was interrupted by a page in the last {days} days."
-    )
-    return CheckOutcome(results=results, findings=findings)
 
 
 def _members(facts, teams: pd.Series) -> pd.DataFrame:

@@ -252,3 +252,12 @@ def test_pagerduty_unavailable_makes_it_unknown():
     )[0]
     assert list(facts_free["status"]) == ["unknown"]
     assert "PagerDuty answered 503" in facts_free["reason"].iloc[0]
+
+
+def test_a_service_whose_policy_pagerduty_does_not_list_fails():
+    services = [{"id": "PV1", "escalation_policy": {"id": "PEGONE"}}]
+    result, findings = audit(services=services)
+    assert result["status"] == "fail"
+    assert findings.at["escalation_policy:PEGONE", "message"] == (
+        'Escalation policy "PEGONE" does not exist or has no levels: a page reaches nobody'
+    )

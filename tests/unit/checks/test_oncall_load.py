@@ -166,3 +166,11 @@ def test_a_week_outside_the_window_is_not_judged():
 
 def test_the_facts_table_has_the_documented_columns():
     assert list(frame("pagerduty_responder_weeks", []).columns) == list(FACT_COLUMNS["pagerduty_responder_weeks"])
+
+
+def test_the_pass_reason_states_the_team_s_own_limits():
+    result, _ = audit(
+        [week("ann", 4, sleep=3, incidents=3, hours_on_call=168)],
+        thresholds=[("max_sleep_interruptions_per_week", "3")],
+    )
+    assert result["reason"].startswith("Nobody on call had more than 3 sleep-hour or 5 off-hour interruptions")
