@@ -49,6 +49,7 @@ import pandas as pd
 import requests
 
 from oncall_readiness.connections import ConnectionMissingError
+from oncall_readiness.sources.facts import typed_frame
 from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error
 
 if TYPE_CHECKING:
@@ -330,21 +331,7 @@ def _text(value: Any) -> str | None:
 
 
 def _frame(table: str, rows: list[dict]) -> pd.DataFrame:
-    """A facts table with exactly its documented columns and types, even when empty."""
-    columns = FACT_COLUMNS[table]
-    frame = pd.DataFrame(rows, columns=list(columns))
-    for column, kind in columns.items():
-        if kind == "timestamp":
-            frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[ns, UTC]")
-        elif kind == "integer":
-            frame[column] = frame[column].astype("Int64")
-        elif kind == "boolean":
-            frame[column] = frame[column].astype("boolean")
-        elif kind == "date":
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-        else:
-            frame[column] = frame[column].astype("string")
-    return frame
+    return typed_frame(rows, FACT_COLUMNS[table])
 
 
 def collect_for_audit(

@@ -39,7 +39,8 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-ZONED_ISO_8601 = r"(?:Z|[+-]\d{2}:?\d{2})$"
+from oncall_readiness.sources.facts import typed_frame
+
 # PagerDuty's contact method types, by the short name the facts and the checks use.
 CONTACT_METHOD_TYPES = {
     "phone_contact_method": "phone",
@@ -265,23 +266,5 @@ def _escalation_targets(policies: list[dict]) -> Iterator[dict]:
 
 
 def frame(table: str, rows) -> pd.DataFrame:
-    """A facts table with exactly its documented columns and types, even when empty."""
-    columns = FACT_COLUMNS[table]
-    frame = pd.DataFrame(list(rows), columns=list(columns))
-    for column, kind in columns.items():
-        if kind == "timestamp":
-            frame[column] = _utc_timestamps(frame[column])
-        elif kind == "integer":
-            frame[column] = frame[column].astype("Int64")
-        elif kind == "boolean":
-            frame[column] = frame[column].astype("boolean")
-        else:
-            frame[column] = frame[column].astype("string")
-    return frame
-
-
-def _utc_timestamps(values: pd.Series) -> pd.Series:
-    """ISO 8601 strings with a zone, as UTC; a time without a zone is ambiguous, so NaT."""
-    text = values.astype("string")
-    zoned = text.str.contains(ZONED_ISO_8601, regex=True).fillna(False).astype(bool)
-    return pd.to_datetime(text.where(zoned), utc=True, format="ISO8601")
+    """The PagerDuty facts table ``table`` from raw rows, with its documented columns and kinds."""
+    return typed_frame(rows, FACT_COLUMNS[table])

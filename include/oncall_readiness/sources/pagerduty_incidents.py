@@ -18,11 +18,13 @@ rest. The facts tables: ``pagerduty_facts``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from oncall_readiness.sources.facts import ZONED_ISO_8601
 from oncall_readiness.sources.http import SourceError
 from oncall_readiness.sources.pagerduty_facts import frame
 
@@ -188,6 +190,6 @@ def _seconds(start: str | None, end: str | None) -> int | None:
 
 def _zoned(value: str | None) -> str | None:
     """Analytics answers in the asked ``time_zone`` (UTC) without an offset: say it is UTC."""
-    if not value or value.endswith("Z") or "+" in value[10:] or "-" in value[10:]:
+    if not value or re.search(ZONED_ISO_8601, value):
         return value
     return f"{value}Z"

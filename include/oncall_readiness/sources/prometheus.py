@@ -35,6 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pandas as pd
 import requests
 
+from oncall_readiness.sources.facts import typed_frame
 from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error
 
 if TYPE_CHECKING:
@@ -169,15 +170,7 @@ def _json_object(value: Any) -> str | None:
 
 
 def _frame(table: str, rows) -> pd.DataFrame:
-    """A facts table with exactly its documented columns and types, even when empty."""
-    columns = FACT_COLUMNS[table]
-    frame = pd.DataFrame(list(rows), columns=list(columns))
-    for column, kind in columns.items():
-        if kind == "float":
-            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Float64")
-        else:
-            frame[column] = frame[column].astype("string")
-    return frame
+    return typed_frame(rows, FACT_COLUMNS[table])
 
 
 def collect_for_audit(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from oncall_readiness.runbook_facts import RunbookHost
+from oncall_readiness.sources.facts import typed_frame
 
 if TYPE_CHECKING:
     from oncall_readiness.hooks.base import ReadinessHook
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 
 Facts = dict[str, pd.DataFrame]
 
-ZONED_ISO_8601 = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
 # The headings that name each of the four parts (runbook_facts.PART_LABELS), matched case-insensitively against a
 # heading's words, punctuation ignored: "Step-by-step" is "step by step".
@@ -78,21 +78,8 @@ def heading_text(text: str) -> str:
 
 
 def frame(table: str, rows: Iterable[Mapping[str, Any]], columns: Mapping[str, Mapping[str, str]]) -> pd.DataFrame:
-    """A facts table with exactly its documented columns and types, even when empty."""
-    kinds = columns[table]
-    result = pd.DataFrame(list(rows), columns=list(kinds))
-    for column, kind in kinds.items():
-        if kind == "timestamp":
-            text = result[column].astype("string")
-            zoned = text.str.contains(ZONED_ISO_8601, regex=True).fillna(False).astype(bool)
-            result[column] = pd.to_datetime(text.where(zoned), utc=True, format="ISO8601")
-        elif kind == "integer":
-            result[column] = result[column].astype("Int64")
-        elif kind == "boolean":
-            result[column] = result[column].astype("boolean")
-        else:
-            result[column] = result[column].astype("string")
-    return result
+    """The runbook facts table ``table`` of a host whose tables are ``columns``."""
+    return typed_frame(rows, columns[table])
 
 
 def collect_for_audit(
