@@ -10,7 +10,7 @@ publish leaves the previous rows as they were.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 import sqlalchemy as sa
@@ -78,6 +78,13 @@ class Warehouse:
 
     def table(self, name: str) -> sa.Table:
         return self.metadata.tables[f"{self.schema}.{name}" if self.schema else name]
+
+    def own_table(self, name: str, define: Callable[[sa.MetaData], sa.Table]) -> sa.Table:
+        """A table a feature keeps beside the published ones (a ledger): ``define``d once on this metadata."""
+        try:
+            return self.table(name)
+        except KeyError:
+            return define(self.metadata)
 
     def ensure_schema(self, conn: sa.Connection, tables: list[sa.Table] | None = None) -> None:
         """Create what is missing: schema, tables, new columns of newer versions, views.

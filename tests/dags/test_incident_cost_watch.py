@@ -24,27 +24,8 @@ pytestmark = pytest.mark.e2e
 
 DAG_ID = "incident_cost_watch"
 BOT = "oncall-bot@example.com"
-POLICY = {"id": "PECHK01", "name": "Checkout", "num_loops": 0, "rules": [
-    {"escalation_delay_in_minutes": 30, "targets": [{"type": "user_reference", "id": "PUCHK01"}]}
-]}  # fmt: skip
-STATE = {
-    "users": [{"id": "PUCHK01", "name": "Oncall Bot", "email": BOT, "time_zone": "UTC", "role": "user"}],
-    "escalation_policies": [POLICY],
-    "services": [
-        {"id": sid, "name": name, "status": "active", "created_at": "2026-01-01", "escalation_policy": "PECHK01"}
-        for sid, name in [("PVCHK01", "checkout-api"), ("PVCHK04", "checkout-tax")]
-    ],
-    "incidents": [
-        {"id": "Q0CHK001", "incident_number": 1, "title": "Checkout down", "service": "PVCHK01",
-         "status": "triggered", "urgency": "high", "created_at": "2026-11-16T00:00:00Z"},
-        {"id": "Q0CHK002", "incident_number": 2, "title": "Checkout slow", "service": "PVCHK01",
-         "status": "resolved", "urgency": "high", "created_at": "2026-11-15T20:00:00Z",
-         "resolved_at": "2026-11-15T23:00:00Z"},
-        {"id": "Q0CHK003", "incident_number": 3, "title": "Tax quotes failing", "service": "PVCHK04",
-         "status": "acknowledged", "urgency": "high", "created_at": "2026-11-15T23:00:00Z",
-         "acknowledged_at": "2026-11-15T23:04:00Z"},
-    ],
-}  # fmt: skip
+# The account: open, resolved, unpriced and low-urgency incidents (its header says which).
+ACCOUNT = Path(__file__).parents[1] / "fixtures" / "cost_watch_pagerduty.yaml"
 # Three runs while Q0CHK001 is open: 35, 65 and 70 minutes after it triggered.
 RUNS = ["2026-11-16T00:35:00+00:00", "2026-11-16T01:05:00+00:00", "2026-11-16T01:10:00+00:00"]
 RUNNER = Path(__file__).with_name("incident_cost_watch_runs.py")
@@ -58,7 +39,7 @@ def note(minutes: int) -> str:
 def watched(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("watch-e2e")
     warehouse = tmp / "warehouse.duckdb"
-    with running_sandbox(states={"pagerduty": STATE}) as sandbox:
+    with running_sandbox(states={"pagerduty": ACCOUNT}) as sandbox:
         env = airflow_env(airflow_home=tmp / "airflow", sandbox=sandbox, warehouse=warehouse, staging=tmp / "staging")
         env["READINESS_PAGERDUTY_FROM"] = BOT
         env.pop("READINESS_CURRENCY", None)

@@ -47,12 +47,13 @@ class NoteClaim:
 
 def notes_table(warehouse: Warehouse) -> sa.Table:
     """The ``incident_cost_notes`` table on the warehouse's metadata (defined once per ``Warehouse``)."""
-    key = f"{warehouse.schema}.{TABLE}" if warehouse.schema else TABLE
-    if key in warehouse.metadata.tables:
-        return warehouse.metadata.tables[key]
+    return warehouse.own_table(TABLE, _define)
+
+
+def _define(metadata: sa.MetaData) -> sa.Table:
     table = sa.Table(
         TABLE,
-        warehouse.metadata,
+        metadata,
         sa.Column("incident_id", sa.Text, nullable=False),
         sa.Column("milestone_minutes", sa.BigInteger, nullable=False),
         sa.Column("content", sa.Text, nullable=False),
@@ -75,9 +76,7 @@ class NotesLedger:
     def create(self) -> None:
         """Create the schema, the table and its unique index if missing."""
         with self.warehouse.engine.begin() as conn:
-            if self.warehouse.schema:
-                conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {self.warehouse.schema}"))
-            self.table.create(conn, checkfirst=True)  # with its indexes
+            self.warehouse.ensure_schema(conn, [self.table])  # with its indexes
 
     def claims(self, incident_ids: Iterable[str]) -> dict[str, list[NoteClaim]]:
         """incident_id -> its rows, lowest milestone first."""

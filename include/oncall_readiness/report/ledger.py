@@ -29,12 +29,13 @@ UNIQUE_INDEX = "ux_email_ledger_delivery"
 
 def ledger_table(warehouse: Warehouse) -> sa.Table:
     """The ``email_ledger`` table on the warehouse's metadata (defined once per ``Warehouse``)."""
-    key = f"{warehouse.schema}.{TABLE}" if warehouse.schema else TABLE
-    if key in warehouse.metadata.tables:
-        return warehouse.metadata.tables[key]
+    return warehouse.own_table(TABLE, _define)
+
+
+def _define(metadata: sa.MetaData) -> sa.Table:
     table = sa.Table(
         TABLE,
-        warehouse.metadata,
+        metadata,
         sa.Column("week", sa.Date, nullable=False, index=True),
         sa.Column("recipient", sa.Text, nullable=False),
         sa.Column("kind", sa.Text, nullable=False),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -15,34 +17,8 @@ from oncall_readiness.warehouse import Warehouse
 from readiness_sandbox.process import running_sandbox
 
 BOT = "oncall-bot@example.com"
-OPENED = "2026-11-16T00:00:00Z"
-POLICY = {"id": "PECHK01", "name": "Checkout", "num_loops": 0, "rules": [
-    {"escalation_delay_in_minutes": 30, "targets": [{"type": "user_reference", "id": "PUCHK01"}]}
-]}  # fmt: skip
-STATE = {
-    "users": [{"id": "PUCHK01", "name": "Oncall Bot", "email": BOT, "time_zone": "UTC", "role": "user"}],
-    "escalation_policies": [POLICY],
-    "services": [
-        {"id": sid, "name": name, "status": "active", "created_at": "2026-01-01", "escalation_policy": "PECHK01"}
-        for sid, name in [("PVCHK01", "checkout-api"), ("PVCHK04", "checkout-tax"), ("PVZZZ09", "legacy")]
-    ],
-    "incidents": [
-        # Open across every run: 35, 65 and 70 minutes old at the runs below.
-        {"id": "Q0CHK001", "incident_number": 1, "title": "Checkout down", "service": "PVCHK01",
-         "status": "triggered", "urgency": "high", "created_at": OPENED},
-        # Resolved: never a note, however long it ran.
-        {"id": "Q0CHK002", "incident_number": 2, "title": "Checkout slow", "service": "PVCHK01",
-         "status": "resolved", "urgency": "high", "created_at": "2026-11-15T20:00:00Z",
-         "resolved_at": "2026-11-15T23:00:00Z"},
-        # Open, on a service without a price: no note.
-        {"id": "Q0CHK003", "incident_number": 3, "title": "Tax quotes failing", "service": "PVCHK04",
-         "status": "acknowledged", "urgency": "high", "created_at": "2026-11-15T23:00:00Z",
-         "acknowledged_at": "2026-11-15T23:04:00Z"},
-        # Open, low urgency: not watched.
-        {"id": "Q0CHK004", "incident_number": 4, "title": "Checkout logs noisy", "service": "PVCHK01",
-         "status": "triggered", "urgency": "low", "created_at": "2026-11-15T20:00:00Z"},
-    ],
-}  # fmt: skip
+# The account: open, resolved, unpriced and low-urgency incidents (its header says which).
+ACCOUNT = Path(__file__).parents[2] / "fixtures" / "cost_watch_pagerduty.yaml"
 SERVICES = pd.DataFrame(
     [
         {"service": "checkout-api", "team": "checkout", "pagerduty_service_id": "PVCHK01", "cost_per_minute": 200.0},
@@ -57,7 +33,7 @@ def note(minutes: int) -> str:
 
 @pytest.fixture(scope="module")
 def sandbox():
-    with running_sandbox(states={"pagerduty": STATE}) as handle:
+    with running_sandbox(states={"pagerduty": ACCOUNT}) as handle:
         client = PagerDutyClient(handle.token, base_url=handle.url("pagerduty"))
         probe = client.session.get(f"{client.base_url}/incidents/Q0CHK001/notes", timeout=10)
         if probe.status_code == 404:
