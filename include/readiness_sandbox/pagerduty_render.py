@@ -39,6 +39,8 @@ CONTACT_TYPES = {
     "email": "email_contact_method",
 }
 COLLECTIONS = {
+    **{kind: "contact_methods" for kind in CONTACT_TYPES.values()},
+    "assignment_notification_rule": "notification_rules",
     "user": "users",
     "team": "teams",
     "schedule": "schedules",
@@ -54,14 +56,16 @@ class Renderer:
     def __init__(self, state: PagerDutyState, base_url: str, html_base_url: str):
         self.state, self.base_url, self.html_base_url = state, base_url, html_base_url
 
-    def _head(self, kind: str, object_id: str, summary: str, *, ref: bool) -> dict[str, Any]:
-        path = f"{COLLECTIONS[kind]}/{object_id}"
+    def _head(self, kind: str, object_id: str, summary: str, *, ref: bool, inside: str = "") -> dict[str, Any]:
+        """``inside``: the path of the object this one lives in (a user's contact methods and rules,
+        which PagerDuty gives no web page of their own)."""
+        path = f"{inside}/{COLLECTIONS[kind]}/{object_id}".lstrip("/")
         return {
             "id": object_id,
             "type": f"{kind}_reference" if ref else kind,
             "summary": summary,
             "self": f"{self.base_url}/{path}",
-            "html_url": f"{self.html_base_url}/{path}",
+            "html_url": None if inside else f"{self.html_base_url}/{path}",
         }
 
     def ref(self, kind: str, object_id: str) -> dict[str, Any]:
@@ -96,7 +100,7 @@ class Renderer:
 
     def contact_method(self, user: User, method: ContactMethod, *, ref: bool) -> dict[str, Any]:
         kind = CONTACT_TYPES[method.kind]
-        head = self._user_part(user, "contact_methods", method.id, kind, method.label, ref=ref)
+        head = self._head(kind, method.id, method.label, ref=ref, inside=f"users/{user.id}")
         if ref:
             return head
         details: dict[str, Any] = {"label": method.label, "address": method.address}
@@ -111,7 +115,7 @@ class Renderer:
     def notification_rule(self, user: User, rule: NotificationRule, *, ref: bool) -> dict[str, Any]:
         method = next(m for m in user.contact_methods if m.id == rule.contact_method)
         summary = f"{rule.start_delay_minutes} minutes: channel {rule.contact_method}"
-        head = self._user_part(user, "notification_rules", rule.id, "assignment_notification_rule", summary, ref=ref)
+        head = self._head("assignment_notification_rule", rule.id, summary, ref=ref, inside=f"users/{user.id}")
         if ref:
             return head
         return {
@@ -119,16 +123,6 @@ class Renderer:
             "start_delay_in_minutes": rule.start_delay_minutes,
             "contact_method": self.contact_method(user, method, ref=True),
             "urgency": rule.urgency,
-        }
-
-    def _user_part(self, user: User, part: str, object_id: str, kind: str, summary: str, *, ref: bool) -> dict:
-        path = f"users/{user.id}/{part}/{object_id}"
-        return {
-            "id": object_id,
-            "type": f"{kind}_reference" if ref else kind,
-            "summary": summary,
-            "self": f"{self.base_url}/{path}",
-            "html_url": None,
         }
 
     def team(self, team: Team) -> dict[str, Any]:

@@ -129,6 +129,8 @@ def collect(
     window: AuditWindow,
     schedule_ids: Iterable[str] = (),
     service_ids: Iterable[str] = (),
+    *,
+    incidents_as_of: pd.Timestamp | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Read the account and return its facts tables.
 
@@ -136,7 +138,8 @@ def collect(
     PagerDuty services of its components: the final schedules (overrides included) of the
     former and of every schedule the latter's escalation policies page come from one
     ``/oncalls`` window query; only a linked schedule that no escalation policy targets (so
-    ``/oncalls`` cannot show it) costs a call of its own.
+    ``/oncalls`` cannot show it) costs a call of its own. With ``incidents_as_of`` (the audit
+    instant), the incidents and the responders' load up to it too (``pagerduty_incidents``).
     """
     window_params = {"since": window.since.isoformat(), "until": window.until.isoformat(), "time_zone": "UTC"}
     users = list(client.iter_all("/users", "users", {"include[]": USER_INCLUDES}))
@@ -147,6 +150,9 @@ def collect(
     known = sorted(wanted & {schedule["id"] for schedule in schedules})
     shifts = _final_schedules(client, known, policies, window_params)
     facts = normalise(users=users, schedules=schedules, services=services, policies=policies, shifts=shifts)
+    if incidents_as_of is not None:
+        look_back = (incidents_as_of - pd.Timestamp(window.since)).days
+        facts |= collect_incidents(client, incidents_as_of, window_days=look_back)
     facts["pagerduty_collections"] = _collections(client)
     return facts
 
@@ -235,8 +241,7 @@ def collect_for_audit(
         window,
         schedule_ids=registry["registry_team_schedules"]["schedule_id"],
         service_ids=registry["registry_services"]["pagerduty_service_id"].dropna(),
+        incidents_as_of=instant,
     )
-    facts |= collect_incidents(client, instant, window_days=window_days)
-    facts["pagerduty_collections"] = _collections(client)  # the incident reads too
     log.info("PagerDuty: %d requests, %d retried after 429 or 5xx", client.requests_made, client.retries)
     return facts
