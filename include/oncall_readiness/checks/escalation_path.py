@@ -28,6 +28,7 @@ from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, o
 from oncall_readiness.checks.oncall_timeline import SCHEDULE_TARGETS, Segment, Window, policy_segments, spans, when
 
 WAKING_CONTACTS = ("phone", "sms", "push")
+EMPTY = pd.DataFrame(columns=["escalation_policy_name", "level", "target_type", "target_id"])
 MAX_WINDOWS = 3
 ALL_CLEAR = (
     "Every service escalates through the team's schedule to other people, and someone who can be woken "
@@ -43,11 +44,13 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     services = services[services["team"].notna() & services["team"].isin(audit.teams["team"])]
     linked = _team_policies(services, facts["pagerduty_services"])
     people = People(facts)
+    targets = facts["pagerduty_escalation_targets"]
+    by_policy = {policy_id: rows for policy_id, rows in targets.groupby("escalation_policy_id")}
     findings = pd.concat(
         [
             _service_findings(linked),
-            _policy_findings(linked, facts, thresholds, people),
-            _coverage_findings(linked, facts, thresholds, people, window),
+            _policy_findings(linked, by_policy, facts, thresholds, people),
+            _coverage_findings(linked, by_policy, facts, thresholds, people, window),
         ],
         ignore_index=True,
     )
@@ -123,13 +126,12 @@ def _policies(linked: pd.DataFrame) -> pd.DataFrame:
     return linked[["team", "escalation_policy_id"]].dropna().drop_duplicates()
 
 
-def _policy_findings(linked, facts, thresholds, people: People) -> pd.DataFrame:
-    targets = facts["pagerduty_escalation_targets"]
+def _policy_findings(linked, by_policy: dict[str, pd.DataFrame], facts, thresholds, people: People) -> pd.DataFrame:
     own = facts["registry_team_schedules"].groupby("team")["schedule_id"].agg(set)
     schedule_names = _schedule_names(facts)
     rows = []
     for team, policy_id in _policies(linked).itertuples(index=False):
-        policy = targets[targets["escalation_policy_id"] == policy_id]
+        policy = by_policy.get(policy_id, EMPTY)
         name = _policy_name(policy, policy_id)
         subject = f"escalation_policy:{policy_id}"
         if policy.empty:  # the service names a policy PagerDuty did not list
@@ -191,15 +193,20 @@ def _slow_levels(policy: pd.DataFrame, name: str, most: int) -> list[str]:
     ]
 
 
-def _coverage_findings(linked, facts, thresholds, people: People, window: Window) -> pd.DataFrame:
-    targets, shifts = facts["pagerduty_escalation_targets"], facts["pagerduty_oncall_shifts"]
+def _coverage_findings(linked, by_policy: dict[str, pd.DataFrame], facts, thresholds, people, window) -> pd.DataFrame:
+    shifts = facts["pagerduty_oncall_shifts"]
     schedule_names = _schedule_names(facts)
+    # A policy that pages for several teams is walked once.
+    timelines = {
+        policy_id: policy_segments(by_policy[policy_id], shifts, window)
+        for policy_id in _policies(linked)["escalation_policy_id"].unique()
+        if policy_id in by_policy
+    }
     rows = []
     for team, policy_id in _policies(linked).itertuples(index=False):
-        policy = targets[targets["escalation_policy_id"] == policy_id]
-        if policy.empty:
+        if policy_id not in timelines:
             continue
-        segments = policy_segments(policy, shifts, window)
+        policy, segments = by_policy[policy_id], timelines[policy_id]
         name = _policy_name(policy, policy_id)
         slowest = int(thresholds.at[team, "max_first_notification_minutes"])
         rows += [(team, *finding) for finding in _gaps(segments, schedule_names)]

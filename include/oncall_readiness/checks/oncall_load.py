@@ -91,23 +91,60 @@ def _assignments(incidents: pd.DataFrame) -> pd.DataFrame:
 
 
 def _weekly_findings(load: pd.DataFrame, thresholds: pd.DataFrame, incidents, services) -> pd.DataFrame:
-    rows = []
-    for week in load.itertuples(index=False):
-        sleep_limit = int(thresholds.at[week.team, "max_sleep_interruptions_per_week"])
-        off_limit = int(thresholds.at[week.team, "max_off_hour_interruptions_per_week"])
-        sleep, off = _count(week.sleep_hour_interruptions), _count(week.off_hour_interruptions)
-        label = f"in the week from {week.week_start:%Y-%m-%d} to {week.week_end:%Y-%m-%d}"
-        noisiest = _noisiest(incidents, services, week)
-        if sleep > sleep_limit:
-            message = f"{week.name} was woken {sleep} times {label} (at most {sleep_limit}){noisiest}"
-            rows.append((week.team, f"person:{week.person}", "fail", message))
-        if off > off_limit:
-            message = (
-                f"{week.name} had {off} off-hour interruptions (evenings and weekends) {label} "
-                f"(at most {off_limit}){noisiest}"
-            )
-            rows.append((week.team, f"person:{week.person}", "warn", message))
-    return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+    """A fail per responder-week woken too often, a warn per one interrupted too often off hours."""
+    weeks = load.join(thresholds, on="team")
+    sleep = weeks["sleep_hour_interruptions"].fillna(0).astype(int)
+    off = weeks["off_hour_interruptions"].fillna(0).astype(int)
+    weeks = weeks.assign(
+        sleep=sleep,
+        off=off,
+        label="in the week from "
+        + weeks["week_start"].dt.strftime("%Y-%m-%d")
+        + " to "
+        + weeks["week_end"].dt.strftime("%Y-%m-%d"),
+    )
+    weeks = weeks.merge(_noisiest(incidents, services, weeks), on=["user_id", "week_start"], how="left")
+    weeks["noisiest"] = weeks["noisiest"].fillna("")
+    woken = weeks[weeks["sleep"] > weeks["max_sleep_interruptions_per_week"]]
+    busy = weeks[weeks["off"] > weeks["max_off_hour_interruptions_per_week"]]
+    return pd.concat(
+        [
+            _findings(
+                woken,
+                "fail",
+                woken["name"]
+                + " was woken "
+                + woken["sleep"].astype(str)
+                + " times "
+                + woken["label"]
+                + " (at most "
+                + woken["max_sleep_interruptions_per_week"].astype(int).astype(str)
+                + ")"
+                + woken["noisiest"],
+            ),
+            _findings(
+                busy,
+                "warn",
+                busy["name"]
+                + " had "
+                + busy["off"].astype(str)
+                + " off-hour interruptions (evenings and weekends) "
+                + busy["label"]
+                + " (at most "
+                + busy["max_off_hour_interruptions_per_week"].astype(int).astype(str)
+                + ")"
+                + busy["noisiest"],
+            ),
+        ],
+        ignore_index=True,
+    )
+
+
+def _findings(rows: pd.DataFrame, outcome: str, messages: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"team": rows["team"], "subject": "person:" + rows["person"], "outcome": outcome, "message": messages},
+        columns=FINDING_COLUMNS,
+    )
 
 
 def _shift_findings(load: pd.DataFrame, thresholds: pd.DataFrame, days: int) -> pd.DataFrame:
@@ -135,16 +172,23 @@ def _shift_findings(load: pd.DataFrame, thresholds: pd.DataFrame, days: int) -> 
     return pd.DataFrame(rows, columns=FINDING_COLUMNS)
 
 
-def _noisiest(incidents: pd.DataFrame, services: dict[str, str], week) -> str:
-    mine = incidents[
-        (incidents["user_id"] == week.user_id)
-        & (incidents["created_at"] >= week.week_start)
-        & (incidents["created_at"] < week.week_end)
+def _noisiest(incidents: pd.DataFrame, services: dict[str, str], weeks: pd.DataFrame) -> pd.DataFrame:
+    """user_id, week_start, noisiest: ", mostly from <service> (n), ..." of the incidents assigned that week."""
+    spans = weeks[["user_id", "week_start", "week_end"]].drop_duplicates()
+    assigned = incidents.merge(spans, on="user_id")
+    assigned = assigned[
+        (assigned["created_at"] >= assigned["week_start"]) & (assigned["created_at"] < assigned["week_end"])
     ]
-    counts = mine["service_id"].map(lambda service: services.get(service, service)).value_counts()
-    if counts.empty:
-        return ""
-    return ", mostly from " + ", ".join(f"{name} ({n})" for name, n in counts.head(NOISIEST).items())
+    if assigned.empty:
+        return spans[["user_id", "week_start"]].iloc[:0].assign(noisiest="")
+    assigned = assigned.assign(service=assigned["service_id"].map(lambda service: services.get(service, service)))
+    counts = assigned.groupby(["user_id", "week_start", "service"]).size().rename("n").reset_index()
+    counts = (
+        counts.sort_values(["n", "service"], ascending=[False, True]).groupby(["user_id", "week_start"]).head(NOISIEST)
+    )
+    counts["part"] = counts["service"] + " (" + counts["n"].astype(str) + ")"
+    parts = counts.groupby(["user_id", "week_start"], sort=False)["part"].agg(", ".join)
+    return (", mostly from " + parts).rename("noisiest").reset_index()
 
 
 def _count(value) -> int:

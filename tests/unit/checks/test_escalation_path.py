@@ -261,3 +261,16 @@ def test_a_service_whose_policy_pagerduty_does_not_list_fails():
     assert findings.at["escalation_policy:PEGONE", "message"] == (
         'Escalation policy "PEGONE" does not exist or has no levels: a page reaches nobody'
     )
+
+
+def test_every_policy_of_the_team_is_judged():
+    services = [{"id": "PV1", "escalation_policy": {"id": "PE1"}}, {"id": "PV2", "escalation_policy": {"id": "PE2"}}]
+    registry = [
+        {"team": "pay", "service": "pay-api", "pagerduty_service_id": "PV1"},
+        {"team": "pay", "service": "pay-ledger", "pagerduty_service_id": "PV2"},
+    ]
+    policies = [policy(), policy("PE2", levels=(("PS1",),))]
+    result, findings = audit(services=services, registry_services=registry, policies=policies)
+    assert findings.at["escalation_policy:PE1", "outcome"] == "pass"
+    assert "has one level" in findings.at["escalation_policy:PE2", "message"]
+    assert result["status"] == "warn"
