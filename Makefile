@@ -6,10 +6,17 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: demo test lint docs clean airflow prometheus
+.PHONY: demo test lint docs clean airflow prometheus benchmark
 
 demo: .venv/.synced prometheus
 	$(RUN) python -m readiness_sandbox.demo
+
+# The audit of synthetic organisations of 50, 500 and 2,000 teams behind the emulators (20 ms a
+# request, the APIs' rate limits): requests, time and memory against their floors
+# (docs/performance.md). Other sizes: make benchmark TEAMS="100 200".
+TEAMS ?= 50 500 2000
+benchmark: .venv/.synced prometheus
+	$(RUN) python -m benchmarks.audit --teams $(TEAMS)
 
 test: .venv/.synced
 	$(RUN) pytest -n auto --dist loadfile
@@ -30,7 +37,7 @@ docs: .venv/.synced
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
 clean:
-	rm -rf .demo out .venv .tools
+	rm -rf .demo .benchmark out .venv .tools
 
 # The demo runs a real Prometheus with the sample alerting rules (the Debian package
 # prometheus, or any binary on PATH or in READINESS_PROMETHEUS_BIN). As root with apt-get

@@ -12,6 +12,7 @@
 - ``GET /wiki/rest/api/content/{id}/version?start=&limit=``: the page's versions, newest
   first (``results``, ``start``, ``limit``, ``size``, ``_links.next`` while there are more;
   ``limit`` at most 200);
+- ``GET /wiki/api/v2/pages?id=..&body-format=storage``: the v2 bulk page read (``confluence_v2``);
 - ``GET /wiki/rest/api/user/current``: the account the request authenticated as (``type:
   "known"``, ``accountId``, ``accountType: "atlassian"``, ``email``, ``publicName``,
   ``displayName``, ``profilePicture``, ``_expandable``, ``_links``); the hook's Test button
@@ -55,6 +56,7 @@ from .confluence_state import (
     load_confluence_state,
     parse_state,
 )
+from .confluence_v2 import PagesV2
 from .rate_limit import RateLimit
 
 __all__ = [
@@ -358,6 +360,7 @@ def create_app(
     app.add_api_route("/wiki/rest/api/content/{id}", emulator.get_content, methods=["GET"])
     app.add_api_route("/wiki/rest/api/content/{id}/version", emulator.list_versions, methods=["GET"])
     app.add_api_route("/wiki/rest/api/user/current", emulator.current_user, methods=["GET"])
+    app.add_api_route("/wiki/api/v2/pages", PagesV2(parsed, account_id=_account_id, when=_when), methods=["GET"])
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:

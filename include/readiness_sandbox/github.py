@@ -13,7 +13,9 @@
   "encoding": "base64", "content", "sha", ...}`` (files over 1 MB come with ``encoding:
   "none"`` and empty content, as on GitHub; ``Accept: application/vnd.github.raw+json``
   gives the raw text), a folder as a list of entries, 404 for a missing path;
-- ``GET /rate_limit``: the token's quota (not counted against it, as on GitHub).
+- ``GET /rate_limit``: the token's quota (not counted against it, as on GitHub);
+- ``POST /graphql``: the GraphQL API for the runbook reads, with its point costs, node
+  limits and errors (``github_graphql``; its own points limit, not the REST one).
 
 Authentication is ``Authorization: Bearer <token>`` or ``token <token>``: a missing header
 answers 401 ``Requires authentication`` (every sandbox repository is private; GitHub
@@ -42,6 +44,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .github_graphql import PointsLimiter, answer_query
 from .github_render import commit_json, entry_json, wrapped_base64
 from .github_state import (
     DEFAULT_RATE_LIMIT,
@@ -277,6 +280,8 @@ def create_app(
     settings = parsed.settings
     emulator = _GitHubEmulator(parsed, fail_next=fail_next or settings.fail_next)
     limiter = _RateLimiter(rate_limit or settings.rate_limit, clock)
+    points = PointsLimiter(settings.graphql_rate_limit, clock)
+    secondary = _RateLimiter(settings.graphql_secondary_limit, clock)
     allowed_tokens = frozenset(tokens)
 
     app = FastAPI(title="GitHub REST API emulator", docs_url=None, redoc_url=None, openapi_url=None)
@@ -289,6 +294,28 @@ def create_app(
     def rate_limit(request: Request) -> dict[str, Any]:
         core = limiter.peek(_token(request) or "")
         return {"resources": {"core": core}, "rate": core}
+
+    @app.post("/graphql")
+    async def graphql(request: Request) -> Response:
+        if not settings.graphql:
+            raise ApiError(404, "Not Found", "https://docs.github.com/graphql")
+        try:
+            body = await request.json()
+        except ValueError:
+            raise ApiError(400, "Problems parsing JSON", "https://docs.github.com/graphql") from None
+
+        def over_secondary(token: str) -> int | None:
+            allowed, headers = secondary.hit(token)
+            return None if allowed else max(1, int(headers["x-ratelimit-reset"]) - int(clock()))
+
+        return answer_query(
+            body,
+            state=emulator.state,
+            token=_token(request) or "",
+            points=points,
+            secondary=over_secondary,
+            status_over_secondary=settings.rate_limit_status,
+        )
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -306,6 +333,11 @@ def create_app(
         if token not in allowed_tokens:
             return ApiError(401, "Bad credentials").response()
         if request.url.path.endswith("/rate_limit"):
+            return await call_next(request)
+        if request.url.path.endswith("/graphql"):  # GraphQL spends points of its own, not REST requests
+            if emulator.fail_next > 0:
+                emulator.fail_next -= 1
+                return ApiError(503, "Service Unavailable (fault injected by the emulator)").response()
             return await call_next(request)
         allowed, headers = limiter.hit(token)
         if not allowed:

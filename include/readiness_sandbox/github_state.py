@@ -7,6 +7,12 @@ State (YAML, see ``include/sample_org/github.yaml``)::
       rate_limit_status: 403   # 403 (GitHub's usual) or 429
       retry_after: false       # send retry-after with the rate-limit answer
       fail_next: 0             # answer the first N authenticated requests with 503
+      graphql: true            # false: POST /graphql answers 404 (an Enterprise host without GraphQL)
+      graphql_rate_limit: 5000/3600      # GraphQL points per window for each token
+      graphql_secondary_limit: 2000/60   # GraphQL queries per window (GitHub: 2,000 points a minute)
+      graphql_max_nodes: 500000          # nodes one query may ask for
+      graphql_resource_limit: null       # more repositories in one query: RESOURCE_LIMITS_EXCEEDED
+      graphql_timeout_over: null         # more repositories in one query: a 502 timeout
     repositories:
       - name: example-org/payments-runbooks
         default_branch: main   # optional, default main
@@ -36,6 +42,8 @@ from readiness_sandbox.times import utc_moment
 from .rate_limit import RateLimit
 
 DEFAULT_RATE_LIMIT = RateLimit(5000, 3600)
+DEFAULT_GRAPHQL_RATE_LIMIT = RateLimit(5000, 3600)  # points, not requests
+DEFAULT_GRAPHQL_SECONDARY_LIMIT = RateLimit(2000, 60)
 
 
 class GitHubStateError(ValueError):
@@ -94,6 +102,12 @@ class EmulatorSettings:
     rate_limit_status: int = 403
     retry_after: bool = False
     fail_next: int = 0
+    graphql: bool = True
+    graphql_rate_limit: RateLimit = DEFAULT_GRAPHQL_RATE_LIMIT
+    graphql_secondary_limit: RateLimit = DEFAULT_GRAPHQL_SECONDARY_LIMIT
+    graphql_max_nodes: int = 500_000
+    graphql_resource_limit: int | None = None
+    graphql_timeout_over: int | None = None
 
 
 @dataclass(frozen=True)
@@ -137,12 +151,28 @@ def _settings(entry: Mapping[str, Any], source: str) -> EmulatorSettings:
             rate_limit_status=int(entry.get("rate_limit_status", 403)),
             retry_after=bool(entry.get("retry_after", False)),
             fail_next=int(entry.get("fail_next", 0)),
+            graphql=bool(entry.get("graphql", True)),
+            graphql_rate_limit=_limit(entry, "graphql_rate_limit", DEFAULT_GRAPHQL_RATE_LIMIT),
+            graphql_secondary_limit=_limit(entry, "graphql_secondary_limit", DEFAULT_GRAPHQL_SECONDARY_LIMIT),
+            graphql_max_nodes=int(entry.get("graphql_max_nodes", 500_000)),
+            graphql_resource_limit=_optional_int(entry, "graphql_resource_limit"),
+            graphql_timeout_over=_optional_int(entry, "graphql_timeout_over"),
         )
     except (TypeError, ValueError) as error:
         raise GitHubStateError(f"{source}: emulator: {error}") from None
     if settings.rate_limit_status not in (403, 429):
         raise GitHubStateError(f"{source}: emulator.rate_limit_status must be 403 or 429")
     return settings
+
+
+def _limit(entry: Mapping[str, Any], key: str, default: RateLimit) -> RateLimit:
+    value = entry.get(key)
+    return RateLimit.parse(str(value)) if value else default
+
+
+def _optional_int(entry: Mapping[str, Any], key: str) -> int | None:
+    value = entry.get(key)
+    return None if value is None else int(value)
 
 
 def _repository(entry: Any, where: str) -> Repository:

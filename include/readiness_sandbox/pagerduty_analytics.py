@@ -190,13 +190,19 @@ class Analytics:
         on_call = seconds_on_call(self.state, start, min(end, max(start, self.now())))
         wanted = set(filters.get("responder_ids") or ())
         team_ids = set(filters.get("team_ids") or ())
+        # Each user's incidents (assigned or notified), in one pass: scanning every incident for
+        # every user took minutes at 20,000 users (the benchmark, docs/performance.md).
+        involved: dict[str, list[Incident]] = {}
+        for incident in incidents:
+            for user_id in dict.fromkeys([*assignees(incident), *(n.user for n in incident.notifications)]):
+                involved.setdefault(user_id, []).append(incident)
         rows = []
         for user in self.state.users.values():
             if wanted and user.id not in wanted:
                 continue
             if team_ids and not team_ids & set(self.state.user_teams(user.id)):
                 continue
-            row = self.responder_row(user.id, incidents, on_call.get(user.id))
+            row = self.responder_row(user.id, involved.get(user.id, []), on_call.get(user.id))
             if row is not None:
                 rows.append(row)
         order = _choice(body, "order", ("asc", "desc"), "asc")

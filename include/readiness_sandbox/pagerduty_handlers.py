@@ -24,6 +24,8 @@ from .pagerduty_state import EscalationPolicy, Incident, PagerDutyState
 SCHEDULE_DEFAULT_SPAN = timedelta(weeks=2)
 INCIDENT_DEFAULT_SPAN = timedelta(days=30)
 ONCALL_HORIZON = timedelta(days=90)
+# Final schedules rendered for /oncalls and kept for the next pages of the same window.
+FINALS_KEPT = 4096
 
 
 class PagerDutyEmulator:
@@ -44,7 +46,17 @@ class PagerDutyEmulator:
             now,
         )
         self.analytics = Analytics(state, now)
+        self._finals: dict[tuple[str, datetime, datetime], list[Entry]] = {}
+        self._sorted: dict[str, list[Any]] = {}
         self.notes = Notes(state, now, self.renderer)
+
+    def _by_name(self, section: str) -> list[Any]:
+        """A section sorted by name, as the API lists it; sorted once, not per page of a large account."""
+        objects = getattr(self.state, section)
+        cached = self._sorted.get(section)
+        if cached is None or len(cached) != len(objects):
+            cached = self._sorted[section] = by_name(objects.values())
+        return cached
 
     def renderer(self, request: Request) -> Renderer:
         # root_path includes the prefix the app is mounted under (e.g. /pagerduty).
@@ -64,7 +76,7 @@ class PagerDutyEmulator:
         query, team_ids = q.text("query"), set(q.ids("team_ids"))
         users = [
             u
-            for u in by_name(self.state.users.values())
+            for u in self._by_name("users")
             if matches(query, u.name, u.email) and (not team_ids or team_ids & set(self.state.user_teams(u.id)))
         ]
         page, meta = q.paginate(users)
@@ -78,7 +90,7 @@ class PagerDutyEmulator:
     def list_teams(self, request: Request) -> dict[str, Any]:
         q, render = Query(request), self.renderer(request)
         query = q.text("query")
-        teams = [t for t in by_name(self.state.teams.values()) if matches(query, t.name)]
+        teams = [t for t in self._by_name("teams") if matches(query, t.name)]
         page, meta = q.paginate(teams)
         return {"teams": [render.team(t) for t in page], **meta}
 
@@ -111,7 +123,7 @@ class PagerDutyEmulator:
         query, team_ids = q.text("query"), set(q.ids("team_ids"))
         schedules = [
             s
-            for s in by_name(self.state.schedules.values())
+            for s in self._by_name("schedules")
             if matches(query, s.name) and (not team_ids or team_ids & set(s.teams))
         ]
         page, meta = q.paginate(schedules)
@@ -157,9 +169,11 @@ class PagerDutyEmulator:
                     if kind == "user":
                         rows.append((policy.id, level, target_id, None, None, None))
                         continue
+                    if schedule_ids and target_id not in schedule_ids:
+                        continue  # filtered out below anyway: not worth rendering its final schedule
                     if target_id not in finals:
-                        finals[target_id] = self._final(target_id, since, until)
-                    for entry in overlapping(finals[target_id], since, until):
+                        finals[target_id] = overlapping(self._final(target_id, since, until), since, until)
+                    for entry in finals[target_id]:
                         rows.append((policy.id, level, entry.user, target_id, *entry[:2]))
         rows = [
             row for row in rows if (not user_ids or row[2] in user_ids) and (not schedule_ids or row[3] in schedule_ids)
@@ -169,15 +183,23 @@ class PagerDutyEmulator:
         return rows
 
     def _final(self, schedule_id: str, since: datetime, until: datetime) -> list[Entry]:
-        """The final schedule around the window, so shifts keep their real bounds."""
-        schedule = self.state.schedules[schedule_id]
-        return render_final(
-            schedule.layers,
-            schedule.overrides,
-            schedule.zone,
-            since - ONCALL_HORIZON,
-            until + ONCALL_HORIZON,
-        )
+        """The final schedule around the window, so shifts keep their real bounds.
+
+        Kept for the next pages of the same query (the account does not change while served).
+        """
+        key = (schedule_id, since, until)
+        if key not in self._finals:
+            if len(self._finals) >= FINALS_KEPT:
+                self._finals.clear()
+            schedule = self.state.schedules[schedule_id]
+            self._finals[key] = render_final(
+                schedule.layers,
+                schedule.overrides,
+                schedule.zone,
+                since - ONCALL_HORIZON,
+                until + ONCALL_HORIZON,
+            )
+        return self._finals[key]
 
     def _oncall_json(self, render: Renderer, row: tuple, tz, include: Collection[str]) -> dict:
         policy_id, level, user_id, schedule_id, start, end = row
@@ -211,7 +233,7 @@ class PagerDutyEmulator:
         query, team_ids, user_ids = q.text("query"), set(q.ids("team_ids")), set(q.ids("user_ids"))
         policies = [
             p
-            for p in by_name(self.state.escalation_policies.values())
+            for p in self._by_name("escalation_policies")
             if matches(query, p.name)
             and (not team_ids or team_ids & set(p.teams))
             and (not user_ids or user_ids & _direct_users(p))
@@ -229,9 +251,7 @@ class PagerDutyEmulator:
         q, render = Query(request), self.renderer(request)
         query, team_ids = q.text("query"), set(q.ids("team_ids"))
         services = [
-            s
-            for s in by_name(self.state.services.values())
-            if matches(query, s.name) and (not team_ids or team_ids & set(s.teams))
+            s for s in self._by_name("services") if matches(query, s.name) and (not team_ids or team_ids & set(s.teams))
         ]
         page, meta = q.paginate(services)
         include = q.includes()

@@ -130,23 +130,42 @@ class PagerDutyState:
     services: dict[str, Service] = field(default_factory=dict)
     incidents: dict[str, Incident] = field(default_factory=dict)
 
+    # Reverse look-ups (user -> teams, schedule -> policies, ...), built on first use: scanning
+    # every section per rendered object made a page of a 20,000-person account quadratic.
+    _index: dict[str, dict] | None = field(default=None, init=False, repr=False, compare=False)
+    _index_sizes: tuple[int, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def _lookups(self) -> dict[str, dict]:
+        sizes = tuple(len(section) for section in (self.teams, self.escalation_policies, self.services, self.incidents))
+        if self._index is None or sizes != self._index_sizes:
+            index: dict[str, dict] = {"user_teams": {}, "schedule_policies": {}, "policy_services": {}, "last": {}}
+            for team in self.teams.values():
+                for user_id in dict.fromkeys(u for u, _ in team.members):
+                    index["user_teams"].setdefault(user_id, []).append(team.id)
+            for policy in self.escalation_policies.values():
+                targeted = dict.fromkeys(i for r in policy.rules for kind, i in r.targets if kind == "schedule")
+                for schedule_id in targeted:
+                    index["schedule_policies"].setdefault(schedule_id, []).append(policy.id)
+            for service in self.services.values():
+                index["policy_services"].setdefault(service.escalation_policy, []).append(service.id)
+            for incident in self.incidents.values():
+                last = index["last"].get(incident.service, incident.created_at)
+                index["last"][incident.service] = max(last, incident.created_at)
+            self._index, self._index_sizes = index, sizes
+        return self._index
+
     def user_teams(self, user_id: str) -> list[str]:
-        return [t.id for t in self.teams.values() if any(u == user_id for u, _ in t.members)]
+        return list(self._lookups()["user_teams"].get(user_id, ()))
 
     def schedule_users(self, schedule_id: str) -> list[str]:
         users = (u for layer in self.schedules[schedule_id].layers for u in layer.users)
         return list(dict.fromkeys(users))
 
     def schedule_policies(self, schedule_id: str) -> list[str]:
-        return [
-            ep.id
-            for ep in self.escalation_policies.values()
-            if any(t == ("schedule", schedule_id) for r in ep.rules for t in r.targets)
-        ]
+        return list(self._lookups()["schedule_policies"].get(schedule_id, ()))
 
     def policy_services(self, policy_id: str) -> list[str]:
-        return [s.id for s in self.services.values() if s.escalation_policy == policy_id]
+        return list(self._lookups()["policy_services"].get(policy_id, ()))
 
     def last_incident_at(self, service_id: str) -> datetime | None:
-        times = [i.created_at for i in self.incidents.values() if i.service == service_id]
-        return max(times, default=None)
+        return self._lookups()["last"].get(service_id)

@@ -3,7 +3,8 @@
 Error bodies ``{"error": {"message", "code", "errors"}}`` with PagerDuty's codes,
 query parameters (``name[]`` arrays, ``include[]``, times and ``time_zone``) and classic
 pagination (``limit`` up to 100, ``offset``, ``more``, ``total`` on request, and the
-10,000 cap on ``offset + limit``).
+10,000 cap on ``offset + limit``: past it, 400 with code 2002 "Arguments Caused Error", as
+PagerDuty answers; ``total`` still counts every match, so a client can tell before it pages).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .pagerduty_schedules import get_zone, parse_time
 # PagerDuty error codes (developer.pagerduty.com "Errors" page).
 CODE_INTERNAL = 2000
 CODE_INVALID_INPUT = 2001
+CODE_ARGUMENTS_CAUSED_ERROR = 2002
 CODE_AUTH_FAILED = 2006
 CODE_RATE_LIMITED = 2020
 CODE_NOT_FOUND = 2100
@@ -28,6 +30,11 @@ CODE_NOT_FOUND = 2100
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 25
 MAX_OFFSET_PLUS_LIMIT = 10_000
+# What PagerDuty answers past the cap (400, code 2002), word for word as clients quote it.
+OFFSET_CAP_ERRORS = (
+    "Offset+limit exceeds maximum allowed value of 10000. Please try to refine your search to reduce "
+    "the returned set of records below this number, like adding a date range.",
+)
 
 
 class ApiError(Exception):
@@ -119,7 +126,7 @@ class Query:
         limit = min(self._integer("limit", DEFAULT_LIMIT), MAX_LIMIT) or DEFAULT_LIMIT
         offset = self._integer("offset", 0)
         if offset + limit > MAX_OFFSET_PLUS_LIMIT:
-            raise invalid(f"offset + limit must be at most {MAX_OFFSET_PLUS_LIMIT}")
+            raise ApiError(400, "Arguments Caused Error", CODE_ARGUMENTS_CAUSED_ERROR, OFFSET_CAP_ERRORS)
         page = items[offset : offset + limit]
         meta = {
             "limit": limit,

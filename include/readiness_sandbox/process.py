@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
 import yaml
 
 from .emulators import EMULATORS, connections
 from .rate_limit import RateLimit
 from .server import TOKEN_ENV, default_token
+from .traffic import COUNTS_PATH
 
 State = str | Path | Mapping[str, Any]
 
@@ -40,6 +42,12 @@ class SandboxHandle:
         """Source name -> the Airflow connection fields that aim its hook at this sandbox."""
         return connections(self.base_url, self.token)
 
+    def request_counts(self, *, reset: bool = False) -> list[dict[str, Any]]:
+        """The requests the emulators received: {source, method, endpoint, status, requests} rows."""
+        response = requests.get(self.base_url + COUNTS_PATH, params={"reset": "true" if reset else "false"}, timeout=30)
+        response.raise_for_status()
+        return response.json()["requests"]
+
 
 @contextmanager
 def running_sandbox(
@@ -48,13 +56,17 @@ def running_sandbox(
     token: str | None = None,
     rate_limit: RateLimit | str | None = None,
     fail_next: int = 0,
+    latency_ms: float = 0.0,
+    source_rate_limits: Mapping[str, RateLimit | str] | None = None,
     timeout: float = 30.0,
 ) -> Iterator[SandboxHandle]:
     """Start ``python -m readiness_sandbox`` on a free loopback port; stop it on exit.
 
     ``states`` maps a source name to a state YAML path or a state mapping; every other
     emulator serves the sample organisation. The token reaches the process through its
-    environment, not its argv.
+    environment, not its argv. ``latency_ms`` delays every emulator request (the benchmark's
+    stand-in for a SaaS API's round trip); ``SandboxHandle.request_counts`` reads what arrived.
+    ``source_rate_limits`` sets one emulator's rate limit (``{"grafana": "100000/1"}``).
     """
     token = token or default_token()
     with tempfile.TemporaryDirectory(prefix="readiness-sandbox-") as tmp:
@@ -69,6 +81,11 @@ def running_sandbox(
             command += ["--rate-limit", f"{limit.requests}/{limit.per_seconds:g}"]
         if fail_next:
             command += ["--fail-next", str(fail_next)]
+        for source, limit in (source_rate_limits or {}).items():
+            limit = RateLimit.parse(limit) if isinstance(limit, str) else limit
+            command += ["--source-rate-limit", f"{source}={limit.requests}/{limit.per_seconds:g}"]
+        if latency_ms:
+            command += ["--latency-ms", f"{latency_ms:g}"]
         env = {**os.environ, TOKEN_ENV: token}
         with stderr_file.open("wb") as stderr:
             process = subprocess.Popen(

@@ -4,7 +4,9 @@
 writes the base URL (``http://127.0.0.1:54321``) to the ready file and prints it. Every
 emulator of ``emulators.EMULATORS`` answers under ``<base URL>/<source>`` (``/pagerduty``,
 ``/grafana``, ...), over the sample organisation unless ``--<source>-state`` names another
-state file. SIGTERM or SIGINT stop it.
+state file. ``--latency-ms`` delays every emulator request (default 0) and the server counts
+them by endpoint at ``/_sandbox/requests`` (``traffic.py``; the benchmark reads them).
+SIGTERM or SIGINT stop it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from fastapi import FastAPI
 
 from .emulators import EMULATORS, StateError
 from .rate_limit import RateLimit
+from .traffic import ASGIApp, Traffic
 
 TOKEN_ENV = "READINESS_SANDBOX_TOKEN"
 DEFAULT_TOKEN = "sandbox-token"
@@ -40,16 +43,19 @@ def build_app(
     tokens: Collection[str],
     rate_limit: RateLimit | None = None,
     fail_next: int = 0,
+    source_rate_limits: Mapping[str, RateLimit] | None = None,
 ) -> FastAPI:
     """The root app: each emulator of ``states`` (source name -> its state) under its prefix.
 
-    Each emulator keeps its own rate-limit counters and injected faults.
+    Each emulator keeps its own rate-limit counters and injected faults. ``source_rate_limits``
+    overrides ``rate_limit`` for the sources it names.
     """
     root = FastAPI(title="oncall-readiness sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     mounted = {}
     for source, state in states.items():
         emulator = EMULATORS[source]
-        root.mount(emulator.prefix, emulator.app(state, tokens=tokens, rate_limit=rate_limit, fail_next=fail_next))
+        limit = (source_rate_limits or {}).get(source, rate_limit)
+        root.mount(emulator.prefix, emulator.app(state, tokens=tokens, rate_limit=limit, fail_next=fail_next))
         mounted[source] = emulator.prefix
 
     @root.get("/")
@@ -76,7 +82,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-def serve(app: FastAPI, *, host: str, port: int, ready_file: Path | None = None) -> None:
+def serve(app: FastAPI | ASGIApp, *, host: str, port: int, ready_file: Path | None = None) -> None:
     """Serve ``app`` until SIGTERM/SIGINT; announce the base URL once listening."""
     sock = _bind(host, port)
     base_url = _base_url(host, sock.getsockname()[1])
@@ -148,14 +154,40 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="requests per window for each token, per emulator (default 960/60, like PagerDuty)",
     )
     parser.add_argument(
+        "--source-rate-limit",
+        type=_source_rate_limit,
+        action="append",
+        default=[],
+        metavar="SOURCE=N/SECONDS",
+        help="the rate limit of one emulator, over --rate-limit and its default (repeatable)",
+    )
+    parser.add_argument(
         "--fail-next",
         type=int,
         default=0,
         metavar="N",
         help="answer the first N authenticated requests of each emulator with 503",
     )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="delay every emulator request by MS milliseconds, like a SaaS API across the internet (default 0)",
+    )
     parser.add_argument("--ready-file", type=Path, default=None, help="file to write the base URL to once listening")
     return parser.parse_args(argv)
+
+
+def _source_rate_limit(text: str) -> tuple[str, RateLimit]:
+    """``grafana=100000/1`` -> ("grafana", RateLimit(100000, 1))."""
+    source, _, limit = text.partition("=")
+    if source not in EMULATORS:
+        raise argparse.ArgumentTypeError(f"no emulator {source!r} (known: {', '.join(EMULATORS)})")
+    try:
+        return source, RateLimit.parse(limit)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -166,7 +198,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     app = build_app(
-        states, tokens=args.token or [default_token()], rate_limit=args.rate_limit, fail_next=args.fail_next
+        states,
+        tokens=args.token or [default_token()],
+        rate_limit=args.rate_limit,
+        fail_next=args.fail_next,
+        source_rate_limits=dict(args.source_rate_limit),
     )
-    serve(app, host=args.host, port=args.port, ready_file=args.ready_file)
+    counted = Traffic(app, sources=[emulator.source for emulator in EMULATORS.values()], latency=args.latency_ms / 1000)
+    serve(counted, host=args.host, port=args.port, ready_file=args.ready_file)
     return 0

@@ -204,3 +204,104 @@ def test_open_incident_costs_is_replaced_by_each_watch_run(warehouse):
     assert warehouse.replace_open_incident_costs(first) == 2
     assert warehouse.replace_open_incident_costs(first.iloc[:0]) == 0
     assert warehouse.query("SELECT COUNT(*) AS n FROM readiness.open_incident_costs")["n"].iloc[0] == 0
+
+
+# --- the bulk load paths -------------------------------------------------------------------------
+
+TRICKY_TEXT = ['He said "no", then left', "", "line one\nline two\r\n", "back\\slash, comma; tab\t", "ünïcödé ✓", None]
+
+
+def runbook_facts(rows: int) -> pd.DataFrame:
+    """confluence_runbooks facts with every kind: text (quotes, commas, newlines, empty vs NULL), integer,
+    boolean and timestamp, each with NULLs."""
+    pick = [TRICKY_TEXT[i % len(TRICKY_TEXT)] for i in range(rows)]
+    return pd.DataFrame(
+        {
+            "service": [f"s{i:05d}" for i in range(rows)],
+            "url": pick,
+            "page_id": [None if i % 5 == 0 else str(i) for i in range(rows)],
+            "found": pd.array([None if i % 7 == 0 else i % 2 == 0 for i in range(rows)], dtype="boolean"),
+            "title": pick[::-1],
+            "version": pd.array([None if i % 3 == 0 else i for i in range(rows)], dtype="Int64"),
+            "last_changed": pd.to_datetime(
+                [None if i % 4 == 0 else f"2026-11-{1 + i % 28:02d}T10:00:00.123456+02:00" for i in range(rows)],
+                utc=True,
+            ),
+            "has_failure_scenarios": pd.array([True] * rows, dtype="boolean"),
+            "has_mitigations": pd.array([None] * rows, dtype="boolean"),
+            "has_alert_thresholds": pd.array([False] * rows, dtype="boolean"),
+            "has_step_by_step": pd.array([i % 2 == 1 for i in range(rows)], dtype="boolean"),
+            "error": [None] * rows,
+        }
+    )
+
+
+def chaos_events() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "uid": ["e1", "e2"],
+            "start": pd.to_datetime(["2026-11-10T09:00:00Z", None], utc=True),
+            "end": pd.to_datetime(["2026-11-10T17:00:00Z", None], utc=True),
+            "day": [dt.date(2026, 11, 10), None],
+            "all_day": pd.array([False, None], dtype="boolean"),
+            "summary": ["Chaos Day", None],
+            "write_up_url": [None, ""],
+            "recurring": pd.array([False, True], dtype="boolean"),
+        }
+    )
+
+
+def plain(values: pd.Series) -> list:
+    """Values as Python scalars, every kind of missing as None: comparable across dialects."""
+    return [None if pd.isna(value) else value.item() if hasattr(value, "item") else value for value in values]
+
+
+def test_the_bulk_load_keeps_every_type_and_null(warehouse):
+    inserts: list[str] = []
+
+    def spy(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT"):
+            inserts.append(statement)
+
+    facts = runbook_facts(3000)
+    sa.event.listen(warehouse.engine, "before_cursor_execute", spy)
+    try:
+        written = publish(
+            warehouse,
+            check_results=results(score_a=float("nan")),
+            facts={"confluence_runbooks": facts, "chaos_calendar_events": chaos_events()},
+        )
+    finally:
+        sa.event.remove(warehouse.engine, "before_cursor_execute", spy)
+    assert written["facts_confluence_runbooks"] == 3000 and written["facts_chaos_calendar_events"] == 2
+    assert inserts == [], "the publish should load through DuckDB's Arrow scan or PostgreSQL's COPY, not INSERTs"
+
+    stored = warehouse.query("SELECT * FROM readiness.facts_confluence_runbooks ORDER BY service")
+    assert (pd.to_datetime(stored["audit_date"]).dt.date == DAY).all()
+    for column in ("url", "page_id", "title", "found", "version"):  # "" stays "", NULL stays NULL
+        assert plain(stored[column]) == plain(facts[column]), column
+    changed = pd.to_datetime(stored["last_changed"])
+    expected_changed = facts["last_changed"].dt.tz_localize(None)  # stored as naive UTC
+    assert changed.isna().equals(expected_changed.isna())
+    assert (changed.dropna() == expected_changed.dropna()).all()
+    assert changed.dropna().iloc[0] == pd.Timestamp("2026-11-02T08:00:00.123456")
+    assert stored["has_mitigations"].isna().all() and stored["error"].isna().all()
+
+    score = warehouse.query("SELECT team, score FROM readiness.check_results ORDER BY team")
+    assert score["score"].isna().all()  # NaN and NA alike are NULL
+    events = warehouse.query('SELECT uid, "end", day, all_day, write_up_url FROM readiness.facts_chaos_calendar_events')
+    events = events.set_index("uid")
+    assert pd.Timestamp(events.at["e1", "end"]) == pd.Timestamp("2026-11-10T17:00:00")
+    assert pd.Timestamp(events.at["e1", "day"]).date() == dt.date(2026, 11, 10) and pd.isna(events.at["e2", "day"])
+    assert pd.isna(events.at["e2", "all_day"]) and events.at["e2", "write_up_url"] == ""
+    assert pd.isna(events.at["e1", "write_up_url"])
+
+
+def test_a_failed_bulk_load_rolls_back_the_whole_publish(warehouse):
+    publish(warehouse)
+    broken = runbook_facts(10).assign(version=["not a number"] * 10)  # no bulk path can type it, nor the database
+    with pytest.raises(sa.exc.DBAPIError):
+        publish(warehouse, check_results=results(status_a="fail"), facts={"confluence_runbooks": broken})
+    rows = warehouse.query("SELECT team, status FROM readiness.check_results ORDER BY team")
+    assert rows.to_dict("records") == [{"team": "a", "status": "pass"}, {"team": "b", "status": "unknown"}]
+    assert len(warehouse.query("SELECT * FROM readiness.facts_pagerduty_oncall_shifts")) == 1

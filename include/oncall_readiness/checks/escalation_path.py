@@ -25,10 +25,17 @@ from __future__ import annotations
 import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, one_per_subject, results_from_findings
-from oncall_readiness.checks.oncall_timeline import SCHEDULE_TARGETS, Segment, Window, policy_segments, spans, when
+from oncall_readiness.checks.oncall_timeline import (
+    PolicyTargets,
+    Segment,
+    Window,
+    policy_segments,
+    shifts_by_schedule,
+    spans,
+    when,
+)
 
 WAKING_CONTACTS = ("phone", "sms", "push")
-EMPTY = pd.DataFrame(columns=["escalation_policy_name", "level", "target_type", "target_id"])
 MAX_WINDOWS = 3
 ALL_CLEAR = (
     "Every service escalates through the team's schedule to other people, and someone who can be woken "
@@ -44,8 +51,7 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     services = services[services["team"].notna() & services["team"].isin(audit.teams["team"])]
     linked = _team_policies(services, facts["pagerduty_services"])
     people = People(facts)
-    targets = facts["pagerduty_escalation_targets"]
-    by_policy = {policy_id: rows for policy_id, rows in targets.groupby("escalation_policy_id")}
+    by_policy = PolicyTargets.by_policy(facts["pagerduty_escalation_targets"])
     findings = pd.concat(
         [
             _service_findings(linked),
@@ -126,15 +132,15 @@ def _policies(linked: pd.DataFrame) -> pd.DataFrame:
     return linked[["team", "escalation_policy_id"]].dropna().drop_duplicates()
 
 
-def _policy_findings(linked, by_policy: dict[str, pd.DataFrame], facts, thresholds, people: People) -> pd.DataFrame:
+def _policy_findings(linked, by_policy: dict[str, PolicyTargets], facts, thresholds, people: People) -> pd.DataFrame:
     own = facts["registry_team_schedules"].groupby("team")["schedule_id"].agg(set)
     schedule_names = _schedule_names(facts)
     rows = []
     for team, policy_id in _policies(linked).itertuples(index=False):
-        policy = by_policy.get(policy_id, EMPTY)
+        policy = by_policy.get(policy_id)
         name = _policy_name(policy, policy_id)
         subject = f"escalation_policy:{policy_id}"
-        if policy.empty:  # the service names a policy PagerDuty did not list
+        if policy is None or not policy.levels:  # the service names a policy PagerDuty did not list
             rows.append(
                 (team, subject, "fail", f"{_sentence(name)} does not exist or has no levels: a page reaches nobody")
             )
@@ -144,7 +150,7 @@ def _policy_findings(linked, by_policy: dict[str, pd.DataFrame], facts, threshol
         for message in problems:
             rows.append((team, subject, "warn", message))
         if not problems:
-            levels = policy["level"].nunique()
+            levels = len(policy.levels)
             rows.append(
                 (
                     team,
@@ -161,22 +167,23 @@ def _schedule_names(facts) -> dict[str, str]:
     return dict(zip(schedules["schedule_id"], schedules["name"], strict=True))
 
 
-def _policy_name(policy: pd.DataFrame, policy_id: str) -> str:
-    names = policy["escalation_policy_name"].dropna()
-    return f'escalation policy "{names.iloc[0] if len(names) else policy_id}"'
+def _policy_name(policy: PolicyTargets | None, policy_id: str) -> str:
+    return f'escalation policy "{policy.name if policy is not None and policy.name else policy_id}"'
 
 
-def _structure_problems(policy, name: str, own: set[str], schedule_names: dict, people: People) -> list[str]:
-    levels = sorted(policy["level"].unique())
-    first = policy[policy["level"] == levels[0]]
+def _structure_problems(
+    policy: PolicyTargets, name: str, own: set[str], schedule_names: dict, people: People
+) -> list[str]:
+    levels = policy.levels
+    first = levels[0]
     problems = []
     if len(levels) == 1:
         problems.append(
             f"{_sentence(name)} has one level: nobody else is paged when the first responder does not answer"
         )
-    schedules = set(first.loc[first["target_type"].isin(SCHEDULE_TARGETS), "target_id"])
+    schedules = set(policy.schedules(first))
     if not schedules:
-        who = people.names_of(first["target_id"])
+        who = people.names_of(target for _, target in policy.targets[first])
         problems.append(f"The first level of {name} pages {who} by name rather than the team's on-call schedule")
     elif not schedules & own:
         foreign = ", ".join(sorted(schedule_names.get(s, s) for s in schedules))
@@ -184,8 +191,8 @@ def _structure_problems(policy, name: str, own: set[str], schedule_names: dict, 
     return problems
 
 
-def _slow_levels(policy: pd.DataFrame, name: str, most: int) -> list[str]:
-    delays = policy.groupby("level")["escalation_delay_in_minutes"].max().dropna()
+def _slow_levels(policy: PolicyTargets, name: str, most: int) -> list[str]:
+    delays = {level: policy.delays[level] for level in policy.levels if level in policy.delays}
     return [
         f"Level {int(level)} of {name} waits {int(delay)} minutes before escalating; at most {most} are allowed"
         for level, delay in delays.items()
@@ -193,8 +200,8 @@ def _slow_levels(policy: pd.DataFrame, name: str, most: int) -> list[str]:
     ]
 
 
-def _coverage_findings(linked, by_policy: dict[str, pd.DataFrame], facts, thresholds, people, window) -> pd.DataFrame:
-    shifts = facts["pagerduty_oncall_shifts"]
+def _coverage_findings(linked, by_policy: dict[str, PolicyTargets], facts, thresholds, people, window) -> pd.DataFrame:
+    shifts = shifts_by_schedule(facts["pagerduty_oncall_shifts"])
     schedule_names = _schedule_names(facts)
     # A policy that pages for several teams is walked once.
     timelines = {

@@ -7,6 +7,7 @@ from typing import Any
 from oncall_readiness.connections import ConnectionConfigError
 from oncall_readiness.hooks.base import ReadinessHook
 from oncall_readiness.sources.confluence import ConfluenceClient
+from oncall_readiness.sources.pool import concurrency_setting
 
 
 class ConfluenceHook(ReadinessHook):
@@ -21,6 +22,7 @@ class ConfluenceHook(ReadinessHook):
         email = (conn.login or "").strip()
         if not email:
             raise ConnectionConfigError(f"Airflow connection {self.conn_id!r} has no account email in its login field")
+        options.setdefault("concurrency", concurrency_setting(conn.extra_dejson, conn_id=self.conn_id))
         return ConfluenceClient(email, self.token(conn), base_url=self.url(conn), **options)
 
     def probe(self, client: ConfluenceClient) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from oncall_readiness.hooks.base import ReadinessHook
 from oncall_readiness.sources.grafana import GrafanaClient
+from oncall_readiness.sources.pool import concurrency_setting
 
 
 class GrafanaHook(ReadinessHook):
@@ -17,6 +18,7 @@ class GrafanaHook(ReadinessHook):
     host_hint = "the Grafana URL, e.g. https://grafana.example.com"
 
     def client(self, conn: Any, **options: Any) -> GrafanaClient:
+        options.setdefault("concurrency", concurrency_setting(conn.extra_dejson, conn_id=self.conn_id))
         return GrafanaClient(self.token(conn), base_url=self.url(conn), **options)
 
     def probe(self, client: GrafanaClient) -> None:

@@ -4,23 +4,29 @@ Runbook links on Confluence Cloud are page URLs,
 ``https://<site>.atlassian.net/wiki/spaces/<SPACE>/pages/<id>/<Title>`` (also
 ``.../pages/edit-v2/<id>`` and ``/wiki/pages/viewpage.action?pageId=<id>``; short
 ``/wiki/x/...`` links carry no id and are reported as unreadable). Only runbooks of
-services that belong to a team are read, one call per page:
+services that belong to a team are read, 250 pages a call (the v2 API's most ids and
+largest page, developer.atlassian.com/cloud/confluence/rest/v2, Page, "Get pages"):
 
-``GET <site>/wiki/rest/api/content/{id}?expand=version,body.storage``: the page's current
-version (``version.number``, ``version.when``) and its storage-format XHTML.
+``GET <site>/wiki/api/v2/pages?id=1&id=2&...&body-format=storage&limit=250``: each page's
+current version (``version.number``, ``version.createdAt``) and its storage-format XHTML;
+should Confluence page the answer anyway, its ``_links.next`` cursor is followed.
 
 Confluence cannot give a page as of a past date in that call. When the current version is
 younger than the audit instant (a backfill, or a page edited since), two more calls find
-the page as it was: ``GET .../content/{id}/version`` (versions newest first, following
-``_links.next``) for the last version at or before the instant, then ``GET
-.../content/{id}?version=N&expand=version,body.storage`` for its body. A page that did not
-exist yet at the instant is not found. So the daily audit costs one call per page, and a
-backfill one to three.
+the page as it was: ``GET /wiki/rest/api/content/{id}/version`` (versions newest first,
+following ``_links.next``) for the last version at or before the instant, then ``GET
+/wiki/rest/api/content/{id}?version=N&expand=version,body.storage`` for its body. A page
+that did not exist yet at the instant is not found. So the daily audit costs one call per
+250 pages, and a backfill two more calls per page changed since the instant.
+
+The batches and those per-page reads run concurrently, at most ``concurrency`` calls at once
+(``sources/pool.py``: the connection extra ``concurrency``, ``READINESS_HTTP_CONCURRENCY``,
+default 8); a 429 pauses every worker (``sources/http.py``).
 
 Not found is a fact (``found`` false, with the reason in ``error``): an unknown, trashed
-or hidden page (Confluence answers 404 to a page the account may not see). A rejected
-login (401), another 4xx, or a 429 or 5xx that outlasts the retries raises ``SourceError``,
-and the Confluence-hosted runbooks become ``unknown``.
+or hidden page (the v2 list leaves out a page the account may not see, or that is in the
+trash). A rejected login (401), another 4xx, or a 429 or 5xx that outlasts the retries
+raises ``SourceError``, and the Confluence-hosted runbooks become ``unknown``.
 
 The four parts are found in the page's headings (``<h1>``..``<h6>``), paragraphs that are
 nothing but bold text, and the titles of expand macros, with the same synonyms as the
@@ -47,6 +53,7 @@ import requests
 from oncall_readiness.runbook_facts import HOSTS, PART_COLUMNS, is_confluence_url
 from oncall_readiness.sources import runbooks
 from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error
+from oncall_readiness.sources.pool import DEFAULT_CONCURRENCY, bounded_map
 from oncall_readiness.sources.runbooks import frame, heading_text, runbook_parts
 
 if TYPE_CHECKING:
@@ -57,6 +64,12 @@ HOST = HOSTS[SOURCE]
 TABLE = HOST.table
 CONTENT_EXPAND = "version,body.storage"
 VERSIONS_PAGE_LIMIT = 200
+PAGES_PATH = "/wiki/api/v2/pages"
+# The v2 "Get pages" call takes at most 250 ids (the OpenAPI's maxItems) and answers at most 250 a page.
+MAX_IDS_PER_CALL = 250
+PAGE_LIMIT = 250
+# Following cursors stops here whatever the server says: a server that ignores the cursor must not loop forever.
+MAX_CURSOR_PAGES = 100
 
 FACT_COLUMNS: dict[str, dict[str, str]] = {
     TABLE: {
@@ -149,23 +162,50 @@ class ConfluenceClient(ApiClient):
         base_url: str,
         max_retries: int = 6,
         backoff_factor: float = 0.5,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         if not email or not token:
             raise SourceError(f"{SOURCE}: an account email and an API token are both needed")
         if not base_url:
             raise SourceError(f"{SOURCE}: no site URL given (e.g. https://example.atlassian.net)")
         site = base_url.rstrip("/").removesuffix("/wiki")
-        super().__init__(site, max_retries=max_retries, backoff_factor=backoff_factor)
+        super().__init__(site, max_retries=max_retries, backoff_factor=backoff_factor, concurrency=concurrency)
         self.session.auth = (email, token)
         self.session.headers.update({"Accept": "application/json", "User-Agent": "oncall-readiness"})
 
     def get(self, path: str, params: Mapping[str, Any] | None = None, *, absent=()) -> requests.Response:
         """One API call (``path`` below the site, e.g. ``/wiki/rest/api/content/1``)."""
         response = self._send(path, params)
-        self.requests_made += 1
+        self.count_request()
         if response.status_code not in set(absent):
             raise_for_error(response, SOURCE)
         return response
+
+    def pages(self, page_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The current pages among ``page_ids`` (at most 250) by id, with their storage bodies; one call.
+
+        A page Confluence leaves out (unknown, trashed, or not visible to the account) is
+        simply absent.
+        """
+        if len(page_ids) > MAX_IDS_PER_CALL:
+            raise ValueError(f"at most {MAX_IDS_PER_CALL} page ids a call, got {len(page_ids)}")
+        wanted = set(page_ids)
+        params: dict[str, Any] = {"id": list(page_ids), "body-format": "storage", "limit": PAGE_LIMIT}
+        found: dict[str, dict[str, Any]] = {}
+        for _ in range(MAX_CURSOR_PAGES):
+            body = self.get(PAGES_PATH, params).json()
+            results = body.get("results") if isinstance(body, dict) else None
+            if not isinstance(results, list):
+                raise SourceError(f"{SOURCE}: GET {PAGES_PATH} answered without results")
+            found.update({str(page.get("id")): page for page in results if str(page.get("id")) in wanted})
+            next_link = (body.get("_links") or {}).get("next")
+            if not next_link or not results:
+                return found
+            cursor = parse_qs(urlsplit(next_link).query).get("cursor")
+            if not cursor:
+                raise SourceError(f"{SOURCE}: GET {PAGES_PATH} answered a next link without a cursor: {next_link}")
+            params = {**params, "cursor": cursor[0]}
+        raise SourceError(f"{SOURCE}: GET {PAGES_PATH} kept answering next links after {MAX_CURSOR_PAGES} pages")
 
     def versions(self, page_id: str) -> Iterator[dict[str, Any]]:
         """A page's versions, newest first, page by page (``_links.next``)."""
@@ -184,7 +224,16 @@ class ConfluenceClient(ApiClient):
 
 def collect(client: ConfluenceClient, to_read: pd.DataFrame, instant: pd.Timestamp) -> dict[str, pd.DataFrame]:
     """The ``confluence_runbooks`` facts of the runbooks ``to_read`` (columns service, url) as of ``instant``."""
-    read: dict[str, dict[str, Any]] = {}
+    page_ids = list(dict.fromkeys(filter(None, map(parse_page_url, to_read["url"]))))
+    batches = [page_ids[start : start + MAX_IDS_PER_CALL] for start in range(0, len(page_ids), MAX_IDS_PER_CALL)]
+    current: dict[str, dict[str, Any]] = {}
+    for found in bounded_map(client.pages, batches, workers=client.concurrency):
+        current.update(found)
+    read = {page_id: _fact(page_id, current.get(page_id), instant) for page_id in page_ids}
+    older = [page_id for page_id, fact in read.items() if fact is None]
+    as_of = bounded_map(lambda page_id: _as_of(client, page_id, instant), older, workers=client.concurrency)
+    for page_id, fact in zip(older, as_of, strict=True):
+        read[page_id] = fact if fact["found"] else {"title": current[page_id].get("title"), **fact}
     rows = []
     for service, url in zip(to_read["service"], to_read["url"], strict=True):
         page_id = parse_page_url(url)
@@ -192,42 +241,54 @@ def collect(client: ConfluenceClient, to_read: pd.DataFrame, instant: pd.Timesta
             error = f"{url} names no page id (expected .../wiki/spaces/<SPACE>/pages/<id>/...)"
             fact = {"found": False, "error": error}
         else:
-            if page_id not in read:
-                read[page_id] = _read_page(client, page_id, instant)
             fact = {"page_id": page_id, **read[page_id]}
         rows.append({"service": service, "url": url, **fact})
     return {TABLE: frame(TABLE, rows, FACT_COLUMNS)}
 
 
-def _read_page(client: ConfluenceClient, page_id: str, instant: pd.Timestamp) -> dict[str, Any]:
-    path = f"/wiki/rest/api/content/{page_id}"
-    response = client.get(path, {"expand": CONTENT_EXPAND}, absent=(404,))
-    if response.status_code == 404:
+def _fact(page_id: str, page: Mapping[str, Any] | None, instant: pd.Timestamp) -> dict[str, Any] | None:
+    """The fact of a page from the bulk read; None when its current version is younger than ``instant``."""
+    if page is None:
         return {"found": False, "error": f"Confluence has no page {page_id}, or the account cannot see it"}
-    page = response.json()
     if _when(page) > instant:
-        number = _version_at(client, page_id, instant)
-        if number is None:
-            return {"found": False, "title": page.get("title"), "error": f"page {page_id} was created after the audit"}
-        page = client.get(path, {"version": number, "expand": CONTENT_EXPAND}).json()
+        return None
+    return _read(page, where=f"GET {PAGES_PATH} (page {page_id})")
+
+
+def _as_of(client: ConfluenceClient, page_id: str, instant: pd.Timestamp) -> dict[str, Any]:
+    """The fact of the page as it was at ``instant``, from its version history (v1: v2 has no date filter)."""
+    path = f"/wiki/rest/api/content/{page_id}"
+    number = _version_at(client, page_id, instant)
+    if number is None:
+        return {"found": False, "error": f"page {page_id} was created after the audit"}
+    response = client.get(path, {"version": number, "expand": CONTENT_EXPAND}, absent=(404,))
+    if response.status_code == 404:  # trashed between the bulk read and this one
+        return {"found": False, "error": f"Confluence has no page {page_id}, or the account cannot see it"}
+    return _read(response.json(), where=f"GET {path}")
+
+
+def _read(page: Mapping[str, Any], *, where: str) -> dict[str, Any]:
+    """The fact of a page as read (a v2 bulk item or a v1 content): version, date, title and parts."""
     version = page.get("version") or {}
     xhtml = ((page.get("body") or {}).get("storage") or {}).get("value")
     if xhtml is None:
-        raise SourceError(f"{SOURCE}: GET {path} answered without body.storage")
+        raise SourceError(f"{SOURCE}: {where} answered without body.storage")
     return {
         "found": True,
         "title": page.get("title"),
         "version": version.get("number"),
-        "last_changed": version.get("when"),
+        "last_changed": _when(page),
         **runbook_parts(storage_headings(xhtml)),
         "error": None,
     }
 
 
 def _when(page_or_version: Mapping[str, Any]) -> pd.Timestamp:
-    when = (page_or_version.get("version") or page_or_version).get("when")
+    """When a version was made: ``createdAt`` in the v2 API, ``when`` in v1."""
+    version = page_or_version.get("version") or page_or_version
+    when = version.get("createdAt") or version.get("when")
     if not when:
-        raise SourceError(f"{SOURCE}: a page version came without its date (version.when)")
+        raise SourceError(f"{SOURCE}: a page version came without its date (version.createdAt or version.when)")
     return pd.Timestamp(when).tz_convert("UTC")
 
 

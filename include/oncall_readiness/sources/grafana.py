@@ -13,6 +13,11 @@ paging). Only two things cost a call each, and only where the audit needs them:
 - ``GET /api/teams/{id}/members`` for each Grafana team a registry team names in
   ``grafana/team`` (names compared exactly, as Grafana stores them).
 
+Those per-item calls run concurrently, at most ``concurrency`` at once (``sources/pool.py``:
+the connection extra ``concurrency``, ``READINESS_HTTP_CONCURRENCY``, default 8): Grafana has
+no endpoint for many teams' members, so the pool is what brings 2,000 teams' member lists
+from 2,000 round trips down to 250. A 429 pauses every worker (``sources/http.py``).
+
 Facts tables (schema version 1):
 
 - ``grafana_collections``: collection (the API path), reported_total (Grafana's own
@@ -45,6 +50,7 @@ import pandas as pd
 
 from oncall_readiness.sources.facts import typed_frame
 from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error
+from oncall_readiness.sources.pool import DEFAULT_CONCURRENCY, bounded_map
 
 if TYPE_CHECKING:
     from oncall_readiness.hooks.base import ReadinessHook
@@ -89,12 +95,20 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
 class GrafanaClient(ApiClient):
     """A read-only Grafana HTTP API client: service-account token, Grafana's paging, retries."""
 
-    def __init__(self, token: str, *, base_url: str, max_retries: int = 6, backoff_factor: float = 0.5) -> None:
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str,
+        max_retries: int = 6,
+        backoff_factor: float = 0.5,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> None:
         if not token:
             raise SourceError(f"{SOURCE}: no service account token given")
         if not base_url:
             raise SourceError(f"{SOURCE}: no base URL given")
-        super().__init__(base_url, max_retries=max_retries, backoff_factor=backoff_factor)
+        super().__init__(base_url, max_retries=max_retries, backoff_factor=backoff_factor, concurrency=concurrency)
         self.session.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json"})
         # path -> [objects Grafana says there are, objects received]
         self.collections: dict[str, list[int]] = {}
@@ -102,7 +116,7 @@ class GrafanaClient(ApiClient):
     def get(self, path: str, params: Mapping[str, Any] | None = None, *, missing_ok: bool = False) -> Any:
         """The JSON body of ``GET path``; None for a 404 when ``missing_ok``."""
         response = self._send(path, params)
-        self.requests_made += 1
+        self.count_request()
         if missing_ok and response.status_code == 404:
             return None
         raise_for_error(response, SOURCE)
@@ -172,32 +186,52 @@ def collect(
     """
     selectors = {selector.strip().lower() for selector in dashboard_selectors if selector and selector.strip()}
     hits = client.dashboards()
-    dashboards = [_classified(client, hit, selectors) for hit in hits]
+    to_open = [hit for hit in hits if _kind_from_tags(hit, selectors) is None]
+    opened = bounded_map(lambda hit: client.dashboard(hit["uid"]), to_open, workers=client.concurrency)
+    models = {hit["uid"]: model for hit, model in zip(to_open, opened, strict=True)}
+    dashboards = [_classified(hit, selectors, models) for hit in hits]
     teams = client.teams()
     wanted = {name for name in team_names if name}
-    members = [(team, member) for team in teams if team.get("name") in wanted for member in client.team_members(team)]
+    named = [team for team in teams if team.get("name") in wanted]
+    member_lists = bounded_map(client.team_members, named, workers=client.concurrency)
+    members = [(team, member) for team, listed in zip(named, member_lists, strict=True) for member in listed]
     rules = client.alert_rules()
     facts = normalise(dashboards=[d for d in dashboards if d], teams=teams, members=members, rules=rules)
+    # The member lists in the teams' order, not in the order the pool's workers finished them.
+    listed = [f"/api/teams/{team['id']}/members" for team in named]
+    member_paths = frozenset(listed)
+    paths = [path for path in client.collections if path not in member_paths] + listed
     facts["grafana_collections"] = _frame(
         "grafana_collections",
         (
-            {"collection": path, "reported_total": total, "collected": got}
-            for path, (total, got) in client.collections.items()
+            {
+                "collection": path,
+                "reported_total": client.collections[path][0],
+                "collected": client.collections[path][1],
+            }
+            for path in dict.fromkeys(paths)
         ),
     )
     return facts
 
 
-def _classified(client: GrafanaClient, hit: dict, selectors: set[str]) -> dict | None:
-    """The hit with its kind: from its tags when they tell, else from its panels when a service selects it."""
+def _kind_from_tags(hit: dict, selectors: set[str]) -> tuple[str | None, str | None] | None:
+    """(kind, "tag") when the tags tell it, (None, None) when no service selects it, None when it must be opened."""
     tags = {str(tag).strip().lower() for tag in hit.get("tags") or []}
-    kind = kind_from = None
     if tags & LOGGING_TAGS:
-        kind, kind_from = "logging", "tag"
-    elif tags & MONITORING_TAGS:
-        kind, kind_from = "monitoring", "tag"
-    elif tags & selectors:
-        model = client.dashboard(hit["uid"])
+        return "logging", "tag"
+    if tags & MONITORING_TAGS:
+        return "monitoring", "tag"
+    return None if tags & selectors else (None, None)
+
+
+def _classified(hit: dict, selectors: set[str], models: Mapping[str, dict | None]) -> dict | None:
+    """The hit with its kind: from its tags when they tell, else from its panels (``models``: the opened ones)."""
+    told = _kind_from_tags(hit, selectors)
+    if told is not None:
+        kind, kind_from = told
+    else:
+        model = models.get(hit["uid"])
         if model is None:
             log.info("Grafana dashboard %s was deleted during the audit; left out", hit["uid"])
             return None
@@ -307,5 +341,11 @@ def collect_for_audit(
         dashboard_selectors=registry["registry_services"]["dashboard_selector"].dropna(),
         team_names=registry["registry_teams"]["grafana_team"].dropna(),
     )
-    log.info("Grafana: %d requests, %d retried after 429 or 5xx", client.requests_made, client.retries)
+    log.info(
+        "Grafana: %d requests (at most %d at once), %d retried after 429 or 5xx, %d rate-limit pauses",
+        client.requests_made,
+        client.concurrency,
+        client.retries,
+        client.gate.holds,
+    )
     return facts

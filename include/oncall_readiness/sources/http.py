@@ -3,11 +3,23 @@
 Retries are urllib3's: 429 and 5xx on idempotent requests, exponential backoff, and the
 server's ``Retry-After``. PagerDuty and GitHub announce the wait in ``ratelimit-reset`` /
 ``x-ratelimit-reset`` as well, so a 429 without ``Retry-After`` still waits as long as asked.
+
+A client may be called from several threads at once (``sources/pool.py``): a
+``requests.Session`` is not safe to share between threads (its cookie jar and adapters are
+mutated per request), so each worker thread borrows a session of its own, a copy of the
+client's headers and auth. A 429 is the whole client's business, not one worker's: every
+session of a client shares one :class:`RateLimitGate`, which the first 429 closes for the
+server's ``Retry-After``; no worker sends a request until it reopens. So a pool of eight
+meeting a rate limit costs at most the requests already in flight, not eight workers each
+retrying on their own.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -24,10 +36,58 @@ class SourceError(RuntimeError):
     """A source answered with an error that retrying cannot fix (bad token, bad request, gone)."""
 
 
+class RateLimitGate:
+    """When a client may send again: closed by a 429 for the wait it asks, shared by the client's workers.
+
+    ``hold(seconds)`` closes it until at least ``seconds`` from now (a later hold only
+    extends it); ``wait()`` returns once it is open. Thread-safe.
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+        self._clock, self._sleep = clock, sleep
+        self._open_at = 0.0
+        self._lock = threading.Lock()
+        self.holds = 0  # how many 429s closed (or extended) it: for logs and tests
+
+    def hold(self, seconds: float) -> None:
+        with self._lock:
+            self._open_at = max(self._open_at, self._clock() + max(0.0, seconds))
+            self.holds += 1
+
+    def wait(self) -> None:
+        while True:
+            with self._lock:
+                remaining = self._open_at - self._clock()
+            if remaining <= 0:
+                return
+            self._sleep(remaining)
+
+
 class RateLimitAwareRetry(Retry):
-    """urllib3 ``Retry`` that also understands the ``ratelimit-reset`` family of headers."""
+    """urllib3 ``Retry`` that also understands the ``ratelimit-reset`` family of headers.
+
+    With a ``gate``, a 429 closes the gate for the wait instead of putting only this request
+    to sleep, so the client's other workers stop sending too.
+    """
 
     RESET_HEADERS = ("ratelimit-reset", "x-ratelimit-reset")
+
+    def __init__(self, *args, gate: RateLimitGate | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = gate
+
+    def new(self, **kw):  # type: ignore[override]
+        retry = super().new(**kw)
+        retry.gate = self.gate  # urllib3 rebuilds the Retry after each attempt: keep the shared gate
+        return retry
+
+    def sleep_for_retry(self, response) -> bool:  # type: ignore[override]
+        if self.gate is None or response.status != 429:
+            return super().sleep_for_retry(response)
+        wait = self.get_retry_after(response)
+        self.gate.hold(self.get_backoff_time() if wait is None else wait)
+        self.gate.wait()
+        return True
 
     def get_retry_after(self, response) -> float | None:  # type: ignore[override]
         retry_after = super().get_retry_after(response)
@@ -49,12 +109,17 @@ def _capped(seconds: float | None) -> float | None:
 
 
 def retrying_session(
-    *, max_retries: int = 6, backoff_factor: float = 0.5, methods: frozenset[str] = frozenset({"GET", "HEAD"})
+    *,
+    max_retries: int = 6,
+    backoff_factor: float = 0.5,
+    methods: frozenset[str] = frozenset({"GET", "HEAD"}),
+    gate: RateLimitGate | None = None,
 ) -> requests.Session:
     """A ``requests.Session`` that retries 429 and 5xx ``methods`` with backoff and ``Retry-After``.
 
     Only requests that change nothing may be retried blindly: GETs, and the POSTs of query
-    APIs (PagerDuty's analytics) through a session of their own.
+    APIs (PagerDuty's analytics) through a session of their own. Sessions given the same
+    ``gate`` pause together on a 429.
     """
     retry = RateLimitAwareRetry(
         total=max_retries,
@@ -66,6 +131,7 @@ def retrying_session(
         allowed_methods=methods,
         respect_retry_after_header=True,
         raise_on_status=False,
+        gate=gate,
     )
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=retry)
@@ -97,6 +163,9 @@ def _error_message(body: object) -> str | None:
         details = error.get("errors")
         if message and details:
             return f"{message} ({'; '.join(map(str, details))})"
+        if not message and isinstance(details, list):  # Confluence v2: {"errors": [{"title": ..., "detail": ...}]}
+            titles = [str(d.get("title") or d.get("detail") or "") for d in details if isinstance(d, dict)]
+            return "; ".join(title for title in titles if title) or None
         return message
     return str(error)
 
@@ -105,22 +174,62 @@ class ApiClient:
     """What every source's client shares: a retrying session below a base URL, and counts.
 
     ``requests_made`` counts API calls (once each, however often retried); ``retries`` the
-    requests repeated after a 429, a 5xx or a connection error.
+    requests repeated after a 429, a 5xx or a connection error. ``concurrency`` is how many
+    calls the client may have in flight at once (``sources/pool.py``); ``_send`` and
+    ``count_request`` are safe to call from that many threads.
     """
 
-    def __init__(self, base_url: str, *, max_retries: int = 6, backoff_factor: float = 0.5) -> None:
+    def __init__(
+        self, base_url: str, *, max_retries: int = 6, backoff_factor: float = 0.5, concurrency: int = 1
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
-        self.session = retrying_session(max_retries=max_retries, backoff_factor=backoff_factor)
+        self.backoff_factor = backoff_factor
+        self.concurrency = concurrency
+        self.gate = RateLimitGate()
+        self.session = retrying_session(max_retries=max_retries, backoff_factor=backoff_factor, gate=self.gate)
         self.requests_made = 0
         self.retries = 0
+        self._owner = threading.get_ident()
+        self._idle_sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    def count_request(self) -> None:
+        """Count one API call (thread-safe: workers of a pool count into the same client)."""
+        with self._lock:
+            self.requests_made += 1
+
+    @contextmanager
+    def _borrowed_session(self) -> Iterator[requests.Session]:
+        """The client's own session in the thread that made it; a worker's own copy in any other thread."""
+        if threading.get_ident() == self._owner:
+            yield self.session
+            return
+        with self._lock:
+            session = self._idle_sessions.pop() if self._idle_sessions else None
+        if session is None:
+            session = retrying_session(max_retries=self.max_retries, backoff_factor=self.backoff_factor, gate=self.gate)
+            session.headers = requests.structures.CaseInsensitiveDict(self.session.headers)
+            session.auth = self.session.auth
+        try:
+            yield session
+        finally:
+            with self._lock:
+                self._idle_sessions.append(session)
 
     def _send(self, path: str, params=None, **kwargs) -> requests.Response:
-        """``GET`` a path below the base URL, adding the retries urllib3 made to ``retries``."""
+        """``GET`` a path below the base URL, adding the retries urllib3 made to ``retries``.
+
+        Waits first while a 429 of any of the client's workers holds the gate.
+        """
         kwargs.setdefault("timeout", 30)
-        response = self.session.get(f"{self.base_url}{path}", params=params, **kwargs)
+        with self._borrowed_session() as session:
+            self.gate.wait()
+            response = session.get(f"{self.base_url}{path}", params=params, **kwargs)
         retry_state = getattr(response.raw, "retries", None)
-        self.retries += len(retry_state.history) if retry_state else 0
+        if retry_state and retry_state.history:
+            with self._lock:
+                self.retries += len(retry_state.history)
         return response
 
 

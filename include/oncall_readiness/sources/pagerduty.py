@@ -10,7 +10,9 @@ checks' look-back before the audit instant to their look-ahead after it (``windo
 ``coverage_days``), so one query serves both the rotation's past and the coverage ahead.
 Only a linked schedule that no escalation policy targets is read on its own
 (``GET /schedules/{id}``), because the listing does not render final schedules. Pages are as
-large as PagerDuty allows (100). The facts tables: ``pagerduty_facts``.
+large as PagerDuty allows (100). A collection whose first page says it holds more than classic
+pagination can reach (offset + limit <= 10,000) is read in team or schedule slices instead
+(``pagerduty_slices``). The facts tables: ``pagerduty_facts``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,16 @@ import pandas as pd
 from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error, retrying_session
 from oncall_readiness.sources.pagerduty_facts import FACT_COLUMNS, frame, normalise
 from oncall_readiness.sources.pagerduty_incidents import BeyondOffsetCap, collect_incidents
+from oncall_readiness.sources.pagerduty_slices import (
+    AccountTeams,
+    Slice,
+    batches,
+    fetch_missing,
+    find_users_by_email,
+    read_by_team,
+    read_slice,
+    report_unread,
+)
 
 __all__ = ["FACT_COLUMNS", "AuditWindow", "PagerDutyClient", "collect", "collect_for_audit", "normalise"]
 
@@ -40,10 +52,9 @@ ACCEPT = "application/vnd.pagerduty+json;version=2"
 PAGE_LIMIT = 100
 # PagerDuty refuses offset + limit beyond this with classic pagination.
 MAX_OFFSET_WINDOW = 10_000
-# Keeps the /oncalls query string well under common URL length limits.
-ONCALLS_SCHEDULES_PER_QUERY = 50
 USER_INCLUDES = ["teams", "contact_methods", "notification_rules"]
 SCHEDULE_TARGETS = ("schedule_reference", "schedule")
+USER_TARGETS = ("user_reference", "user")
 QUERY_POSTS = frozenset({"POST"})
 
 
@@ -91,6 +102,15 @@ class PagerDutyClient(ApiClient):
         raise_for_error(response, SOURCE)
         return response.json()
 
+    def find(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """``get`` for an object that may not exist (an id the registry names): None on 404."""
+        response = self._send(path, params)
+        self.requests_made += 1
+        if response.status_code == 404:
+            return None
+        raise_for_error(response, SOURCE)
+        return response.json()
+
     def iter_all(self, path: str, key: str, params: Mapping[str, Any] | None = None) -> Iterator[dict]:
         """Every object of a classic-paginated collection, following ``more`` page by page.
 
@@ -109,7 +129,8 @@ class PagerDutyClient(ApiClient):
                 if total > MAX_OFFSET_WINDOW:
                     raise BeyondOffsetCap(
                         f"{SOURCE}: GET {path} has {total} objects, beyond the {MAX_OFFSET_WINDOW} that classic "
-                        "pagination can reach; narrow the query"
+                        "pagination can reach; narrow the query",
+                        total=total,
                     )
                 counts[0] += total
             counts[1] += len(items)
@@ -130,6 +151,7 @@ def collect(
     schedule_ids: Iterable[str] = (),
     service_ids: Iterable[str] = (),
     *,
+    people_emails: Iterable[str] = (),
     incidents_as_of: pd.Timestamp | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Read the account and return its facts tables.
@@ -138,18 +160,40 @@ def collect(
     PagerDuty services of its components: the final schedules (overrides included) of the
     former and of every schedule the latter's escalation policies page come from one
     ``/oncalls`` window query; only a linked schedule that no escalation policy targets (so
-    ``/oncalls`` cannot show it) costs a call of its own. With ``incidents_as_of`` (the audit
-    instant), the incidents and the responders' load up to it too (``pagerduty_incidents``).
+    ``/oncalls`` cannot show it) costs a call of its own. A collection past the offset cap is
+    read in team slices (``pagerduty_slices``); then the joiners (``people_emails``), the
+    registry's services and schedules, and the users and policies they refer to, that belong to
+    no team are looked up one by one. With ``incidents_as_of`` (the audit instant), the incidents and
+    the responders' load up to it too (``pagerduty_incidents``).
     """
     window_params = {"since": window.since.isoformat(), "until": window.until.isoformat(), "time_zone": "UTC"}
-    users = list(client.iter_all("/users", "users", {"include[]": USER_INCLUDES}))
-    schedules = list(client.iter_all("/schedules", "schedules", {"include[]": ["schedule_layers"], **window_params}))
-    services = list(client.iter_all("/services", "services"))
-    policies = list(client.iter_all("/escalation_policies", "escalation_policies"))
-    wanted = set(schedule_ids) | _paged_schedules(policies, services, set(service_ids))
-    known = sorted(wanted & {schedule["id"] for schedule in schedules})
-    shifts = _final_schedules(client, known, policies, window_params)
-    facts = normalise(users=users, schedules=schedules, services=services, policies=policies, shifts=shifts)
+    teams, service_ids = AccountTeams(client), set(service_ids)
+    users = read_by_team(client, "/users", "users", {"include[]": USER_INCLUDES}, teams)
+    schedule_params = {"include[]": ["schedule_layers"], **window_params}
+    schedules = read_by_team(client, "/schedules", "schedules", schedule_params, teams)
+    services = read_by_team(client, "/services", "services", {}, teams)
+    fetch_missing(client, services, service_ids, "/services", "service")
+    policies = read_by_team(client, "/escalation_policies", "escalation_policies", {}, teams)
+    fetch_missing(
+        client, policies, _policies_of(services.objects, service_ids), "/escalation_policies", "escalation_policy"
+    )
+    wanted = set(schedule_ids) | _paged_schedules(policies.objects, services.objects, service_ids)
+    fetch_missing(client, schedules, wanted, "/schedules", "schedule", window_params)
+    known = sorted(wanted & schedules.by_id.keys())
+    shifts = _final_schedules(client, known, policies.objects, window)
+    find_users_by_email(client, users, people_emails, USER_INCLUDES)
+    referenced = _referenced_users(schedules.objects, policies.objects, shifts)
+    fetch_missing(client, users, referenced, "/users", "user", {"include[]": USER_INCLUDES})
+    for path, collected in (("/users", users), ("/schedules", schedules), ("/services", services)):
+        report_unread(path, collected)
+    report_unread("/escalation_policies", policies)
+    facts = normalise(
+        users=users.objects,
+        schedules=schedules.objects,
+        services=services.objects,
+        policies=policies.objects,
+        shifts=shifts,
+    )
     if incidents_as_of is not None:
         look_back = (incidents_as_of - pd.Timestamp(window.since)).days
         facts |= collect_incidents(client, incidents_as_of, window_days=look_back)
@@ -167,11 +211,13 @@ def _collections(client: PagerDutyClient) -> pd.DataFrame:
     )
 
 
+def _policies_of(services: list[dict], service_ids: set[str]) -> set[str]:
+    return {(service.get("escalation_policy") or {}).get("id") for service in services if service["id"] in service_ids}
+
+
 def _paged_schedules(policies: list[dict], services: list[dict], service_ids: set[str]) -> set[str]:
     """The schedules that the escalation policies of ``service_ids`` page, at any level."""
-    policy_ids = {
-        (service.get("escalation_policy") or {}).get("id") for service in services if service["id"] in service_ids
-    }
+    policy_ids = _policies_of(services, service_ids)
     return {
         target["id"]
         for policy in policies
@@ -182,10 +228,34 @@ def _paged_schedules(policies: list[dict], services: list[dict], service_ids: se
     }
 
 
+def _referenced_users(schedules: list[dict], policies: list[dict], shifts: list[dict]) -> set[str]:
+    """The users that rotations, escalation rules and on-call shifts name: the ones a check may look up."""
+    members = {
+        (member.get("user") or {}).get("id")
+        for schedule in schedules
+        for layer in schedule.get("schedule_layers") or []
+        for member in layer.get("users") or []
+    }
+    targets = {
+        target.get("id")
+        for policy in policies
+        for rule in policy.get("escalation_rules") or []
+        for target in rule.get("targets") or []
+        if target.get("type") in USER_TARGETS
+    }
+    return (members | targets | {shift["user_id"] for shift in shifts}) - {None}
+
+
 def _final_schedules(
-    client: PagerDutyClient, schedule_ids: list[str], policies: list[dict], window_params: dict
+    client: PagerDutyClient, schedule_ids: list[str], policies: list[dict], window: AuditWindow
 ) -> list[dict]:
-    """(schedule_id, user_id, start, end) of every final-schedule shift of the schedules in the window."""
+    """(schedule_id, user_id, start, end) of every final-schedule shift of the schedules in the window.
+
+    ``/oncalls`` is asked for ``IDS_PER_QUERY`` schedules at a time over the whole window; a query
+    whose first page says it holds more entries than the offset cap is halved (schedules, then
+    the window) until each part fits. A shift across two windows comes twice: it is kept once.
+    """
+    window_params = {"since": window.since.isoformat(), "until": window.until.isoformat(), "time_zone": "UTC"}
     targeted = {
         target["id"]
         for policy in policies
@@ -194,10 +264,11 @@ def _final_schedules(
         if target.get("type") in SCHEDULE_TARGETS
     }
     via_oncalls = [schedule_id for schedule_id in schedule_ids if schedule_id in targeted]
+    since, until = pd.Timestamp(window.since), pd.Timestamp(window.until)
     shifts = []
-    for chunk in _chunks(via_oncalls, ONCALLS_SCHEDULES_PER_QUERY):
-        params = {"schedule_ids[]": chunk, **window_params}
-        for entry in client.iter_all("/oncalls", "oncalls", params):
+    for batch in batches(via_oncalls):
+        piece = Slice("schedule_ids[]", batch, since, until)
+        for entry in read_slice(client, "/oncalls", "oncalls", {"time_zone": "UTC"}, piece):
             if entry.get("schedule") and entry.get("start"):
                 shifts.append(_shift(entry["schedule"]["id"], entry))
     # The listing does not render final schedules (PagerDuty/api-schema#430): ask one by one.
@@ -215,11 +286,6 @@ def _shift(schedule_id: str, entry: dict) -> dict:
         "start": entry.get("start"),
         "end": entry.get("end"),
     }
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def collect_for_audit(
@@ -241,7 +307,33 @@ def collect_for_audit(
         window,
         schedule_ids=registry["registry_team_schedules"]["schedule_id"],
         service_ids=registry["registry_services"]["pagerduty_service_id"].dropna(),
+        people_emails=joiner_emails(registry, instant),
         incidents_as_of=instant,
     )
     log.info("PagerDuty: %d requests, %d retried after 429 or 5xx", client.requests_made, client.retries)
     return facts
+
+
+def joiner_emails(registry: Mapping[str, pd.DataFrame], instant: pd.Timestamp) -> list[str]:
+    """The emails of the people who started in the longest joiner window of any team, up to ``instant``.
+
+    ``joiner-permissions`` looks joiners up in PagerDuty by email, and a joiner may have an
+    account in no team yet, which team slices cannot see: past the offset cap these are the
+    emails worth one look-up each. Everyone else is found through the users that schedules,
+    escalation rules and shifts name, so a large registry of people without PagerDuty accounts
+    costs no request. Start dates come from the catalog and the HR export.
+    """
+    from oncall_readiness.checks.catalogue import load_catalogue, team_thresholds  # on use: it reads checks.yaml
+    from oncall_readiness.hr import TABLE as HR_TABLE
+
+    check = next((c for c in load_catalogue().implemented() if "joiner_days" in c.thresholds), None)
+    if check is None:
+        return []
+    windows = team_thresholds(check, registry["registry_teams"]["team"], registry["registry_thresholds"])
+    longest = int(windows["joiner_days"].max()) if len(windows) else int(check.thresholds["joiner_days"].default)
+    day = instant.tz_convert("UTC").tz_localize(None).normalize()
+    people = [registry["registry_people"], registry.get(HR_TABLE, pd.DataFrame(columns=["email", "start_date"]))]
+    dated = pd.concat([frame[["email", "start_date"]] for frame in people], ignore_index=True)
+    started = pd.to_datetime(dated["start_date"], errors="coerce")
+    recent = started.between(day - pd.Timedelta(days=longest), day) & dated["email"].notna()
+    return sorted(set(dated.loc[recent, "email"].astype(str).str.strip().str.lower()))

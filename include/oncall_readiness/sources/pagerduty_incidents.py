@@ -41,7 +41,11 @@ SMALLEST_WINDOW = pd.Timedelta(minutes=1)
 
 
 class BeyondOffsetCap(SourceError):
-    """A classic-paginated query holds more objects than offset + limit can reach."""
+    """A classic-paginated query holds more objects than offset + limit can reach (``total``: how many, if said)."""
+
+    def __init__(self, message: str, *, total: int | None = None):
+        super().__init__(message)
+        self.total = total
 
 
 RESPONDER_FIELDS = {

@@ -1,4 +1,4 @@
-"""The Confluence runbook collector against the emulator: one call per page, backfills, throttling, errors."""
+"""The Confluence runbook collector against the emulator: 250 pages a call, backfills, throttling, errors."""
 
 from __future__ import annotations
 
@@ -54,10 +54,10 @@ def sample_facts(sandbox):
     return client, collect(client, SAMPLE_RUNBOOKS, INSTANT)["confluence_runbooks"]
 
 
-def test_sample_org_costs_one_call_per_page(sample_facts):
+def test_sample_org_costs_one_bulk_call(sample_facts):
     client, facts = sample_facts
     assert len(SAMPLE_RUNBOOKS) == 7
-    assert client.requests_made == 7 and client.retries == 0
+    assert client.requests_made == 1 and client.retries == 0  # GET /wiki/api/v2/pages?id=...&body-format=storage
     assert list(facts.columns) == list(confluence.FACT_COLUMNS["confluence_runbooks"])
     assert facts["found"].all() and facts[["version", "last_changed", "title"]].notna().all().all()
 
@@ -79,8 +79,8 @@ def test_a_backfill_reads_the_version_current_at_the_instant(sandbox):
     client = client_for(sandbox)
     earlier = pd.Timestamp("2026-11-09T00:00:00Z")
     facts = collect(client, SAMPLE_RUNBOOKS, earlier)["confluence_runbooks"].set_index("service")
-    # Six pages changed after 11-09: for each, the versions listing and that version's body.
-    assert client.requests_made == 7 + 2 * 6
+    # One bulk read; six pages changed after 11-09: for each, the versions listing and that version's body.
+    assert client.requests_made == 1 + 2 * 6
     reconciler = facts.loc["payments-reconciler"]
     assert reconciler["version"] == 2 and reconciler["last_changed"] == pd.Timestamp("2026-08-20T13:10:00Z")
     assert reconciler["has_failure_scenarios"] and not reconciler["has_mitigations"]  # version 2's body
@@ -103,8 +103,8 @@ def test_a_page_younger_than_the_instant_is_not_found_and_long_histories_are_pag
     old, new = facts["confluence_runbooks"].to_dict("records")
     assert old["found"] and old["version"] == 1 and old["has_mitigations"] and not old["has_alert_thresholds"]
     assert not new["found"] and new["error"] == "page 2 was created after the audit"
-    # page 1: content, two pages of versions (200 + 51), version 1; page 2: content, one page of versions
-    assert client.requests_made == 4 + 2
+    # both in one bulk read; page 1: two pages of versions (200 + 51), version 1; page 2: one page of versions
+    assert client.requests_made == 1 + 3 + 1
 
 
 def test_unreadable_pages_are_facts_not_failures(sandbox):
@@ -118,15 +118,17 @@ def test_unreadable_pages_are_facts_not_failures(sandbox):
     assert list(facts["found"]) == [False, False, True]
     assert facts["error"].iloc[0] == "Confluence has no page 99999999, or the account cannot see it"
     assert "names no page id" in facts["error"].iloc[1]
-    assert client.requests_made == 2
+    assert client.requests_made == 1
 
 
-def test_throttled_collection_gives_the_same_facts(sample_facts):
-    _, unthrottled = sample_facts
-    with running_sandbox(states={"confluence": sample_state(rate_limit="3/1")}) as throttled:
+def test_throttled_collection_gives_the_same_facts(sandbox):
+    backfill = pd.Timestamp("2026-11-09T00:00:00Z")  # 13 calls: the bulk read and two per changed page
+    unthrottled = collect(client_for(sandbox), SAMPLE_RUNBOOKS, backfill)["confluence_runbooks"]
+    with running_sandbox(states={"confluence": sample_state(rate_limit="5/1")}) as throttled:
         client = client_for(throttled, backoff_factor=0.1)
-        facts = collect(client, SAMPLE_RUNBOOKS, INSTANT)["confluence_runbooks"]
+        facts = collect(client, SAMPLE_RUNBOOKS, backfill)["confluence_runbooks"]
     assert client.retries >= 1, "the sandbox should have answered 429 at least once"
+    assert client.gate.holds >= 1  # the 429s paused the whole pool, not one worker
     pd.testing.assert_frame_equal(unthrottled, facts)
 
 
@@ -146,7 +148,7 @@ def test_a_rejected_login_fails_at_once_with_the_api_message_and_no_secret(sandb
     with pytest.raises(SourceError) as error:
         collect(client, SAMPLE_RUNBOOKS, INSTANT)
     message = str(error.value)
-    assert message.startswith("confluence: GET /confluence/wiki/rest/api/content/")
+    assert message.startswith("confluence: GET /confluence/wiki/api/v2/pages")
     assert "answered 401: Client must be authenticated" in message and token not in message
     assert client.requests_made == 1
 
@@ -181,4 +183,50 @@ def test_a_connection_without_login_names_the_field(monkeypatch):
     conn = {"conn_type": "readiness_confluence", "host": "https://example.atlassian.net", "password": "t"}
     monkeypatch.setenv("AIRFLOW_CONN_CONFLUENCE_DEFAULT", json.dumps(conn))
     with pytest.raises(ConnectionConfigError, match="'confluence_default' has no account email in its login"):
+        ConfluenceHook().get_conn()
+
+
+def many_pages(count: int) -> dict:
+    """``count`` current pages, ids 1000..; every 7th in the trash."""
+    return {
+        "pages": [
+            {
+                "id": str(1000 + i),
+                "status": "trashed" if i % 7 == 6 else "current",
+                "versions": [{"when": "2026-11-01T00:00:00Z", "body": "<h2>Mitigations</h2>"}],
+            }
+            for i in range(count)
+        ]
+    }
+
+
+def test_600_pages_cost_three_bulk_calls_of_at_most_250_ids():
+    urls = [page_url(str(1000 + i)) for i in range(600)]
+    with running_sandbox(states={"confluence": many_pages(600)}) as sandbox:
+        client = client_for(sandbox, concurrency=3)
+        facts = collect(client, runbooks(*urls, urls[0]), INSTANT)["confluence_runbooks"]
+    assert client.requests_made == 3  # 250 + 250 + 100 ids; the emulator answers 400 past 250
+    assert len(facts) == 601 and facts["page_id"].iloc[-1] == "1000"  # a page linked twice is read once
+    trashed = facts["page_id"].astype(int).sub(1000).mod(7).eq(6)
+    assert not facts.loc[trashed, "found"].any() and facts.loc[~trashed, "found"].all()
+    assert facts.loc[~trashed, "has_mitigations"].all()
+
+
+def test_a_paged_answer_is_followed_by_its_cursor(monkeypatch):
+    monkeypatch.setattr(confluence, "PAGE_LIMIT", 2)
+    with running_sandbox(states={"confluence": many_pages(5)}) as sandbox:
+        client = client_for(sandbox)
+        facts = collect(client, runbooks(*(page_url(str(1000 + i)) for i in range(5))), INSTANT)
+    assert client.requests_made == 3  # 2 + 2 + 1 through _links.next
+    assert facts["confluence_runbooks"]["found"].all()
+
+
+def test_the_connection_extra_sets_the_concurrency(sandbox, monkeypatch):
+    conn = {"conn_type": "readiness_confluence", **sandbox.connections()["confluence"], "extra": {"concurrency": 3}}
+    monkeypatch.setenv("AIRFLOW_CONN_CONFLUENCE_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("READINESS_HTTP_CONCURRENCY", "5")
+    assert ConfluenceHook().get_conn().concurrency == 3  # the connection's setting wins over the environment
+    conn["extra"] = {"concurrency": "lots"}
+    monkeypatch.setenv("AIRFLOW_CONN_CONFLUENCE_DEFAULT", json.dumps(conn))
+    with pytest.raises(ConnectionConfigError, match="'confluence_default' extra 'concurrency' is 'lots'"):
         ConfluenceHook().get_conn()

@@ -212,3 +212,58 @@ def test_injected_faults_answer_503_and_explicit_settings_override_the_state():
 def test_a_malformed_state_is_refused_saying_where(document, message):
     with pytest.raises(ConfluenceStateError, match=message):
         parse_state(document)
+
+
+# --- v2: GET /wiki/api/v2/pages ----------------------------------------------------------------
+
+PAGES = "/wiki/api/v2/pages"
+
+
+def test_v2_pages_by_id_with_storage_bodies(client):
+    response = client.get(PAGES, params={"id": ["100", "200", "999"], "body-format": "storage"})
+    assert response.status_code == 200
+    body = response.json()
+    assert [page["id"] for page in body["results"]] == ["100"]  # 200 is trashed, 999 unknown: left out
+    page = body["results"][0]
+    assert (page["status"], page["title"]) == ("current", "API Runbook")
+    assert page["version"]["number"] == 3 and page["version"]["createdAt"] == "2026-11-10T09:00:00.000Z"
+    assert page["version"]["minorEdit"] is True
+    assert page["body"] == {"storage": {"representation": "storage", "value": "<h2>Alerts</h2>"}}
+    assert page["_links"]["webui"] == "/spaces/OPS/pages/100/API+Runbook"
+    assert "next" not in body["_links"] and body["_links"]["base"].endswith("/wiki")
+
+
+def test_v2_pages_take_comma_separated_ids_statuses_and_no_body_by_default(client):
+    body = client.get(PAGES, params={"id": "100,200", "status": "current,trashed"}).json()
+    assert [page["id"] for page in body["results"]] == ["100", "200"]
+    assert all("body" not in page for page in body["results"])
+
+
+def test_v2_pages_refuse_more_than_250_ids_and_bad_parameters(client):
+    too_many = client.get(PAGES, params={"id": [str(i) for i in range(251)]})
+    assert too_many.status_code == 400
+    error = too_many.json()["errors"][0]
+    assert error["status"] == 400 and "Expected size 0 - 250" in error["title"]
+    assert client.get(PAGES, params={"id": [str(i) for i in range(250)]}).status_code == 200
+    for params in ({"limit": 251}, {"limit": 0}, {"id": "abc"}, {"body-format": "view"}, {"status": "gone"}):
+        assert client.get(PAGES, params=params).status_code == 400, params
+
+
+def test_v2_pages_are_paged_by_an_opaque_cursor_in_links_next_and_the_link_header():
+    document = {
+        "users": [EMAIL],
+        "pages": [{"id": str(i), "versions": [{"when": "2026-01-01T00:00:00Z", "body": ""}]} for i in range(1, 6)],
+    }
+    client = TestClient(create_app(document, tokens=[TOKEN]))
+    client.auth = (EMAIL, TOKEN)
+    seen, url, calls = [], PAGES + "?limit=2&id=1&id=2&id=3&id=4&id=5", 0
+    while url:
+        response = client.get(url)
+        calls += 1
+        body = response.json()
+        seen += [page["id"] for page in body["results"]]
+        url = body["_links"].get("next")
+        if url:
+            assert response.headers["Link"].startswith(f'<{url}>; rel="next"')
+    assert seen == ["1", "2", "3", "4", "5"] and calls == 3
+    assert client.get(PAGES, params={"cursor": "not-a-cursor"}).status_code == 400

@@ -1,4 +1,8 @@
-"""The GitHub runbook collector against the emulator: fewest calls, as of the audit, throttling, errors."""
+"""The GitHub runbook collector against the emulator: fewest calls, as of the audit, throttling, errors.
+
+Both ways of reading (GraphQL, the default, and REST) run against the same sandbox and must
+give the same facts; GraphQL's batching and limits have their own tests (test_graphql_client.py).
+"""
 
 from __future__ import annotations
 
@@ -49,12 +53,26 @@ def sample_facts(sandbox):
     return client, facts
 
 
-def test_sample_org_costs_two_calls_per_runbook(sample_facts):
+@pytest.fixture(scope="module")
+def rest_facts(sandbox):
+    client = GitHubClient(sandbox.token, base_url=sandbox.url("github"), api="rest")
+    facts = collect(client, SAMPLE_RUNBOOKS, INSTANT)["github_runbooks"]
+    return client, facts
+
+
+def test_sample_org_costs_one_graphql_query(sample_facts):
     client, facts = sample_facts
     assert len(SAMPLE_RUNBOOKS) == 11
-    assert client.requests_made == 2 * 11 and client.retries == 0  # last commit, then the file at that commit
+    assert client.api == "graphql" and client.requests_made == 1 and client.retries == 0
+    assert client.points_spent == 1  # 11 history connections of first: 1 -> round(11 / 100) -> at least 1 point
     assert list(facts.columns) == list(github.FACT_COLUMNS["github_runbooks"])
     assert facts["service"].is_unique and set(facts["service"]) == set(SAMPLE_RUNBOOKS["service"])
+
+
+def test_rest_costs_two_calls_per_runbook_and_gives_the_same_facts(sample_facts, rest_facts):
+    client, facts = rest_facts
+    assert client.requests_made == 2 * 11 and client.retries == 0  # last commit, then the file at that commit
+    pd.testing.assert_frame_equal(sample_facts[1], facts)
 
 
 def test_sample_org_facts_hold_the_designed_dates_and_parts(sample_facts):
@@ -76,8 +94,9 @@ def test_sample_org_facts_hold_the_designed_dates_and_parts(sample_facts):
     assert (facts["last_changed"] <= INSTANT).all()
 
 
-def test_a_backfill_reads_each_runbook_as_it_was(sandbox):
-    client = GitHubClient(sandbox.token, base_url=sandbox.url("github"))
+@pytest.mark.parametrize("api", ["graphql", "rest"])
+def test_a_backfill_reads_each_runbook_as_it_was(sandbox, api):
+    client = GitHubClient(sandbox.token, base_url=sandbox.url("github"), api=api)
     earlier = pd.Timestamp("2026-11-09T00:00:00Z")
     facts = collect(client, SAMPLE_RUNBOOKS, earlier)["github_runbooks"].set_index("service")
     api = facts.loc["payments-api"]
@@ -88,15 +107,17 @@ def test_a_backfill_reads_each_runbook_as_it_was(sandbox):
     assert (facts["last_changed"].dropna() <= earlier).all()
 
 
-def test_a_shared_runbook_is_read_once(sandbox):
-    client = GitHubClient(sandbox.token, base_url=sandbox.url("github"))
+@pytest.mark.parametrize(("api", "calls"), [("graphql", 1), ("rest", 2)])
+def test_a_shared_runbook_is_read_once(sandbox, api, calls):
+    client = GitHubClient(sandbox.token, base_url=sandbox.url("github"), api=api)
     url = blob("payments-runbooks", "payments-api.md")
     facts = collect(client, runbooks(url, url), INSTANT)["github_runbooks"]
-    assert client.requests_made == 2 and facts["found"].all() and len(facts) == 2
+    assert client.requests_made == calls and facts["found"].all() and len(facts) == 2
 
 
-def test_unreadable_runbooks_are_facts_not_failures(sandbox):
-    client = GitHubClient(sandbox.token, base_url=sandbox.url("github"))
+@pytest.mark.parametrize(("api", "calls"), [("graphql", 1), ("rest", 3)])
+def test_unreadable_runbooks_are_facts_not_failures(sandbox, api, calls):
+    client = GitHubClient(sandbox.token, base_url=sandbox.url("github"), api=api)
     urls = [
         blob("no-such-repo", "x.md"),
         blob("payments-runbooks", "x.md", ref="release"),
@@ -111,7 +132,8 @@ def test_unreadable_runbooks_are_facts_not_failures(sandbox):
     assert "GitHub has no 'release' in example-org/payments-runbooks" in errors[1]
     assert "never-existed.md has no commit on main" in errors[2]
     assert "is not a link to a file" in errors[3] and "is not a link to a file" in errors[4]
-    assert client.requests_made == 3  # one commits call each for the first three, none for the bad links
+    # GraphQL: one query for the three; REST: one commits call each; none for the bad links
+    assert client.requests_made == calls
 
 
 @pytest.mark.parametrize(
@@ -123,31 +145,35 @@ def test_unreadable_runbooks_are_facts_not_failures(sandbox):
     ],
     ids=["403-reset", "429-reset", "403-retry-after"],
 )
-def test_throttled_collection_gives_the_same_facts(sample_facts, emulator):
+def test_throttled_rest_collection_gives_the_same_facts(sample_facts, emulator):
     _, unthrottled = sample_facts
     with running_sandbox(states={"github": sample_state(**emulator)}) as throttled:
-        client = GitHubClient(throttled.token, base_url=throttled.url("github"), backoff_factor=0.1)
+        client = GitHubClient(throttled.token, base_url=throttled.url("github"), api="rest", backoff_factor=0.1)
         facts = collect(client, SAMPLE_RUNBOOKS, INSTANT)["github_runbooks"]
     assert client.retries >= 1, "the sandbox should have answered over the limit at least once"
     assert client.requests_made == 22
     pd.testing.assert_frame_equal(unthrottled, facts)
 
 
-def test_server_errors_are_retried(sample_facts):
+@pytest.mark.parametrize("api", ["graphql", "rest"])
+def test_server_errors_are_retried(sample_facts, api):
     _, expected = sample_facts
     with running_sandbox(states={"github": sample_state(fail_next=2)}) as sandbox:
-        client = GitHubClient(sandbox.token, base_url=sandbox.url("github"), backoff_factor=0.05)
+        client = GitHubClient(sandbox.token, base_url=sandbox.url("github"), api=api, backoff_factor=0.05)
         facts = collect(client, SAMPLE_RUNBOOKS, INSTANT)["github_runbooks"]
     assert client.retries == 2
     pd.testing.assert_frame_equal(expected, facts)
 
 
-def test_a_wrong_token_fails_at_once_with_the_api_message_and_no_secret(sandbox):
-    client = GitHubClient("wrong-secret-token", base_url=sandbox.url("github"))
+@pytest.mark.parametrize(
+    ("api", "call"), [("graphql", "POST /github/graphql"), ("rest", "GET /github/repos/example-org/")]
+)
+def test_a_wrong_token_fails_at_once_with_the_api_message_and_no_secret(sandbox, api, call):
+    client = GitHubClient("wrong-secret-token", base_url=sandbox.url("github"), api=api)
     with pytest.raises(SourceError) as error:
         collect(client, SAMPLE_RUNBOOKS, INSTANT)
     message = str(error.value)
-    assert message.startswith("github: GET /github/repos/example-org/")
+    assert message.startswith(f"github: {call}")
     assert "answered 401: Bad credentials" in message and "wrong-secret-token" not in message
     assert client.requests_made == 1
 
@@ -157,11 +183,14 @@ def test_no_token_is_refused_before_any_call():
         GitHubClient("")
 
 
-def test_collect_for_audit_reads_the_connection(sandbox, monkeypatch):
+@pytest.mark.parametrize("extra", [None, {"api": "rest"}, {"graphql_batch_size": 4}])
+def test_collect_for_audit_reads_the_connection(sandbox, monkeypatch, sample_facts, extra):
     conn = {"conn_type": "readiness_github", **sandbox.connections()["github"]}
+    if extra:
+        conn["extra"] = json.dumps(extra)
     monkeypatch.setenv("AIRFLOW_CONN_GITHUB_DEFAULT", json.dumps(conn))
     facts = collect_for_audit(GitHubHook(), INSTANT, REGISTRY, window_days=28)
-    assert len(facts["github_runbooks"]) == 11
+    pd.testing.assert_frame_equal(sample_facts[1], facts["github_runbooks"])
 
 
 def test_without_github_runbooks_no_connection_is_needed(monkeypatch):

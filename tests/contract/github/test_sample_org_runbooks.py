@@ -8,9 +8,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from oncall_readiness.checks import CheckInput
-from oncall_readiness.checks.catalogue import load_catalogue, team_thresholds
-from oncall_readiness.checks.runbook_freshness import evaluate
+from oncall_readiness.checks.catalogue import Catalogue, load_catalogue
+from oncall_readiness.checks.runner import evaluate_checks
 from oncall_readiness.registry import load_registry
 from oncall_readiness.runbook_facts import HOSTS
 from oncall_readiness.sources import confluence, github
@@ -18,7 +17,11 @@ from readiness_sandbox.confluence import SANDBOX_EMAIL
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
-CHECK = load_catalogue().checks["runbook-freshness"]
+CATALOGUE = load_catalogue()
+# The runner, not the check alone: it scopes the check to production services and leaves out the department.
+ONLY_THIS_CHECK = Catalogue(
+    checks={"runbook-freshness": CATALOGUE.checks["runbook-freshness"]}, status_scores=CATALOGUE.status_scores
+)
 
 
 def audit(instant: pd.Timestamp, unavailable=None):
@@ -31,10 +34,10 @@ def audit(instant: pd.Timestamp, unavailable=None):
         facts.update(confluence.collect(cf, confluence.runbooks_to_collect(services), instant))
     for source in unavailable or {}:
         del facts[HOSTS[source].table]
-    teams = facts["registry_teams"]
-    thresholds = team_thresholds(CHECK, teams["team"], facts["registry_thresholds"])
-    outcome = evaluate(CheckInput(instant, teams, facts, thresholds, unavailable or {}))
-    return outcome.results.set_index("team"), outcome.findings
+    results, findings = evaluate_checks(
+        audit_instant=instant, facts=facts, unavailable=unavailable or {}, catalogue=ONLY_THIS_CHECK
+    )
+    return results.set_index("team"), findings[~findings["message"].str.startswith("Out of scope")]
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,10 @@
-"""The Grafana collector against the emulator: fewest calls, pagination, throttling, errors."""
+"""The Grafana collector against the emulator: fewest calls, pagination, the pool, throttling, errors."""
 
 from __future__ import annotations
 
 import json
+import math
+import time
 
 import pandas as pd
 import pytest
@@ -160,3 +162,34 @@ def test_a_connection_without_a_host_names_the_connection(monkeypatch):
     with pytest.raises(ConnectionConfigError, match="'grafana_default' has no host") as error:
         GrafanaHook().get_conn()
     assert "secret-123" not in str(error.value)
+
+
+def test_member_lists_are_read_by_the_pool_and_a_429_storm_adds_no_calls():
+    names = ["wanted", *(f"team-{i:05d}" for i in range(1, 60))]
+    with running_sandbox(states={"grafana": big_instance(dashboards=10, teams=60)}, rate_limit="10/1") as sandbox:
+        client = GrafanaClient(sandbox.token, base_url=sandbox.url("grafana"), concurrency=8, backoff_factor=0.1)
+        started = time.monotonic()
+        facts = collect(client, dashboard_selectors=["bulk"], team_names=names)
+        elapsed = time.monotonic() - started
+    members = facts["grafana_team_members"]
+    teams_in_order = list(facts["grafana_teams"]["team_name"])
+    assert sorted(teams_in_order) == sorted(names)
+    assert list(members["team_name"]) == teams_in_order  # every list, in the order Grafana lists the teams
+    collections = facts["grafana_collections"]
+    assert (collections["reported_total"] == collections["collected"]).all()
+    # one search page, d00000 opened, one team page, 60 member lists, the rules: each counted once
+    assert client.requests_made == 1 + 1 + 1 + 60 + 1
+    assert client.gate.holds >= 1, "10 requests a second should have answered 429"
+    # a 429 pauses the whole pool: at most the requests in flight are refused in each window
+    assert client.retries <= client.concurrency * math.ceil(elapsed)
+
+
+def test_the_concurrency_comes_from_the_environment_or_the_connection(monkeypatch, sample_sandbox):
+    conn = {"conn_type": "readiness_grafana", "host": sample_sandbox.url("grafana"), "password": sample_sandbox.token}
+    monkeypatch.setenv("AIRFLOW_CONN_GRAFANA_DEFAULT", json.dumps(conn))
+    monkeypatch.delenv("READINESS_HTTP_CONCURRENCY", raising=False)
+    assert GrafanaHook().get_conn().concurrency == 8
+    monkeypatch.setenv("READINESS_HTTP_CONCURRENCY", "2")
+    assert GrafanaHook().get_conn().concurrency == 2
+    monkeypatch.setenv("AIRFLOW_CONN_GRAFANA_DEFAULT", json.dumps({**conn, "extra": {"concurrency": 16}}))
+    assert GrafanaHook().get_conn().concurrency == 16

@@ -186,12 +186,23 @@ def test_limit_above_100_is_capped(client):
     assert len(body["users"]) == 5
 
 
-def test_offset_plus_limit_beyond_10000_is_invalid(client):
+def test_offset_plus_limit_beyond_10000_is_refused_as_pagerduty_does(client):
+    # PagerDuty's answer, as its clients quote it (e.g. cloudquery/cloudquery#12750, apache/devlake#5107).
     response = client.get("/users", params={"offset": 9950, "limit": 100})
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == 2001
-    assert response.json()["error"]["message"] == "Invalid Input Provided"
+    assert response.json() == {
+        "error": {
+            "message": "Arguments Caused Error",
+            "code": 2002,
+            "errors": [
+                "Offset+limit exceeds maximum allowed value of 10000. Please try to refine your search to "
+                "reduce the returned set of records below this number, like adding a date range."
+            ],
+        }
+    }
     assert client.get("/users", params={"offset": 9900, "limit": 100}).status_code == 200
+    # A default limit (25) counts too.
+    assert client.get("/users", params={"offset": 9980}).json()["error"]["code"] == 2002
 
 
 @pytest.mark.parametrize("params", [{"limit": "ten"}, {"offset": "1.5"}, {"limit": "-1"}])

@@ -266,7 +266,7 @@ def test_incidents_list_filters_and_new_fields(client):
 
 def test_incidents_list_keeps_the_offset_cap(client):
     response = client.get("/incidents", params={"offset": 9950, "limit": 100})
-    assert response.status_code == 400 and response.json()["error"]["code"] == 2001
+    assert response.status_code == 400 and response.json()["error"]["code"] == 2002
 
 
 # --- notes ---------------------------------------------------------------------------------

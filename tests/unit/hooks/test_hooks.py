@@ -234,7 +234,9 @@ def test_the_connection_forms_hide_only_fields_the_hook_ignores():
         hidden = set(behaviour["hidden-fields"])
         assert {"host", "password"}.isdisjoint(hidden), entry["connection-type"]
         assert ("login" in hidden) == (entry["connection-type"] not in login_readers), entry["connection-type"]
-        assert set(behaviour["relabeling"]) | set(behaviour["placeholders"]) <= {"host", "login", "password"}
+        assert set(behaviour["relabeling"]) | set(behaviour["placeholders"]) <= {"host", "login", "password", "extra"}
+        if entry["connection-type"] == GitHubHook.conn_type:  # GitHub reads its extra (api, graphql_batch_size)
+            assert "extra" not in hidden
 
 
 def test_the_provider_module_is_plain_data():

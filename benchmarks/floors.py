@@ -1,0 +1,127 @@
+"""The least each API allows for an organisation: requests, and the wall time they need.
+
+**Request floor** of a source: what the audit must read from it, each collection in pages of
+the largest size the API allows, every query as full as the API lets it be, no object read
+twice, no failed or retried request:
+
+- PagerDuty (classic pagination, 100 a page): users, schedules, services, escalation
+  policies, on-call entries of the window (every turn of every team schedule overlapping
+  [instant - window_days, instant + coverage_days)), incidents listed over the look-back and
+  the open ones; the analytics API's raw incidents (1,000 a page) and one responder-metrics
+  query per week of the load check.
+- Grafana: the dashboard search (5,000 a page), one ``GET /api/dashboards/uid`` per
+  dashboard whose kind only its panels tell, the team search (1,000 a page), one member list
+  per registry team (Grafana does not page or batch it), one alert-rules call.
+- GitHub: one GraphQL query per ``GITHUB_FILES_PER_QUERY`` (100) runbooks (each file's last commit
+  before the instant and its text at that commit); the REST floor, two calls per runbook,
+  is shown beside it.
+- Confluence: one v2 pages call per 250 page ids (no page was edited after the instant, so
+  no version history is needed).
+- Chaos Day calendar: the feed, once. Prometheus: one rules call (a real server, not counted).
+
+**Time floor** of a source: ``max(n x latency / concurrency, rate-limit time)`` for its request
+floor ``n``, where concurrency is what the API tolerates (PagerDuty and GitHub serially, as
+their docs ask of an integration with one token; Grafana and Confluence the collectors' bounded
+pool of 8) and the rate-limit time is what a fixed window of ``L`` requests per ``W`` seconds
+lets through: ``floor((n - 1) / L) x W`` (the first window's requests go at once, each later
+window waits for its reset). For a budget of points (GitHub GraphQL: 5,000 an hour, at least
+one point a query) the same with points.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from benchmarks.org import INSTANT, ROTATION_START, Organisation
+
+PAGERDUTY_PAGE = 100
+PAGERDUTY_ANALYTICS_PAGE = 1000
+LOAD_WEEKS = 4
+GRAFANA_SEARCH_PAGE = 5000
+GRAFANA_TEAMS_PAGE = 1000
+CONFLUENCE_IDS_PER_CALL = 250
+# GitHub charges a GraphQL query one point per 100 connections it asks for (at least one):
+# 100 files, each with its history(first: 1), is the largest query that costs one point.
+GITHUB_FILES_PER_QUERY = 100
+BOUNDED_POOL = 8
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    requests: int
+    per_seconds: float
+
+
+# What the APIs enforce, and so the sandbox in the benchmark. Grafana (self-hosted) has no API
+# rate limit: the benchmark lifts the emulator's default (SANDBOX_RATE_LIMITS).
+RATE_LIMITS: dict[str, RateLimit | None] = {
+    "pagerduty": RateLimit(960, 60),
+    "grafana": None,
+    "github": RateLimit(5000, 3600),
+    "confluence": RateLimit(100, 1),
+    "chaos_calendar": RateLimit(960, 60),
+}
+SANDBOX_RATE_LIMITS = {"grafana": "1000000/1"}
+CONCURRENCY = {"pagerduty": 1, "grafana": BOUNDED_POOL, "github": 1, "confluence": BOUNDED_POOL, "chaos_calendar": 1}
+
+
+def pages(count: int, size: int) -> int:
+    """Pages to read ``count`` objects; an empty collection still costs its one query."""
+    return max(1, math.ceil(count / size))
+
+
+def oncall_entries(org: Organisation, window_days: int, coverage_days: int) -> int:
+    """Turns of every team schedule that overlap [instant - window_days, instant + coverage_days)."""
+    since = INSTANT - dt.timedelta(days=window_days)
+    until = INSTANT + dt.timedelta(days=coverage_days)
+    total = 0
+    for team in org.teams:
+        turn = dt.timedelta(seconds=team.turn_seconds)
+        first = (since - ROTATION_START) // turn
+        last = math.ceil((until - ROTATION_START) / turn)
+        total += last - first
+    return total
+
+
+def request_floors(org: Organisation, *, window_days: int = 28, coverage_days: int = 14) -> dict[str, dict[str, int]]:
+    """Source -> collection -> the fewest requests that read it."""
+    counts = org.counts
+    incidents_look_back = [i for i in org.incidents if i.created >= INSTANT - dt.timedelta(days=35)]
+    resolved = sum(i.resolved is not None for i in incidents_look_back)
+    return {
+        "pagerduty": {
+            "users": pages(counts["pagerduty_users"], PAGERDUTY_PAGE),
+            "schedules": pages(counts["schedules"], PAGERDUTY_PAGE),
+            "services": pages(counts["services"], PAGERDUTY_PAGE),
+            "escalation_policies": pages(counts["escalation_policies"], PAGERDUTY_PAGE),
+            "oncalls": pages(oncall_entries(org, window_days, coverage_days), PAGERDUTY_PAGE),
+            "incidents": pages(len(incidents_look_back), PAGERDUTY_PAGE)
+            + pages(counts["open_incidents"], PAGERDUTY_PAGE),
+            "analytics": pages(resolved, PAGERDUTY_ANALYTICS_PAGE) + LOAD_WEEKS,
+        },
+        "grafana": {
+            "dashboards": pages(counts["dashboards"], GRAFANA_SEARCH_PAGE) + counts["panel_only_dashboards"],
+            "teams": pages(counts["grafana_teams"], GRAFANA_TEAMS_PAGE) + counts["teams"],
+            "alert_rules": 1,
+        },
+        "github": {"runbooks": pages(counts["github_runbooks"], GITHUB_FILES_PER_QUERY)},
+        "confluence": {"runbooks": pages(counts["confluence_runbooks"], CONFLUENCE_IDS_PER_CALL)},
+        "chaos_calendar": {"feed": 1},
+    }
+
+
+def github_rest_floor(org: Organisation) -> int:
+    """Two REST calls per runbook: its last commit, then its text at that commit."""
+    return 2 * org.counts["github_runbooks"]
+
+
+def time_floor(source: str, requests: int, latency_s: float) -> float:
+    """Seconds ``requests`` need at the least: latency over the allowed concurrency, or the rate limit."""
+    limit = RATE_LIMITS[source]
+    latency_bound = requests * latency_s / CONCURRENCY[source]
+    if limit is None:
+        return latency_bound
+    windows = (requests - 1) // limit.requests if requests else 0
+    return max(latency_bound, windows * limit.per_seconds)

@@ -1,0 +1,278 @@
+"""A synthetic organisation of N teams, as the audit sees a real one: catalog, HR export, SaaS state.
+
+Per team (``team-0001``, ...): 10 people (one exempt from on-call; some recent joiners), 5
+services, one weekly schedule, one escalation policy (the schedule, then the team's manager),
+each person with a phone and an email contact method and their notification rules, a Grafana
+team with its members, a monitoring and a logging dashboard per service (a few of which only
+their panels tell apart), Prometheus alerting rules for four services and a Grafana-managed
+rule for the fifth, a runbook per service (nine in ten on GitHub, one repository per team;
+the rest on Confluence), about six PagerDuty incidents in the last five weeks, and a Chaos Day
+in the calendar feed or in the catalog. A few teams are built to warn or fail (daily turns, a
+rotation of two, an email-only responder, a stale or incomplete runbook, a missing logging
+dashboard), so every check has work to do; everything is deterministic for a given size.
+
+``Organisation.of(teams)`` plans it; ``write(organisation, folder)`` writes what the sandbox and
+the audit read (``layout.Files``). The counts the request floors are computed from are
+properties of the plan (``Organisation.counts``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cached_property
+
+INSTANT = dt.datetime(2026, 11, 16, tzinfo=dt.UTC)  # the demo's audit instant (audit date 2026-11-16)
+PEOPLE_PER_TEAM = 10
+SERVICES_PER_TEAM = 5
+INCIDENTS_PER_TEAM = 6
+INCIDENT_DAYS = 34  # inside the collector's 35-day look-back
+ROTATION_START = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)  # a Monday
+WEEK = dt.timedelta(days=7)
+CONFLUENCE_EVERY = 2  # every second team keeps its last service's runbook on Confluence (1 in 10)
+PANELS_ONLY_EVERY = 10  # every tenth team has one dashboard only its panels tell the kind of
+EMAIL_DOMAIN = "bench.example.com"
+GITHUB_OWNER = "bench-org"
+CONFLUENCE_SITE = "https://bench.atlassian.net/wiki/spaces/OPS/pages"
+FIRST_PAGE_ID = 50_000_000
+
+
+@dataclass(frozen=True)
+class Person:
+    team: int
+    index: int  # 0 is the team's manager
+
+    @property
+    def handle(self) -> str:
+        return f"p{self.team:04d}-{self.index:02d}"
+
+    @property
+    def email(self) -> str:
+        return f"{self.handle}@{EMAIL_DOMAIN}"
+
+    @property
+    def name(self) -> str:
+        return f"Person {self.team:04d} {self.index:02d}"
+
+    @property
+    def user_id(self) -> str:  # PagerDuty
+        return f"PU{self.team:05d}{self.index:02d}"
+
+
+@dataclass(frozen=True)
+class Service:
+    team: int
+    index: int
+
+    @property
+    def name(self) -> str:
+        return f"svc-{self.team:04d}-{self.index}"
+
+    @property
+    def service_id(self) -> str:  # PagerDuty
+        return f"PV{self.team:05d}{self.index}"
+
+    @property
+    def runbook_on_confluence(self) -> bool:
+        return self.index == SERVICES_PER_TEAM - 1 and self.team % CONFLUENCE_EVERY == 0
+
+    @property
+    def page_id(self) -> str:
+        return str(FIRST_PAGE_ID + self.team * SERVICES_PER_TEAM + self.index)
+
+    @property
+    def runbook_url(self) -> str:
+        if self.runbook_on_confluence:
+            return f"{CONFLUENCE_SITE}/{self.page_id}/{self.name}+Runbook"
+        return f"https://github.com/{GITHUB_OWNER}/{team_name(self.team)}-runbooks/blob/main/{self.name}.md"
+
+    @property
+    def prometheus_rules(self) -> bool:
+        """Services 0-3 alert from Prometheus, the last from a Grafana-managed rule."""
+        return self.index < SERVICES_PER_TEAM - 1
+
+
+def team_name(team: int) -> str:
+    return f"team-{team:04d}"
+
+
+@dataclass(frozen=True)
+class Team:
+    """One team and how it is built to score (``flaws`` name what it gets wrong on purpose)."""
+
+    index: int
+
+    @property
+    def name(self) -> str:
+        return team_name(self.index)
+
+    @property
+    def schedule_id(self) -> str:
+        return f"PS{self.index:05d}"
+
+    @property
+    def policy_id(self) -> str:
+        return f"PE{self.index:05d}"
+
+    @property
+    def pagerduty_team_id(self) -> str:
+        return f"PT{self.index:05d}"
+
+    @property
+    def people(self) -> list[Person]:
+        return [Person(self.index, m) for m in range(PEOPLE_PER_TEAM)]
+
+    @property
+    def services(self) -> list[Service]:
+        return [Service(self.index, s) for s in range(SERVICES_PER_TEAM)]
+
+    @property
+    def exempt(self) -> Person:
+        return Person(self.index, PEOPLE_PER_TEAM - 1)
+
+    @property
+    def joiner(self) -> Person | None:
+        """Every fifth team has someone who started 20 days before the instant (in the HR export)."""
+        return Person(self.index, PEOPLE_PER_TEAM - 2) if self.index % 5 == 0 else None
+
+    @property
+    def joiner_without_pagerduty(self) -> bool:
+        return self.index % 25 == 0
+
+    @property
+    def joiner_without_grafana(self) -> bool:
+        return self.index % 10 == 0
+
+    @property
+    def flaws(self) -> frozenset[str]:
+        """Deterministic mistakes, so that warn and fail come out too (about one team in seven each)."""
+        t = self.index
+        return frozenset(
+            flaw
+            for flaw, hit in (
+                ("daily-turns", t % 7 == 3),
+                ("rotation-of-two", t % 11 == 5),
+                ("email-only-responder", t % 13 == 6),
+                ("stale-runbook", t % 6 == 2),
+                ("incomplete-runbook", t % 9 == 4),
+                ("no-logging-dashboard", t % 8 == 1),
+                ("alert-without-runbook-url", t % 10 == 7),
+                ("no-chaos-day", t % 12 == 9),
+            )
+            if hit
+        )
+
+    @property
+    def rotation(self) -> list[Person]:
+        """The schedule's users in rotation order: every non-exempt member, or two of them."""
+        members = [p for p in self.people if p != self.exempt]
+        if self.joiner and self.joiner_without_pagerduty:
+            members = [p for p in members if p != self.joiner]
+        return members[:2] if "rotation-of-two" in self.flaws else members
+
+    @property
+    def turn_seconds(self) -> int:
+        return 86_400 if "daily-turns" in self.flaws else 604_800
+
+    def on_call(self, at: dt.datetime) -> Person:
+        """Who the schedule puts on call at ``at`` (one layer, no overrides)."""
+        turns = int((at - ROTATION_START).total_seconds() // self.turn_seconds)
+        return self.rotation[turns % len(self.rotation)]
+
+    def start_date(self, person: Person) -> dt.date:
+        if person == self.joiner:
+            return (INSTANT - dt.timedelta(days=20)).date()
+        return dt.date(2019 + (person.index + self.index) % 6, 1 + person.index, 7)
+
+    @property
+    def chaos_day(self) -> dt.datetime | None:
+        """The team's last Chaos Day: 10 to 70 days ago (a feed event or, every third team, the catalog)."""
+        if "no-chaos-day" in self.flaws:
+            return None
+        return INSTANT - dt.timedelta(days=10 + (self.index * 7) % 61, hours=14)
+
+    @property
+    def chaos_day_in_catalog(self) -> bool:
+        return self.index % 3 == 0
+
+
+@dataclass(frozen=True)
+class Incident:
+    team: Team
+    number: int  # 1-based across the organisation
+    service: Service
+    created: dt.datetime
+    high_urgency: bool
+
+    @property
+    def incident_id(self) -> str:
+        return f"Q{self.number:07d}"
+
+    @property
+    def responder(self) -> Person:
+        return self.team.on_call(self.created)
+
+    @property
+    def acknowledged(self) -> dt.datetime:
+        return self.created + dt.timedelta(minutes=3 + self.number % 12)
+
+    @property
+    def resolved(self) -> dt.datetime | None:
+        """The newest incidents are still open, as on any real account (one in fifty)."""
+        if self.number % 50 == 0:
+            return None
+        return self.created + dt.timedelta(minutes=25 + self.number % 90)
+
+
+@dataclass(frozen=True)
+class Organisation:
+    size: int  # number of teams
+
+    @classmethod
+    def of(cls, teams: int) -> Organisation:
+        if teams < 1:
+            raise ValueError(f"an organisation needs at least one team, got {teams}")
+        return cls(teams)
+
+    @cached_property
+    def teams(self) -> list[Team]:
+        return [Team(t) for t in range(1, self.size + 1)]
+
+    @cached_property
+    def incidents(self) -> list[Incident]:
+        """Six per team in the last 34 days, spread over the day so that some wake people up."""
+        incidents, number = [], 0
+        for team in self.teams:
+            for i in range(INCIDENTS_PER_TEAM):
+                number += 1
+                hours = (team.index * 37 + i * 131) % (INCIDENT_DAYS * 24)
+                created = INSTANT - dt.timedelta(hours=hours + 1, minutes=(team.index * 13 + i * 7) % 60)
+                service = team.services[(team.index + i) % SERVICES_PER_TEAM]
+                incidents.append(Incident(team, number, service, created, high_urgency=i % 3 != 2))
+        return incidents
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """What the API floors are computed from (``floors.py``)."""
+        services = [service for team in self.teams for service in team.services]
+        confluence = sum(service.runbook_on_confluence for service in services)
+        pagerduty_users = sum(
+            len(team.people) - (1 if team.joiner and team.joiner_without_pagerduty else 0) for team in self.teams
+        )
+        return {
+            "teams": self.size,
+            "people": self.size * PEOPLE_PER_TEAM,
+            "pagerduty_users": pagerduty_users,
+            "services": len(services),
+            "schedules": self.size,
+            "escalation_policies": self.size,
+            "incidents": len(self.incidents),
+            "open_incidents": sum(incident.resolved is None for incident in self.incidents),
+            "grafana_teams": self.size,
+            "dashboards": 2 * len(services) - sum("no-logging-dashboard" in team.flaws for team in self.teams),
+            "panel_only_dashboards": sum(team.index % PANELS_ONLY_EVERY == 0 for team in self.teams),
+            "grafana_alert_rules": self.size,
+            "github_runbooks": len(services) - confluence,
+            "github_repositories": self.size,
+            "confluence_runbooks": confluence,
+        }

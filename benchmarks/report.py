@@ -1,0 +1,146 @@
+"""The benchmark's tables: per source (requests and time against their floors), then the rest of the run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks import floors
+
+SOURCES = ("pagerduty", "grafana", "github", "confluence", "chaos_calendar", "prometheus")
+STAGES = ("load_registry", "validate_registry", "evaluate_checks", "score", "publish")
+
+
+def source_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per source: requests received, of which refused or failed, floor, collect seconds, time floor."""
+    latency = result["latency_ms"] / 1000
+    rows = []
+    for source in SOURCES:
+        received = [row for row in result["requests"] if row["source"] == source]
+        requests = sum(row["requests"] for row in received) if source != "prometheus" else None
+        refused = sum(row["requests"] for row in received if row["status"] >= 400)
+        emulator = round(sum(row.get("server_seconds", 0) for row in received), 1) if received else None
+        floor = sum(result["floors"][source].values()) if source in result["floors"] else 1
+        collect = _task_seconds(result, "audit_source.collect", source)
+        validate = _task_seconds(result, "audit_source.validate", source)
+        time_floor = floors.time_floor(source, floor, latency) if source in floors.RATE_LIMITS else None
+        rows.append(
+            {
+                "source": source,
+                "requests": requests,
+                "refused": refused,
+                "floor": floor,
+                "ratio": round(requests / floor, 2) if requests is not None and floor else None,
+                "collect_s": collect,
+                "emulator_s": emulator,
+                "validate_s": validate,
+                "time_floor_s": round(time_floor, 1) if time_floor is not None else None,
+                "time_ratio": round(collect / time_floor, 2) if collect and time_floor else None,
+                "state": _task_state(result, "audit_source.collect", source),
+            }
+        )
+    return rows
+
+
+def stage_seconds(result: dict[str, Any]) -> dict[str, float | None]:
+    return {stage: _task_seconds(result, stage) for stage in STAGES}
+
+
+def _task_seconds(result: dict[str, Any], task: str, source: str | None = None) -> float | None:
+    times = [t["seconds"] for t in result["tasks"] if t["task"] == task and t["source"] == source and t["seconds"]]
+    return round(sum(times), 2) if times else None
+
+
+def _task_state(result: dict[str, Any], task: str, source: str) -> str | None:
+    return next((t["state"] for t in result["tasks"] if t["task"] == task and t["source"] == source), None)
+
+
+def _cell(value: Any) -> str:
+    return "n/a" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def text(result: dict[str, Any]) -> str:
+    """The plain-text report of one size, for the terminal."""
+    lines = [
+        f"\n{result['teams']:,} teams ({result['counts']['people']:,} people, {result['counts']['services']:,} "
+        f"services), latency {result['latency_ms']:g} ms, airflow dags test exit {result['exit_code']}"
+    ]
+    lines.append(
+        f"  {'source':<15}{'requests':>9}{'refused':>8}{'floor':>7}{'x floor':>8}"
+        f"{'collect s':>10}{'floor s':>8}{'x floor':>8}{'emul. s':>8}  state"
+    )
+    for row in source_rows(result):
+        lines.append(
+            f"  {row['source']:<15}{_cell(row['requests']):>9}{_cell(row['refused']):>8}{_cell(row['floor']):>7}"
+            f"{_cell(row['ratio']):>8}{_cell(row['collect_s']):>10}{_cell(row['time_floor_s']):>8}"
+            f"{_cell(row['time_ratio']):>8}{_cell(row['emulator_s']):>8}  {row['state']}"
+        )
+    stages = stage_seconds(result)
+    past_collection = sum(stages[s] or 0 for s in ("evaluate_checks", "score", "publish"))
+    lines.append("  " + ", ".join(f"{stage} {_cell(seconds)} s" for stage, seconds in stages.items()))
+    lines.append(
+        f"  checks + score + publish {past_collection:.1f} s; whole run {result['dag_test_s']} s; "
+        f"peak memory {result['peak_rss_mb']:,} MB; DAG parse {max(result['parse'].values()):.3f} s (slowest file)"
+    )
+    statuses = result["statuses"].get("by_status", {})
+    lines.append("  check results: " + ", ".join(f"{status} {count}" for status, count in statuses.items()))
+    for unknown in result["statuses"].get("unknown", []):
+        lines.append(f"    unknown {unknown['check_id']} ({unknown['teams']} teams): {unknown['reason']}")
+    return "\n".join(lines)
+
+
+def markdown(results: list[dict[str, Any]]) -> str:
+    """The tables of docs/performance.md: one per size, then the figures past collection."""
+    parts = []
+    for result in results:
+        parts.append(f"### {result['teams']:,} teams\n")
+        parts.append(
+            "| source | requests | floor | × floor | collect (s) | time floor (s) | × time floor | emulator (s) |"
+        )
+        parts.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for row in source_rows(result):
+            requests = _cell(row["requests"]) + (f" ({row['refused']} refused)" if row["refused"] else "")
+            parts.append(
+                f"| {row['source']} | {requests} | {_cell(row['floor'])} | {_cell(row['ratio'])} | "
+                f"{_cell(row['collect_s'])} | {_cell(row['time_floor_s'])} | {_cell(row['time_ratio'])} | "
+                f"{_cell(row['emulator_s'])} |"
+            )
+        parts.append("")
+    parts.append(
+        "| teams | load registry (s) | checks (s) | score (s) | publish (s) | checks+score+publish (s) "
+        "| whole run (s) | peak memory (MB) | slowest DAG parse (s) | unknown results |"
+    )
+    parts.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for result in results:
+        stages = stage_seconds(result)
+        past = sum(stages[s] or 0 for s in ("evaluate_checks", "score", "publish"))
+        unknown = result["statuses"].get("by_status", {}).get("unknown", 0)
+        parts.append(
+            f"| {result['teams']:,} | {_cell(stages['load_registry'])} | {_cell(stages['evaluate_checks'])} | "
+            f"{_cell(stages['score'])} | {_cell(stages['publish'])} | {past:.1f} | {result['dag_test_s']} | "
+            f"{result['peak_rss_mb']:,} | {max(result['parse'].values()):.3f} | {unknown} |"
+        )
+    return "\n".join(parts) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.report [.benchmark]``: the tables again from every results-<teams>.json there."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("out", type=Path, nargs="?", default=Path(".benchmark"))
+    args = parser.parse_args(argv)
+    results = sorted(
+        (json.loads(path.read_text(encoding="utf-8")) for path in args.out.glob("results-*.json")),
+        key=lambda result: result["teams"],
+    )
+    for result in results:
+        print(text(result))
+    print()
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

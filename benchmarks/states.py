@@ -1,0 +1,350 @@
+"""The emulators' state of a synthetic organisation, in the formats the sandbox reads.
+
+One function per emulator, each returning the mapping its state file holds (formats:
+``readiness_sandbox.pagerduty_state``, ``grafana_state``, ``github_state``,
+``confluence_state``; the Chaos Day feed is iCalendar text and Prometheus reads rule files).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from benchmarks.org import (
+    GITHUB_OWNER,
+    INSTANT,
+    PANELS_ONLY_EVERY,
+    ROTATION_START,
+    Organisation,
+    Person,
+    Service,
+    Team,
+)
+
+RUNBOOK_AUTHOR = {"name": "Runbook Bot", "email": "runbook-bot@bench.example.com", "login": "runbook-bot"}
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- PagerDuty ---------------------------------------------------------------------------------
+
+
+def pagerduty(org: Organisation) -> dict[str, Any]:
+    users, teams, schedules, policies, services = [], [], [], [], []
+    for team in org.teams:
+        members = [p for p in team.people if not (p == team.joiner and team.joiner_without_pagerduty)]
+        users += [_user(team, person) for person in members]
+        teams.append(
+            {
+                "id": team.pagerduty_team_id,
+                "name": team.name,
+                "members": [{"user": p.user_id, "role": "manager" if p.index == 0 else "responder"} for p in members],
+            }
+        )
+        schedules.append(
+            {
+                "id": team.schedule_id,
+                "name": f"{team.name} on-call",
+                "time_zone": "UTC",
+                "teams": [team.pagerduty_team_id],
+                "layers": [
+                    {
+                        "id": f"PL{team.index:05d}",
+                        "name": "Layer 1",
+                        "start": iso(ROTATION_START),
+                        "end": None,
+                        "rotation_virtual_start": iso(ROTATION_START),
+                        "rotation_turn_length_seconds": team.turn_seconds,
+                        "users": [p.user_id for p in team.rotation],
+                        "restrictions": [],
+                    }
+                ],
+                "overrides": [],
+            }
+        )
+        policies.append(
+            {
+                "id": team.policy_id,
+                "name": team.name,
+                "num_loops": 1,
+                "teams": [team.pagerduty_team_id],
+                "rules": [
+                    {
+                        "escalation_delay_in_minutes": 15,
+                        "targets": [{"type": "schedule_reference", "id": team.schedule_id}],
+                    },
+                    {
+                        "escalation_delay_in_minutes": 15,
+                        "targets": [{"type": "user_reference", "id": team.people[0].user_id}],
+                    },
+                ],
+            }
+        )
+        services += [
+            {
+                "id": service.service_id,
+                "name": service.name,
+                "status": "active",
+                "created_at": "2025-03-03T10:00:00Z",
+                "escalation_policy": team.policy_id,
+                "teams": [team.pagerduty_team_id],
+            }
+            for service in team.services
+        ]
+    return {
+        "users": users,
+        "teams": teams,
+        "schedules": schedules,
+        "escalation_policies": policies,
+        "services": services,
+        "incidents": [_incident(incident) for incident in org.incidents],
+    }
+
+
+def _user(team: Team, person: Person) -> dict[str, Any]:
+    uid = f"{team.index:05d}{person.index:02d}"
+    phone = {"id": f"PC{uid}", "type": "phone", "label": "Mobile", "address": f"+44 7700 9{uid[-6:]}"}
+    email = {"id": f"PM{uid}", "type": "email", "label": "Work", "address": person.email}
+    email_only = "email-only-responder" in team.flaws and person == team.rotation[-1]
+    rules = [
+        {
+            "id": f"PR{uid}",
+            "urgency": "high",
+            "start_delay_in_minutes": 0,
+            "contact_method": email["id"] if email_only else phone["id"],
+        },
+        {"id": f"PN{uid}", "urgency": "low", "start_delay_in_minutes": 0, "contact_method": email["id"]},
+    ]
+    return {
+        "id": person.user_id,
+        "name": person.name,
+        "email": person.email,
+        "time_zone": "UTC",
+        "role": "admin" if team.index == 1 and person.index == 0 else "user",
+        "contact_methods": [email] if email_only else [phone, email],
+        "notification_rules": rules,
+    }
+
+
+def _incident(incident) -> dict[str, Any]:
+    responder = incident.responder
+    resolved = incident.resolved
+    entry = {
+        "id": incident.incident_id,
+        "incident_number": incident.number,
+        "title": f"{incident.service.name} error rate above threshold",
+        "service": incident.service.service_id,
+        "status": "resolved" if resolved else "acknowledged",
+        "urgency": "high" if incident.high_urgency else "low",
+        "created_at": iso(incident.created),
+        "acknowledged_at": iso(incident.acknowledged),
+        "escalation_policy": incident.team.policy_id,
+        "assignments": [{"at": iso(incident.created), "assignee": responder.user_id}],
+        "notifications": [
+            {
+                "at": iso(incident.created),
+                "user": responder.user_id,
+                "type": "phone" if incident.high_urgency else "email",
+            }
+        ],
+    }
+    if resolved:
+        entry["resolved_at"] = iso(resolved)
+    return entry
+
+
+# --- Grafana -----------------------------------------------------------------------------------
+
+
+def grafana(org: Organisation) -> dict[str, Any]:
+    folders, dashboards, teams, rules = [], [], [], []
+    for team in org.teams:
+        folders.append({"uid": team.name, "title": team.name})
+        teams.append(
+            {
+                "id": team.index,
+                "name": team.name,
+                "email": f"{team.name}@bench.example.com",
+                "members": [p.email for p in team.people if not (p == team.joiner and team.joiner_without_grafana)],
+            }
+        )
+        for service in team.services:
+            dashboards += _dashboards(team, service)
+        last = team.services[-1]
+        rules.append(
+            {
+                "uid": f"gr-{last.name}",
+                "title": f"{last.name} error rate",
+                "folder": team.name,
+                "rule_group": last.name,
+                "for": "5m",
+                "labels": {"service": last.name, "severity": "critical", "team": team.name},
+                "annotations": {"summary": f"{last.name} fails", "runbook_url": last.runbook_url},
+                "updated": "2026-10-01T09:00:00Z",
+            }
+        )
+    return {"folders": folders, "dashboards": dashboards, "teams": teams, "alert_rules": rules}
+
+
+def _dashboards(team: Team, service: Service) -> list[dict[str, Any]]:
+    panels_only = service.index == 0 and team.index % PANELS_ONLY_EVERY == 0
+    monitoring = {
+        "uid": f"m-{service.name}",
+        "title": f"{service.name} overview",
+        "folder": team.name,
+        "tags": [service.name] if panels_only else [service.name, "monitoring"],
+        "panels": [{"type": "timeseries", "title": "Requests per second"}, {"type": "stat", "title": "Error ratio"}],
+    }
+    logging = {
+        "uid": f"l-{service.name}",
+        "title": f"{service.name} logs",
+        "folder": team.name,
+        "tags": [service.name, "logs"],
+        "panels": [{"type": "logs", "title": "Logs"}],
+    }
+    if "no-logging-dashboard" in team.flaws and service.index == 1:
+        return [monitoring]
+    return [monitoring, logging]
+
+
+# --- Prometheus --------------------------------------------------------------------------------
+
+
+def prometheus_rules(team: Team) -> dict[str, Any]:
+    groups = []
+    for service in (s for s in team.services if s.prometheus_rules):
+        annotations = {"summary": f"{service.name} fails"}
+        if not ("alert-without-runbook-url" in team.flaws and service.index == 0):
+            annotations["runbook_url"] = service.runbook_url
+        groups.append(
+            {
+                "name": service.name,
+                "rules": [
+                    {
+                        "alert": f"HighErrorRate{team.index:04d}{service.index}",
+                        "expr": f'sum(rate(http_requests_total{{service="{service.name}",code=~"5.."}}[5m])) > 1',
+                        "for": "5m",
+                        "labels": {"service": service.name, "team": team.name, "severity": "critical"},
+                        "annotations": annotations,
+                    }
+                ],
+            }
+        )
+    return {"groups": groups}
+
+
+# --- Runbooks: GitHub and Confluence -----------------------------------------------------------
+
+
+def runbook_markdown(service: Service, complete: bool) -> str:
+    text = f"# {service.name} runbook\n\nWhat {service.name} does and who to call.\n"
+    if complete:
+        text += (
+            "\n## Failure scenarios\n\n- The database is slow.\n\n## Mitigations\n\n- Fail over.\n"
+            "\n## Alert thresholds\n\n| alert | fires when |\n|---|---|\n| HighErrorRate | 5xx > 1/s |\n"
+            "\n## Step-by-step guides\n\n1. Check the dashboard.\n2. Fail over.\n"
+        )
+    return text
+
+
+def _runbook_updated(team: Team, service: Service) -> dt.datetime:
+    if "stale-runbook" in team.flaws and service.index == 1:
+        return INSTANT - dt.timedelta(days=45, hours=3)
+    return INSTANT - dt.timedelta(days=1 + (team.index + service.index) % 6, hours=5)
+
+
+def _complete(team: Team, service: Service) -> bool:
+    return not ("incomplete-runbook" in team.flaws and service.index == 2)
+
+
+def github(org: Organisation) -> dict[str, Any]:
+    repositories = []
+    for team in org.teams:
+        on_github = [s for s in team.services if not s.runbook_on_confluence]
+        commits = [
+            {
+                "date": "2026-01-12T10:00:00Z",
+                "author": RUNBOOK_AUTHOR,
+                "message": "First runbooks",
+                "files": {f"{s.name}.md": runbook_markdown(s, complete=False) for s in on_github},
+            }
+        ]
+        for service in sorted(on_github, key=lambda s: _runbook_updated(team, s)):
+            commits.append(
+                {
+                    "date": iso(_runbook_updated(team, service)),
+                    "author": RUNBOOK_AUTHOR,
+                    "message": f"{service.name}: weekly review",
+                    "files": {f"{service.name}.md": runbook_markdown(service, _complete(team, service))},
+                }
+            )
+        repositories.append(
+            {"name": f"{GITHUB_OWNER}/{team.name}-runbooks", "default_branch": "main", "commits": commits}
+        )
+    return {"repositories": repositories}
+
+
+def confluence(org: Organisation) -> dict[str, Any]:
+    from readiness_sandbox.confluence import SANDBOX_EMAIL
+
+    pages = []
+    for team in org.teams:
+        for service in (s for s in team.services if s.runbook_on_confluence):
+            body = "".join(
+                f"<h2>{heading}</h2><p>{text}</p>"
+                for heading, text in (
+                    ("Failure scenarios", "The queue backs up."),
+                    ("Mitigations", "Scale the consumers."),
+                    ("Alert thresholds", "Queue depth above 10,000."),
+                    ("Step-by-step guides", "1. Scale. 2. Drain."),
+                )
+            )
+            pages.append(
+                {
+                    "id": service.page_id,
+                    "title": f"{service.name} Runbook",
+                    "space": "OPS",
+                    "versions": [
+                        {
+                            "when": "2026-02-02T09:00:00Z",
+                            "by": "Runbook Bot",
+                            "message": "First draft",
+                            "body": f"<h1>{service.name} Runbook</h1><p>To be written.</p>",
+                        },
+                        {
+                            "when": iso(_runbook_updated(team, service)),
+                            "by": "Runbook Bot",
+                            "message": "Weekly review",
+                            "body": f"<h1>{service.name} Runbook</h1>{body}",
+                        },
+                    ],
+                }
+            )
+    return {"users": [SANDBOX_EMAIL], "pages": pages}
+
+
+# --- Chaos Day calendar ------------------------------------------------------------------------
+
+
+def chaos_calendar(org: Organisation) -> str:
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Bench Org//Chaos Days//EN", "CALSCALE:GREGORIAN"]
+    stamp = INSTANT.strftime("%Y%m%dT%H%M%SZ")
+    for team in org.teams:
+        if team.chaos_day is None or team.chaos_day_in_catalog:
+            continue
+        start = team.chaos_day
+        lines += [
+            "BEGIN:VEVENT",
+            f"SUMMARY:{team.name}: kill the primary database",
+            f"DTSTART:{start.strftime('%Y%m%dT%H%M%SZ')}",
+            f"DTEND:{(start + dt.timedelta(hours=6)).strftime('%Y%m%dT%H%M%SZ')}",
+            f"DTSTAMP:{stamp}",
+            f"UID:chaos-{team.name}@chaos.bench.example.com",
+            f"CATEGORIES:Chaos Day,{team.name}",
+            f"URL:https://bench.atlassian.net/wiki/spaces/OPS/pages/{team.index}/Chaos+Day",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"

@@ -1,0 +1,112 @@
+"""What every emulator gets from the sandbox server: a fixed latency, and requests counted.
+
+``Traffic`` wraps the root app (pure ASGI, so it adds no thread hop). Each request below an
+emulator's prefix first waits ``latency`` seconds (``--latency-ms``: a SaaS API seen from a
+data centre, not loopback; it blocks no other request), then is counted by source, method,
+endpoint and status, the endpoint being the path with every segment that holds a digit
+folded to ``{id}`` (``/grafana/api/teams/{id}/members``), with the seconds the emulator spent
+answering them (after the latency: its own CPU and waiting, the share of a client's wall time
+that a real API would not cost on this machine). The counts are what the benchmark
+compares with the minimum each API allows, so they are taken where the requests arrive, not
+trusted from the clients. ``GET /_sandbox/requests`` answers them (``?reset=true`` also
+starts the counts afresh); it is not counted, not delayed and needs no token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Collection, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+COUNTS_PATH = "/_sandbox/requests"
+_HAS_DIGIT = re.compile(r"\d")
+# Deeper paths (a file inside a repository) fold into their first segments: the endpoint is enough.
+MAX_ENDPOINT_SEGMENTS = 6
+
+
+def endpoint(path: str) -> str:
+    """``/grafana/api/teams/42/members`` -> ``/grafana/api/teams/{id}/members``."""
+    segments = [segment for segment in path.split("/") if segment][:MAX_ENDPOINT_SEGMENTS]
+    return "/" + "/".join("{id}" if _HAS_DIGIT.search(segment) else segment for segment in segments)
+
+
+class Traffic:
+    """ASGI middleware: ``latency`` seconds before each emulator request, and a count of each."""
+
+    def __init__(self, app: ASGIApp, *, sources: Collection[str], latency: float = 0.0):
+        if latency < 0:
+            raise ValueError(f"latency must be >= 0 seconds, got {latency}")
+        self.app, self.sources, self.latency = app, frozenset(sources), latency
+        self._counts: Counter[tuple[str, str, str, int]] = Counter()
+        self._seconds: Counter[tuple[str, str, str, int]] = Counter()
+        self._lock = threading.Lock()
+
+    def counts(self, *, reset: bool = False) -> list[dict[str, Any]]:
+        """Every (source, method, endpoint, status) seen, with its number of requests and server seconds."""
+        with self._lock:
+            rows = [
+                {
+                    "source": key[0],
+                    "method": key[1],
+                    "endpoint": key[2],
+                    "status": key[3],
+                    "requests": n,
+                    "server_seconds": round(self._seconds[key], 3),
+                }
+                for key, n in sorted(self._counts.items())
+            ]
+            if reset:
+                self._counts.clear()
+                self._seconds.clear()
+        return rows
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if path == COUNTS_PATH:
+            await self._answer_counts(scope, send)
+            return
+        source = path.split("/", 2)[1] if path.count("/") >= 1 else ""
+        if source not in self.sources:
+            await self.app(scope, receive, send)
+            return
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        status = 500  # what the client sees when the app raises before answering
+        started = time.perf_counter()
+
+        async def send_counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_counted)
+        finally:
+            key = (source, scope["method"], endpoint(path), status)
+            with self._lock:
+                self._counts[key] += 1
+                self._seconds[key] += time.perf_counter() - started
+
+    async def _answer_counts(self, scope: Scope, send: Send) -> None:
+        query = parse_qs(scope.get("query_string", b"").decode())
+        reset = query.get("reset", ["false"])[-1].lower() in ("1", "true", "yes")
+        body = json.dumps({"latency_ms": self.latency * 1000, "requests": self.counts(reset=reset)}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,85 @@
+"""The synthetic organisation: what it writes loads in the sandbox and the registry, and its counts are true."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+import pytest
+
+from benchmarks import floors
+from benchmarks.layout import write
+from benchmarks.org import INSTANT, PEOPLE_PER_TEAM, SERVICES_PER_TEAM, Organisation, Team
+from oncall_readiness.registry import load_registry
+from readiness_sandbox.emulators import EMULATORS
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    org = Organisation.of(30)
+    return org, write(org, tmp_path_factory.mktemp("org"))
+
+
+def test_the_catalog_loads_with_every_team_person_and_service(written):
+    org, files = written
+    registry = load_registry(files.catalog)
+    assert len(registry.teams) == org.counts["teams"] == 30
+    assert len(registry.people) == org.counts["people"] == 30 * PEOPLE_PER_TEAM
+    assert len(registry.services) == org.counts["services"] == 30 * SERVICES_PER_TEAM
+
+
+def test_every_state_file_loads_in_its_emulator_with_the_counted_objects(written):
+    org, files = written
+    counts = org.counts
+    pagerduty = EMULATORS["pagerduty"].load(files.state("pagerduty"))
+    assert len(pagerduty.users) == counts["pagerduty_users"] < counts["people"]  # joiners without a user
+    assert len(pagerduty.schedules) == counts["schedules"]
+    assert len(pagerduty.incidents) == counts["incidents"]
+    grafana = EMULATORS["grafana"].load(files.state("grafana"))
+    assert len(grafana.dashboards) == counts["dashboards"]
+    assert len(grafana.teams) == counts["grafana_teams"]
+    github = EMULATORS["github"].load(files.state("github"))
+    assert len(github.repositories) == counts["github_repositories"]
+    confluence = EMULATORS["confluence"].load(files.state("confluence"))
+    assert len(confluence.pages) == counts["confluence_runbooks"] > 0
+    assert EMULATORS["chaos_calendar"].load(files.state("chaos_calendar"))
+    assert counts["github_runbooks"] + counts["confluence_runbooks"] == counts["services"]
+
+
+def test_the_hr_export_lists_every_fifth_teams_recent_joiner(written):
+    org, files = written
+    with files.hr_export.open(encoding="utf-8") as export:
+        rows = list(csv.DictReader(export))
+    assert [row["team"] for row in rows] == [team.name for team in org.teams if team.index % 5 == 0]
+    assert {row["start_date"] for row in rows} == {(INSTANT - dt.timedelta(days=20)).date().isoformat()}
+
+
+def test_some_teams_are_built_to_fail_and_the_plan_is_deterministic():
+    teams = Organisation.of(100).teams
+    assert {flaw for team in teams for flaw in team.flaws} >= {"daily-turns", "rotation-of-two", "stale-runbook"}
+    assert sum(not team.flaws for team in teams) > 30  # most teams are sound
+    assert [team.flaws for team in teams] == [team.flaws for team in Organisation.of(100).teams]
+
+
+def test_incident_responders_are_on_call_when_paged():
+    team = Team(3)  # daily turns
+    assert "daily-turns" in team.flaws
+    monday = dt.datetime(2026, 11, 9, 9, tzinfo=dt.UTC)
+    assert team.on_call(monday) != team.on_call(monday + dt.timedelta(days=1))
+    assert team.exempt not in team.rotation
+
+
+def test_request_floors_are_pages_of_the_largest_size():
+    org = Organisation.of(150)
+    floor = floors.request_floors(org)
+    assert floor["pagerduty"]["users"] == -(-org.counts["pagerduty_users"] // 100)
+    assert floor["grafana"]["teams"] == 1 + 150  # one search page, one member list per team
+    assert floor["confluence"]["runbooks"] == 1  # 75 pages, 250 ids a call
+    assert floors.oncall_entries(Organisation.of(1), 28, 14) == 7  # 42 days of Monday hand-overs: 7 turns
+    assert floors.oncall_entries(Organisation.of(3), 28, 14) - floors.oncall_entries(Organisation.of(2), 28, 14) == 43
+
+
+def test_the_time_floor_is_latency_bound_until_the_rate_limit_binds():
+    assert floors.time_floor("pagerduty", 960, 0.02) == pytest.approx(19.2)  # one window: latency only
+    assert floors.time_floor("pagerduty", 961, 0.02) == 60  # the 961st waits for the next minute
+    assert floors.time_floor("grafana", 8000, 0.02) == pytest.approx(20.0)  # 8 at once, no rate limit
