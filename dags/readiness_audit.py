@@ -16,7 +16,10 @@ Audits every product team's on-call readiness once a day and publishes the score
    is done (`sources_done`) and only if the registry was validated.
 5. **score**: score (0 to 100) and level per team, with the change over seven days.
 6. **publish**: check results, findings, scorecard, data-quality results and facts to
-   `readiness_warehouse`, replacing the audit date's rows in one transaction.
+   `readiness_warehouse`, replacing the audit date's rows in one transaction; it updates the
+   asset `readiness_scorecard`, on which `readiness_alerts` tells teams their level drops and
+   newly failing checks the same day. External checks read the results pushed through the
+   readiness API (observed up to the audit instant) in **evaluate_checks**.
 
 The audit instant is the data interval end (a manual run without a logical date: its
 `run_after`); rerunning a date recomputes it as of then. Each run stages its data under its
@@ -29,7 +32,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import dag, task, task_group
+from airflow.sdk import Asset, dag, task, task_group
+
+# What publish updates (the warehouse's scorecard); readiness_alerts is scheduled on it. Spelled
+# out here and there (a DAG file imports nothing of ours while parsing), as in oncall_readiness.alerts.
+SCORECARD = Asset(name="readiness_scorecard", uri="readiness://warehouse/scorecard")
 
 AUDIT_DEFAULT_ARGS = {
     "owner": "oncall-readiness",
@@ -57,10 +64,11 @@ def readiness_audit():
         from oncall_readiness import audit
         from oncall_readiness.hr import HRExportError
         from oncall_readiness.registry import RegistryError
+        from oncall_readiness.waivers import WaiverError
 
         try:
             return audit.stage_registry(audit.AuditRun.of(data_interval_end, dag_run))
-        except (RegistryError, HRExportError) as error:  # retrying cannot fix a bad catalog
+        except (RegistryError, HRExportError, WaiverError) as error:  # retrying cannot fix a bad catalog
             raise AirflowFailException(str(error)) from error
 
     @task
@@ -108,10 +116,11 @@ def readiness_audit():
 
     @task
     def evaluate_checks(data_interval_end=None, dag_run=None) -> str:
-        """Evaluate every check; unavailable sources make their checks unknown."""
+        """Evaluate every check (external ones with the results pushed to the warehouse)."""
         from oncall_readiness import audit
+        from oncall_readiness.warehouse import url_from_connection
 
-        return audit.stage_checks(audit.AuditRun.of(data_interval_end, dag_run))
+        return audit.stage_checks(audit.AuditRun.of(data_interval_end, dag_run), url_from_connection())
 
     @task
     def score(data_interval_end=None, dag_run=None) -> str:
@@ -121,13 +130,18 @@ def readiness_audit():
 
         return audit.stage_scorecard(audit.AuditRun.of(data_interval_end, dag_run), url_from_connection())
 
-    @task
-    def publish(data_interval_end=None, dag_run=None) -> dict[str, int]:
+    # Updates the scorecard asset: readiness_alerts runs on it (the event names the audit date).
+    @task(outlets=[SCORECARD])
+    def publish(data_interval_end=None, dag_run=None, outlet_events=None) -> dict[str, int]:
         """Publish to the warehouse in one transaction."""
         from oncall_readiness import audit
+        from oncall_readiness.alerts import EVENT_AUDIT_DATE
         from oncall_readiness.warehouse import url_from_connection
 
-        return audit.publish(audit.AuditRun.of(data_interval_end, dag_run), url_from_connection())
+        run = audit.AuditRun.of(data_interval_end, dag_run)
+        written = audit.publish(run, url_from_connection())
+        outlet_events[SCORECARD].extra = {EVENT_AUDIT_DATE: run.day.isoformat()}
+        return written
 
     registry = load_registry()
     sources = audit_source.expand(source=plan_sources())

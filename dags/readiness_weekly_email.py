@@ -17,8 +17,9 @@ date in that week (read in the DAG's timezone); to send an email again, delete i
    deliveries of for that week, else the latest audit published on or before the week's
    Monday (its audit date names the week in every email).
 2. **build_emails**: one email per team, to its Group's `spec.profile.email` (a team without
-   one is skipped with a warning), and the digest, to the `digest_recipients` param or
-   `READINESS_DIGEST_RECIPIENTS`; written as `.eml` files to this run's own staging folder
+   one is skipped with a warning), the digest, to the `digest_recipients` param or
+   `READINESS_DIGEST_RECIPIENTS`, and a digest per parent group (department) to its Group's
+   `spec.profile.email` (docs/campaigns.md); written as `.eml` files to this run's own staging folder
    (`<READINESS_STAGING_DIR>/<audit date>/<run id>/emails`), so a retry rewrites them and no
    other run ever picks them up.
 3. **send_emails**: through the `smtp_default` connection, exactly once per recipient and

@@ -40,6 +40,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from oncall_readiness.api import app as readiness_api  # FastAPI and pydantic only at import
+
 if TYPE_CHECKING:
     from oncall_readiness.report.page import AuditRun
     from oncall_readiness.warehouse import Warehouse
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 URL_PREFIX = "/readiness"
+API_PREFIX = "/api"
 DAG_ID = "readiness_audit"
 WAREHOUSE_CONNECTION = "readiness_warehouse"
 UI_ROOT = urlsplit(conf.get("api", "base_url", fallback="") or "/").path or "/"
@@ -136,8 +139,43 @@ def team_page(team: str) -> HTMLResponse:
     return HTMLResponse(body)
 
 
+@pages.get("/campaigns", response_class=HTMLResponse)
+def campaigns_page() -> HTMLResponse:
+    """Every campaign of the latest audit: burn-up chart, days left, the teams behind and why."""
+    from oncall_readiness.report import page
+    from oncall_readiness.report.page import campaigns
+
+    with _warehouse() as warehouse:
+        day = page.latest_audit_date(warehouse) if warehouse else None
+        views = campaigns.campaigns_view(warehouse, day) if day else []
+    if day is None:
+        return HTMLResponse(page.render_message(page.EMPTY_HEADLINE, page.EMPTY_DETAIL, ui_root=UI_ROOT))
+    return HTMLResponse(campaigns.render_campaigns_page(views, day))
+
+
+@pages.get("/groups", response_class=HTMLResponse)
+@pages.get("/groups/{group:path}", response_class=HTMLResponse)
+def groups_page(group: str | None = None) -> HTMLResponse:
+    """The group tree (departments and their teams, rolled up), or one group's drill-down."""
+    from oncall_readiness.report import page
+    from oncall_readiness.report.page import campaigns
+
+    root = "" if group is None else "../"  # /groups/ and /groups/<name> are one level down
+    with _warehouse() as warehouse:
+        day = page.latest_audit_date(warehouse) if warehouse else None
+        tree = campaigns.group_tree(warehouse, day, focus=group or None) if day else None
+    if day is None:
+        return HTMLResponse(page.render_message(page.EMPTY_HEADLINE, page.EMPTY_DETAIL, ui_root=UI_ROOT))
+    if tree is None:
+        detail = f"The latest audit has no parent group named “{group}”."
+        return HTMLResponse(page.render_message("Group not found", detail, scorecard_href=root, ui_root=UI_ROOT), 404)
+    return HTMLResponse(campaigns.render_groups_page(tree, root=root))
+
+
 app = FastAPI(title="On-call readiness", docs_url=None, redoc_url=None, openapi_url=None)
 app.include_router(pages)
+# The JSON API (oncall_readiness.api, docs/api.md) at /readiness/api, with its own OpenAPI schema.
+app.mount(API_PREFIX, readiness_api)
 
 
 @app.get("/icon.svg", include_in_schema=False)

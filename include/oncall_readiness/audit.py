@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from oncall_readiness import hr
+from oncall_readiness import campaigns, hr, rollup, waivers
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
 from oncall_readiness.connections import ConnectionConfigError
@@ -36,6 +36,9 @@ from oncall_readiness.staging import RunStaging
 from oncall_readiness.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
+
+CAMPAIGNS = "campaigns"  # the staging step of the validated campaigns file
+WAIVERS = "waivers"  # the staging step of the validated waivers, as of the audit instant
 
 
 class RegistryNotValidated(RuntimeError):
@@ -84,6 +87,11 @@ def stage_registry(run: AuditRun, catalog: str | None = None) -> str:
         "Registry: %d teams, %d people, %d services", len(registry.teams), len(registry.people), len(registry.services)
     )
     joiners = hr.joiner_facts(registry.teams["team"])  # the HR export, when one is configured
+    # The campaigns file beside the catalog: a bad one stops the run here, like a bad catalog.
+    run.staging.write(CAMPAIGNS, {"campaigns": campaigns.load_for_audit(catalog, registry.teams, registry.services)})
+    # The waivers file beside the catalog and the Groups' annotations: a bad waiver stops the run here.
+    waived = waivers.load_waivers(registry, load_catalogue(), waivers.waivers_path(catalog))
+    run.staging.write(WAIVERS, {"waivers": waivers.waiver_table(waived, run.instant)})
     return run.staging.write(REGISTRY, {**registry.to_facts(), **joiners})
 
 
@@ -132,12 +140,20 @@ def stage_quality(name: str, run: AuditRun) -> str:
     return path
 
 
-def stage_checks(run: AuditRun) -> str:
-    """Evaluate every implemented check over every team."""
+def stage_checks(run: AuditRun, warehouse_url: str | None = None) -> str:
+    """Evaluate every implemented check over every team.
+
+    ``warehouse_url``: where the results pushed for external checks are read (those observed up
+    to the audit instant); without it external checks see no result (unknown).
+    """
     facts, unavailable = gather_facts(run)
+    if warehouse_url:
+        facts["external_results"] = _external_results(run, warehouse_url)
     for source, reason in unavailable.items():
         log.warning("Source %s is unavailable, its checks will be unknown: %s", source, reason)
-    results, findings = evaluate_checks(audit_instant=run.instant, facts=facts, unavailable=unavailable)
+    results, findings = evaluate_checks(
+        audit_instant=run.instant, facts=facts, unavailable=unavailable, waivers=run.staging.read(WAIVERS)["waivers"]
+    )
     return run.staging.write("checks", {"check_results": results, "findings": findings})
 
 
@@ -149,14 +165,17 @@ def stage_scorecard(run: AuditRun, warehouse_url: str) -> str:
         previous = warehouse.scores_on(run.day - dt.timedelta(days=7))
     finally:
         warehouse.dispose()
-    card = score_teams(results, previous)
+    card = score_teams(results, previous, services=run.staging.read(REGISTRY)["registry_services"])
     log.info("Scorecard for %s:\n%s", run.day, card.to_string(index=False))
-    return run.staging.write("scorecard", {"scorecard": card})
+    staged_campaigns = run.staging.read(CAMPAIGNS)["campaigns"]
+    progress = rollup.audit_tables(run.day, card, results, run.staging.read(REGISTRY), staged_campaigns)
+    return run.staging.write("scorecard", {"scorecard": card, **progress})
 
 
 def publish(run: AuditRun, warehouse_url: str) -> dict[str, int]:
     """Write the audit date's results, scorecard and facts to the warehouse in one transaction."""
     checks = run.staging.read("checks")
+    scored = run.staging.read("scorecard")
     facts, unavailable = gather_facts(run)
     # The incidents and their losses; none for the date when PagerDuty's incidents are unavailable.
     incidents, incident_costs = incident_tables(facts, run.instant, unavailable=unavailable.get("pagerduty"))
@@ -166,16 +185,32 @@ def publish(run: AuditRun, warehouse_url: str) -> dict[str, int]:
             run.day,
             check_results=checks["check_results"],
             findings=checks["findings"],
-            scorecard=run.staging.read("scorecard")["scorecard"],
+            scorecard=scored["scorecard"],
+            campaign_progress=scored.get("campaign_progress"),
+            scorecard_rollup=scored.get("scorecard_rollup"),
             data_quality=_quality_reports(run),
             facts=facts,
             incidents=incidents,
             incident_costs=incident_costs,
+            waivers=run.staging.read(WAIVERS)["waivers"],
         )
     finally:
         warehouse.dispose()
     log.info("Published %s: %s", run.day, ", ".join(f"{table} {rows}" for table, rows in written.items()))
     return written
+
+
+def _external_results(run: AuditRun, warehouse_url: str) -> pd.DataFrame:
+    """The results pushed for the external checks, latest per team and subject up to the instant."""
+    from oncall_readiness import external_results
+
+    warehouse = Warehouse(warehouse_url)
+    try:
+        pushed = external_results.results_as_of(warehouse, run.instant)
+    finally:
+        warehouse.dispose()
+    log.info("External results observed up to %s: %d", run.instant, len(pushed))
+    return pushed
 
 
 def gather_facts(run: AuditRun) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:

@@ -60,11 +60,12 @@ CONNECTION_TYPES: list[dict[str, Any]] = [
         "connection-type": "readiness_github",
         "hook-name": "GitHub (oncall-readiness)",
         "ui-field-behaviour": {
-            "hidden-fields": ["schema", "login", "port", "extra"],
+            "hidden-fields": ["schema", "login", "port"],
             "relabeling": {"host": "API base URL", "password": "Token"},
             "placeholders": {
                 "host": "https://api.github.com (leave empty for github.com)",
                 "password": "fine-grained token with Contents: read",
+                "extra": '{"api": "graphql", "graphql_batch_size": 100}',
             },
         },
     },

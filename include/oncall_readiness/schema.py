@@ -7,7 +7,7 @@ contract (``docs/warehouse.md``).
 Result tables
 -------------
 ``RESULT_TABLES`` maps each result table to its columns and their kinds (``string``,
-``float``, ``integer``, ``boolean``), in the order the warehouse creates them. Every table
+``float``, ``integer``, ``boolean``, ``date``), in the order the warehouse creates them. Every table
 also has an ``audit_date`` column, added by the warehouse in front of these (its partition).
 
 Statuses, worst first
@@ -70,6 +70,39 @@ RESULT_TABLES: dict[str, dict[str, str]] = {
         "success": "boolean",
         "observed_value": "string",
         "details": "string",
+    },
+    # Every waiver in the catalog and whether it applies on the audit date (oncall_readiness.waivers);
+    # subject is NULL for a waiver of the whole check, source the file and line it was written at.
+    "waivers": {
+        "team": "string",
+        "check_id": "string",
+        "subject": "string",
+        "reason": "string",
+        "approver": "string",
+        "approved": "date",
+        "expires": "date",
+        "active": "boolean",
+        "source": "string",
+    },
+    # Per started campaign and team: does the team meet it on the audit date (oncall_readiness.campaigns).
+    "campaign_progress": {
+        "campaign_id": "string",
+        "title": "string",
+        "team": "string",
+        "meets": "boolean",
+        "reason": "string",
+        "start": "date",
+        "due": "date",
+    },
+    # Per parent group (department, organization): its teams rolled up (oncall_readiness.rollup).
+    "scorecard_rollup": {
+        "group_name": "string",
+        "group_type": "string",
+        "parent": "string",
+        "score": "float",
+        "level": "string",
+        "teams": "integer",
+        "services": "integer",
     },
 }
 AUDIT_DATE = "audit_date"

@@ -11,23 +11,44 @@ Levels (the rubric):
 - ``silver``: score at least 75 and no failed check;
 - ``bronze``: score at least 50;
 - ``none``: below 50, or nothing could be assessed.
+
+Levels may ask more of some services (``level_requirements`` in checks.yaml): a team that
+owns a service the requirement selects (for example ``readiness/tier: "1"``) holds that
+level, or a better one, only when its result of every ``must_pass`` check is ``pass`` (or
+``waived``: an approved exception); otherwise it gets the next level down. For example, a
+team owning a tier-1 service with a score of 95 and a ``warn`` on ``escalation-path`` is
+``silver`` when gold asks tier-1 teams to pass ``escalation-path``.
+
+Waived checks, like unknown ones, have no score and are not counted in ``passed``,
+``warned``, ``failed`` or ``unknown``; the ``waivers`` table lists them.
 """
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 
 from oncall_readiness import schema
-from oncall_readiness.checks.catalogue import Catalogue, load_catalogue
+from oncall_readiness.checks.catalogue import Catalogue, LevelRequirement, in_scope, load_catalogue
+
+log = logging.getLogger(__name__)
 
 SCORECARD_COLUMNS = list(schema.SCORECARD_COLUMNS)
 LEVELS = (("gold", 90.0, False), ("silver", 75.0, False), ("bronze", 50.0, True))
 
 
 def score_teams(
-    results: pd.DataFrame, previous: pd.DataFrame | None = None, catalogue: Catalogue | None = None
+    results: pd.DataFrame,
+    previous: pd.DataFrame | None = None,
+    catalogue: Catalogue | None = None,
+    services: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One scorecard row per team; ``previous`` holds the (team, score) of seven days earlier."""
+    """One scorecard row per team; ``previous`` holds the (team, score) of seven days earlier.
+
+    ``services`` (``registry_services``) lets the catalogue's level requirements see which
+    teams own the services they select; without it no requirement applies.
+    """
     catalogue = catalogue or load_catalogue()
     weights = {check_id: check.weight for check_id, check in catalogue.checks.items()}
     known = results[results["score"].notna()].assign(weight=lambda r: r["check_id"].map(weights).astype(float))
@@ -38,10 +59,37 @@ def score_teams(
     card["score"] = card["team"].map(score).astype("Float64")
     card[list(schema.STATUS_COUNTS.values())] = counts.loc[card["team"]].to_numpy()
     card["level"] = [_level(s, f) for s, f in zip(card["score"], card["failed"], strict=True)]
+    for requirement in catalogue.level_requirements if services is not None else ():
+        card["level"] = _capped(card, results, services, requirement)
     card["fully_assessed"] = card["unknown"] == 0
     before = previous.set_index("team")["score"] if previous is not None and len(previous) else pd.Series()
     card["score_change_7d"] = (card["score"] - card["team"].map(before).astype("Float64")).round(1)
     return card[SCORECARD_COLUMNS].sort_values("team", ignore_index=True)
+
+
+def _capped(
+    card: pd.DataFrame, results: pd.DataFrame, services: pd.DataFrame, requirement: LevelRequirement
+) -> list[str]:
+    """Each team's level: below ``requirement.level`` where it owns a selected service and misses a check."""
+    owners = set(services.loc[in_scope(services, requirement.services), "team"].dropna())
+    asked = results[results["check_id"].isin(requirement.must_pass) & results["team"].isin(owners)]
+    missing = asked[~asked["status"].isin(("pass", "waived"))].groupby("team")["check_id"].agg(", ".join)
+    order = list(schema.LEVELS)
+    ceiling = order[order.index(requirement.level) + 1]
+    levels = []
+    for team, level in zip(card["team"], card["level"], strict=True):
+        if team in missing.index and order.index(level) < order.index(ceiling):
+            log.info(
+                "%s: %s, not %s: it owns a service %s asks to pass %s",
+                team,
+                ceiling,
+                level,
+                requirement.level,
+                missing[team],
+            )
+            level = ceiling
+        levels.append(level)
+    return levels
 
 
 def _level(score: float, failed: int) -> str:

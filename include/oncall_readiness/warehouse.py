@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from oncall_readiness.incidents.tables import AUDIT_INCIDENT_TABLES, OPEN_INCIDENT_COST_COLUMNS, OPEN_INCIDENT_COSTS
 from oncall_readiness.schema import RESULT_TABLES  # declared once in schema; imported from here too
 from oncall_readiness.sources.catalogue import fact_schemas
+from oncall_readiness.warehouse_load import insert, load_frame
+from oncall_readiness.warehouse_load import records as _plain_records
 
 CONNECTION_ID = "readiness_warehouse"
 SCHEMA = "readiness"
@@ -95,9 +97,11 @@ class Warehouse:
         if self.schema:
             conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {self.schema}"))
         self.metadata.create_all(conn, tables=tables, checkfirst=True)
-        inspector = sa.inspect(conn)
-        for table in tables or self.metadata.tables.values():
-            present = {column["name"] for column in inspector.get_columns(table.name, schema=self.schema)}
+        wanted = list(tables or self.metadata.tables.values())
+        # One reflection for all tables: DuckDB answers each get_columns in ~0.4 s, 40 tables made 15 s a publish.
+        reflected = sa.inspect(conn).get_multi_columns(schema=self.schema, filter_names=[t.name for t in wanted])
+        for table in wanted:
+            present = {column["name"] for column in reflected.get((self.schema, table.name), [])}
             for column in table.columns:
                 if column.name not in present:
                     kind = column.type.compile(dialect=conn.dialect)
@@ -120,6 +124,9 @@ class Warehouse:
         data_quality: pd.DataFrame | None = None,
         incidents: pd.DataFrame | None = None,
         incident_costs: pd.DataFrame | None = None,
+        waivers: pd.DataFrame | None = None,
+        campaign_progress: pd.DataFrame | None = None,
+        scorecard_rollup: pd.DataFrame | None = None,
     ) -> dict[str, int]:
         """Replace the audit date's rows of every table in one transaction; return rows written.
 
@@ -134,6 +141,12 @@ class Warehouse:
             frames["incidents"] = incidents
         if incident_costs is not None:
             frames["incident_costs"] = incident_costs
+        if waivers is not None:
+            frames["waivers"] = waivers
+        if campaign_progress is not None:
+            frames["campaign_progress"] = campaign_progress
+        if scorecard_rollup is not None:
+            frames["scorecard_rollup"] = scorecard_rollup
         frames.update({f"facts_{name}": frame for name, frame in facts.items()})
         written = {}
         with self.engine.begin() as conn:
@@ -141,11 +154,8 @@ class Warehouse:
             for table in self._partitioned_tables():
                 conn.execute(table.delete().where(table.c.audit_date == audit_date))
             for name, frame in frames.items():
-                table = self.table(name)
-                records = _records(frame, table, audit_date)
-                if records:
-                    conn.execute(table.insert(), records)
-                written[name] = len(records)
+                # DuckDB: Arrow + INSERT ... SELECT; PostgreSQL: COPY; others: executemany (warehouse_load)
+                written[name] = insert(conn, self.table(name), frame, audit_date)
         return written
 
     def _partitioned_tables(self) -> list[sa.Table]:
@@ -156,13 +166,10 @@ class Warehouse:
     def replace_open_incident_costs(self, frame: pd.DataFrame) -> int:
         """Replace ``open_incident_costs`` with ``frame`` in one transaction; the rows written."""
         table = self.table(OPEN_INCIDENT_COSTS)
-        records = _records(frame, table, None)
         with self.engine.begin() as conn:
             self.ensure_schema(conn, [table])
             conn.execute(table.delete())
-            if records:
-                conn.execute(table.insert(), records)
-        return len(records)
+            return insert(conn, table, frame, None)
 
     def scores_on(self, audit_date: dt.date) -> pd.DataFrame:
         """(team, score) of the scorecard published for ``audit_date``; empty when none."""
@@ -188,22 +195,7 @@ class Warehouse:
 def _records(frame: pd.DataFrame, table: sa.Table, audit_date: dt.date | None) -> list[dict]:
     """Rows as plain Python values: NA becomes None, timestamps naive UTC, extra columns dropped.
 
-    ``audit_date`` fills the partition column; None for a table without one.
+    ``audit_date`` fills the partition column; None for a table without one. The publish loads
+    through ``warehouse_load.insert`` (bulk paths); this is for a writer of a few rows.
     """
-    columns = [c.name for c in table.columns if c.name != "audit_date"]
-    missing = set(columns) - set(frame.columns)
-    if missing:
-        raise ValueError(f"{table.name}: the data lacks columns {', '.join(sorted(missing))}")
-    out = frame[columns].copy()
-    for column in columns:
-        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
-            out[column] = out[column].dt.tz_convert("UTC").dt.tz_localize(None)
-    out = out.astype(object).where(out.notna(), None)
-    records = out.to_dict("records")
-    for record in records:
-        if audit_date is not None:
-            record["audit_date"] = audit_date
-        for key, value in record.items():
-            if isinstance(value, pd.Timestamp):
-                record[key] = value.to_pydatetime()
-    return records
+    return _plain_records(load_frame(frame, table, audit_date))

@@ -24,6 +24,7 @@ from oncall_readiness.report.html import load_audit, write_scorecard
 from oncall_readiness.sources.catalogue import SOURCES
 from oncall_readiness.warehouse import Warehouse
 from readiness_sandbox import sample_org
+from readiness_sandbox.external_results import seed_external_results
 from readiness_sandbox.process import SandboxHandle, running_sandbox
 from readiness_sandbox.prometheus import INSTALL_HINT, find_prometheus, running_prometheus
 
@@ -132,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
             staging=work / "staging",
             prometheus_url=prometheus.base_url,
         )
+        # What the sample security scanner pushed through the readiness API (external check security-scan).
+        seeded = seed_external_results(f"duckdb:///{warehouse_path}")
+        print(f"    external check results stored (as the readiness API would): {seeded} new", flush=True)
         run_audit(env, args.audit_date, out / "airflow-dags-test.log")
     _step("Sandbox and Prometheus stopped; rendering the scorecard page and the week's emails")
     day = dt.date.fromisoformat(args.audit_date)
@@ -150,6 +154,8 @@ def print_scorecard(warehouse_path: Path, day: dt.date, page: Path) -> None:
     warehouse = Warehouse(f"duckdb:///{warehouse_path}")
     try:
         audit = load_audit(warehouse, day)
+        rollup = warehouse.query("SELECT * FROM readiness.scorecard_rollup WHERE audit_date = :day", day=day)
+        campaigns = warehouse.query("SELECT * FROM readiness.campaign_progress WHERE audit_date = :day", day=day)
     finally:
         warehouse.dispose()
     write_scorecard(audit, page)
@@ -158,6 +164,13 @@ def print_scorecard(warehouse_path: Path, day: dt.date, page: Path) -> None:
     print(card.to_string(index=False))
     grid = audit["results"].pivot(index="team", columns="check_id", values="status").loc[card["team"]]
     print(f"\n{grid.to_string()}")
+    print("\nParent groups, rolled up from their teams (service-weighted score, lowest level):")
+    print(rollup[["group_name", "group_type", "score", "level", "teams", "services"]].to_string(index=False))
+    print("\nCampaigns:")
+    for campaign_id, rows in campaigns.groupby("campaign_id", sort=False):
+        behind = ", ".join(sorted(rows.loc[~rows["meets"].astype(bool), "team"])) or "nobody"
+        meeting = f"{int(rows['meets'].sum())} of {len(rows)} teams meet it"
+        print(f"  {campaign_id}: {meeting}, due {rows['due'].iloc[0]}; behind: {behind}")
     print("\nWhat needs action:")
     for row in audit["results"][audit["results"]["status"] != "pass"].itertuples(index=False):
         print(f"  {row.team:<14} {row.check_id:<24} {row.status:<7} {row.reason}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
+from email import policy
 
 import pytest
 import yaml
@@ -11,12 +13,14 @@ from oncall_readiness.report.email import write_emails
 from oncall_readiness.sources.catalogue import collected_sources
 from oncall_readiness.warehouse import Warehouse
 from readiness_sandbox.demo import DEMO_AUDIT_DATE, airflow_env, run_audit
+from readiness_sandbox.external_results import seed_external_results
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.prometheus import running_prometheus
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
 SECRET = "e2e-secret-token-4711"
 SAMPLE_TEAMS = {"payments", "checkout", "search", "catalog", "identity", "notifications"}
+LEVEL_ORDER = ["none", "bronze", "silver", "gold"]  # worst first
 
 pytestmark = pytest.mark.e2e
 
@@ -34,6 +38,7 @@ def audited(tmp_path_factory):
             staging=tmp / "staging",
             prometheus_url=prometheus.base_url,
         )
+        seed_external_results(f"duckdb:///{warehouse_path}")  # what the sample scanner pushed (make demo does too)
         run_audit(env, DEMO_AUDIT_DATE, tmp / "first.log")
         run_audit(env, DEMO_AUDIT_DATE, tmp / "second.log")
         # A third run of the date whose catalog is empty must fail and publish nothing.
@@ -43,7 +48,7 @@ def audited(tmp_path_factory):
     assert failed_exit != 0
     # What make demo does next: the week's emails (which also creates the send ledger).
     emails = write_emails(f"duckdb:///{warehouse_path}", tmp / "emails", week=dt.date.fromisoformat(DEMO_AUDIT_DATE))
-    assert len(emails) == len(SAMPLE_TEAMS) + 1  # one per team and the digest
+    assert len(emails) == len(SAMPLE_TEAMS) + 2  # one per team, the digest and the commerce department's digest
     warehouse = Warehouse(f"duckdb:///{warehouse_path}")
     yield warehouse, tmp
     warehouse.dispose()
@@ -97,7 +102,10 @@ DESIGNED = {
     "joiner-permissions": ["pass", "warn", "pass", "fail", "fail", "fail"],
     "escalation-path": ["pass", "warn", "warn", "fail", "fail", "fail"],
     "oncall-load": ["pass", "warn", "warn", "pass", "fail", "fail"],
-    "chaos-day": ["pass", "warn", "warn", "fail", "pass", "fail"],
+    # notifications' fail is waived (include/sample_org/catalog/readiness-waivers.yaml); catalog's waiver expired.
+    "chaos-day": ["pass", "warn", "warn", "fail", "pass", "waived"],
+    # External: the results include/sample_org/external_results.yaml pushed (observed up to the instant).
+    "security-scan": ["pass", "pass", "warn", "pass", "pass", "fail"],
 }
 TEAM_ORDER = ["payments", "checkout", "search", "catalog", "identity", "notifications"]
 
@@ -109,6 +117,82 @@ def test_every_check_comes_out_as_the_sample_org_designs(audited):
     assert {check: list(row) for check, row in matrix.iterrows()} == DESIGNED
     for check, statuses in DESIGNED.items():
         assert {"pass", "warn", "fail"} <= set(statuses), check
+
+
+def test_the_campaigns_and_the_department_roll_up_show_in_the_warehouse_and_the_emails(audited):
+    warehouse, tmp = audited
+    progress = warehouse.query(
+        "SELECT campaign_id, team, meets, due FROM readiness.campaign_progress WHERE audit_date = :d",
+        d=DEMO_AUDIT_DATE,
+    )
+    rotations = progress[progress["campaign_id"] == "sustainable-rotations"]
+    assert sorted(rotations["team"]) == sorted(SAMPLE_TEAMS)  # once each, after two runs
+    assert set(rotations.loc[rotations["meets"], "team"]) == {"payments", "checkout"}  # rotation-sustainability pass
+    card = warehouse.query("SELECT team, score, level FROM readiness.scorecard_latest").set_index("team")
+    commerce = ["payments", "checkout", "search", "catalog"]
+    bronze = progress[progress["campaign_id"] == "commerce-bronze"].set_index("team")["meets"]
+    assert sorted(bronze.index) == sorted(commerce)  # the department stands for its four teams
+    assert bronze.to_dict() == {team: card.at[team, "level"] in ("gold", "silver", "bronze") for team in commerce}
+    (rollup,) = warehouse.query("SELECT * FROM readiness.scorecard_rollup WHERE audit_date = :d", d=DEMO_AUDIT_DATE)[
+        ["group_name", "group_type", "score", "level", "teams", "services"]
+    ].to_dict("records")
+    services = {"payments": 5, "checkout": 4, "search": 3, "catalog": 3}
+    weighted = sum(card.at[team, "score"] * count for team, count in services.items()) / sum(services.values())
+    assert rollup["group_name"] == "commerce" and rollup["teams"] == 4 and rollup["services"] == 15
+    assert rollup["score"] == pytest.approx(weighted, abs=0.05)
+    assert rollup["level"] == min((card.at[team, "level"] for team in commerce), key=LEVEL_ORDER.index)
+    assert "commerce" not in set(card.index)  # scored through its roll-up, not as a team
+    head = email.message_from_bytes((tmp / "emails" / "department-commerce.eml").read_bytes(), policy=policy.default)
+    assert head["To"] == "head-commerce@example.com"
+    notifications = (tmp / "emails" / "team-notifications.eml").read_bytes()
+    text = email.message_from_bytes(notifications, policy=policy.default).get_body(("plain",)).get_content()
+    assert "CAMPAIGNS YOU ARE BEHIND ON" in text and "Sustainable rotations before the holiday freeze" in text
+
+
+def test_waivers_and_scopes_show_in_the_warehouse_and_the_emails(audited):
+    warehouse, tmp = audited
+    waivers = warehouse.query(
+        "SELECT team, check_id, active, expires FROM readiness.waivers WHERE audit_date = :d", d=DEMO_AUDIT_DATE
+    ).set_index("team")
+    assert waivers["active"].to_dict() == {"notifications": True, "catalog": False}  # catalog's expired 2026-11-13
+    waived = warehouse.query(
+        "SELECT reason, score FROM readiness.check_results_latest WHERE team = :t AND check_id = 'chaos-day'",
+        t="notifications",
+    )
+    assert waived["reason"].iloc[0].startswith("Waived until 2026-12-15 by dana.lee@example.com: The team is moving")
+    assert waived["score"].isna().all()  # not counted in the score
+    skipped = warehouse.query(
+        "SELECT check_id, outcome, message FROM readiness.findings WHERE audit_date = :d AND subject = :s",
+        d=DEMO_AUDIT_DATE,
+        s="service:payments-sandbox",
+    )
+    scoped = {"runbook-freshness", "alert-definitions", "dashboard-coverage", "escalation-path"}
+    assert set(skipped["check_id"]) == scoped
+    assert (skipped["outcome"] == "pass").all() and skipped["message"].str.startswith("Out of scope:").all()
+
+    def plain_text(team: str) -> str:
+        message = email.message_from_bytes((tmp / "emails" / f"team-{team}.eml").read_bytes(), policy=policy.default)
+        return message.get_body(("plain",)).get_content()
+
+    assert "chaos-day: expired on 2026-11-13: it no longer applies" in plain_text("catalog")
+    assert "chaos-day: in force until 2026-12-15" in plain_text("notifications")
+
+
+def test_an_external_result_joins_the_audit_as_of_its_instant(audited):
+    warehouse, _ = audited
+    findings = warehouse.query(
+        "SELECT team, subject, outcome, message FROM readiness.findings WHERE check_id = 'security-scan'"
+        " AND audit_date = :d ORDER BY team, subject",
+        d=DEMO_AUDIT_DATE,
+    )
+    catalog = findings[findings["team"] == "catalog"]
+    assert list(catalog["outcome"]) == ["pass"]  # its fail observed on 2026-11-20 is after the instant
+    push = findings[findings["subject"] == "service:notifications-push"]
+    assert list(push["outcome"]) == ["pass"]  # the latest result, not October's fail
+    sms = findings[findings["subject"] == "service:notifications-sms"]
+    assert sms["message"].iloc[0].startswith("CVE-2026-1234 (critical) in openssl 3.0.1")
+    pushed = warehouse.query("SELECT COUNT(*) AS n FROM readiness.external_results")
+    assert pushed["n"].iloc[0] == 10  # stored once although the audit ran twice
 
 
 def test_escalation_path_reasons_name_the_window_and_the_person(audited):
@@ -158,6 +242,7 @@ def corrupted(tmp_path_factory):
     state = yaml.safe_load((SAMPLE_CATALOG.parent / "pagerduty.yaml").read_text())
     state["users"][1]["email"] = state["users"][0]["email"]
     warehouse_path = tmp / "warehouse.duckdb"
+    seed_external_results(f"duckdb:///{warehouse_path}")  # as the demo: the external check is not PagerDuty's
     with running_sandbox(states={"pagerduty": state}, token=SECRET) as sandbox, running_prometheus() as prometheus:
         env = airflow_env(
             airflow_home=tmp / "airflow",

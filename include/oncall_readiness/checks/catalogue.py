@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,14 @@ CHECKS_PACKAGE = "oncall_readiness.checks"
 LOOK_BACK_THRESHOLD = "window_days"
 LOOK_AHEAD_THRESHOLD = "coverage_days"
 DEFAULT_LOOK_BACK_DAYS = 28
+# The longest a waiver may run (approved to expires), unless checks.yaml says `max_waiver_days`.
+DEFAULT_MAX_WAIVER_DAYS = 90
+# What a check's `applies_to` may select services by: the registry_services column of each.
+SCOPE_FIELDS = {"lifecycle": "lifecycle", "type": "type", "tier": "tier"}
+
+
+EXTERNAL = "external"
+KINDS = ("computed", EXTERNAL)
 
 
 class CatalogueError(ValueError):
@@ -51,6 +60,10 @@ class CheckDefinition:
     partial_sources: tuple[str, ...] = ()
     # "module:function" of an implemented check's evaluate function, named in checks.yaml.
     function: str | None = None
+    # `applies_to`: the services the check judges, by lifecycle, type and tier (empty: all).
+    applies_to: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # `kind: external`: results pushed through the readiness API (checks/external.py), else computed here.
+    kind: str = "computed"
 
     @property
     def required_sources(self) -> tuple[str, ...]:
@@ -61,14 +74,36 @@ class CheckDefinition:
         return self.status == "implemented"
 
     def evaluator(self) -> Callable:
-        """The function the catalogue entry names (``function: oncall_readiness.checks.<module>:evaluate``)."""
-        return pkgutil.resolve_name(self.function)
+        """The function the catalogue entry names (``function: oncall_readiness.checks.<module>:evaluate``).
+
+        An external check's function serves every external check: it is given the check's id.
+        """
+        evaluate = pkgutil.resolve_name(self.function)
+        if self.kind != EXTERNAL:
+            return evaluate
+
+        @functools.wraps(evaluate)
+        def evaluate_external(audit: Any) -> Any:
+            return evaluate(audit, check_id=self.id)
+
+        return evaluate_external
+
+
+@dataclass(frozen=True)
+class LevelRequirement:
+    """A level asks more of some services: a team owning one holds ``level`` only if it passes ``must_pass``."""
+
+    level: str
+    services: dict[str, tuple[str, ...]]
+    must_pass: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Catalogue:
     checks: dict[str, CheckDefinition]
     status_scores: dict[str, float]
+    max_waiver_days: int = DEFAULT_MAX_WAIVER_DAYS
+    level_requirements: tuple[LevelRequirement, ...] = ()
 
     def implemented(self) -> list[CheckDefinition]:
         return [check for check in self.checks.values() if check.implemented]
@@ -98,7 +133,15 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
         if check.id in checks:
             raise CatalogueError(f"{path}: check {check.id!r} is defined twice")
         checks[check.id] = check
-    return Catalogue(checks=checks, status_scores=dict(document["status_scores"]))
+    max_days = document.get("max_waiver_days", DEFAULT_MAX_WAIVER_DAYS)
+    if isinstance(max_days, bool) or not isinstance(max_days, int) or max_days < 1:
+        raise CatalogueError(f"{path}: `max_waiver_days` must be a whole number of days >= 1, got {max_days!r}")
+    return Catalogue(
+        checks=checks,
+        status_scores=dict(document["status_scores"]),
+        max_waiver_days=max_days,
+        level_requirements=_level_requirements(document.get("level_requirements") or [], checks, path),
+    )
 
 
 def _definition(entry: dict, path: Path) -> CheckDefinition:
@@ -123,7 +166,73 @@ def _definition(entry: dict, path: Path) -> CheckDefinition:
         thresholds=thresholds,
         partial_sources=tuple(entry.get("partial_sources") or ()),
         function=entry.get("function"),
+        applies_to=_scope(entry.get("applies_to"), f"{path}: check {entry['id']!r} `applies_to`"),
+        kind=_kind(entry, path),
     )
+
+
+def _kind(entry: dict, path: Path) -> str:
+    """``computed`` (the default) or ``external`` (pushed results; see checks/external.py)."""
+    kind = entry.get("kind", "computed")
+    if kind not in KINDS:
+        raise CatalogueError(f"{path}: check {entry['id']!r} `kind` must be one of {', '.join(KINDS)}, got {kind!r}")
+    return kind
+
+
+def _scope(raw: Any, where: str) -> dict[str, tuple[str, ...]]:
+    """``{lifecycle: [production], type: [...], tier: [...]}``: lower-cased values per known field."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not raw:
+        raise CatalogueError(f"{where} must map {', '.join(SCOPE_FIELDS)} to lists of values, got {raw!r}")
+    scope = {}
+    for key, values in raw.items():
+        if key not in SCOPE_FIELDS:
+            raise CatalogueError(f"{where}: unknown field {key!r} (known: {', '.join(SCOPE_FIELDS)})")
+        if not isinstance(values, list) or not values or not all(isinstance(v, (str, int)) for v in values):
+            raise CatalogueError(f"{where}.{key} must be a non-empty list of values, got {values!r}")
+        scope[key] = tuple(str(value).strip().lower() for value in values)
+    return scope
+
+
+def _level_requirements(raw: Any, checks: dict[str, CheckDefinition], path: Path) -> tuple[LevelRequirement, ...]:
+    if not isinstance(raw, list):
+        raise CatalogueError(f"{path}: `level_requirements` must be a list, got {raw!r}")
+    requirements = []
+    for index, entry in enumerate(raw):
+        where = f"{path}: level_requirements[{index}]"
+        if not isinstance(entry, dict) or {"level", "services", "must_pass"} - entry.keys():
+            raise CatalogueError(f"{where} needs `level`, `services` and `must_pass`")
+        if entry["level"] not in schema.LEVELS[:-1]:
+            raise CatalogueError(
+                f"{where}.level must be one of {', '.join(schema.LEVELS[:-1])}, got {entry['level']!r}"
+            )
+        must_pass = entry["must_pass"]
+        unknown = [c for c in must_pass or [] if c not in checks]
+        if not isinstance(must_pass, list) or not must_pass or unknown:
+            raise CatalogueError(f"{where}.must_pass must list known check ids, unknown: {unknown or must_pass!r}")
+        scope = _scope(entry["services"], f"{where}.services")
+        requirements.append(LevelRequirement(entry["level"], scope, tuple(must_pass)))
+    return tuple(requirements)
+
+
+def in_scope(services: pd.DataFrame, scope: dict[str, tuple[str, ...]]) -> pd.Series:
+    """Which services (rows of ``registry_services``) a scope selects; a missing value is out of scope."""
+    selected = pd.Series(True, index=services.index)
+    for key, values in scope.items():
+        column = services[SCOPE_FIELDS[key]] if SCOPE_FIELDS[key] in services else pd.Series(None, index=services.index)
+        selected &= column.astype("string").str.strip().str.lower().isin(values).fillna(False).astype(bool)
+    return selected
+
+
+def out_of_scope_reason(service: pd.Series, scope: dict[str, tuple[str, ...]]) -> str:
+    """Why a service is outside a scope, e.g. ``lifecycle experimental (the check applies to production)``."""
+    for key, values in scope.items():
+        value = service.get(SCOPE_FIELDS[key])
+        text = str(value).strip().lower() if value is not None and not pd.isna(value) else None
+        if text not in values:
+            return f"{key} {text or 'not set'} (the check applies to {key} {' or '.join(values)})"
+    return "in scope"
 
 
 def _check_function(entry: dict, path: Path) -> None:

@@ -18,6 +18,10 @@ def render(catalogue: Catalogue) -> str:
         "none when unknown or waived), a one-sentence reason, remediation, and findings per subject.",
         "A check whose source is down or fails validation is `unknown`, never a pass or a fail.",
         f"Per-team thresholds are overridden with the Group annotation `{THRESHOLD_ANNOTATION}`.",
+        "A check with **Applies to** judges only the services its scope selects (Component `spec.lifecycle`,",
+        "`spec.type`, annotation `readiness/tier`); each other service gets a `pass` finding starting `Out of scope:`.",
+        f"A waiver (README: Waivers) turns a fail or warn into `waived`, for {catalogue.max_waiver_days} days at most.",
+        *_level_requirements(catalogue),
         "",
         "| id | title | status | weight | sources |",
         "|---|---|---|---|---|",
@@ -27,6 +31,15 @@ def render(catalogue: Catalogue) -> str:
         lines.append(f"| [`{check.id}`](#{check.id}) | {check.title} | {check.status} | {check.weight:g} | {sources} |")
     for check in catalogue.checks.values():
         lines += ["", f"## {check.id}", "", f"**{check.title}** ({check.status}, weight {check.weight:g})", ""]
+        if check.applies_to:
+            lines += [f"**Applies to** services with {_scope(check.applies_to)}.", ""]
+        if check.kind == "external":
+            lines += [
+                "**External**: its results are computed elsewhere and pushed through the readiness API"
+                " ([api.md](api.md)); the audit reads the latest result per team and subject observed"
+                " up to its instant.",
+                "",
+            ]
         lines += [check.rationale, "", "| status | when |", "|---|---|"]
         lines += [f"| {status} | {text} |" for status, text in check.rubric.items()]
         lines += ["", f"**Remediation.** {check.remediation}", ""]
@@ -39,6 +52,18 @@ def render(catalogue: Catalogue) -> str:
         else:
             lines.append("No thresholds.")
     return "\n".join(lines) + "\n"
+
+
+def _scope(scope: dict[str, tuple[str, ...]]) -> str:
+    return " and ".join(f"{key} {' or '.join(f'`{value}`' for value in values)}" for key, values in scope.items())
+
+
+def _level_requirements(catalogue: Catalogue) -> list[str]:
+    return [
+        f"A team owning services with {_scope(r.services)} holds `{r.level}` only if it passes "
+        f"{', '.join(f'`{c}`' for c in r.must_pass)} (or they are waived)."
+        for r in catalogue.level_requirements
+    ]
 
 
 if __name__ == "__main__":

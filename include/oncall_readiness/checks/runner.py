@@ -1,4 +1,14 @@
-"""Run every implemented check over all teams; the same rules for unknowns, scores and remediation."""
+"""Run every implemented check over all teams; the same rules for unknowns, scopes, waivers, scores and remediation.
+
+Scopes: a check with ``applies_to`` in checks.yaml sees only the services in its scope
+(``registry_services`` filtered by lifecycle, type and ``readiness/tier``); each service
+outside it gets a finding with outcome ``pass`` whose message starts ``Out of scope:`` and
+says why, so it is neither counted nor lost. A team none of whose services is in scope
+passes the check, its reason saying so (as a team without services does).
+
+Waivers: the active waivers (``oncall_readiness.waivers``) then turn fail and warn into
+``waived``, before scoring, so a waived result scores nothing.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +18,22 @@ import pandas as pd
 
 from oncall_readiness import schema
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput
-from oncall_readiness.checks.catalogue import Catalogue, CheckDefinition, load_catalogue, team_thresholds
+from oncall_readiness.checks.catalogue import (
+    Catalogue,
+    CheckDefinition,
+    in_scope,
+    load_catalogue,
+    out_of_scope_reason,
+    team_thresholds,
+)
+from oncall_readiness.rollup import audited_teams
+from oncall_readiness.waivers import WAIVER_COLUMNS, waive
 
 # The warehouse's check_results and findings tables (without audit_date).
 RESULT_COLUMNS = list(schema.CHECK_RESULT_COLUMNS)
 CHECK_FINDING_COLUMNS = list(schema.FINDING_COLUMNS)
 PASS_REMEDIATION = "No action needed."
+OUT_OF_SCOPE = "Out of scope"
 
 
 def evaluate_checks(
@@ -22,13 +42,17 @@ def evaluate_checks(
     facts: Mapping[str, pd.DataFrame],
     unavailable: Mapping[str, str],
     catalogue: Catalogue | None = None,
+    waivers: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Results (one row per team and check) and findings of every implemented check.
 
     ``unavailable`` maps a source to why it cannot be trusted this time (down, failed
-    validation); every check that reads it is ``unknown`` with that reason.
+    validation); every check that reads it is ``unknown`` with that reason. ``waivers``:
+    the waivers table as of the audit instant (its active rows apply).
     """
     catalogue = catalogue or load_catalogue()
+    waivers = waivers if waivers is not None else pd.DataFrame(columns=WAIVER_COLUMNS)
+    facts = _audited(facts)
     teams = facts["registry_teams"]
     all_results, all_findings = [], []
     for check in catalogue.implemented():
@@ -39,14 +63,68 @@ def evaluate_checks(
             results, findings = _all_unknown(teams["team"], reason), pd.DataFrame(columns=FINDING_COLUMNS)
         else:
             partial = {source: unavailable[source] for source in check.partial_sources if source in unavailable}
-            outcome = check.evaluator()(CheckInput(audit_instant, teams, facts, thresholds, partial))
+            scoped, skipped = _scoped(facts, check, teams["team"])
+            outcome = check.evaluator()(CheckInput(audit_instant, teams, scoped, thresholds, partial))
             results, findings = _complete(outcome.results, teams["team"]), outcome.findings
+            results, findings = _with_out_of_scope(results, findings, skipped, facts.get("registry_services"), check)
+        results, findings = waive(check.id, results, findings, waivers)
         all_results.append(_scored(results.assign(check_id=check.id), check, catalogue))
         all_findings.append(findings.assign(check_id=check.id)[CHECK_FINDING_COLUMNS])
     return (
         pd.concat(all_results, ignore_index=True)[RESULT_COLUMNS],
         pd.concat(all_findings, ignore_index=True),
     )
+
+
+def _audited(facts: Mapping[str, pd.DataFrame]) -> Mapping[str, pd.DataFrame]:
+    """The facts with only the teams the checks judge: a parent group owning no service (a
+    department) is scored through its roll-up (``oncall_readiness.rollup``), not as a team."""
+    teams, services = facts["registry_teams"], facts.get("registry_services")
+    if "parent" not in teams.columns or services is None:
+        return facts
+    return {**facts, "registry_teams": audited_teams(teams, services)}
+
+
+def _scoped(
+    facts: Mapping[str, pd.DataFrame], check: CheckDefinition, teams: pd.Series
+) -> tuple[Mapping[str, pd.DataFrame], pd.DataFrame]:
+    """The facts the check sees (only its services in scope), and the teams' services it does not judge."""
+    services = facts.get("registry_services")
+    if not check.applies_to or services is None:
+        return facts, pd.DataFrame(columns=["service", "team", "why"])
+    selected = in_scope(services, check.applies_to)
+    outside = services[~selected & services["team"].isin(teams)]
+    skipped = pd.DataFrame(
+        {
+            "service": outside["service"],
+            "team": outside["team"],
+            "why": [out_of_scope_reason(row, check.applies_to) for _, row in outside.iterrows()],
+        }
+    )
+    return {**facts, "registry_services": services[selected].reset_index(drop=True)}, skipped
+
+
+def _with_out_of_scope(
+    results: pd.DataFrame, findings: pd.DataFrame, skipped: pd.DataFrame, services: pd.DataFrame, check: CheckDefinition
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A pass finding per service outside the scope saying why; a team with none in scope says so."""
+    if skipped.empty:
+        return results, findings
+    notes = pd.DataFrame(
+        {
+            "team": skipped["team"],
+            "subject": "service:" + skipped["service"],
+            "outcome": "pass",
+            "message": f"{OUT_OF_SCOPE}: " + skipped["service"] + " is not judged, " + skipped["why"],
+        }
+    )
+    findings = pd.concat([findings, notes[FINDING_COLUMNS]], ignore_index=True)
+    judged = set(services.loc[in_scope(services, check.applies_to), "team"].dropna())
+    none_in_scope = results["team"].isin(set(skipped["team"]) - judged) & (results["status"] == "pass")
+    scope = "; ".join(f"{key} {' or '.join(values)}" for key, values in check.applies_to.items())
+    results = results.copy()
+    results.loc[none_in_scope, "reason"] = f"No service of the team is in scope of this check (it applies to {scope})."
+    return results, findings
 
 
 def _all_unknown(teams: pd.Series, reason: str) -> pd.DataFrame:

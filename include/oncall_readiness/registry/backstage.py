@@ -3,7 +3,9 @@
 A catalog is Backstage entity descriptors (``apiVersion: backstage.io/v1alpha1``) in
 YAML files: :func:`~oncall_readiness.registry.load_registry` takes a file or a
 folder. A folder is walked recursively for ``*.yaml`` / ``*.yml`` files (hidden
-folders are skipped); files may hold several documents (``---``). ``kind: Location``
+folders are skipped); files may hold several documents (``---``). Files named
+``readiness-*.yaml`` (the audit's own files kept beside the catalog, such as
+``readiness-waivers.yaml``) are not read as entities. ``kind: Location``
 entities are followed when their ``spec.target`` / ``spec.targets`` are local paths
 (relative to the Location's file, absolute, or a glob such as ``./teams/*.yaml``);
 URL targets (``https://...``) are skipped. Every real file (after resolving symlinks)
@@ -35,6 +37,8 @@ import yaml
 USED_KINDS = {"group": "Group", "user": "User", "component": "Component"}
 _NAME_RE = re.compile(r"^[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*$")
 _GLOB_CHARS = set("*?[")
+# The audit's own files beside the catalog (readiness-waivers.yaml, ...) are not entities.
+READINESS_FILE_PREFIX = "readiness-"
 # How many nodes YAML aliases may add to one document before it is refused.
 MAX_ALIAS_GROWTH = 10_000
 
@@ -47,6 +51,7 @@ class Entity:
     data: dict[str, Any]
     file: str  # for messages
     source_file: str  # for the DataFrames
+    line: int = 0  # where the entity's YAML document starts in its file, for messages
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -106,7 +111,7 @@ class CatalogReader:
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for filename in sorted(filenames):
-                if filename.endswith((".yaml", ".yml")):
+                if filename.endswith((".yaml", ".yml")) and not filename.startswith(READINESS_FILE_PREFIX):
                     self.enqueue(Path(dirpath) / filename)
 
     def run(self, root: Path) -> None:
@@ -184,6 +189,7 @@ class CatalogReader:
             data=doc,
             file=shown,
             source_file=self.source_name(path),
+            line=line,
         )
         api_version = doc.get("apiVersion")
         if not isinstance(api_version, str) or not api_version.startswith("backstage.io/"):
@@ -226,7 +232,7 @@ class CatalogReader:
                 if not matches and not optional:
                     self.problems.append(f"{shown}: Location '{name}' spec.targets: no file matches {target}")
                 for match in matches:
-                    if match.is_file():
+                    if match.is_file() and not match.name.startswith(READINESS_FILE_PREFIX):
                         self.enqueue(match)
                 continue
             if base.is_dir():

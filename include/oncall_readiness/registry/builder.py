@@ -34,6 +34,8 @@ ANN_START_DATE = "readiness/start-date"
 ANN_ONCALL_EXEMPT = "readiness/oncall-exempt"
 ANN_LAST_CHAOS_DAY = "readiness/last-chaos-day"
 ANN_COST_PER_MINUTE = "readiness/cost-per-minute"
+ANN_TIER = "readiness/tier"
+ANN_WAIVERS = "readiness/waivers"
 THRESHOLD_PREFIX = "readiness/"
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -109,6 +111,11 @@ class RegistryBuilder:
     # -- kinds
     def build(self) -> Registry:
         teams, schedules, thresholds = self.build_groups()
+        waivers = tuple(
+            (group.ident, group.file, group.line, str(self.annotations(group)[ANN_WAIVERS]))
+            for group in self.of_kind("Group")
+            if self.annotations(group).get(ANN_WAIVERS) is not None
+        )
         memberships = self.build_memberships()
         people = self.build_people(memberships)
         services = self.build_services(memberships)
@@ -131,6 +138,7 @@ class RegistryBuilder:
             thresholds=_frame(
                 sorted(thresholds, key=lambda r: (r["team"].lower(), r["check_id"], r["key"])), THRESHOLD_COLUMNS
             ),
+            waiver_annotations=waivers,
         )
 
     def build_groups(self):
@@ -293,6 +301,7 @@ class RegistryBuilder:
                     "cost_per_minute": self.cost(component, annotations),
                     "lifecycle": _text(spec.get("lifecycle")),
                     "type": _text(spec.get("type")),
+                    "tier": _text(annotations.get(ANN_TIER)),
                     "source_file": component.source_file,
                 }
             )

@@ -31,7 +31,8 @@ Membership
 ----------
 A person is a member of a team when the Group lists them in ``spec.members`` or the
 User lists the Group in ``spec.memberOf`` (the union; either side is enough). Every
-Group is a team, whatever its ``spec.type`` (parent groups included). A User with no
+Group is a team, whatever its ``spec.type`` (parent groups included; the audit scores a
+parent group without services only through its roll-up: :mod:`oncall_readiness.rollup`). A User with no
 team at all still gets one row in ``people`` with ``team`` None, so that their email
 can be matched against other systems.
 
@@ -51,6 +52,8 @@ annotation                      on        becomes
 ``readiness/last-chaos-day``    Group     ``teams.last_chaos_day`` (YYYY-MM-DD)
 ``readiness/cost-per-minute``   Component ``services.cost_per_minute`` (number >= 0)
 ``readiness/<check-id>.<key>``  Group     rows of ``thresholds`` (a per-team override)
+``readiness/tier``              Component ``services.tier`` (text, e.g. ``1``: check scopes, level rules)
+``readiness/waivers``           Group     the team's waivers (YAML list; :mod:`oncall_readiness.waivers`)
 =============================== ========= ==========================================
 
 Columns
@@ -65,7 +68,7 @@ kinds (``string``, ``date``, ``float``).
 * ``people``: person, display_name, email, team, start_date, oncall_exempt,
   source_file. One row per (person, team) membership.
 * ``services``: service, team, owner, runbook_url, pagerduty_service_id,
-  dashboard_selector, alert_selector, cost_per_minute, lifecycle, type, source_file.
+  dashboard_selector, alert_selector, cost_per_minute, lifecycle, type, tier, source_file.
   One row per Component.
 * ``team_schedules``: team, schedule_id, source (``"pagerduty"``).
 * ``thresholds``: team, check_id, key, value (the annotation's text).
@@ -81,7 +84,7 @@ file given), or absolute when a Location led outside it; it is kept in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -116,6 +119,7 @@ SERVICE_COLUMNS = [
     "cost_per_minute",
     "lifecycle",
     "type",
+    "tier",
     "source_file",
 ]
 TEAM_SCHEDULE_COLUMNS = ["team", "schedule_id", "source"]
@@ -148,6 +152,9 @@ class Registry:
     services: pd.DataFrame
     team_schedules: pd.DataFrame
     thresholds: pd.DataFrame
+    # The Groups' ``readiness/waivers`` annotations, unparsed: (team, file, line, text); the
+    # waivers module validates them with the waivers file (they are not facts).
+    waiver_annotations: tuple[tuple[str, str, int, str], ...] = field(default=())
 
     def to_facts(self) -> dict[str, pd.DataFrame]:
         """The registry as facts tables (copies, ``source_file`` kept)."""

@@ -31,8 +31,10 @@ import pandas as pd
 from oncall_readiness import schema
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.report.chart import level_distribution_png, score_trend_png
+from oncall_readiness.report.department_email import behind_campaigns, department_emails, format_days_left
 from oncall_readiness.report.incident_email import digest_section, format_duration, format_losses, team_section
 from oncall_readiness.report.weekly import LEVEL_ORDER, ScorecardWeek, load_week, score_changes, team_changes
+from oncall_readiness.waivers.report import team_waivers
 from oncall_readiness.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -74,7 +76,12 @@ def level_name(level: str) -> str:
 
 
 TEMPLATES.filters.update(
-    score=format_score, change=format_change, level_name=level_name, duration=format_duration, losses=format_losses
+    score=format_score,
+    change=format_change,
+    level_name=level_name,
+    duration=format_duration,
+    losses=format_losses,
+    days_left=format_days_left,
 )
 
 
@@ -158,6 +165,8 @@ def build_team_email(
         "trend": list(zip(scorecard_week.slots, scores, strict=True)),
         "chart": chart,
         "incidents": incidents,
+        "campaigns": behind_campaigns(scorecard_week, team),
+        "waivers": team_waivers(scorecard_week.waivers, team, scorecard_week.week),
     }
     subject = team_subject(team, card["level"], card["score"], context["change"], scorecard_week.week)
     return _message(
@@ -245,7 +254,7 @@ def build_week_emails(
             DIGEST_RECIPIENTS_ENV,
         )
     messages.append(build_digest(scorecard_week, recipients=digest_to, sender=sender, date=date))
-    return messages
+    return messages + department_emails(scorecard_week, sender=sender, date=date)
 
 
 def write_emails(
@@ -291,11 +300,11 @@ def write_emails(
 
 
 def eml_name(kind: str, team: str) -> str:
-    """``digest``, ``team-payments``; a team name that is not file-safe gets a slug and a short hash."""
+    """``digest``, ``team-payments``, ``department-commerce``; a name that is not file-safe gets a slug and a hash."""
     if kind == DIGEST:
         return DIGEST
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", team).strip("-.") or "team"
-    return f"team-{slug}" if slug == team else f"team-{slug}-{_short_hash(team)}"
+    return f"{kind}-{slug}" if slug == team else f"{kind}-{slug}-{_short_hash(team)}"
 
 
 def _message(

@@ -57,8 +57,11 @@ class ScorecardWeek:
     previous_findings: pd.DataFrame
     history: pd.DataFrame  # slot (date), audit_date, team, score, level: one row per team and weekly slot
     slots: tuple[dt.date, ...]  # the weekly slots of the trend, oldest first
-    teams: pd.DataFrame  # team, display_name, email: the registry's teams of the week
+    teams: pd.DataFrame  # team, display_name, email, parent, type: the registry's groups of the week
     insights: WeekInsights | None = None  # last week's incidents (report.insights); None: not read
+    campaigns: pd.DataFrame | None = None  # the week's campaign_progress (campaign_id, title, team, meets, ...)
+    waivers: pd.DataFrame | None = None  # the week's waivers table (team, check_id, subject, expires, active, ...)
+    rollup: pd.DataFrame | None = None  # the week's scorecard_rollup (group_name, score, level, teams, ...)
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,9 @@ def load_week(warehouse: Warehouse, week: dt.date | None = None) -> ScorecardWee
         slots=tuple(slots),
         teams=_registry_teams(warehouse, week),
         insights=load_insights(warehouse, week),
+        campaigns=_optional_rows(warehouse, "campaign_progress", week),
+        waivers=_optional_rows(warehouse, "waivers", week),
+        rollup=_optional_rows(warehouse, "scorecard_rollup", week),
     )
 
 
@@ -282,7 +288,16 @@ def _registry_teams(warehouse: Warehouse, week: dt.date) -> pd.DataFrame:
     if not present:
         log.warning("The warehouse has no facts_registry_teams table: no team has an email address")
         return pd.DataFrame(columns=["team", "display_name", "email"])
-    return _rows(warehouse, "facts_registry_teams", [week])[["team", "display_name", "email"]]
+    teams = _rows(warehouse, "facts_registry_teams", [week])
+    return teams[[column for column in ("team", "display_name", "email", "parent", "type") if column in teams]]
+
+
+def _optional_rows(warehouse: Warehouse, name: str, week: dt.date) -> pd.DataFrame | None:
+    """A table of the week written by a newer audit (campaigns, roll-ups); None when the warehouse has none yet."""
+    with warehouse.engine.connect() as conn:
+        if not sa.inspect(conn).has_table(name, schema=warehouse.schema):
+            return None
+    return _on(_rows(warehouse, name, [week]), week)
 
 
 def _on(frame: pd.DataFrame, day: dt.date | None) -> pd.DataFrame:

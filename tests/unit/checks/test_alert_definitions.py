@@ -66,7 +66,8 @@ def grafana_rule(uid, title, *, service, severity="critical", runbook=RUNBOOK, p
 
 def audit(services, *, prometheus=(), grafana=(), teams=None, unavailable=None):
     """services: (service, team, alert_selector) triples. Returns results by team and findings."""
-    frame = pd.DataFrame(services, columns=["service", "team", "alert_selector"])
+    # Production services: the check applies to them alone (checks.yaml applies_to).
+    frame = pd.DataFrame(services, columns=["service", "team", "alert_selector"]).assign(lifecycle="production")
     teams = teams or sorted({team for _, team, _ in services if team})
     facts = normalise(list(prometheus))
     facts["grafana_alert_rules"] = pd.DataFrame(list(grafana), columns=GRAFANA_COLUMNS)

@@ -29,7 +29,8 @@ def dashboard(uid, tags, kind, title=None):
 def audit(teams, services, dashboards, *, unavailable=None):
     facts = normalise(dashboards=dashboards, teams=[], members=[], rules=[])
     facts["registry_teams"] = pd.DataFrame({"team": teams, "grafana_team": teams})
-    facts["registry_services"] = pd.DataFrame(services, columns=["service", "team", "dashboard_selector"])
+    services = pd.DataFrame(services, columns=["service", "team", "dashboard_selector"])
+    facts["registry_services"] = services.assign(lifecycle="production")  # the check's scope
     facts["registry_thresholds"] = pd.DataFrame(columns=["team", "check_id", "key", "value"])
     catalogue = load_catalogue()
     only = dataclasses.replace(catalogue, checks={CHECK: catalogue.checks[CHECK]})

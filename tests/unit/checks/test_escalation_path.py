@@ -102,7 +102,7 @@ def audit(*, users=None, shifts=None, policies=None, services=None, registry_ser
     facts["registry_teams"] = pd.DataFrame({"team": ["pay"], "opsgenie_team": [None]})
     facts["registry_services"] = pd.DataFrame(
         registry_services or [{"team": "pay", "service": "pay-api", "pagerduty_service_id": "PV1"}]
-    )
+    ).assign(lifecycle="production")  # the check's scope
     facts["registry_team_schedules"] = pd.DataFrame({"team": ["pay"], "schedule_id": ["PS1"], "source": "pagerduty"})
     facts["registry_people"] = pd.DataFrame(
         [{"person": n, "display_name": n.title(), "email": f"{n}@example.com", "team": "pay"} for n in PEOPLE]

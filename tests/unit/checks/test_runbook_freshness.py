@@ -53,7 +53,7 @@ def org(services: dict[str, tuple[str, str | None]], facts: list[dict], *, thres
     registry_services = pd.DataFrame(
         [{"service": name, "team": team, "runbook_url": url} for name, (team, url) in services.items()],
         columns=["service", "team", "runbook_url"],
-    )
+    ).assign(lifecycle="production")  # the check's scope
     overrides = pd.DataFrame(
         [{"team": t, "check_id": CHECK.id, "key": k, "value": v} for t, k, v in thresholds],
         columns=["team", "check_id", "key", "value"],
@@ -209,7 +209,7 @@ def test_a_team_without_services_passes_and_says_why():
 
 def test_unowned_services_are_not_scored():
     facts = org({"api": ("payments", gh("api"))}, [fact("api", gh("api"))])
-    extra = pd.DataFrame([{"service": "orphan", "team": None, "runbook_url": None}])
+    extra = pd.DataFrame([{"service": "orphan", "team": None, "runbook_url": None, "lifecycle": "production"}])
     facts["registry_services"] = pd.concat([facts["registry_services"], extra], ignore_index=True)
     results, findings = run(facts)
     assert results.at["payments", "status"] == "pass" and "service:orphan" not in set(findings["subject"])

@@ -20,6 +20,7 @@ from oncall_readiness.registry import (
     catalog_path,
     load_registry,
 )
+from oncall_readiness.registry.backstage import display_path as display
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -149,10 +150,36 @@ def test_component_annotations_and_runbook_link(valid):
         "cost_per_minute": 12.5,
         "lifecycle": "production",
         "type": "service",
+        "tier": "1",  # readiness/tier: 1 (a YAML number) is kept as text
         "source_file": "alpha.yaml",
     }
     batch = row(valid.services, "service", "alpha-batch")
-    assert batch["runbook_url"] is None and batch["cost_per_minute"] is None
+    assert batch["runbook_url"] is None and batch["cost_per_minute"] is None and batch["tier"] is None
+
+
+def test_readiness_files_beside_the_catalog_are_not_entities(tmp_path):
+    """readiness-waivers.yaml and the like live in the catalog folder; the reader skips them, globs included."""
+    (tmp_path / "team.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: a}\nspec: {type: team}\n"
+    )
+    (tmp_path / "readiness-waivers.yaml").write_text("waivers: []\n")
+    (tmp_path / "all.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: all}\nspec: {targets: ['./*.yaml']}\n"
+    )
+    assert list(load_registry(tmp_path).teams["team"]) == ["a"]
+    assert list(load_registry(tmp_path / "all.yaml").teams["team"]) == ["a"]
+    (tmp_path / "stray.yaml").write_text("waivers: []\n")  # any other file must still be an entity
+    with pytest.raises(RegistryError, match="stray.yaml:1: document is not an entity|stray.yaml:1: entity kind"):
+        load_registry(tmp_path)
+
+
+def test_group_waiver_annotations_are_kept_unparsed_for_the_waivers_module(tmp_path):
+    (tmp_path / "team.yaml").write_text(
+        "# a team\napiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: a\n  annotations:\n"
+        "    readiness/waivers: '- check: chaos-day'\nspec: {type: team}\n"
+    )
+    (annotation,) = load_registry(tmp_path).waiver_annotations
+    assert annotation == ("a", f"{display(tmp_path)}/team.yaml", 2, "- check: chaos-day")
 
 
 def test_thresholds_come_from_group_annotations(valid):
@@ -388,9 +415,11 @@ def test_the_catalog_comes_only_from_readiness_catalog(monkeypatch):
 def test_sample_org_loads(monkeypatch):
     monkeypatch.delenv("READINESS_CATALOG", raising=False)
     registry = load_registry(SAMPLE_CATALOG)
-    assert sorted(registry.teams["team"]) == ["catalog", "checkout", "identity", "notifications", "payments", "search"]
-    assert registry.teams["parent"].isna().all()
-    assert len(registry.services) == 20
+    teams = ["catalog", "checkout", "commerce", "identity", "notifications", "payments", "search"]
+    assert sorted(registry.teams["team"]) == teams  # commerce: the department (issue 13's roll-ups)
+    parents = registry.teams.set_index("team")["parent"].dropna().to_dict()
+    assert parents == {"catalog": "commerce", "checkout": "commerce", "payments": "commerce", "search": "commerce"}
+    assert len(registry.services) == 21  # payments-sandbox: experimental, out of the service checks' scope
     assert len(registry.people) == 40
     assert registry.people["person"].is_unique  # one team each
     assert registry.services["team"].notna().all()

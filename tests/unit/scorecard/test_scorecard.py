@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from oncall_readiness import schema
-from oncall_readiness.checks.catalogue import Catalogue, CheckDefinition
+from oncall_readiness.checks.catalogue import Catalogue, CheckDefinition, LevelRequirement
 from oncall_readiness.scorecard import score_teams
 
 
@@ -66,3 +66,30 @@ def test_the_scorecard_has_the_warehouse_columns_and_counts_each_status():
         "unknown": 1,
     }
     assert not row["fully_assessed"]
+
+
+def test_waived_neither_raises_nor_lowers_the_score_nor_is_counted():
+    scores = card([("a", "heavy", "waived"), ("a", "light", "pass")])
+    assert scores.at["a", "score"] == 100 and scores.at["a", "level"] == "gold"
+    assert scores.loc["a", list(schema.STATUS_COUNTS.values())].sum() == 1 and scores.at["a", "fully_assessed"]
+
+
+TIER_ONE = Catalogue(
+    checks=CATALOGUE.checks,
+    status_scores=CATALOGUE.status_scores,
+    level_requirements=(LevelRequirement("gold", {"tier": ("1",)}, ("light",)),),
+)
+SERVICES = pd.DataFrame({"service": ["a-api", "b-api"], "team": ["a", "b"], "tier": ["1", None]})
+
+
+def test_a_level_may_ask_more_of_teams_owning_tier_1_services():
+    rows = [("a", "heavy", "pass"), ("a", "light", "warn"), ("b", "heavy", "pass"), ("b", "light", "warn")]
+    for _ in range(3):
+        rows += [("a", "heavy", "pass"), ("b", "heavy", "pass")]  # enough weight for gold despite the warn
+    scored = score_teams(results(rows), None, TIER_ONE, services=SERVICES).set_index("team")
+    assert scored.at["b", "score"] == scored.at["a", "score"] > 90
+    assert scored.at["b", "level"] == "gold"  # no tier-1 service: the rubric alone
+    assert scored.at["a", "level"] == "silver"  # owns a tier-1 service and does not pass `light`
+    waived = [(t, c, "waived" if (t, c) == ("a", "light") else s) for t, c, s in rows]
+    assert score_teams(results(waived), None, TIER_ONE, services=SERVICES).set_index("team").at["a", "level"] == "gold"
+    assert score_teams(results(rows), None, TIER_ONE).set_index("team").at["a", "level"] == "gold"  # no services given

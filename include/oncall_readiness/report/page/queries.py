@@ -125,6 +125,7 @@ def team_report(warehouse: Warehouse, team: str, *, history_limit: int = HISTORY
             ),
         )
         newest = conn.execute(sa.select(sa.func.max(card.c.audit_date))).scalar()
+        waivers = _team_waivers(warehouse, conn, team, day)
     rows = [history_row(row) for row in history]
     return TeamReport(
         team=team,
@@ -135,7 +136,17 @@ def team_report(warehouse: Warehouse, team: str, *, history_limit: int = HISTORY
         history=rows,
         sparkline=sparkline([(row.audit_date, row.score) for row in reversed(rows[:TREND_POINTS])]),
         in_latest_audit=as_date(newest) == day,
+        waivers=waivers,
     )
+
+
+def _team_waivers(warehouse: Warehouse, conn: sa.Connection, team: str, day: dt.date) -> list[dict]:
+    """The team's waivers of the audit date, in force first, then by expiry; none from an older warehouse."""
+    if not sa.inspect(conn).has_table("waivers", schema=warehouse.schema):
+        return []
+    table = warehouse.table("waivers")
+    rows = _rows(conn, sa.select(table).where(table.c.audit_date == day, table.c.team == team))
+    return sorted(rows, key=lambda row: (not row["active"], str(row["expires"]), row["check_id"]))
 
 
 def _has_scorecard(warehouse: Warehouse) -> bool:

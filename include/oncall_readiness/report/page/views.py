@@ -120,6 +120,8 @@ class TeamReport:
     history: list[HistoryRow]  # newest first
     sparkline: Sparkline
     in_latest_audit: bool
+    # The team's waivers on that audit date, in force first (warehouse ``waivers``; empty before it existed).
+    waivers: list[dict] = field(default_factory=list)
 
 
 # Rows of the warehouse -> view models ------------------------------------------------------------

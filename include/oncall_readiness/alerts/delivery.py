@@ -1,0 +1,203 @@
+"""Tell each team its changes of the day: by email, and on Slack where ``slack_webhook_default`` exists.
+
+For one published audit date: the changes (:mod:`.changes`) not yet in the alert ledger for a
+channel are grouped per team into one message per channel, sent, and recorded at once. So a
+re-run (of the audit, or of ``readiness_alerts``) tells nothing again, and a retry after a
+failure tells only what is missing. A channel that fails for one team does not stop the others;
+the task fails at the end naming who was not told, and its retry tries only them.
+
+Email goes through the Airflow SMTP provider's ``SmtpHook`` (``smtp_default``) to the team's
+address (its Group's ``spec.profile.email`` in the registry published that day; a team without
+one gets no email, with a warning). Slack goes through the Airflow Slack provider's
+``SlackWebhookHook`` (``slack_webhook_default``); without that connection alerts are email only.
+
+Only the latest published audit date alerts: a backfill or re-run of an older date is history,
+told by nobody (its changes were, or should have been, told on their day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from oncall_readiness.alerts import SLACK_CONNECTION_ID
+from oncall_readiness.alerts.changes import Change, changes_on, latest_audit_date, team_addresses
+from oncall_readiness.alerts.ledger import EMAIL, SLACK, AlertLedger
+from oncall_readiness.alerts.messages import build_email, slack_message
+from oncall_readiness.report.delivery import SMTP_CONNECTION_ID, sender_from_connection
+from oncall_readiness.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+
+class AlertDeliveryError(RuntimeError):
+    """Some teams were not told on some channel; the message names them (never a credential)."""
+
+
+@dataclass
+class AlertReport:
+    audit_date: dt.date
+    changes: int = 0
+    told: dict[str, list[str]] = field(default_factory=lambda: {EMAIL: [], SLACK: []})
+    already_told: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    skipped: str | None = None
+
+    def summary(self) -> dict:
+        return {
+            "audit_date": self.audit_date.isoformat(),
+            "changes": self.changes,
+            "emails": len(self.told[EMAIL]),
+            "slack_messages": len(self.told[SLACK]),
+            "already_told": self.already_told,
+            "failed": len(self.failed),
+            "skipped": self.skipped,
+        }
+
+
+def slack_configured(slack_conn_id: str = SLACK_CONNECTION_ID) -> bool:
+    """Whether the Slack webhook connection is defined (no connection: alerts are email only)."""
+    from oncall_readiness.connections import ConnectionMissingError, get_connection
+
+    try:
+        get_connection(slack_conn_id)
+    except ConnectionMissingError:
+        return False
+    return True
+
+
+def send_alerts(
+    warehouse_url: str,
+    audit_date: dt.date,
+    *,
+    smtp_conn_id: str = SMTP_CONNECTION_ID,
+    slack_conn_id: str = SLACK_CONNECTION_ID,
+    page_root: str | None = None,
+    now: dt.datetime | None = None,
+) -> AlertReport:
+    """Tell every change of ``audit_date`` that the ledger does not hold yet, per channel.
+
+    ``page_root``: the Readiness page's URL (``…/readiness``) for a link to each team's page.
+    """
+    report = AlertReport(audit_date)
+    warehouse = Warehouse(warehouse_url)
+    try:
+        latest = latest_audit_date(warehouse)
+        if latest is None or audit_date < latest:
+            report.skipped = f"the latest published audit date is {latest}: {audit_date} is history, no alert"
+            log.info("No alerts for %s: %s", audit_date, report.skipped)
+            return report
+        changes = changes_on(warehouse, audit_date)
+        report.changes = len(changes)
+        ledger = AlertLedger(warehouse)
+        ledger.create()
+        held = ledger.told(audit_date)
+        channels = [EMAIL, SLACK] if slack_configured(slack_conn_id) else [EMAIL]
+        if SLACK not in channels:
+            log.info("Airflow connection %r is not defined: alerts go by email only", slack_conn_id)
+        pending = {channel: _pending(changes, held, channel) for channel in channels}
+        report.already_told = sum(len(changes) - sum(map(len, p.values())) for p in pending.values())
+        log.info("%s: %d changes, %d already told", audit_date, len(changes), report.already_told)
+        when = now or dt.datetime.now(dt.UTC)
+        if pending[EMAIL]:
+            addresses = team_addresses(warehouse, audit_date)
+            _send_emails(pending[EMAIL], addresses, ledger, report, smtp_conn_id, page_root, when)
+        if SLACK in pending and pending[SLACK]:
+            _send_slack(pending[SLACK], ledger, report, slack_conn_id, page_root, when)
+    finally:
+        warehouse.dispose()
+    if report.failed:
+        problems = "; ".join(f"{where}: {why}" for where, why in report.failed.items())
+        raise AlertDeliveryError(f"{len(report.failed)} alert(s) not delivered, a retry sends only them: {problems}")
+    return report
+
+
+def _pending(changes: list[Change], held: set, channel: str) -> dict[str, list[Change]]:
+    """Per team, its changes the ledger does not hold for ``channel``."""
+    teams: dict[str, list[Change]] = defaultdict(list)
+    for change in changes:
+        if (*change.key, channel) not in held:
+            teams[change.team].append(change)
+    return dict(teams)
+
+
+def _page_url(page_root: str | None, team: str) -> str | None:
+    from urllib.parse import quote
+
+    return f"{page_root.rstrip('/')}/teams/{quote(team, safe='')}" if page_root else None
+
+
+def _send_emails(
+    pending: dict[str, list[Change]],
+    addresses: dict[str, str],
+    ledger: AlertLedger,
+    report: AlertReport,
+    smtp_conn_id: str,
+    page_root: str | None,
+    when: dt.datetime,
+) -> None:
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    sender = sender_from_connection(smtp_conn_id)
+    reachable = {team: changes for team, changes in pending.items() if addresses.get(team)}
+    for team in sorted(set(pending) - set(reachable)):
+        log.warning("Team %r has no email address (spec.profile.email of its Group): no alert email", team)
+    if not reachable:
+        return
+    with SmtpHook(smtp_conn_id=smtp_conn_id) as hook:
+        client = getattr(hook, "_smtp_client", None)  # the session SmtpHook opened (no public accessor)
+        if client is None:
+            raise RuntimeError("SmtpHook did not open an SMTP session")
+        for team, changes in sorted(reachable.items()):
+            recipient = addresses[team].strip().lower()
+            message = build_email(
+                team, changes, recipient=recipient, sender=sender, date=when, page_url=_page_url(page_root, team)
+            )
+            try:
+                client.send_message(message, from_addr=message["From"].addresses[0].addr_spec, to_addrs=[recipient])
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:
+                report.failed[f"email to team {team!r}"] = _smtp_answer(error)
+                log.error("The alert email of team %r was refused: %s", team, _smtp_answer(error))
+                continue
+            ledger.record(changes, channel=EMAIL, destination=recipient, message_id=message["Message-ID"], sent_at=when)
+            report.told[EMAIL].append(team)
+            log.info("Told team %r by email (%s): %d change(s)", team, recipient, len(changes))
+
+
+def _send_slack(
+    pending: dict[str, list[Change]],
+    ledger: AlertLedger,
+    report: AlertReport,
+    slack_conn_id: str,
+    page_root: str | None,
+    when: dt.datetime,
+) -> None:
+    from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+
+    hook = SlackWebhookHook(slack_webhook_conn_id=slack_conn_id)
+    for team, changes in sorted(pending.items()):
+        payload = slack_message(team, changes, page_url=_page_url(page_root, team))
+        try:
+            hook.send(text=payload["text"], blocks=payload["blocks"])
+        except Exception as error:  # the hook raises AirflowException with Slack's answer (no token in it)
+            report.failed[f"Slack message of team {team!r}"] = _slack_answer(error)
+            log.error("The Slack alert of team %r failed: %s", team, _slack_answer(error))
+            continue
+        ledger.record(changes, channel=SLACK, destination=slack_conn_id, message_id=None, sent_at=when)
+        report.told[SLACK].append(team)
+        log.info("Told team %r on Slack: %d change(s)", team, len(changes))
+
+
+def _smtp_answer(error: Exception) -> str:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{code} {text!r}" for code, text in error.recipients.values())
+    return f"{getattr(error, 'smtp_code', '')} {getattr(error, 'smtp_error', b'')!r}"
+
+
+def _slack_answer(error: Exception) -> str:
+    """Slack's status and body as the hook reports them; a URL (which would hold the token) is cut out."""
+    text = str(error)
+    return " ".join(word for word in text.split() if "://" not in word)[:300] or type(error).__name__

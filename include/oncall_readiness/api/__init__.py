@@ -1,0 +1,186 @@
+"""The readiness API: JSON for deploy pipelines, portals and scanners, behind Airflow's authentication.
+
+Mounted by the Readiness plugin at ``/readiness/api`` on the Airflow API server; its OpenAPI
+schema is ``/readiness/api/openapi.json`` (docs/api.md). Every route needs Airflow's JWT (an
+``Authorization: Bearer`` header from ``POST /auth/token``, or the UI's ``_token`` cookie),
+validated by the configured auth manager, as the Readiness page does:
+
+- reading (``GET``) needs the right to read the DAG runs of ``readiness_audit`` (whoever may
+  see the audit's runs may see what they produced);
+- pushing a result (``POST``) needs the right to create DAG runs of ``readiness_audit``
+  (whoever may trigger the audit may feed it).
+
+Without a valid token the answer is Airflow's own 401 (403 for a token that is not valid),
+and 403 without the right. When the warehouse cannot be read the answer is 503 naming the
+connection ``readiness_warehouse`` only (details go to the API server's log).
+
+Imported by every Airflow component that loads plugins: FastAPI and pydantic only at module
+level; the warehouse, pandas and Airflow's security are imported when a request arrives.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from oncall_readiness.api.models import ExternalResult, Gate, Scorecard, StoredExternalResult, TeamReport
+
+log = logging.getLogger(__name__)
+
+DAG_ID = "readiness_audit"
+WAREHOUSE_CONNECTION = "readiness_warehouse"
+PREFIX = "/v1"
+
+
+def _requires(method: str) -> Callable:
+    """A dependency: Airflow's JWT validated, then ``method`` access to the runs of ``readiness_audit``."""
+
+    async def authorize(request: Request) -> Any:
+        from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+        from airflow.api_fastapi.core_api.security import bearer_scheme, get_user, requires_access_dag
+
+        user = await get_user(request, None, await bearer_scheme(request))
+        check = requires_access_dag(method=method, access_entity=DagAccessEntity.RUN, param_dag_id=DAG_ID)
+        await run_in_threadpool(check, request, user)  # reads the DAG's team from the metadata DB
+        return user
+
+    return authorize
+
+
+Reader = Annotated[Any, Depends(_requires("GET"))]
+Writer = Annotated[Any, Depends(_requires("POST"))]
+Level = Literal["gold", "silver", "bronze", "none"]  # models.LEVELS, best first
+MinLevel = Annotated[Level, Query(description="The lowest level that passes the gate.")]
+
+app = FastAPI(
+    title="On-call readiness API",
+    version="1",
+    description="The readiness scorecard, teams' checks and findings, a readiness gate, and pushed external results.",
+    docs_url=None,
+    redoc_url=None,
+)
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse could not be read; the message is safe to show."""
+
+
+@app.exception_handler(WarehouseUnavailable)
+async def _unavailable(request: Request, exc: WarehouseUnavailable) -> Response:
+    return JSONResponse({"detail": str(exc)}, status_code=503)
+
+
+@contextmanager
+def _warehouse(*, write: bool = False) -> Iterator[Any]:
+    """The warehouse of ``readiness_warehouse`` for this request (read-only unless ``write``)."""
+    import sqlalchemy as sa
+
+    from oncall_readiness.connections import ConnectionConfigError
+    from oncall_readiness.report import page
+    from oncall_readiness.warehouse import Warehouse, url_from_connection
+
+    safe = (
+        f"The readiness API could not read the warehouse. Check the Airflow connection {WAREHOUSE_CONNECTION} "
+        "and that the warehouse is up; the API server's log has the details."
+    )
+    try:
+        url = url_from_connection(WAREHOUSE_CONNECTION)
+        if not write and not page.warehouse_exists(url):
+            raise HTTPException(404, "No audit has been published yet: run readiness_audit first.")
+        warehouse = Warehouse(url if write else page.read_only_url(url))
+    except (ConnectionConfigError, sa.exc.SQLAlchemyError, ValueError):
+        log.exception("The readiness API cannot open the warehouse")
+        raise WarehouseUnavailable(safe) from None
+    try:
+        yield warehouse
+    except sa.exc.SQLAlchemyError:
+        log.exception("The readiness API cannot read the warehouse")
+        raise WarehouseUnavailable(safe) from None
+    finally:
+        warehouse.dispose()
+
+
+def _answer(read: Callable[[Any], Any]) -> Any:
+    from oncall_readiness.api.queries import NotFound
+
+    with _warehouse() as warehouse:
+        try:
+            return read(warehouse)
+        except NotFound as missing:
+            raise HTTPException(404, str(missing)) from None
+
+
+@app.get(f"{PREFIX}/scorecard", response_model=Scorecard, summary="The latest scorecard: every team")
+def get_scorecard(user: Reader) -> Scorecard:
+    from oncall_readiness.api import queries
+
+    return _answer(queries.scorecard)
+
+
+@app.get(f"{PREFIX}/teams/{{team:path}}", response_model=TeamReport, summary="A team's checks, findings and waivers")
+def get_team(team: Annotated[str, Path(description="The team (Backstage Group name).")], user: Reader) -> TeamReport:
+    from oncall_readiness.api import queries
+
+    return _answer(lambda warehouse: queries.team_report(warehouse, team))
+
+
+@app.get(f"{PREFIX}/gate/teams/{{team:path}}", response_model=Gate, summary="The readiness gate of a team")
+def get_team_gate(team: str, user: Reader, min_level: MinLevel = "bronze") -> Gate:
+    from oncall_readiness.api import queries
+
+    return _answer(lambda warehouse: queries.team_gate(warehouse, team, min_level))
+
+
+@app.get(f"{PREFIX}/gate/services/{{service:path}}", response_model=Gate, summary="The readiness gate of a service")
+def get_service_gate(service: str, user: Reader, min_level: MinLevel = "bronze") -> Gate:
+    from oncall_readiness.api import queries
+
+    return _answer(lambda warehouse: queries.service_gate(warehouse, service, min_level))
+
+
+@app.post(
+    f"{PREFIX}/external-results",
+    response_model=StoredExternalResult,
+    status_code=201,
+    summary="Push one result of an external check",
+    responses={200: {"description": "The same result was already stored (nothing new)."}, 422: {}},
+)
+def post_external_result(result: ExternalResult, user: Writer, response: Response) -> StoredExternalResult:
+    """Validated (a clear 422 naming the field), stored in ``external_results``; the next audit reads it."""
+    from oncall_readiness import external_results
+    from oncall_readiness.checks.catalogue import EXTERNAL, load_catalogue
+
+    now = dt.datetime.now(dt.UTC)
+    external = [check.id for check in load_catalogue().implemented() if check.kind == EXTERNAL]
+    by = getattr(user, "get_name", lambda: None)()
+    with _warehouse(write=True) as warehouse:
+        try:
+            external_results.check_acceptable(result, external_checks=external, teams=_teams(warehouse), now=now)
+        except external_results.ExternalResultError as error:
+            detail = [{"loc": ["body", error.field], "msg": error.message, "type": "value_error"}]
+            raise HTTPException(422, detail) from None
+        stored = external_results.record(warehouse, result, received_at=now, received_by=by)
+    if not stored:
+        response.status_code = 200
+    return StoredExternalResult(**result.model_dump(), received_at=now, received_by=by, stored=stored)
+
+
+def _teams(warehouse: Any) -> list[str] | None:
+    """The teams of the latest audit's registry; None before any audit."""
+    import sqlalchemy as sa
+
+    from oncall_readiness.api import queries
+
+    try:
+        day = queries.latest_date(warehouse)
+    except (queries.NotFound, sa.exc.SQLAlchemyError):  # no scorecard (table) yet: nothing audited
+        return None
+    teams = queries.read_tables(warehouse, "SELECT team FROM {scorecard} WHERE audit_date = :day", day=day)
+    return list(teams["team"])

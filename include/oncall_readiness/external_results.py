@@ -1,0 +1,154 @@
+"""Results computed elsewhere (a security scanner, a load test), pushed in and joined to the audit.
+
+A result is one verdict of one external check (declared in ``checks.yaml`` with ``kind: external``)
+for one team, optionally about one subject (a service, a person, a schedule): status, a reason,
+and the moment it was observed. The readiness API's ``POST /readiness/api/v1/external-results``
+stores it here; the sandbox seeds the sample organisation's results with the same code.
+
+Table ``external_results`` (a ledger: not partitioned by audit date, rows are never rewritten):
+check_id, team, subject (NULL: the whole team), status, reason, observed_at (UTC), received_at
+(UTC) and received_by (the Airflow user who pushed it; never a token). A result is unique by
+(check_id, team, subject, observed_at): pushing the same one again (a retried pipeline step)
+stores nothing new.
+
+The audit reads, per check, team and subject, the latest result observed at or before its
+instant (:func:`results_as_of`), so re-running or backfilling a date reads the same results
+(apart from ones pushed later with an earlier observed_at: late data, on purpose).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import sqlalchemy as sa
+
+from oncall_readiness.warehouse import Warehouse
+
+if TYPE_CHECKING:  # the audit reads results without loading the API (FastAPI) package
+    from oncall_readiness.api.models import ExternalResult
+
+TABLE = "external_results"
+UNIQUE_INDEX = "ux_external_results_result"
+# How far ahead of the receiving clock an observation may be dated (clock skew between systems).
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+COLUMNS = ["check_id", "team", "subject", "status", "reason", "observed_at", "received_at", "received_by"]
+
+
+class ExternalResultError(ValueError):
+    """A pushed result is not acceptable; ``field`` names the offending field (the API's 422 says it)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def check_acceptable(
+    result: ExternalResult, *, external_checks: Iterable[str], teams: Iterable[str] | None, now: dt.datetime
+) -> None:
+    """The checks a model cannot make: a declared external check, a known team, not dated in the future.
+
+    ``teams``: the teams of the latest audit's registry; None when nothing was audited yet (any team
+    is then accepted: the audit reports results of unknown teams nowhere).
+    """
+    checks = sorted(external_checks)
+    if result.check_id not in checks:
+        declared = ", ".join(checks) or "none are declared"
+        raise ExternalResultError(
+            "check_id", f"{result.check_id!r} is not an external check of checks.yaml (kind: external): {declared}"
+        )
+    if teams is not None and result.team not in set(teams):
+        raise ExternalResultError("team", f"{result.team!r} is not a team of the latest audit's registry")
+    if result.observed_at > now + FUTURE_TOLERANCE:
+        raise ExternalResultError("observed_at", f"{result.observed_at.isoformat()} is in the future")
+
+
+def results_table(warehouse: Warehouse) -> sa.Table:
+    """The ``external_results`` table on the warehouse's metadata (defined once per ``Warehouse``)."""
+    return warehouse.own_table(TABLE, _define)
+
+
+def _define(metadata: sa.MetaData) -> sa.Table:
+    table = sa.Table(
+        TABLE,
+        metadata,
+        sa.Column("check_id", sa.Text, nullable=False),
+        sa.Column("team", sa.Text, nullable=False),
+        sa.Column("subject", sa.Text),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("observed_at", sa.DateTime, nullable=False, index=True),
+        sa.Column("received_at", sa.DateTime, nullable=False),
+        sa.Column("received_by", sa.Text),
+    )
+    key = (table.c.check_id, table.c.team, sa.func.coalesce(table.c.subject, ""), table.c.observed_at)
+    sa.Index(UNIQUE_INDEX, *key, unique=True)
+    return table
+
+
+def create(warehouse: Warehouse) -> sa.Table:
+    """Create the schema, table and unique index when missing; leaves every other table alone."""
+    table = results_table(warehouse)
+    with warehouse.engine.begin() as conn:
+        if warehouse.schema:
+            conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {warehouse.schema}"))
+        table.create(conn, checkfirst=True)
+    return table
+
+
+def record(warehouse: Warehouse, result: ExternalResult, *, received_at: dt.datetime, received_by: str | None) -> bool:
+    """Store one result, committed at once; False when the same result (check, team, subject, observed_at) is held."""
+    table = create(warehouse)
+    row = {
+        **result.model_dump(),
+        "observed_at": _naive_utc(result.observed_at),
+        "received_at": _naive_utc(received_at),
+        "received_by": received_by,
+    }
+    held = sa.select(sa.literal(1)).where(
+        table.c.check_id == row["check_id"],
+        table.c.team == row["team"],
+        sa.func.coalesce(table.c.subject, "") == (row["subject"] or ""),
+        table.c.observed_at == row["observed_at"],
+    )
+    try:
+        with warehouse.engine.begin() as conn:
+            if conn.execute(held).first() is not None:
+                return False
+            conn.execute(table.insert(), [row])
+    except sa.exc.IntegrityError:  # stored by another request between the check and the insert
+        return False
+    return True
+
+
+def results_as_of(warehouse: Warehouse, instant: pd.Timestamp) -> pd.DataFrame:
+    """Per check, team and subject, the latest result observed at or before ``instant`` (COLUMNS; UTC)."""
+    table = results_table(warehouse)
+    cutoff = _naive_utc(instant.to_pydatetime())
+    with warehouse.engine.connect() as conn:
+        if not sa.inspect(conn).has_table(TABLE, schema=warehouse.schema):
+            return pd.DataFrame(columns=COLUMNS)
+        rows = conn.execute(sa.select(*(table.c[c] for c in COLUMNS)).where(table.c.observed_at <= cutoff))
+        frame = pd.DataFrame(rows.fetchall(), columns=COLUMNS)
+    return latest_per_subject(frame)
+
+
+def latest_per_subject(frame: pd.DataFrame) -> pd.DataFrame:
+    """The newest observation of each (check, team, subject); ties broken by the later receipt."""
+    if frame.empty:
+        return frame.reindex(columns=COLUMNS)
+    frame = frame.assign(
+        observed_at=pd.to_datetime(frame["observed_at"], utc=True),
+        received_at=pd.to_datetime(frame["received_at"], utc=True),
+    )
+    ordered = frame.assign(_subject=frame["subject"].fillna("")).sort_values(["observed_at", "received_at"])
+    latest = ordered.groupby(["check_id", "team", "_subject"], sort=False).tail(1)
+    return latest[COLUMNS].sort_values(["check_id", "team", "observed_at"], ignore_index=True)
+
+
+def _naive_utc(moment: dt.datetime) -> dt.datetime:
+    """UTC without zone: how the warehouse stores every timestamp (see warehouse.TYPES)."""
+    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment

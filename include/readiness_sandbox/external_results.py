@@ -1,0 +1,50 @@
+"""The sample organisation's external check results, stored as the readiness API would store them.
+
+``make demo`` and the end-to-end tests run the audit without an API server, so the results the
+sample security scanner "pushed" (``sample_org/external_results.yaml``) are validated with the
+API's own model and rules and written to the warehouse's ``external_results`` table before the
+audit. Idempotent: a result already stored is not stored again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import yaml
+
+from oncall_readiness.api.models import ExternalResult
+from oncall_readiness.checks.catalogue import EXTERNAL, load_catalogue
+from oncall_readiness.external_results import check_acceptable, record
+from oncall_readiness.warehouse import Warehouse
+from readiness_sandbox.sample_org import state_file
+
+RESULTS_FILE = "external_results.yaml"
+PUSHED_BY = "sample-security-scanner"
+
+
+def seed_external_results(warehouse_url: str, path: Path | None = None) -> int:
+    """Store every result of the sample file (validated like a POST); the number newly stored."""
+    path = path or state_file(RESULTS_FILE)
+    entries = yaml.safe_load(path.read_text())["results"]
+    external = [check.id for check in load_catalogue().implemented() if check.kind == EXTERNAL]
+    warehouse = Warehouse(warehouse_url)
+    stored = 0
+    try:
+        for number, entry in enumerate(entries, start=1):
+            result = _validated(entry, external, f"{path}: result {number}")
+            received = result.observed_at + dt.timedelta(minutes=1)
+            stored += record(warehouse, result, received_at=received, received_by=PUSHED_BY)
+    finally:
+        warehouse.dispose()
+    return stored
+
+
+def _validated(entry: dict, external: list[str], where: str) -> ExternalResult:
+    """The entry as the API would accept it; a bad one names the file and the result's position."""
+    try:
+        result = ExternalResult.model_validate(entry)
+        check_acceptable(result, external_checks=external, teams=None, now=result.observed_at)
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from error
+    return result

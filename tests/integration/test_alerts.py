@@ -1,0 +1,181 @@
+"""Same-day alerts through a real SMTP server (aiosmtpd) and a local HTTP receiver for Slack's webhook.
+
+The seeded history (tests/integration/conftest.py) changes on 2026-11-16 for two teams:
+``<script>alert(1)</script>`` drops from gold to none and its rotation-sustainability turns
+fail; checkout's level drops (its heavier check went from pass to warn). Search improves and
+notifications keeps failing as before: no alert. The Slack connection points the Airflow
+Slack provider's webhook hook at the receiver.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from oncall_readiness.alerts.delivery import AlertDeliveryError, send_alerts
+from oncall_readiness.alerts.run import alert_dates, event_dates
+from oncall_readiness.warehouse import Warehouse
+
+pytestmark = pytest.mark.integration
+
+WEBHOOK_TOKEN = "T0READY/B0READY/webhook-secret-4711"
+PAGE_ROOT = "http://airflow.example.com/readiness"
+
+
+class Mailbox:
+    """Keeps every message the SMTP server accepted."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.received.append((list(envelope.rcpt_tos), message))
+        return "250 2.0.0 OK"
+
+
+class SlackReceiver(BaseHTTPRequestHandler):
+    """Answers like Slack's incoming webhook: 200 "ok", or the status the test sets."""
+
+    posts: list[tuple[str, dict]] = []
+    status = 200
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).posts.append((self.path, body))
+        answer = b"ok" if self.status == 200 else b"invalid_payload"
+        self.send_response(self.status)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def mailbox(monkeypatch):
+    handler, port = Mailbox(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    extra = {"disable_ssl": True, "disable_tls": True, "timeout": 10, "retry_limit": 0}
+    connection = {"conn_type": "smtp", "host": "127.0.0.1", "port": port, "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(connection))
+    monkeypatch.setenv("READINESS_EMAIL_FROM", "readiness@example.com")
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def slack(monkeypatch):
+    SlackReceiver.posts, SlackReceiver.status = [], 200
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlackReceiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    connection = {
+        "conn_type": "slackwebhook",
+        "host": f"http://127.0.0.1:{server.server_port}",
+        "password": WEBHOOK_TOKEN,
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_WEBHOOK_DEFAULT", json.dumps(connection))
+    yield SlackReceiver
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def ledger(url: str) -> list[tuple]:
+    warehouse = Warehouse(url)
+    try:
+        rows = warehouse.query("SELECT team, kind, check_id, channel, destination FROM readiness.alert_ledger")
+    finally:
+        warehouse.dispose()
+    return sorted(rows.itertuples(index=False, name=None))
+
+
+def test_a_level_drop_and_a_failing_check_reach_the_team_by_email_and_slack_once(mailbox, slack, history_url, history):
+    report = send_alerts(history_url, history.WEEK, page_root=PAGE_ROOT)
+    assert report.summary() | {"audit_date": None} == {
+        "audit_date": None,
+        "changes": 3,
+        "emails": 2,
+        "slack_messages": 2,
+        "already_told": 0,
+        "failed": 0,
+        "skipped": None,
+    }
+    inbox = {recipient: message for recipients, message in mailbox.received for recipient in recipients}
+    assert sorted(inbox) == ["checkout-team@example.com", "script-team@example.com"]
+    assert inbox["checkout-team@example.com"]["Subject"].startswith("[Readiness] checkout: level ")
+    message = inbox["script-team@example.com"]
+    assert message["Subject"] == (
+        "[Readiness] <script>alert(1)</script>: level gold → none, 1 check turned fail (2026-11-16)"
+    )
+    text = message.get_body(("plain",)).get_content()
+    assert "Level dropped from gold to none" in text and "rotation-sustainability turned fail (it was pass)" in text
+    assert "<script>" not in message.get_body(("html",)).get_content()
+    assert len(slack.posts) == 2
+    [(path, body)] = [(path, body) for path, body in slack.posts if "script" in body["text"]]
+    assert path == "/" + WEBHOOK_TOKEN  # the provider's webhook hook built the URL from the connection
+    assert "&lt;script&gt;" in json.dumps(body["blocks"]) and "%3Cscript%3E" in json.dumps(body["blocks"])
+    assert [row for row in ledger(history_url) if row[0] == history.SCRIPT_TEAM] == [
+        (history.SCRIPT_TEAM, "check-fail", "rotation-sustainability", "email", "script-team@example.com"),
+        (history.SCRIPT_TEAM, "check-fail", "rotation-sustainability", "slack", "slack_webhook_default"),
+        (history.SCRIPT_TEAM, "level-drop", "", "email", "script-team@example.com"),
+        (history.SCRIPT_TEAM, "level-drop", "", "slack", "slack_webhook_default"),
+    ]  # the webhook's token is never stored
+
+    again = send_alerts(history_url, history.WEEK, page_root=PAGE_ROOT)  # a re-run of the audit or the alerts
+    assert (again.summary()["emails"], again.summary()["slack_messages"], again.already_told) == (0, 0, 6)
+    assert len(mailbox.received) == 2 and len(slack.posts) == 2
+
+
+def test_without_the_slack_connection_alerts_go_by_email_only(mailbox, history_url, history, monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_SLACK_WEBHOOK_DEFAULT", raising=False)
+    report = send_alerts(history_url, history.WEEK)
+    assert (report.summary()["emails"], report.summary()["slack_messages"]) == (2, 0)
+    assert {row[3] for row in ledger(history_url)} == {"email"}
+
+
+def test_a_failed_webhook_fails_the_task_and_its_retry_sends_only_slack(mailbox, slack, history_url, history, caplog):
+    slack.status = 500
+    with pytest.raises(AlertDeliveryError) as error:
+        send_alerts(history_url, history.WEEK)
+    assert "Slack message of team" in str(error.value) and "500" in str(error.value)
+    assert WEBHOOK_TOKEN.split("/")[-1] not in str(error.value) + caplog.text
+    assert len(mailbox.received) == 2  # the emails went regardless
+    slack.status = 200
+    retry = send_alerts(history_url, history.WEEK)
+    assert (retry.summary()["emails"], retry.summary()["slack_messages"]) == (0, 2)
+    assert len(mailbox.received) == 2 and len(slack.posts) == 4
+
+
+def test_an_older_audit_date_is_history_and_alerts_nobody(mailbox, slack, history_url):
+    report = send_alerts(history_url, dt.date(2026, 11, 15))
+    assert report.skipped and "history" in report.skipped
+    assert mailbox.received == [] and slack.posts == []
+
+
+def test_the_asset_events_name_the_dates_and_a_manual_run_takes_the_latest(history_url, history):
+    class Event:
+        extra = {"audit_date": "2026-11-16"}
+
+    class Scorecard:
+        name = "readiness_scorecard"
+
+    assert event_dates({Scorecard(): [Event(), Event()]}) == [history.WEEK]
+    assert alert_dates(history_url, None) == [history.WEEK]

@@ -1,0 +1,33 @@
+"""docs/api-openapi.json is the API's OpenAPI schema as FastAPI generates it (regenerate: see docs/api.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from oncall_readiness.api import app
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "api-openapi.json"
+
+
+def test_the_documented_schema_is_current():
+    assert json.loads(DOC.read_text()) == json.loads(json.dumps(app.openapi())), (
+        "docs/api-openapi.json is stale: .venv/bin/python -m oncall_readiness.api.openapi > docs/api-openapi.json"
+    )
+
+
+def test_every_route_is_documented_in_api_md():
+    api_md = (DOC.parent / "api.md").read_text()
+    for path, methods in app.openapi()["paths"].items():
+        for method in methods:
+            assert f"{method.upper()} /readiness/api{path}" in api_md, f"{method.upper()} {path} is not in docs/api.md"
+
+
+def test_the_apis_levels_are_the_scorecards():
+    """The API's models import nothing heavy, so they spell the levels out: they must stay the schema's."""
+    from typing import get_args
+
+    from oncall_readiness import api, schema
+    from oncall_readiness.api.models import LEVELS
+
+    assert LEVELS == schema.LEVELS == get_args(api.Level)
