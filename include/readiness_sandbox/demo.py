@@ -21,6 +21,7 @@ from pathlib import Path
 
 from oncall_readiness.report.email import write_emails
 from oncall_readiness.report.html import load_audit, write_scorecard
+from oncall_readiness.report.page.campaigns import campaigns_view, group_tree, render_campaigns_page, render_groups_page
 from oncall_readiness.sources.catalogue import SOURCES
 from oncall_readiness.warehouse import Warehouse
 from readiness_sandbox import sample_org
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     emails = write_emails(f"duckdb:///{warehouse_path}", out / "emails", week=day, digest_to=DEMO_DIGEST_RECIPIENTS)
     print(f"\nDone in {time.monotonic() - started:.0f} s.")
     print(f"  warehouse:   {warehouse_path}  (tables in schema readiness; see docs/warehouse.md)")
-    print(f"  page:        {out / 'scorecard.html'}")
+    print(f"  page:        {out / 'scorecard.html'} (campaigns.html, groups.html beside it)")
     print(f"  emails:      {len(emails)} .eml files in {out / 'emails'}")
     print(f"  Airflow log: {out / 'airflow-dags-test.log'}")
     return 0
@@ -156,6 +157,11 @@ def print_scorecard(warehouse_path: Path, day: dt.date, page: Path) -> None:
         audit = load_audit(warehouse, day)
         rollup = warehouse.query("SELECT * FROM readiness.scorecard_rollup WHERE audit_date = :day", day=day)
         campaigns = warehouse.query("SELECT * FROM readiness.campaign_progress WHERE audit_date = :day", day=day)
+        # The Readiness page's campaigns and groups views, as files beside the scorecard page.
+        (page.parent / "campaigns.html").write_text(render_campaigns_page(campaigns_view(warehouse, day), day))
+        tree = group_tree(warehouse, day)
+        if tree is not None:
+            (page.parent / "groups.html").write_text(render_groups_page(tree))
     finally:
         warehouse.dispose()
     write_scorecard(audit, page)
