@@ -113,6 +113,9 @@ SCORECARD_COLUMNS: tuple[str, ...] = tuple(RESULT_TABLES["scorecard"])
 
 STATUSES: tuple[str, ...] = ("fail", "warn", "unknown", "waived", "pass")
 SEVERITY: dict[str, int] = {status: rank for rank, status in enumerate(STATUSES)}
+# A service outside a check's scope (``applies_to``) is a ``pass`` finding whose message starts
+# with this: the page and the emails list such services as not judged.
+OUT_OF_SCOPE = "Out of scope"
 # The scorecard's count column of each status it counts (waived checks are not counted).
 STATUS_COUNTS: dict[str, str] = {"pass": "passed", "warn": "warned", "fail": "failed", "unknown": "unknown"}
 

@@ -176,6 +176,10 @@ def test_waivers_and_scopes_show_in_the_warehouse_and_the_emails(audited):
 
     assert "chaos-day: expired on 2026-11-13: it no longer applies" in plain_text("catalog")
     assert "chaos-day: in force until 2026-12-15" in plain_text("notifications")
+    assert (
+        "- service:payments-sandbox: lifecycle experimental (the check applies to lifecycle production); "
+        "not counted by alert-definitions, dashboard-coverage, escalation-path, runbook-freshness"
+    ) in plain_text("payments")
 
 
 def test_an_external_result_joins_the_audit_as_of_its_instant(audited):

@@ -33,7 +33,7 @@ from oncall_readiness.waivers import WAIVER_COLUMNS, waive
 RESULT_COLUMNS = list(schema.CHECK_RESULT_COLUMNS)
 CHECK_FINDING_COLUMNS = list(schema.FINDING_COLUMNS)
 PASS_REMEDIATION = "No action needed."
-OUT_OF_SCOPE = "Out of scope"
+OUT_OF_SCOPE = schema.OUT_OF_SCOPE
 
 
 def evaluate_checks(

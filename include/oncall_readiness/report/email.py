@@ -33,6 +33,7 @@ from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.report.chart import level_distribution_png, score_trend_png
 from oncall_readiness.report.department_email import behind_campaigns, department_emails, format_days_left
 from oncall_readiness.report.incident_email import digest_section, format_duration, format_losses, team_section
+from oncall_readiness.report.scope import not_judged
 from oncall_readiness.report.weekly import LEVEL_ORDER, ScorecardWeek, load_week, score_changes, team_changes
 from oncall_readiness.waivers.report import team_waivers
 from oncall_readiness.warehouse import Warehouse
@@ -135,9 +136,8 @@ def build_team_email(
     change = score_changes(scorecard_week).set_index("team")["change"].get(team)
     titles = {check.id: check.title for check in load_catalogue().checks.values()}
     results = scorecard_week.results[scorecard_week.results["team"] == team].sort_values("check_id")
-    findings = scorecard_week.findings[
-        (scorecard_week.findings["team"] == team) & (scorecard_week.findings["outcome"] != "pass")
-    ]
+    team_findings = scorecard_week.findings[scorecard_week.findings["team"] == team]
+    findings = team_findings[team_findings["outcome"] != "pass"]
     ranked = findings.assign(rank=findings["outcome"].map(schema.severity))
     findings = ranked.sort_values(["rank", "check_id", "subject"])
     trend = scorecard_week.history[scorecard_week.history["team"] == team].set_index("slot")["score"]
@@ -167,6 +167,7 @@ def build_team_email(
         "incidents": incidents,
         "campaigns": behind_campaigns(scorecard_week, team),
         "waivers": team_waivers(scorecard_week.waivers, team, scorecard_week.week),
+        "not_judged": not_judged(team_findings.to_dict("records")),
     }
     subject = team_subject(team, card["level"], card["score"], context["change"], scorecard_week.week)
     return _message(

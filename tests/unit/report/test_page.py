@@ -256,3 +256,29 @@ def test_warehouse_urls_for_reading(tmp_path):
     postgres = "postgresql+psycopg2://reader:secret@db/warehouse"
     assert page.warehouse_exists(postgres) and page.read_only_url(postgres) == postgres
     assert "secret" not in page.describe_url(postgres)
+
+
+def test_the_team_page_lists_services_out_of_a_checks_scope_once_with_the_checks_that_skip_them(warehouse):
+    scoped = "Out of scope: pay-lab is not judged, lifecycle experimental (the check applies to lifecycle production)"
+    publish(
+        warehouse,
+        DAY,
+        [card("payments", 100.0, "gold", passed=2)],
+        [{**result("payments", "pass", "Fine.", 10.0), "check_id": check} for check in ("a-check", "b-check")],
+        [
+            {**finding("payments", "service:pay-lab", "pass", scoped), "check_id": "a-check"},
+            {**finding("payments", "service:pay-lab", "pass", scoped), "check_id": "b-check"},
+            {**finding("payments", "service:pay-api", "pass", "pay-api has a runbook."), "check_id": "a-check"},
+        ],
+    )
+    report = page.team_report(warehouse, "payments")
+    assert report.findings == []  # nothing needs action
+    assert report.not_judged == [
+        {
+            "subject": "service:pay-lab",
+            "checks": ["a-check", "b-check"],
+            "why": "lifecycle experimental (the check applies to lifecycle production)",
+        }
+    ]
+    html = page.render_team_page(report, scorecard_href="../")
+    assert "Not judged (out of scope)" in html and "a-check, b-check" in html

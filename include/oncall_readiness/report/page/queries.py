@@ -29,6 +29,8 @@ from oncall_readiness.report.page.views import (
     team_row,
     trends,
 )
+from oncall_readiness.report.scope import PREFIX as SCOPE_PREFIX
+from oncall_readiness.report.scope import not_judged
 from oncall_readiness.warehouse import Warehouse
 
 HISTORY_LIMIT = 90
@@ -124,6 +126,15 @@ def team_report(warehouse: Warehouse, team: str, *, history_limit: int = HISTORY
                 findings.c.outcome.not_in(NO_ACTION_OUTCOMES),
             ),
         )
+        out_of_scope = _rows(
+            conn,
+            _select(findings, FINDING_COLUMNS).where(
+                findings.c.audit_date == day,
+                findings.c.team == team,
+                findings.c.outcome == "pass",
+                findings.c.message.startswith(SCOPE_PREFIX),
+            ),
+        )
         newest = conn.execute(sa.select(sa.func.max(card.c.audit_date))).scalar()
         waivers = _team_waivers(warehouse, conn, team, day)
     rows = [history_row(row) for row in history]
@@ -137,6 +148,7 @@ def team_report(warehouse: Warehouse, team: str, *, history_limit: int = HISTORY
         sparkline=sparkline([(row.audit_date, row.score) for row in reversed(rows[:TREND_POINTS])]),
         in_latest_audit=as_date(newest) == day,
         waivers=waivers,
+        not_judged=not_judged(out_of_scope),
     )
 
 

@@ -122,6 +122,8 @@ class TeamReport:
     in_latest_audit: bool
     # The team's waivers on that audit date, in force first (warehouse ``waivers``; empty before it existed).
     waivers: list[dict] = field(default_factory=list)
+    # The services its checks did not judge, and why (oncall_readiness.report.scope).
+    not_judged: list[dict] = field(default_factory=list)
 
 
 # Rows of the warehouse -> view models ------------------------------------------------------------
