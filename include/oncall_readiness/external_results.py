@@ -93,9 +93,7 @@ def create(warehouse: Warehouse) -> sa.Table:
     """Create the schema, table and unique index when missing; leaves every other table alone."""
     table = results_table(warehouse)
     with warehouse.engine.begin() as conn:
-        if warehouse.schema:
-            conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {warehouse.schema}"))
-        table.create(conn, checkfirst=True)
+        warehouse.ensure_schema(conn, [table])  # with its indexes
     return table
 
 

@@ -116,6 +116,8 @@ SEVERITY: dict[str, int] = {status: rank for rank, status in enumerate(STATUSES)
 # A service outside a check's scope (``applies_to``) is a ``pass`` finding whose message starts
 # with this: the page and the emails list such services as not judged.
 OUT_OF_SCOPE = "Out of scope"
+# Finding outcomes that ask nothing of the team: the page and the emails list only the others.
+NO_ACTION_OUTCOMES: tuple[str, ...] = ("pass", "waived")
 # The scorecard's count column of each status it counts (waived checks are not counted).
 STATUS_COUNTS: dict[str, str] = {"pass": "passed", "warn": "warned", "fail": "failed", "unknown": "unknown"}
 

@@ -56,9 +56,7 @@ class AlertLedger:
     def create(self) -> None:
         """Create the schema, table and unique index when missing; leaves every other table alone."""
         with self.warehouse.engine.begin() as conn:
-            if self.warehouse.schema:
-                conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {self.warehouse.schema}"))
-            self.table.create(conn, checkfirst=True)
+            self.warehouse.ensure_schema(conn, [self.table])  # with its indexes
 
     def told(self, audit_date: dt.date) -> set[tuple[str, str, str, str]]:
         """(team, kind, check_id, channel) of every change recorded for ``audit_date``."""

@@ -137,7 +137,7 @@ def build_team_email(
     titles = {check.id: check.title for check in load_catalogue().checks.values()}
     results = scorecard_week.results[scorecard_week.results["team"] == team].sort_values("check_id")
     team_findings = scorecard_week.findings[scorecard_week.findings["team"] == team]
-    findings = team_findings[team_findings["outcome"] != "pass"]
+    findings = team_findings[~team_findings["outcome"].isin(schema.NO_ACTION_OUTCOMES)]  # waived: no action
     ranked = findings.assign(rank=findings["outcome"].map(schema.severity))
     findings = ranked.sort_values(["rank", "check_id", "subject"])
     trend = scorecard_week.history[scorecard_week.history["team"] == team].set_index("slot")["score"]

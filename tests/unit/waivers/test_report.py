@@ -168,3 +168,19 @@ def test_the_team_page_lists_the_waivers_in_force_first(published):
 
 def test_the_week_reads_the_waivers_table(published):
     assert len(load_week(published, DAY).waivers) == len(WAIVERS)
+
+
+def test_a_waived_finding_is_not_listed_as_needing_action_in_the_team_email():
+    findings = pd.DataFrame(
+        [
+            {"team": "payments", "check_id": CHAOS, "subject": "service:pay-api", "outcome": "waived", "message": "W."},
+            {"team": "payments", "check_id": CHAOS, "subject": "service:pay-web", "outcome": "warn", "message": "X."},
+        ]
+    )
+    week = dataclasses.replace(one_team_week(), findings=findings)
+    message = weekly_email.build_team_email(
+        week, "payments", recipient="payments@example.com", sender="r@example.com", date=SENT
+    )
+    text = message.get_payload()[0].get_content()
+    assert "- [warn] service:pay-web: X. (chaos-day)" in text
+    assert "service:pay-api" not in text  # waived: the page and the email ask nothing for it

@@ -34,7 +34,7 @@ from oncall_readiness.report.scope import not_judged
 from oncall_readiness.warehouse import Warehouse
 
 HISTORY_LIMIT = 90
-NO_ACTION_OUTCOMES = ("pass", "waived")
+NO_ACTION_OUTCOMES = schema.NO_ACTION_OUTCOMES
 # The columns the page reads. Not fully_assessed: the page does not show it, and a warehouse
 # written before that column existed still reads.
 SCORECARD_COLUMNS = (schema.AUDIT_DATE, *(c for c in schema.SCORECARD_COLUMNS if c != "fully_assessed"))
