@@ -27,6 +27,7 @@ import yaml
 from readiness_sandbox.times import utc_moment
 
 from .rate_limit import RateLimit
+from .state_text import parse_document
 
 DEFAULT_RATE_LIMIT = RateLimit(100, 1)
 
@@ -73,7 +74,7 @@ class ConfluenceState:
 def load_confluence_state(path: str | Path) -> ConfluenceState:
     text = Path(path).read_text(encoding="utf-8")
     try:
-        document = yaml.safe_load(text) or {}
+        document = parse_document(text) or {}
     except yaml.YAMLError as error:
         raise ConfluenceStateError(f"{path}: not valid YAML: {error}") from None
     return parse_state(document, source=str(path))

@@ -40,6 +40,7 @@ import yaml
 from readiness_sandbox.times import utc_moment
 
 from .rate_limit import RateLimit
+from .state_text import parse_document
 
 DEFAULT_RATE_LIMIT = RateLimit(5000, 3600)
 DEFAULT_GRAPHQL_RATE_LIMIT = RateLimit(5000, 3600)  # points, not requests
@@ -123,7 +124,7 @@ def load_github_state(path: str | Path) -> GitHubState:
     """Read and validate a state file (see the module docstring)."""
     text = Path(path).read_text(encoding="utf-8")
     try:
-        document = yaml.safe_load(text) or {}
+        document = parse_document(text) or {}
     except yaml.YAMLError as error:
         raise GitHubStateError(f"{path}: not valid YAML: {error}") from None
     return parse_state(document, source=str(path))

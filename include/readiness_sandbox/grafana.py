@@ -30,6 +30,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .grafana_state import Dashboard, GrafanaState, Panel, StateError, load_grafana_state, parse_state
+from .json_answers import answered_as_json
 from .rate_limit import DEFAULT_RATE_LIMIT, RateLimit
 from .rate_limit import RateLimiter as _RateLimiter
 
@@ -37,6 +38,7 @@ __all__ = ["GrafanaState", "StateError", "create_app", "load_grafana_state", "pa
 
 SEARCH_DEFAULT_LIMIT = 1000
 SEARCH_MAX_LIMIT = 5000
+SEARCHES_KEPT = 64
 TEAMS_DEFAULT_PERPAGE = 1000
 ORG_ID = 1
 _BEARER = re.compile(r"Bearer\s+(\S+)", re.IGNORECASE)
@@ -77,6 +79,14 @@ class _GrafanaEmulator:
         self.dashboards_by_uid = {d.uid: d for d in state.dashboards}
         self.dashboards_by_title = sorted(state.dashboards, key=lambda d: d.title.casefold())
         self.folder_ids = {f.uid: i for i, f in enumerate(state.folders, start=len(state.dashboards) + 1)}
+        self.teams_by_id = {t.id: t for t in state.teams}
+        self.folders_by_uid = {f.uid: f for f in state.folders}
+        # The hits of a search, kept for its next pages: a client pages through one search.
+        self._searches: dict[tuple, list[tuple[str, Any]]] = {}
+
+    def folder(self, uid: str | None):
+        """``GrafanaState.folder`` by a dict: a search hit per dashboard looked its folder up in a list."""
+        return self.folders_by_uid.get(uid) if uid is not None else None
 
     # --- /api/search
     def search(self, request: Request) -> list[dict]:
@@ -92,22 +102,32 @@ class _GrafanaEmulator:
         query = (request.query_params.get("query") or "").casefold()
         tags = request.query_params.getlist("tag")
         folder_uids = {uid for value in request.query_params.getlist("folderUIDs") for uid in value.split(",") if uid}
-        hits: list[dict] = []
+        key = (kind, query, tuple(tags), frozenset(folder_uids))
+        if key not in self._searches:
+            if len(self._searches) >= SEARCHES_KEPT:
+                self._searches.clear()
+            self._searches[key] = self._matches(kind, query, tags, folder_uids)
+        hits = self._searches[key][(page - 1) * limit : page * limit]
+        return [self._folder_hit(item) if kind == "folder" else self._dashboard_hit(item) for kind, item in hits]
+
+    def _matches(self, kind: str | None, query: str, tags: list[str], folder_uids: set[str]) -> list[tuple[str, Any]]:
+        """The folders, then the dashboards, that a search matches, in the order Grafana lists them."""
+        hits: list[tuple[str, Any]] = []
         if kind in (None, "dash-folder") and not tags:
             hits += [
-                self._folder_hit(f)
+                ("folder", f)
                 for f in self.state.folders
                 if query in f.title.casefold() and (not folder_uids or f.uid in folder_uids)
             ]
         if kind in (None, "dash-db"):
             hits += [
-                self._dashboard_hit(d)
+                ("dashboard", d)
                 for d in self.dashboards_by_title
                 if query in d.title.casefold()
                 and all(tag in d.tags for tag in tags)
                 and (not folder_uids or (d.folder or "general") in folder_uids)
             ]
-        return hits[(page - 1) * limit : page * limit]
+        return hits
 
     def _folder_hit(self, folder) -> dict:
         return {
@@ -136,7 +156,7 @@ class _GrafanaEmulator:
             "isStarred": False,
             "sortMeta": 0,
         }
-        folder = self.state.folder(dashboard.folder)
+        folder = self.folder(dashboard.folder)
         if folder is not None:  # dashboards in the General folder carry no folder fields
             hit |= {
                 "folderId": self.folder_ids[folder.uid],
@@ -151,7 +171,7 @@ class _GrafanaEmulator:
         dashboard = self.dashboards_by_uid.get(uid)
         if dashboard is None:
             raise ApiError(404, "Dashboard not found")
-        folder = self.state.folder(dashboard.folder)
+        folder = self.folder(dashboard.folder)
         ids = iter(range(1, 10_000))
         return {
             "dashboard": {
@@ -224,7 +244,7 @@ class _GrafanaEmulator:
     def team_members(self, team_id: str) -> list[dict]:
         if not team_id.isdigit():
             raise ApiError(400, "teamId is invalid")
-        team = next((t for t in self.state.teams if t.id == int(team_id)), None)
+        team = self.teams_by_id.get(int(team_id))
         if team is None:
             raise ApiError(404, "Team not found")
         members = []
@@ -313,11 +333,11 @@ def create_app(
 
     app = FastAPI(title="Grafana HTTP API emulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.grafana = emulator
-    app.add_api_route("/api/search", emulator.search, methods=["GET"])
-    app.add_api_route("/api/dashboards/uid/{uid}", emulator.dashboard, methods=["GET"])
-    app.add_api_route("/api/teams/search", emulator.teams_search, methods=["GET"])
-    app.add_api_route("/api/teams/{team_id}/members", emulator.team_members, methods=["GET"])
-    app.add_api_route("/api/v1/provisioning/alert-rules", emulator.alert_rules, methods=["GET"])
+    app.add_api_route("/api/search", answered_as_json(emulator.search), methods=["GET"])
+    app.add_api_route("/api/dashboards/uid/{uid}", answered_as_json(emulator.dashboard), methods=["GET"])
+    app.add_api_route("/api/teams/search", answered_as_json(emulator.teams_search), methods=["GET"])
+    app.add_api_route("/api/teams/{team_id}/members", answered_as_json(emulator.team_members), methods=["GET"])
+    app.add_api_route("/api/v1/provisioning/alert-rules", answered_as_json(emulator.alert_rules), methods=["GET"])
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:

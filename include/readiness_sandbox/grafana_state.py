@@ -31,6 +31,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .state_text import parse_document
+
 SECTIONS = ("folders", "dashboards", "teams", "alert_rules")
 DEFAULT_TIME = datetime.fromisoformat("2026-01-05T09:00:00+00:00")
 _UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -149,7 +151,7 @@ def load_grafana_state(path: str | Path) -> dict:
     """The raw state mapping of a YAML file (validated by :func:`parse_state`)."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_document(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise StateError(f"{path}: YAML does not parse: {exc}") from None
     if data is None:

@@ -30,6 +30,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .json_answers import answered_as_json
 from .pagerduty_handlers import ROUTES, PagerDutyEmulator
 from .pagerduty_protocol import (
     CODE_AUTH_FAILED,
@@ -93,7 +94,7 @@ def create_app(
     app = FastAPI(title="PagerDuty REST API v2 emulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.pagerduty = emulator
     for method, path, handler in ROUTES:
-        app.add_api_route(path, attrgetter(handler)(emulator), methods=[method])
+        app.add_api_route(path, answered_as_json(attrgetter(handler)(emulator)), methods=[method])
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:

@@ -21,11 +21,14 @@ from .pagerduty_render import Renderer
 from .pagerduty_schedules import UTC, Entry, add_months, format_time, overlapping, render_final
 from .pagerduty_state import EscalationPolicy, Incident, PagerDutyState
 
+SECTIONS = ("users", "teams", "schedules", "escalation_policies", "services", "incidents")
 SCHEDULE_DEFAULT_SPAN = timedelta(weeks=2)
 INCIDENT_DEFAULT_SPAN = timedelta(days=30)
 ONCALL_HORIZON = timedelta(days=90)
 # Final schedules rendered for /oncalls and kept for the next pages of the same window.
 FINALS_KEPT = 4096
+# The objects a list query matches, kept for its next pages (a client reads a query page by page).
+MATCHES_KEPT = 256
 
 
 class PagerDutyEmulator:
@@ -48,7 +51,23 @@ class PagerDutyEmulator:
         self.analytics = Analytics(state, now)
         self._finals: dict[tuple[str, datetime, datetime], list[Entry]] = {}
         self._sorted: dict[str, list[Any]] = {}
+        self._matches: dict[tuple, list[Any]] = {}
         self.notes = Notes(state, now, self.renderer)
+
+    def _matching(self, key: tuple, find: Callable[[], list[Any]]) -> list[Any]:
+        """What ``find`` returns for the query ``key``, found once and kept for the query's next pages.
+
+        The key holds the query's filters as resolved (a default window is its instants) and the
+        sizes of the state's sections, so a changed state or clock finds afresh.
+        """
+        sizes = tuple(len(getattr(self.state, section)) for section in SECTIONS)
+        key = (*key, sizes)
+        found = self._matches.get(key)
+        if found is None:
+            if len(self._matches) >= MATCHES_KEPT:
+                self._matches.clear()
+            found = self._matches[key] = find()
+        return found
 
     def _by_name(self, section: str) -> list[Any]:
         """A section sorted by name, as the API lists it; sorted once, not per page of a large account."""
@@ -73,12 +92,15 @@ class PagerDutyEmulator:
 
     def list_users(self, request: Request) -> dict[str, Any]:
         q, render = Query(request), self.renderer(request)
-        query, team_ids = q.text("query"), set(q.ids("team_ids"))
-        users = [
-            u
-            for u in self._by_name("users")
-            if matches(query, u.name, u.email) and (not team_ids or team_ids & set(self.state.user_teams(u.id)))
-        ]
+        query, team_ids = q.text("query"), frozenset(q.ids("team_ids"))
+        users = self._matching(
+            ("users", query, team_ids),
+            lambda: [
+                u
+                for u in self._by_name("users")
+                if matches(query, u.name, u.email) and (not team_ids or team_ids & set(self.state.user_teams(u.id)))
+            ],
+        )
         page, meta = q.paginate(users)
         include = q.includes()
         return {"users": [render.user(u, include) for u in page], **meta}
@@ -120,12 +142,15 @@ class PagerDutyEmulator:
 
     def list_schedules(self, request: Request) -> dict[str, Any]:
         q, render = Query(request), self.renderer(request)
-        query, team_ids = q.text("query"), set(q.ids("team_ids"))
-        schedules = [
-            s
-            for s in self._by_name("schedules")
-            if matches(query, s.name) and (not team_ids or team_ids & set(s.teams))
-        ]
+        query, team_ids = q.text("query"), frozenset(q.ids("team_ids"))
+        schedules = self._matching(
+            ("schedules", query, team_ids),
+            lambda: [
+                s
+                for s in self._by_name("schedules")
+                if matches(query, s.name) and (not team_ids or team_ids & set(s.teams))
+            ],
+        )
         page, meta = q.paginate(schedules)
         include = q.includes()
         rendered = []
@@ -151,7 +176,10 @@ class PagerDutyEmulator:
         until = q.moment("until", tz) or max(since, self.now())
         if until < since:
             raise invalid("until must not be before since")
-        rows = self._oncall_rows(q, since, until)
+        filters = tuple(frozenset(q.ids(name)) for name in ("escalation_policy_ids", "user_ids", "schedule_ids"))
+        rows = self._matching(
+            ("oncalls", since, until, filters, q.flag("earliest")), lambda: self._oncall_rows(q, since, until)
+        )
         page, meta = q.paginate(rows)
         include = q.includes()
         return {"oncalls": [self._oncall_json(render, row, tz, include) for row in page], **meta}
@@ -230,14 +258,17 @@ class PagerDutyEmulator:
 
     def list_policies(self, request: Request) -> dict[str, Any]:
         q, render = Query(request), self.renderer(request)
-        query, team_ids, user_ids = q.text("query"), set(q.ids("team_ids")), set(q.ids("user_ids"))
-        policies = [
-            p
-            for p in self._by_name("escalation_policies")
-            if matches(query, p.name)
-            and (not team_ids or team_ids & set(p.teams))
-            and (not user_ids or user_ids & _direct_users(p))
-        ]
+        query, team_ids, user_ids = q.text("query"), frozenset(q.ids("team_ids")), frozenset(q.ids("user_ids"))
+        policies = self._matching(
+            ("escalation_policies", query, team_ids, user_ids),
+            lambda: [
+                p
+                for p in self._by_name("escalation_policies")
+                if matches(query, p.name)
+                and (not team_ids or team_ids & set(p.teams))
+                and (not user_ids or user_ids & _direct_users(p))
+            ],
+        )
         page, meta = q.paginate(policies)
         include = q.includes()
         return {"escalation_policies": [render.policy(p, include) for p in page], **meta}
@@ -249,10 +280,15 @@ class PagerDutyEmulator:
 
     def list_services(self, request: Request) -> dict[str, Any]:
         q, render = Query(request), self.renderer(request)
-        query, team_ids = q.text("query"), set(q.ids("team_ids"))
-        services = [
-            s for s in self._by_name("services") if matches(query, s.name) and (not team_ids or team_ids & set(s.teams))
-        ]
+        query, team_ids = q.text("query"), frozenset(q.ids("team_ids"))
+        services = self._matching(
+            ("services", query, team_ids),
+            lambda: [
+                s
+                for s in self._by_name("services")
+                if matches(query, s.name) and (not team_ids or team_ids & set(s.teams))
+            ],
+        )
         page, meta = q.paginate(services)
         include = q.includes()
         return {"services": [render.service(s, include) for s in page], **meta}
@@ -265,13 +301,20 @@ class PagerDutyEmulator:
     def list_incidents(self, request: Request) -> dict[str, Any]:
         q, render = Query(request), self.renderer(request)
         tz = q.zone(UTC)
-        incidents = sorted(self.state.incidents.values(), key=lambda i: (i.created_at, i.number))
-        if q.text("date_range") != "all":
-            since, until = self._incident_window(q, tz)
-            incidents = [i for i in incidents if since <= i.created_at < until]
-        incidents = [i for i in incidents if self._incidentmatches(q, i)]
+        window = None if q.text("date_range") == "all" else self._incident_window(q, tz)
+        filters = tuple(
+            frozenset(q.ids(name)) for name in ("statuses", "urgencies", "service_ids", "team_ids", "user_ids")
+        )
+        incidents = self._matching(("incidents", window, filters), lambda: self._incidents(q, window))
         page, meta = q.paginate(incidents)
         return {"incidents": [render.incident(i, tz) for i in page], **meta}
+
+    def _incidents(self, q: Query, window: tuple[datetime, datetime] | None) -> list[Incident]:
+        incidents = sorted(self.state.incidents.values(), key=lambda i: (i.created_at, i.number))
+        if window is not None:
+            since, until = window
+            incidents = [i for i in incidents if since <= i.created_at < until]
+        return [i for i in incidents if self._incidentmatches(q, i)]
 
     def _incident_window(self, q: Query, tz) -> tuple[datetime, datetime]:
         since, until = q.moment("since", tz), q.moment("until", tz)

@@ -70,10 +70,7 @@ from .pagerduty_state_sections import (
     parse_team,
     parse_user,
 )
-
-# libyaml's safe loader when PyYAML has it: the pure-Python one takes half a minute over a
-# benchmark organisation of 10,000 people; the same documents load the same either way.
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from .state_text import parse_document
 
 __all__ = [
     "EscalationPolicy",
@@ -95,7 +92,7 @@ def load_pagerduty_state(path: str | Path) -> dict:
     """Read a PagerDuty state YAML file, validate it (StateError if bad) and return it."""
     path = Path(path)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
+        raw = parse_document(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise StateError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):

@@ -228,11 +228,30 @@ def in_scope(services: pd.DataFrame, scope: dict[str, tuple[str, ...]]) -> pd.Se
 def out_of_scope_reason(service: pd.Series, scope: dict[str, tuple[str, ...]]) -> str:
     """Why a service is outside a scope, e.g. ``lifecycle experimental (the check applies to production)``."""
     for key, values in scope.items():
-        value = service.get(SCOPE_FIELDS[key])
-        text = str(value).strip().lower() if value is not None and not pd.isna(value) else None
+        text = _scope_text(service.get(SCOPE_FIELDS[key]))
         if text not in values:
-            return f"{key} {text or 'not set'} (the check applies to {key} {' or '.join(values)})"
+            return _outside(key, text, values)
     return "in scope"
+
+
+def out_of_scope_reasons(services: pd.DataFrame, scope: dict[str, tuple[str, ...]]) -> list[str]:
+    """``out_of_scope_reason`` of every row of ``services``, a column at a time (not a Series per row)."""
+    reasons: list[str | None] = [None] * len(services)
+    for key, values in scope.items():
+        column = SCOPE_FIELDS[key]
+        texts = [_scope_text(value) for value in services[column]] if column in services else [None] * len(services)
+        for position, text in enumerate(texts):
+            if reasons[position] is None and text not in values:
+                reasons[position] = _outside(key, text, values)
+    return [reason or "in scope" for reason in reasons]
+
+
+def _scope_text(value: Any) -> str | None:
+    return str(value).strip().lower() if value is not None and not pd.isna(value) else None
+
+
+def _outside(key: str, text: str | None, values: tuple[str, ...]) -> str:
+    return f"{key} {text or 'not set'} (the check applies to {key} {' or '.join(values)})"
 
 
 def _check_function(entry: dict, path: Path) -> None:

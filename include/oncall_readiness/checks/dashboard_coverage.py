@@ -30,9 +30,19 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     services = services[services["team"].notna() & services["team"].isin(audit.teams["team"])]
     services = services.assign(selector=services["dashboard_selector"].astype("string").str.strip().str.lower())
     titles = _titles_per_service(services, audit.facts["grafana_dashboards"])
-    coverage = services.merge(titles, on="service", how="left")
+    columns = ["team", "service", "selector", "dashboard_selector"]
     findings = pd.DataFrame(
-        [_finding(row) for row in coverage.itertuples(index=False)],
+        [
+            _finding(
+                team,
+                service,
+                selector,
+                raw,
+                titles.get((service, "monitoring"), []),
+                titles.get((service, "logging"), []),
+            )
+            for team, service, selector, raw in zip(*(services[column].tolist() for column in columns), strict=True)
+        ],
         columns=FINDING_COLUMNS,
     ).sort_values(["team", "subject"], ignore_index=True)
     results = results_from_findings(
@@ -43,45 +53,41 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     return CheckOutcome(results=results, findings=findings)
 
 
-def _titles_per_service(services: pd.DataFrame, dashboards: pd.DataFrame) -> pd.DataFrame:
-    """service, monitoring, logging: the titles of each kind of the service's dashboards (lists)."""
+def _titles_per_service(services: pd.DataFrame, dashboards: pd.DataFrame) -> dict[tuple[str, str], list[str]]:
+    """(service, kind) -> the titles of the service's dashboards of that kind, sorted.
+
+    Built in plain Python: a pandas list aggregation per service and kind took seconds at 10,000 services.
+    """
     classified = dashboards[dashboards["kind"].isin(KINDS)]
     tagged = classified.assign(selector=classified["tags"].fillna("").astype(str).str.split(",")).explode("selector")
     tagged["selector"] = tagged["selector"].str.strip().str.lower()
     matched = services[["service", "selector"]].dropna().merge(tagged[["selector", "title", "kind"]], on="selector")
-    if matched.empty:
-        return pd.DataFrame(columns=["service", *KINDS])
-    titles = (
-        matched.sort_values("title")
-        .groupby(["service", "kind"])["title"]
-        .agg(list)
-        .unstack("kind")
-        .reindex(columns=list(KINDS))
-        .reset_index()
-    )
-    titles.columns.name = None
+    titles: dict[tuple[str, str], list[str]] = {}
+    ordered = matched.sort_values("title")
+    for service, kind, title in zip(
+        *(ordered[column].tolist() for column in ("service", "kind", "title")), strict=True
+    ):
+        titles.setdefault((service, kind), []).append(title)
     return titles
 
 
-def _finding(row) -> dict:
-    subject = f"service:{row.service}"
-    monitoring = row.monitoring if isinstance(row.monitoring, list) else []
-    logging = row.logging if isinstance(row.logging, list) else []
-    if pd.isna(row.selector) or not row.selector:
+def _finding(team, service, selector, dashboard_selector, monitoring: list[str], logging: list[str]) -> dict:
+    subject = f"service:{service}"
+    if pd.isna(selector) or not selector:
         outcome = "fail"
-        message = f"{row.service} has no grafana/dashboard-selector annotation, so none of its dashboards can be found"
+        message = f"{service} has no grafana/dashboard-selector annotation, so none of its dashboards can be found"
     elif not monitoring and not logging:
-        outcome, message = "fail", f"{row.service} has no dashboard tagged '{row.dashboard_selector}'"
+        outcome, message = "fail", f"{service} has no dashboard tagged '{dashboard_selector}'"
     elif not logging:
         outcome = "warn"
-        message = f"{row.service} has a monitoring dashboard ({_titles(monitoring)}) but no logging dashboard"
+        message = f"{service} has a monitoring dashboard ({_titles(monitoring)}) but no logging dashboard"
     elif not monitoring:
         outcome = "warn"
-        message = f"{row.service} has a logging dashboard ({_titles(logging)}) but no monitoring dashboard"
+        message = f"{service} has a logging dashboard ({_titles(logging)}) but no monitoring dashboard"
     else:
         outcome = "pass"
-        message = f"{row.service} has monitoring ({_titles(monitoring)}) and logging ({_titles(logging)}) dashboards"
-    return {"team": row.team, "subject": subject, "outcome": outcome, "message": message}
+        message = f"{service} has monitoring ({_titles(monitoring)}) and logging ({_titles(logging)}) dashboards"
+    return {"team": team, "subject": subject, "outcome": outcome, "message": message}
 
 
 def _titles(titles: list[str]) -> str:

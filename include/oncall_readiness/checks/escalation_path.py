@@ -135,6 +135,7 @@ def _policies(linked: pd.DataFrame) -> pd.DataFrame:
 def _policy_findings(linked, by_policy: dict[str, PolicyTargets], facts, thresholds, people: People) -> pd.DataFrame:
     own = facts["registry_team_schedules"].groupby("team")["schedule_id"].agg(set)
     schedule_names = _schedule_names(facts)
+    slowest_delay = thresholds["max_escalation_delay_minutes"].to_dict()  # not .at per team
     rows = []
     for team, policy_id in _policies(linked).itertuples(index=False):
         policy = by_policy.get(policy_id)
@@ -146,7 +147,7 @@ def _policy_findings(linked, by_policy: dict[str, PolicyTargets], facts, thresho
             )
             continue
         problems = _structure_problems(policy, name, own.get(team, set()), schedule_names, people)
-        problems += _slow_levels(policy, name, int(thresholds.at[team, "max_escalation_delay_minutes"]))
+        problems += _slow_levels(policy, name, int(slowest_delay[team]))
         for message in problems:
             rows.append((team, subject, "warn", message))
         if not problems:
@@ -210,12 +211,13 @@ def _coverage_findings(linked, by_policy: dict[str, PolicyTargets], facts, thres
         if policy_id in by_policy
     }
     rows = []
+    first_notification = thresholds["max_first_notification_minutes"].to_dict()  # not .at per team
     for team, policy_id in _policies(linked).itertuples(index=False):
         if policy_id not in timelines:
             continue
         policy, segments = by_policy[policy_id], timelines[policy_id]
         name = _policy_name(policy, policy_id)
-        slowest = int(thresholds.at[team, "max_first_notification_minutes"])
+        slowest = int(first_notification[team])
         rows += [(team, *finding) for finding in _gaps(segments, schedule_names)]
         rows += [(team, *finding) for finding in _unreachable(segments, name, people)]
         rows += [(team, *finding) for finding in _slow_to_wake(segments, name, people, slowest)]

@@ -113,12 +113,15 @@ def _schedule_findings(
     known: pd.DataFrame, members: pd.DataFrame, people: pd.DataFrame, thresholds: pd.DataFrame
 ) -> pd.DataFrame:
     headcount = people.groupby("schedule_id")["user_id"].nunique().rename("people")
-    turns = members.groupby("schedule_id")["turn_length_seconds"].agg(lambda s: sorted(set(s.dropna())))
+    turns = _turn_lengths(members)
+    # Plain dicts, not a lambda per schedule or .at per link: seconds at 2,000 teams.
+    min_people = thresholds["min_people"].to_dict()
+    turn_hours = thresholds["turn_length_hours"].to_dict()
     rows = []
     for link in known.merge(headcount, on="schedule_id", how="left").itertuples(index=False):
         n = 0 if pd.isna(link.people) else int(link.people)
-        minimum = int(thresholds.at[link.team, "min_people"])
-        expected = float(thresholds.at[link.team, "turn_length_hours"])
+        minimum = int(min_people[link.team])
+        expected = float(turn_hours[link.team])
         odd = [s / 3600 for s in turns.get(link.schedule_id, []) if s / 3600 != expected]
         subject = f"schedule:{link.schedule_id}"
         if n < minimum:
@@ -134,6 +137,17 @@ def _schedule_findings(
             message = f"{link.name} rotates {_count(n, 'person', 'people')} in {_duration(expected)} turns"
             rows.append((link.team, subject, "pass", message))
     return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+
+
+def _turn_lengths(members: pd.DataFrame) -> dict[str, list]:
+    """schedule_id -> the distinct turn lengths (seconds) of its active layers, smallest first."""
+    distinct = members[["schedule_id", "turn_length_seconds"]].dropna().drop_duplicates()
+    turns: dict[str, set] = {}
+    for schedule, seconds in zip(
+        distinct["schedule_id"].tolist(), distinct["turn_length_seconds"].tolist(), strict=True
+    ):
+        turns.setdefault(schedule, set()).add(seconds)
+    return {schedule: sorted(lengths) for schedule, lengths in turns.items()}
 
 
 def _participation_findings(known: pd.DataFrame, people: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from oncall_readiness.checks.catalogue import (
     CheckDefinition,
     in_scope,
     load_catalogue,
-    out_of_scope_reason,
+    out_of_scope_reasons,
     team_thresholds,
 )
 from oncall_readiness.rollup import audited_teams
@@ -98,7 +98,7 @@ def _scoped(
         {
             "service": outside["service"],
             "team": outside["team"],
-            "why": [out_of_scope_reason(row, check.applies_to) for _, row in outside.iterrows()],
+            "why": out_of_scope_reasons(outside, check.applies_to),
         }
     )
     return {**facts, "registry_services": services[selected].reset_index(drop=True)}, skipped

@@ -26,6 +26,7 @@ go on to :mod:`.builder`.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -53,8 +54,8 @@ class Entity:
     source_file: str  # for the DataFrames
     line: int = 0  # where the entity's YAML document starts in its file, for messages
 
-    @property
-    def key(self) -> tuple[str, str, str]:
+    @functools.cached_property
+    def key(self) -> tuple[str, str, str]:  # cached: looked up for every reference, 200,000 times at 2,000 teams
         return (self.kind.lower(), self.namespace.lower(), self.name.lower())
 
     @property
@@ -93,13 +94,18 @@ class CatalogReader:
         self.entities: list[Entity] = []
         self._seen: set[Path] = set()
         self._queue: list[Path] = []
+        self._source_names: dict[Path, str] = {}
 
     # -- paths
     def source_name(self, path: Path) -> str:
-        try:
-            return path.resolve().relative_to(self.root_dir.resolve()).as_posix()
-        except ValueError:
-            return path.resolve().as_posix()
+        # Once per file, not per entity: resolving walks every folder of the path (lstat each).
+        if path not in self._source_names:
+            try:
+                name = path.resolve().relative_to(self.root_dir.resolve()).as_posix()
+            except ValueError:
+                name = path.resolve().as_posix()
+            self._source_names[path] = name
+        return self._source_names[path]
 
     def enqueue(self, path: Path) -> None:
         real = path.resolve()
@@ -132,13 +138,15 @@ class CatalogReader:
             return
         loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         loader = loader_cls(text)
+        # Without an anchor (&) there is no alias to expand: skip the walk over every node.
+        may_alias = "&" in text
         try:
             while loader.check_node():
                 node = loader.get_node()
                 if node is None:
                     continue
                 line = node.start_mark.line + 1
-                if _alias_growth(node) > MAX_ALIAS_GROWTH:
+                if may_alias and _alias_growth(node) > MAX_ALIAS_GROWTH:
                     self.problems.append(
                         f"{shown}:{line}: YAML aliases expand this document by more than {MAX_ALIAS_GROWTH} "
                         "nodes; refused (write the values out, or use fewer aliases)"

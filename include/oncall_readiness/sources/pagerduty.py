@@ -18,6 +18,7 @@ pagination can reach (offset + limit <= 10,000) is read in team or schedule slic
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,9 +32,10 @@ from oncall_readiness.sources.pagerduty_incidents import BeyondOffsetCap, collec
 from oncall_readiness.sources.pagerduty_slices import (
     AccountTeams,
     Slice,
-    batches,
     fetch_missing,
     find_users_by_email,
+    narrowed,
+    pack,
     read_by_team,
     read_slice,
     report_unread,
@@ -168,19 +170,21 @@ def collect(
     """
     window_params = {"since": window.since.isoformat(), "until": window.until.isoformat(), "time_zone": "UTC"}
     teams, service_ids = AccountTeams(client), set(service_ids)
-    users = read_by_team(client, "/users", "users", {"include[]": USER_INCLUDES}, teams)
     schedule_params = {"include[]": ["schedule_layers"], **window_params}
     schedules = read_by_team(client, "/schedules", "schedules", schedule_params, teams)
     services = read_by_team(client, "/services", "services", {}, teams)
     fetch_missing(client, services, service_ids, "/services", "service")
     policies = read_by_team(client, "/escalation_policies", "escalation_policies", {}, teams)
+    for collected in (schedules, services, policies):
+        teams.learn(collected)  # past the cap, users are sliced by the teams these name
+    users = read_by_team(client, "/users", "users", {"include[]": USER_INCLUDES}, teams)
     fetch_missing(
         client, policies, _policies_of(services.objects, service_ids), "/escalation_policies", "escalation_policy"
     )
     wanted = set(schedule_ids) | _paged_schedules(policies.objects, services.objects, service_ids)
     fetch_missing(client, schedules, wanted, "/schedules", "schedule", window_params)
     known = sorted(wanted & schedules.by_id.keys())
-    shifts = _final_schedules(client, known, policies.objects, window)
+    shifts = _final_schedules(client, known, policies.objects, window, schedules.by_id)
     find_users_by_email(client, users, people_emails, USER_INCLUDES)
     referenced = _referenced_users(schedules.objects, policies.objects, shifts)
     fetch_missing(client, users, referenced, "/users", "user", {"include[]": USER_INCLUDES})
@@ -247,13 +251,18 @@ def _referenced_users(schedules: list[dict], policies: list[dict], shifts: list[
 
 
 def _final_schedules(
-    client: PagerDutyClient, schedule_ids: list[str], policies: list[dict], window: AuditWindow
+    client: PagerDutyClient,
+    schedule_ids: list[str],
+    policies: list[dict],
+    window: AuditWindow,
+    schedules: Mapping[str, dict],
 ) -> list[dict]:
     """(schedule_id, user_id, start, end) of every final-schedule shift of the schedules in the window.
 
-    ``/oncalls`` is asked for ``IDS_PER_QUERY`` schedules at a time over the whole window; a query
-    whose first page says it holds more entries than the offset cap is halved (schedules, then
-    the window) until each part fits. A shift across two windows comes twice: it is kept once.
+    ``/oncalls`` is asked for batches of schedules over the whole window, packed so that each
+    batch's entries (``_expected_entries``) fill its pages; a batch expected past the offset
+    cap, or whose first page says it is, is halved (schedules, then the window) until each
+    part fits. A shift across two windows comes twice: it is kept once.
     """
     window_params = {"since": window.since.isoformat(), "until": window.until.isoformat(), "time_zone": "UTC"}
     targeted = {
@@ -266,17 +275,42 @@ def _final_schedules(
     via_oncalls = [schedule_id for schedule_id in schedule_ids if schedule_id in targeted]
     since, until = pd.Timestamp(window.since), pd.Timestamp(window.until)
     shifts = []
-    for batch in batches(via_oncalls):
-        piece = Slice("schedule_ids[]", batch, since, until)
-        for entry in read_slice(client, "/oncalls", "oncalls", {"time_zone": "UTC"}, piece):
-            if entry.get("schedule") and entry.get("start"):
-                shifts.append(_shift(entry["schedule"]["id"], entry))
+    expected = _expected_entries(via_oncalls, policies, schedules)
+    per_schedule = dict(expected)
+    for batch in pack(expected, page=PAGE_LIMIT, cap=MAX_OFFSET_WINDOW):
+        whole = Slice("schedule_ids[]", batch, since, until)
+        for piece in narrowed(whole, sum(per_schedule[s] for s in batch), MAX_OFFSET_WINDOW):
+            for entry in read_slice(client, "/oncalls", "oncalls", {"time_zone": "UTC"}, piece):
+                if entry.get("schedule") and entry.get("start"):
+                    shifts.append(_shift(entry["schedule"]["id"], entry))
     # The listing does not render final schedules (PagerDuty/api-schema#430): ask one by one.
     for schedule_id in (s for s in schedule_ids if s not in targeted):
         final = client.get(f"/schedules/{schedule_id}", window_params)["schedule"].get("final_schedule") or {}
         shifts += [_shift(schedule_id, entry) for entry in final.get("rendered_schedule_entries") or []]
     # The same shift shows once per escalation policy and level that targets the schedule.
     return list({(s["schedule_id"], s["user_id"], s["start"], s["end"]): s for s in shifts}.values())
+
+
+def _expected_entries(
+    schedule_ids: list[str], policies: list[dict], schedules: Mapping[str, dict]
+) -> list[tuple[str, int]]:
+    """(schedule id, the ``/oncalls`` entries it should bring): its layers' turns in the window, once per
+    escalation rule that pages it (``/oncalls`` answers an entry per policy and level)."""
+    rules = Counter(
+        target["id"]
+        for policy in policies
+        for rule in policy.get("escalation_rules") or []
+        for target in rule.get("targets") or []
+        if target.get("type") in SCHEDULE_TARGETS
+    )
+    turns = {
+        schedule_id: max(
+            (len(layer.get("rendered_schedule_entries") or ()) for layer in schedule.get("schedule_layers") or ()),
+            default=1,
+        )
+        for schedule_id, schedule in schedules.items()
+    }
+    return [(schedule_id, max(1, rules[schedule_id]) * turns.get(schedule_id, 1)) for schedule_id in schedule_ids]
 
 
 def _shift(schedule_id: str, entry: dict) -> dict:

@@ -166,7 +166,7 @@ def test_a_wrong_token_fails_at_once_with_the_api_message_and_no_secret(sample_s
     with pytest.raises(SourceError) as error:
         collect(client, WINDOW)
     message = str(error.value)
-    assert message.startswith("pagerduty: GET /pagerduty/users answered 401")
+    assert message.startswith("pagerduty: GET /pagerduty/schedules answered 401")  # the first collection read
     assert "wrong-secret-token" not in message
     assert client.requests_made == 1
 

@@ -11,10 +11,13 @@ import pytest
 from oncall_readiness.sources import pagerduty_slices
 from oncall_readiness.sources.pagerduty_incidents import BeyondOffsetCap
 from oncall_readiness.sources.pagerduty_slices import (
+    AccountTeams,
     Collected,
     Slice,
     fetch_missing,
     find_users_by_email,
+    narrowed,
+    pack,
     read_by_team,
     read_slice,
     report_unread,
@@ -180,3 +183,67 @@ def test_only_recent_joiners_are_worth_a_look_up_by_email():
     # search's 120 days reach back to 2026-07-19: the longest window of any team counts.
     emails = joiner_emails(registry, pd.Timestamp("2026-11-16T06:00:00Z"))
     assert emails == ["hr.only@example.com", "new.hire@example.com"]
+
+
+def _pages(batches: list[tuple[str, ...]], expected: dict[str, int]) -> int:
+    return sum(max(1, math.ceil(sum(expected[i] for i in batch) / PAGE)) for batch in batches)
+
+
+def test_schedules_are_packed_so_their_entries_fill_whole_pages():
+    # 300 schedules of 7 weekly turns, every seventh of 43 daily ones: 3,648 entries, 37 pages at best.
+    expected = {f"S{i:03d}": 43 if i % 7 == 3 else 7 for i in range(300)}
+    batches = pack(list(expected.items()), page=PAGE, cap=10_000)
+    assert [i for batch in batches for i in batch] == list(expected)  # each once, in order
+    assert all(len(batch) <= pagerduty_slices.IDS_PER_QUERY for batch in batches)
+    assert _pages(batches, expected) == math.ceil(sum(expected.values()) / PAGE) == 37
+    # Batches of 100 ids, as before, end on partly filled pages: 2 more requests here.
+    plain = [tuple(list(expected)[start : start + 100]) for start in range(0, 300, 100)]
+    assert _pages(plain, expected) == 39
+
+
+def test_a_packed_batch_stays_within_the_cap_and_a_schedule_past_it_goes_alone():
+    expected = {"A": 6_000, "B": 6_000, "HUGE": 25_000, "C": 10}
+    batches = pack(list(expected.items()), page=PAGE, cap=10_000)
+    assert batches == [("A",), ("B",), ("HUGE",), ("C",)]
+    assert pack([], page=PAGE, cap=10_000) == []
+
+
+def test_a_slice_expected_past_the_cap_is_halved_before_it_is_asked():
+    whole = Slice("schedule_ids[]", ("S1",), SINCE, UNTIL)
+    parts = narrowed(whole, 25_000, cap=10_000)
+    assert len(parts) == 4 and parts[0].since == SINCE and parts[-1].until == UNTIL
+    assert all(a.until == b.since for a, b in zip(parts, parts[1:], strict=False))
+    assert narrowed(whole, 9_000, cap=10_000) == [whole]
+
+
+def test_users_are_sliced_by_the_teams_that_whole_reads_name_without_listing_teams():
+    client = FakePagerDuty(people(3, 40), cap=100)
+    teams = AccountTeams(client)
+    teams.learn(Collected([{"id": "S1", "teams": [{"id": "T000"}, {"id": "T001"}]}, {"id": "S2", "teams": []}]))
+    teams.learn(Collected([{"id": "X", "teams": [{"id": "T999"}]}], sliced=True))  # a sliced read teaches nothing
+    teams.learn(Collected([{"id": "P1", "teams": [{"id": "T002"}, {"id": "T000"}]}]))
+    users = read_by_team(client, "/users", "users", {}, teams)
+    assert teams.named.keys() == {"T000", "T001", "T002"}
+    assert len(users.by_id) == 120 and not users.may_lack
+    # The refused plain read (120), the three teams' slice refused too (120), halved: 40 and 80 people.
+    assert client.requests_made == 1 + 1 + 2  # and no GET /teams
+
+
+def test_with_no_team_named_the_accounts_teams_are_listed_once():
+    client = FakePagerDuty(people(3, 40), cap=100)
+    teams = AccountTeams(client)
+    assert teams() == ["T000", "T001", "T002"] and teams() == ["T000", "T001", "T002"]
+    assert client.requests_made == 1
+
+
+def test_slices_that_brought_the_whole_total_leave_nothing_to_look_up(caplog):
+    client = FakePagerDuty(people(2, 60), cap=100)
+    users = read_by_team(client, "/users", "users", {}, lambda: ["T000", "T001"])
+    assert users.sliced and users.reported_total == len(users.by_id) == 120 and not users.may_lack
+    before = client.requests_made
+    find_users_by_email(client, users, ["joiner.without.pagerduty@example.com"], [])
+    fetch_missing(client, users, ["NO-SUCH-USER"], "/users", "user")
+    assert client.requests_made == before  # neither exists: the total says so
+    with caplog.at_level(logging.WARNING):
+        report_unread("/users", users)
+    assert "belong to no team" not in caplog.text
