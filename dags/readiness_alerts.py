@@ -26,7 +26,7 @@ from airflow.sdk import Asset, dag, task
 
 # The asset readiness_audit's publish updates (spelled out: a DAG file imports nothing of ours
 # while parsing; oncall_readiness.alerts holds the same name and URI).
-SCORECARD = Asset(name="readiness_scorecard", uri="readiness://warehouse/scorecard")
+SCORECARD = Asset(name="readiness_scorecard", uri="x-readiness://warehouse/scorecard")
 
 ALERT_DEFAULT_ARGS = {
     "owner": "oncall-readiness",

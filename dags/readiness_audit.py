@@ -29,6 +29,7 @@ reads another run's files (see docs/reliability.md).
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 
 from airflow.providers.standard.operators.empty import EmptyOperator
@@ -36,13 +37,22 @@ from airflow.sdk import Asset, dag, task, task_group
 
 # What publish updates (the warehouse's scorecard); readiness_alerts is scheduled on it. Spelled
 # out here and there (a DAG file imports nothing of ours while parsing), as in oncall_readiness.alerts.
-SCORECARD = Asset(name="readiness_scorecard", uri="readiness://warehouse/scorecard")
+# The x- scheme is Airflow's for schemes of one's own: no provider normalises it, so defining the
+# asset does not import every provider's URI handlers (the amazon provider's pull in boto3) at parse.
+SCORECARD = Asset(name="readiness_scorecard", uri="x-readiness://warehouse/scorecard")
+
+# How long a down source is retried before its checks turn unknown (docs/reliability.md states the
+# worst case): the collect task's retries and the delay before each, read at parse time with
+# os.environ (cheap); each request's own retries are READINESS_HTTP_* (sources/http.py).
+SOURCE_RETRIES = int(os.environ.get("READINESS_SOURCE_RETRIES") or 1)
+SOURCE_RETRY_DELAY = timedelta(seconds=float(os.environ.get("READINESS_SOURCE_RETRY_DELAY_SECONDS") or 60))
 
 AUDIT_DEFAULT_ARGS = {
     "owner": "oncall-readiness",
     "retries": 2,
     "retry_delay": timedelta(minutes=2),
-    "retry_exponential_backoff": True,
+    # A multiplier in Airflow 3 (True is 1.0: a constant delay): 2 doubles it, 2 then 4 minutes.
+    "retry_exponential_backoff": 2.0,
 }
 
 
@@ -78,7 +88,12 @@ def readiness_audit():
 
         return audit.sources_to_collect()
 
-    @task(retries=3, map_index_template="{{ source }}")
+    @task(
+        retries=SOURCE_RETRIES,
+        retry_delay=SOURCE_RETRY_DELAY,
+        retry_exponential_backoff=0,  # the same delay before every retry: the bound stays plain
+        map_index_template="{{ source }}",
+    )
     def collect(source: str, data_interval_end=None, dag_run=None) -> str:
         """Collect one source into staging; skipped when its connection is not defined."""
         from airflow.sdk import get_current_context
@@ -143,6 +158,20 @@ def readiness_audit():
         outlet_events[SCORECARD].extra = {EVENT_AUDIT_DATE: run.day.isoformat()}
         return written
 
+    # Staging older than READINESS_STAGING_RETENTION_DAYS (default 7) goes, never this run's. A
+    # teardown: it runs whatever publish did (all done), and its outcome never decides the run's state.
+    @task
+    def clean_staging(data_interval_end=None, dag_run=None) -> dict[str, int]:
+        """Delete the staging of earlier runs past the retention (docs/reliability.md)."""
+        import datetime as dt
+
+        from oncall_readiness import audit
+        from oncall_readiness.staging_retention import clean_staging as clean
+        from oncall_readiness.staging_retention import retention_days
+
+        run = audit.AuditRun.of(data_interval_end, dag_run)
+        return clean(keep_days=retention_days(), now=dt.datetime.now(dt.UTC), current=run.staging)
+
     registry = load_registry()
     sources = audit_source.expand(source=plan_sources())
     registry_validated = validate.override(task_id="validate_registry", map_index_template=None)("registry")
@@ -151,7 +180,7 @@ def readiness_audit():
     sources >> sources_done
     # evaluate_checks needs the registry validated (all_success): a failed registry publishes nothing.
     [registry_validated, sources_done] >> checked
-    checked >> score() >> publish()
+    checked >> score() >> publish() >> clean_staging().as_teardown()
 
 
 readiness_audit()

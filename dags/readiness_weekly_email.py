@@ -19,9 +19,10 @@ date in that week (read in the DAG's timezone); to send an email again, delete i
 2. **build_emails**: one email per team, to its Group's `spec.profile.email` (a team without
    one is skipped with a warning), the digest, to the `digest_recipients` param or
    `READINESS_DIGEST_RECIPIENTS`, and a digest per parent group (department) to its Group's
-   `spec.profile.email` (docs/campaigns.md); written as `.eml` files to this run's own staging folder
-   (`<READINESS_STAGING_DIR>/<audit date>/<run id>/emails`), so a retry rewrites them and no
-   other run ever picks them up.
+   `spec.profile.email` (docs/campaigns.md); staged as `.eml` files in this run's own staging
+   (`<READINESS_STAGING_DIR>/<audit date>/<run id>/emails`, a shared disk or bucket, so
+   send_emails may run on another worker): a retry replaces them whole and no other run ever
+   picks them up.
 3. **send_emails**: through the `smtp_default` connection, exactly once per recipient and
    week: the send ledger (`readiness.email_ledger`, unique on week, kind, team and
    recipient) records each delivery as it happens, so a retry or a re-run sends only what is
@@ -81,31 +82,42 @@ def readiness_weekly_email():
     def build_emails(week: str, params=None, dag_run=None) -> str:
         """Build every team's email and the digest as .eml files in this run's staging."""
         import datetime as dt
+        import tempfile
+        from pathlib import Path
 
         from oncall_readiness.report.delivery import sender_from_connection
         from oncall_readiness.report.email import digest_recipients, write_emails
         from oncall_readiness.staging import RunStaging
         from oncall_readiness.warehouse import url_from_connection
 
-        folder = RunStaging(dt.date.fromisoformat(week), dag_run.run_id).step_dir("emails")
-        write_emails(
-            url_from_connection(),
-            folder,
-            week=dt.date.fromisoformat(week),
-            sender=sender_from_connection(),
-            digest_to=digest_recipients((params or {}).get("digest_recipients")),
-        )
-        return str(folder)
+        # Built on this worker's disk, then staged whole: send_emails may run on another worker.
+        with tempfile.TemporaryDirectory(prefix="readiness-emails-") as scratch:
+            paths = write_emails(
+                url_from_connection(),
+                Path(scratch),
+                week=dt.date.fromisoformat(week),
+                sender=sender_from_connection(),
+                digest_to=digest_recipients((params or {}).get("digest_recipients")),
+            )
+            emails = {path.name: path.read_bytes() for path in paths}
+        return RunStaging(dt.date.fromisoformat(week), dag_run.run_id).write_files("emails", emails)
 
     @task
     def send_emails(folder: str) -> dict[str, int]:
         """Send what the ledger does not hold yet, recording each delivery."""
+        import tempfile
         from pathlib import Path
 
         from oncall_readiness.report.delivery import send_emails as deliver
+        from oncall_readiness.staging import step_at
         from oncall_readiness.warehouse import url_from_connection
 
-        return deliver(url_from_connection(), sorted(Path(folder).glob("*.eml"))).summary()
+        with tempfile.TemporaryDirectory(prefix="readiness-emails-") as scratch:
+            paths = []
+            for name, data in sorted(step_at(folder).read_files().items()):  # the files build_emails committed
+                (path := Path(scratch) / name).write_bytes(data)
+                paths.append(path)
+            return deliver(url_from_connection(), paths).summary()
 
     send_emails(build_emails(find_week()))
 

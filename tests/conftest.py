@@ -8,6 +8,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -75,6 +77,13 @@ def reference_dir() -> Path:
 @pytest.fixture(scope="session")
 def postgres_url():
     """A throw-away PostgreSQL server (Debian's postgresql package) on a free loopback port."""
+    with running_postgres() as url:
+        yield url
+
+
+@contextmanager
+def running_postgres() -> Iterator[str]:
+    """Start a throw-away PostgreSQL cluster of its own (initdb, pg_ctl) on a free loopback port; its URL."""
     initdb = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not initdb:
         unavailable("PostgreSQL server binaries are not installed (Debian package postgresql)")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -24,6 +27,17 @@ def test_compose_file_is_valid(unavailable):
     assert result.returncode == 0, result.stderr
 
 
+def load_compose() -> dict:
+    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+
+def airflow_services(compose: dict) -> dict[str, dict]:
+    """Every service running an Airflow component (the one-shot airflow-init too)."""
+    return {
+        name: service for name, service in compose["services"].items() if service.get("command", [""])[0] == "airflow"
+    }
+
+
 @pytest.mark.parametrize(
     "conn_id",
     [
@@ -34,12 +48,16 @@ def test_compose_file_is_valid(unavailable):
         "confluence_default",
         "chaos_calendar_default",
         "readiness_warehouse",
+        "smtp_default",
+        "readiness_staging",
     ],
 )
 def test_airflow_services_get_every_connection(conn_id):
-    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
-    for name in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor"):
-        env = compose["x-airflow"]["environment"] | compose["services"][name].get("environment", {})
+    compose = load_compose()
+    services = airflow_services(compose)
+    assert {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"} <= set(services)
+    for name, service in services.items():
+        env = compose["x-airflow"]["environment"] | service.get("environment", {})
         assert f"AIRFLOW_CONN_{conn_id.upper()}" in env, f"{name} lacks connection {conn_id}"
 
 
@@ -61,3 +79,85 @@ def test_the_stack_audits_the_packaged_sample_organisation_explicitly():
     image_root = "/opt/oncall-readiness/"  # where the Dockerfile copies include/
     assert Path(REPO / env["READINESS_CATALOG"].removeprefix(image_root)) == CATALOG
     assert Path(REPO / env["READINESS_HR_CSV"].removeprefix(image_root)) == HR_EXPORT
+
+
+def long_running(compose: dict) -> dict[str, dict]:
+    return {name: service for name, service in compose["services"].items() if service.get("restart") != "no"}
+
+
+def test_every_long_running_service_has_a_healthcheck_and_waits_for_healthy_dependencies():
+    compose = load_compose()
+    running = long_running(compose)
+    assert set(running) >= {"airflow-scheduler", "staging-s3", "mailpit", "redis", "flower", "airflow-worker-1"}
+    for name, service in running.items():
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+    for name, service in compose["services"].items():
+        for dependency, how in service.get("depends_on", {}).items():
+            expected = "service_healthy" if dependency in running else "service_completed_successfully"
+            assert how == {"condition": expected}, f"{name} depends on {dependency} without waiting for it"
+            # A service outside a profile may not need one inside it: compose would refuse to start it.
+            assert set(compose["services"][dependency].get("profiles", [])) <= set(service.get("profiles", []))
+
+
+def test_the_celery_profile_holds_redis_two_workers_and_flower():
+    compose = load_compose()
+    profiled = {name for name, service in compose["services"].items() if service.get("profiles")}
+    assert profiled == {"redis", "airflow-worker-1", "airflow-worker-2", "flower"}
+    assert all(compose["services"][name]["profiles"] == ["celery"] for name in profiled)
+    workers = [
+        name
+        for name, service in compose["services"].items()
+        if service.get("command", [])[:3] == ["airflow", "celery", "worker"]
+    ]
+    assert len(workers) == 2 and compose["services"]["flower"]["command"] == ["airflow", "celery", "flower"]
+    env = compose_environment()
+    assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis:")
+    settings = dict(
+        line.split("=", 1)
+        for line in (REPO / "deploy/celery.env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    assert settings == {"COMPOSE_PROFILES": "celery", "AIRFLOW_EXECUTOR": "CeleryExecutor"}
+
+
+@pytest.mark.parametrize(("env_file", "executor"), [(None, "LocalExecutor"), ("deploy/celery.env", "CeleryExecutor")])
+def test_the_executor_is_local_by_default_and_celery_with_its_env_file(unavailable, env_file, executor):
+    if not shutil.which("docker-compose"):
+        unavailable("docker-compose is not installed (Debian package docker-compose)")
+    command = ["docker-compose", *(["--env-file", env_file] if env_file else []), "config"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, env={"PATH": os.environ["PATH"]})
+    assert result.returncode == 0, result.stderr
+    services = airflow_services(yaml.safe_load(result.stdout))
+    assert {service["environment"]["AIRFLOW__CORE__EXECUTOR"] for service in services.values()} == {executor}
+
+
+def test_emails_go_to_mailpit_and_its_inbox_is_published():
+    compose = load_compose()
+    mailpit = compose["services"]["mailpit"]
+    smtp = json.loads(compose_environment()["AIRFLOW_CONN_SMTP_DEFAULT"])
+    assert mailpit["image"].startswith("axllent/mailpit:")
+    assert (smtp["conn_type"], smtp["host"], smtp["port"]) == ("smtp", "mailpit", 1025)  # Mailpit's SMTP port
+    assert smtp["extra"]["disable_ssl"] is True and smtp["extra"]["disable_tls"] is True  # Mailpit speaks plain SMTP
+    assert "8025:8025" in mailpit["ports"]  # its web inbox
+
+
+def test_staging_is_the_moto_bucket_through_its_connection(monkeypatch):
+    from oncall_readiness.staging import staging_path
+
+    compose = load_compose()
+    env = compose_environment()
+    moto = compose["services"]["staging-s3"]
+    # The bucket the healthcheck creates is the one staging uses, through the connection named.
+    checked = urlsplit(re.search(r"http://[^']+", " ".join(moto["healthcheck"]["test"])).group(0))
+    created = checked.path.strip("/")
+    connection = json.loads(env[f"AIRFLOW_CONN_{env['READINESS_STAGING_CONN_ID'].upper()}"])
+    endpoint = urlsplit(connection["extra"]["endpoint_url"])
+    assert connection["conn_type"] == "aws" and (endpoint.hostname, endpoint.port) == ("staging-s3", checked.port)
+    for variable in ("READINESS_STAGING_DIR", "READINESS_STAGING_CONN_ID", "AIRFLOW_CONN_READINESS_STAGING"):
+        monkeypatch.setenv(variable, env[variable])
+    root = staging_path(env["READINESS_STAGING_DIR"])
+    assert (root.protocol, root.bucket, root.conn_id) == ("s3", created, env["READINESS_STAGING_CONN_ID"])
+    assert int(env["READINESS_STAGING_RETENTION_DAYS"]) >= 1
+    # The S3 stand-in is the moto the tests run (uv.lock), so what passes here behaves alike there.
+    locked = re.search(r'name = "moto"\nversion = "([^"]+)"', (REPO / "uv.lock").read_text()).group(1)
+    assert moto["image"] == f"motoserver/moto:{locked}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
 from oncall_readiness.connections import ConnectionConfigError
 from oncall_readiness.incidents.cost import incident_tables
+from oncall_readiness.masking import redact
 from oncall_readiness.quality import (
     QUALITY_COLUMNS,
     DataQualityError,
@@ -113,13 +115,15 @@ def stage_source(name: str, run: AuditRun) -> str:
             window_days=catalogue.look_back_days(name),
             horizon_days=catalogue.look_ahead_days(name),
         )
-    except (SourceError, ConnectionConfigError) as error:  # our own messages: no secret in them
-        run.staging.mark_failed(name, str(error))
+    except (SourceError, ConnectionConfigError) as error:  # our own messages, redacted: no secret in them
+        run.staging.mark_failed(name, redact(str(error)))
         raise
     except Exception as error:
         reason = f"{describe_failure(source.title, error).removesuffix('.')}; the task log has the details."
         run.staging.mark_failed(name, reason)
-        log.error("%s collection failed", source.title, exc_info=error)
+        # The traceback quotes the client's error (a URL, a header): redacted, then Airflow masks known secrets.
+        trace = redact("".join(traceback.format_exception(error)))
+        log.error("%s collection failed:\n%s", source.title, trace)
         raise SourceError(reason) from None
     for table, frame in frames.items():
         log.info("%s: %d rows", table, len(frame))

@@ -1,12 +1,15 @@
 """Airflow connections: where each source lives and the secret it needs.
 
 The hooks (``oncall_readiness.hooks``) read tokens through these and hand them straight to a
-client's session; a token is never returned in an error, logged, or passed through XCom.
+client's session; a token is never returned in an error, logged, or passed through XCom. Every
+connection read here has its secrets registered with Airflow's masker (``masking.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from oncall_readiness.masking import mask_connection
 
 
 class ConnectionConfigError(RuntimeError):
@@ -23,9 +26,11 @@ def get_connection(conn_id: str) -> Any:
     from airflow.sdk.exceptions import AirflowNotFoundException, AirflowRuntimeError
 
     try:
-        return BaseHook.get_connection(conn_id)
+        conn = BaseHook.get_connection(conn_id)
     except (AirflowNotFoundException, AirflowRuntimeError) as error:
         raise ConnectionMissingError(f"Airflow connection {conn_id!r} is not defined") from error
+    mask_connection(conn)  # Airflow masks the password and the whole extra; this adds the parts of the extra
+    return conn
 
 
 def base_url(conn: Any, *, default: str) -> str:

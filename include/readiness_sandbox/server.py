@@ -25,6 +25,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from .emulators import EMULATORS, StateError
+from .faults import Faults, parse_fault_option
 from .rate_limit import RateLimit
 from .traffic import ASGIApp, Traffic
 
@@ -144,7 +145,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--token",
         action="append",
         default=None,
-        help=f"accepted API token, repeatable (default: ${TOKEN_ENV} or {DEFAULT_TOKEN!r})",
+        help=f"accepted API token, repeatable (default: ${TOKEN_ENV}, space-separated tokens, or {DEFAULT_TOKEN!r})",
     )
     parser.add_argument(
         "--rate-limit",
@@ -176,6 +177,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="delay every emulator request by MS milliseconds, like a SaaS API across the internet (default 0)",
     )
     parser.add_argument("--ready-file", type=Path, default=None, help="file to write the base URL to once listening")
+    parser.add_argument(  # faults.py: also set and cleared at run time through /_sandbox/faults
+        "--fault", type=parse_fault_option, action="append", default=[], metavar="SOURCE=KIND", help="inject a fault"
+    )
     return parser.parse_args(argv)
 
 
@@ -199,11 +203,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     app = build_app(
         states,
-        tokens=args.token or [default_token()],
+        tokens=args.token or default_token().split(),  # the variable may hold several, space-separated
         rate_limit=args.rate_limit,
         fail_next=args.fail_next,
         source_rate_limits=dict(args.source_rate_limit),
     )
     counted = Traffic(app, sources=[emulator.source for emulator in EMULATORS.values()], latency=args.latency_ms / 1000)
-    serve(counted, host=args.host, port=args.port, ready_file=args.ready_file)
+    faulted = Faults(counted, sources=EMULATORS, faults=dict(args.fault))  # outermost: it may reset the socket
+    serve(faulted, host=args.host, port=args.port, ready_file=args.ready_file)
     return 0

@@ -47,6 +47,7 @@ def test_audit_dag_shape(dagbag):
         "evaluate_checks",
         "score",
         "publish",
+        "clean_staging",
     }
     assert dag.get_task("audit_source.validate").retries == 0  # bad data is not fixed by retrying
     # A source that is down still lets the checks run (its checks are unknown)...
@@ -56,6 +57,10 @@ def test_audit_dag_shape(dagbag):
     assert evaluate.trigger_rule == "all_success"
     assert evaluate.upstream_task_ids == {"validate_registry", "sources_done"}
     assert dag.get_task("score").downstream_task_ids == {"publish"}
+    # Old staging is cleaned after publish whatever its outcome, without deciding the run's state.
+    clean = dag.get_task("clean_staging")
+    assert clean.is_teardown and clean.upstream_task_ids == {"publish"}
+    assert clean.trigger_rule == "all_done_setup_success"  # all done: no setup task precedes it
 
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.stem)

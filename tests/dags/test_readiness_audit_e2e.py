@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import json
+import sys
 from email import policy
+from pathlib import Path
 
 import pytest
 import yaml
 
+from oncall_readiness.report import page
 from oncall_readiness.report.email import write_emails
-from oncall_readiness.sources.catalogue import collected_sources
+from oncall_readiness.sources.catalogue import SOURCES, collected_sources
 from oncall_readiness.warehouse import Warehouse
 from readiness_sandbox.demo import DEMO_AUDIT_DATE, airflow_env, run_audit
 from readiness_sandbox.external_results import seed_external_results
@@ -18,7 +22,24 @@ from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.prometheus import running_prometheus
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+from tests.secret_search import files, leaks, snapshot_sqlite, sqlite_columns, warehouse_columns  # noqa: E402
+
 SECRET = "e2e-secret-token-4711"
+# A distinctive token in every source's connection (the sandbox accepts them all), Prometheus's
+# basic-auth password (the real Prometheus ignores it) and smtp_default's (never read by the audit).
+TOKENS = {
+    "pagerduty": "pd-e2e-secret-4701",
+    "grafana": "grafana-e2e-secret-4702",
+    "github": "github-e2e-secret-4703",
+    "confluence": "confluence-e2e-secret-4704",
+    "chaos_calendar": "chaos-e2e-secret-4705",
+}
+PROMETHEUS_PASSWORD = "prometheus-e2e-secret-4706"
+SMTP_PASSWORD = "smtp-e2e-secret-4707"
+SECRETS = (*TOKENS.values(), PROMETHEUS_PASSWORD, SMTP_PASSWORD, "e2e-secret-47")
 SAMPLE_TEAMS = {"payments", "checkout", "search", "catalog", "identity", "notifications"}
 LEVEL_ORDER = ["none", "bronze", "silver", "gold"]  # worst first
 
@@ -30,7 +51,7 @@ def audited(tmp_path_factory):
     """Run the audit of the demo date twice (the second run must replace, not add)."""
     tmp = tmp_path_factory.mktemp("e2e")
     warehouse_path = tmp / "warehouse.duckdb"
-    with running_sandbox(token=SECRET) as sandbox, running_prometheus() as prometheus:
+    with running_sandbox(token=" ".join(TOKENS.values())) as sandbox, running_prometheus() as prometheus:
         env = airflow_env(
             airflow_home=tmp / "airflow",
             sandbox=sandbox,
@@ -38,9 +59,11 @@ def audited(tmp_path_factory):
             staging=tmp / "staging",
             prometheus_url=prometheus.base_url,
         )
+        env.update(distinct_secrets(env))
         seed_external_results(f"duckdb:///{warehouse_path}")  # what the sample scanner pushed (make demo does too)
         run_audit(env, DEMO_AUDIT_DATE, tmp / "first.log")
         run_audit(env, DEMO_AUDIT_DATE, tmp / "second.log")
+        snapshot_sqlite(tmp / "airflow" / "airflow.db", tmp / "metadata-after-second-run.db")  # a rerun replaces it
         # A third run of the date whose catalog is empty must fail and publish nothing.
         (tmp / "empty-catalog").mkdir()
         empty = {**env, "READINESS_CATALOG": str(tmp / "empty-catalog")}
@@ -52,6 +75,19 @@ def audited(tmp_path_factory):
     warehouse = Warehouse(f"duckdb:///{warehouse_path}")
     yield warehouse, tmp
     warehouse.dispose()
+
+
+def distinct_secrets(env: dict[str, str]) -> dict[str, str]:
+    """The connections of ``env`` with a distinctive secret each, so a leak names its connection."""
+
+    def conn(conn_id: str, **fields) -> tuple[str, str]:
+        key = f"AIRFLOW_CONN_{conn_id.upper()}"
+        return key, json.dumps(json.loads(env.get(key, "{}")) | fields)
+
+    secrets = dict(conn(SOURCES[name].conn_id, password=token) for name, token in TOKENS.items())
+    secrets.update([conn(SOURCES["prometheus"].conn_id, login="readiness", password=PROMETHEUS_PASSWORD)])
+    smtp = {"conn_type": "smtp", "host": "127.0.0.1", "port": 9, "login": "mailer", "password": SMTP_PASSWORD}
+    return secrets | dict([conn("smtp_default", **smtp)])
 
 
 def test_the_documented_sql_runs_unchanged_on_the_demo_warehouse(audited, documented_queries):
@@ -235,8 +271,42 @@ def test_findings_and_facts_are_published_without_secrets(audited):
     shifts = warehouse.query("SELECT COUNT(*) AS n FROM readiness.facts_pagerduty_oncall_shifts")
     assert shifts["n"].iloc[0] > 0
     for log in ("first.log", "second.log"):
-        assert SECRET not in (tmp / log).read_text()
-    assert not warehouse.query("SELECT * FROM readiness.check_results WHERE reason LIKE :s", s=f"%{SECRET}%").shape[0]
+        assert not leaks({log: (tmp / log).read_text()}, SECRETS)
+    assert not leaks(warehouse_columns(warehouse.query), SECRETS)
+
+
+def test_no_connection_secret_in_airflow_logs_xcom_rendered_fields_or_any_output(audited):
+    """Every connection's secret, searched in all Airflow wrote (task logs, its metadata DB: XCom,
+    rendered templates, notes, the audit log) and all the audit wrote (staging, warehouse, emails, page)."""
+    warehouse, tmp = audited
+    metadata = sqlite_columns(tmp / "metadata-after-second-run.db")  # the published run's XComs
+    metadata |= {f"{where} (last run)": text for where, text in sqlite_columns(tmp / "airflow" / "airflow.db").items()}
+    texts = {
+        **{log: (tmp / log).read_text() for log in ("first.log", "second.log", "empty.log")},  # `dags test` output
+        **files(tmp / "airflow" / "logs"),  # task log files, where the configured handler writes them
+        **metadata,
+        **files(tmp / "staging"),
+        **files(tmp / "emails"),
+        **warehouse_columns(warehouse.query),
+        **page_html(warehouse),
+    }
+    assert not leaks(texts, SECRETS)
+    # The search read what it should: the XComs (staging paths, row counts), the staged facts, the page.
+    assert str(tmp / "staging") in metadata["metadata DB xcom.value"]
+    assert "running task <TaskInstance: readiness_audit.publish" in texts["first.log"]
+    assert any(where.endswith("pagerduty_users.parquet (values)") for where in texts)
+    assert "rotation-sustainability" in texts["page of checkout"]
+
+
+def page_html(warehouse: Warehouse) -> dict[str, str]:
+    """The Readiness page of the organisation and of each team, as the plugin renders them."""
+    card = page.organisation_scorecard(warehouse)
+    pages = {"page scorecard": page.render_scorecard_page(card, latest_runs=[])}
+    for team in card.teams:
+        pages[f"page of {team.team}"] = page.render_team_page(
+            page.team_report(warehouse, team.team), scorecard_href="../"
+        )
+    return pages
 
 
 @pytest.fixture(scope="module")

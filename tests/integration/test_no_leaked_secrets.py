@@ -1,13 +1,15 @@
 """Distinctive secrets planted in the connections never reach an output: warehouse, staging, emails, page.
 
-One audit of the sample organisation, its steps called without a scheduler, with three planted
+One audit of the sample organisation, its steps called without a scheduler, with four planted
 secrets: a PagerDuty token with a trailing newline (as a secrets backend or a paste leaves it:
 the hook strips it, so PagerDuty is audited), a GitHub token with a newline in the middle (not a
-valid header value: GitHub fails) and a Grafana host with a password in it (refused before any
-call). Every output is then searched for every fragment of them: every text column of every
-table of the DuckDB warehouse, every file of the run's staging (Parquet read back as text,
-``_status.json``), the week's emails (headers and decoded parts) and the Readiness page's HTML.
-The sources that failed say which source and what kind of failure, in the checks' reasons.
+valid header value: GitHub fails), a Grafana host with a password in it and a Confluence host
+with an API key in its query string (both refused before any call). Every output is then
+searched for every fragment of them: every text column of every table of the DuckDB
+warehouse, every file of the run's staging (Parquet read back as text, ``_status.json``), the
+week's emails (headers and decoded parts) and the Readiness page's HTML. The sources that
+failed say which source and what kind of failure, in the checks' reasons. The same search over
+a real Airflow run (task logs, XCom, rendered fields): tests/dags/test_readiness_audit_e2e.py.
 """
 
 from __future__ import annotations
@@ -38,8 +40,16 @@ GITHUB_TOKEN = "gh-secret-4711\ngh-second-line-4711"
 GRAFANA_PASSWORD = "grafana-pw-4711"
 GRAFANA_HOST = f"htps://admin:{GRAFANA_PASSWORD}@grafana.example.com"
 GRAFANA_TOKEN = "grafana-token-4711"
-# Every fragment that must never appear: the tokens, each line of the GitHub one, the host's password.
-SECRETS = (PAGERDUTY_TOKEN, *GITHUB_TOKEN.splitlines(), GRAFANA_PASSWORD, GRAFANA_TOKEN, "admin:grafana")
+CONFLUENCE_KEY = "confluence-key-4711"
+# Every fragment that must never appear: the tokens, each line of the GitHub one, the hosts' credentials.
+SECRETS = (
+    PAGERDUTY_TOKEN,
+    *GITHUB_TOKEN.splitlines(),
+    GRAFANA_PASSWORD,
+    GRAFANA_TOKEN,
+    "admin:grafana",
+    CONFLUENCE_KEY,
+)
 AUDIT_DAY = "2026-11-16"
 
 
@@ -70,6 +80,15 @@ def audited(tmp_path_factory):
             env.setenv(
                 "AIRFLOW_CONN_GRAFANA_DEFAULT",
                 connection("readiness_grafana", host=GRAFANA_HOST, password=GRAFANA_TOKEN),
+            )
+            env.setenv(
+                "AIRFLOW_CONN_CONFLUENCE_DEFAULT",
+                connection(
+                    "readiness_confluence",
+                    host=f"{sandbox.url('confluence')}?api_key={CONFLUENCE_KEY}",
+                    login="readiness-audit@example.com",
+                    password=PAGERDUTY_TOKEN,
+                ),
             )
             run = audit.AuditRun(audit.audit_instant(f"{AUDIT_DAY}T00:00:00+00:00"), "manual__secrets")
             raised = run_audit(run, warehouse_url)
@@ -110,7 +129,9 @@ def test_the_stripped_pagerduty_token_works_and_the_bad_github_and_grafana_conne
     assert github["ok"] is False and grafana["ok"] is False
     assert names_github_token_failure(github["reason"]), github["reason"]
     assert names_grafana_host_failure(grafana["reason"]), grafana["reason"]
-    assert set(raised) >= {"github", "grafana"} and "pagerduty" not in raised
+    confluence = staging.status("confluence")
+    assert confluence["ok"] is False and "'confluence_default' has credentials in its host" in confluence["reason"]
+    assert set(raised) >= {"github", "grafana", "confluence"} and "pagerduty" not in raised
     for source, message in raised.items():
         assert_no_secret(message, f"the error the {source} task raised")
 

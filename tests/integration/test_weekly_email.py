@@ -33,6 +33,9 @@ from oncall_readiness.report.ledger import TABLE as LEDGER
 from oncall_readiness.report.ledger import SendLedger
 from oncall_readiness.warehouse import Warehouse
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: tests/secret_search.py
+from tests import secret_search  # noqa: E402
+
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS"),  # loopback test server only
@@ -475,6 +478,17 @@ def test_the_dag_sends_the_week_once_under_airflow_dags_test(mailbox, history_ur
         (tmp_path / f"{attempt}.log").write_text(run.stdout + run.stderr)
         assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
         assert SMTP_PASSWORD not in run.stdout + run.stderr
+    # Nor anywhere Airflow or the run wrote: task logs, the metadata DB (XCom, rendered fields), staging, warehouse.
+    metadata = secret_search.sqlite_columns(tmp_path / "airflow.db")
+    written = {**secret_search.files(tmp_path / "airflow" / "logs"), **metadata}
+    written |= secret_search.files(tmp_path / "staging")
+    warehouse = Warehouse(history_url)
+    try:
+        written |= secret_search.warehouse_columns(warehouse.query)
+    finally:
+        warehouse.dispose()
+    assert not secret_search.leaks(written, [SMTP_PASSWORD])
+    assert str(tmp_path / "staging") in metadata["metadata DB xcom.value"]  # the search read the XComs
 
     inbox = mailbox.messages()
     assert set(inbox) == everyone(history)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 # The asset the audit's publish updates and readiness_alerts is scheduled on.
 SCORECARD_ASSET_NAME = "readiness_scorecard"
-SCORECARD_ASSET_URI = "readiness://warehouse/scorecard"
+SCORECARD_ASSET_URI = "x-readiness://warehouse/scorecard"
 # The asset event's extra that names the published audit date (ISO).
 EVENT_AUDIT_DATE = "audit_date"
 SLACK_CONNECTION_ID = "slack_webhook_default"

@@ -15,9 +15,10 @@ whole days from the Chaos Day's date (in the calendar's time zone) to the audit 
 - the next planned Chaos Day (the first event after the instant) is named in the reason.
 
 The calendar is optional: without a connection the annotation alone is judged, fully.
-When the calendar is configured but could not be read or trusted (a partial source), a
-team whose annotation alone passes still passes, saying so; every other team is unknown,
-because a newer Chaos Day in the calendar could change its result.
+When the calendar is configured but could not be read or trusted (a partial source), every
+team is unknown, its reason saying what the annotation alone would give: a newer Chaos Day in
+the calendar could change the result either way (an event without a write-up turns a pass
+into a warn), and a pass drawn from half the data is the one result a team must never get.
 """
 
 from __future__ import annotations
@@ -141,9 +142,9 @@ def _new_team_reason(team, reason: str) -> str:
 
 
 def _calendar_unreadable(team, status: str, reason: str, why: str) -> tuple[str, str]:
-    """Judged on the annotation alone: a pass stands (saying so), anything else is unknown."""
+    """Unknown, saying what the annotation alone would give."""
     if status == "pass":
-        return "pass", f"{reason}; the Chaos Day calendar could not be read ({why}), so only {ANNOTATION} was judged"
+        return "unknown", f"The Chaos Day calendar could not be read: {why}; {reason} by {ANNOTATION} alone"
     if pd.isna(team.last_chaos_day):
         alone = f"{ANNOTATION} records no Chaos Day"
     else:

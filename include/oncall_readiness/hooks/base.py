@@ -22,7 +22,8 @@ from urllib.parse import urlsplit
 from airflow.sdk.bases.hook import BaseHook
 
 from oncall_readiness.connections import ConnectionConfigError, base_url, get_connection
-from oncall_readiness.sources.http import ApiClient, describe_failure
+from oncall_readiness.masking import redact
+from oncall_readiness.sources.http import ApiClient, describe_failure, http_max_retries
 
 # The Test button waits for an answer: one retry at most, not the audit's patient six.
 TEST_RETRIES = 1
@@ -49,8 +50,11 @@ class ReadinessHook(BaseHook):
         self.conn_id = conn_id or self.default_conn_name
 
     def get_conn(self) -> ApiClient:
-        """The source's client, ready to call, from the connection."""
-        return self.client(get_connection(self.conn_id))
+        """The source's client, ready to call, from the connection.
+
+        Its retries per request are the operator's bound on a down source (``READINESS_HTTP_MAX_RETRIES``).
+        """
+        return self.client(get_connection(self.conn_id), max_retries=http_max_retries())
 
     def client(self, conn: Any, **options: Any) -> ApiClient:
         """The client of the connection ``conn``; ``options`` (``max_retries``, ...) go to its constructor."""
@@ -90,7 +94,7 @@ class ReadinessHook(BaseHook):
         if not url:
             raise ConnectionConfigError(f"Airflow connection {self.conn_id!r} has no host ({self.host_hint})")
         parts = urlsplit(url)
-        if parts.username or parts.password:
+        if parts.username or parts.password or redact(url) != url:  # user:pass@, or ?token= / ?api_key= ...
             raise ConnectionConfigError(
                 f"Airflow connection {self.conn_id!r} has credentials in its host: put them in the login and "
                 "password fields instead"

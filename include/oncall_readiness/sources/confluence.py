@@ -229,6 +229,7 @@ def collect(client: ConfluenceClient, to_read: pd.DataFrame, instant: pd.Timesta
     current: dict[str, dict[str, Any]] = {}
     for found in bounded_map(client.pages, batches, workers=client.concurrency):
         current.update(found)
+    current.update(_left_out(client, [page_id for page_id in page_ids if page_id not in current]))
     read = {page_id: _fact(page_id, current.get(page_id), instant) for page_id in page_ids}
     older = [page_id for page_id, fact in read.items() if fact is None]
     as_of = bounded_map(lambda page_id: _as_of(client, page_id, instant), older, workers=client.concurrency)
@@ -244,6 +245,21 @@ def collect(client: ConfluenceClient, to_read: pd.DataFrame, instant: pd.Timesta
             fact = {"page_id": page_id, **read[page_id]}
         rows.append({"service": service, "url": url, **fact})
     return {TABLE: frame(TABLE, rows, FACT_COLUMNS)}
+
+
+def _left_out(client: ConfluenceClient, page_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The pages the bulk read left out that exist after all, each asked for alone (v1 content).
+
+    Only a 404 says a page is gone: a listing cut short (its last page short of items, and no
+    next link) must not turn runbooks into missing ones. A page missing for real costs one call.
+    """
+
+    def alone(page_id: str) -> dict[str, Any] | None:
+        response = client.get(f"/wiki/rest/api/content/{page_id}", {"expand": CONTENT_EXPAND}, absent=(404,))
+        return None if response.status_code == 404 else response.json()
+
+    pages = bounded_map(alone, page_ids, workers=client.concurrency)
+    return {page_id: page for page_id, page in zip(page_ids, pages, strict=True) if page is not None}
 
 
 def _fact(page_id: str, page: Mapping[str, Any] | None, instant: pd.Timestamp) -> dict[str, Any] | None:

@@ -28,7 +28,7 @@ from typing import Any
 
 import requests
 
-from oncall_readiness.sources.http import MAX_RETRY_WAIT_SECONDS, ApiClient, SourceError, raise_for_error
+from oncall_readiness.sources.http import ApiClient, SourceError, max_retry_wait_seconds, raise_for_error
 
 log = logging.getLogger(__name__)
 
@@ -214,11 +214,11 @@ def rate_limit_wait(response: requests.Response) -> float | None:
     headers = response.headers
     retry_after = headers.get("retry-after", "").strip()
     if retry_after.isdigit():
-        return min(float(retry_after), MAX_RETRY_WAIT_SECONDS)
+        return min(float(retry_after), max_retry_wait_seconds())
     if headers.get("x-ratelimit-remaining") == "0":
         reset = _reset_header(response)
         seconds = reset - time.time() if reset is not None else SECONDARY_LIMIT_WAIT_SECONDS
-        return min(max(seconds, 1.0), MAX_RETRY_WAIT_SECONDS)
+        return min(max(seconds, 1.0), max_retry_wait_seconds())
     try:
         message = str(response.json().get("message", ""))
     except (ValueError, AttributeError):

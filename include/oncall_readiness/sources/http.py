@@ -12,10 +12,17 @@ session of a client shares one :class:`RateLimitGate`, which the first 429 close
 server's ``Retry-After``; no worker sends a request until it reopens. So a pool of eight
 meeting a rate limit costs at most the requests already in flight, not eight workers each
 retrying on their own.
+
+How long a client insists on a source that is down is bounded and set by the environment
+(read when a client is built; docs/reliability.md states the worst case):
+``READINESS_HTTP_MAX_RETRIES`` (default 3) retries per request, ``READINESS_HTTP_MAX_WAIT_SECONDS``
+(default 20) the longest wait before one retry, whatever ``Retry-After`` asks, and
+``READINESS_HTTP_TIMEOUT_SECONDS`` (default 30) the longest a request waits for the server.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,14 +33,56 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from oncall_readiness.connections import ConnectionConfigError
+from oncall_readiness.masking import redact
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+MAX_RETRIES_ENV = "READINESS_HTTP_MAX_RETRIES"
+MAX_WAIT_ENV = "READINESS_HTTP_MAX_WAIT_SECONDS"
+TIMEOUT_ENV = "READINESS_HTTP_TIMEOUT_SECONDS"
+DEFAULT_MAX_RETRIES = 3
 # Never sleep longer than this for one retry, whatever a server asks: a task must not hang.
-MAX_RETRY_WAIT_SECONDS = 120.0
+MAX_RETRY_WAIT_SECONDS = 20.0
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
+def _setting(name: str, default: float, *, minimum: float) -> float:
+    """A number from the environment; a value that is not one fails naming the variable."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConnectionConfigError(f"{name} must be a number, not {text!r}") from None
+    if value < minimum:
+        raise ConnectionConfigError(f"{name} must be at least {minimum:g}, not {text!r}")
+    return value
+
+
+def http_max_retries() -> int:
+    """Retries per request (``READINESS_HTTP_MAX_RETRIES``, default 3): every client's, over its own default."""
+    return int(_setting(MAX_RETRIES_ENV, DEFAULT_MAX_RETRIES, minimum=0))
+
+
+def max_retry_wait_seconds() -> float:
+    """The longest wait before one retry (``READINESS_HTTP_MAX_WAIT_SECONDS``, default 20)."""
+    return _setting(MAX_WAIT_ENV, MAX_RETRY_WAIT_SECONDS, minimum=0)
+
+
+def request_timeout_seconds() -> float:
+    """The longest a request waits to connect or for the next bytes (``READINESS_HTTP_TIMEOUT_SECONDS``, default 30)."""
+    return _setting(TIMEOUT_ENV, DEFAULT_TIMEOUT_SECONDS, minimum=0.1)
 
 
 class SourceError(RuntimeError):
-    """A source answered with an error that retrying cannot fix (bad token, bad request, gone)."""
+    """A source answered with an error that retrying cannot fix (bad token, bad request, gone).
+
+    Its message is redacted (``masking.redact``): it may quote an API's answer or a URL, and it
+    becomes a check's reason, a task's failure and a log line.
+    """
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(redact(str(message)), *args)
 
 
 class RateLimitGate:
@@ -105,12 +154,34 @@ class RateLimitAwareRetry(Retry):
 
 
 def _capped(seconds: float | None) -> float | None:
-    return None if seconds is None else min(seconds, MAX_RETRY_WAIT_SECONDS)
+    return None if seconds is None else min(seconds, max_retry_wait_seconds())
+
+
+class BoundedAdapter(HTTPAdapter):
+    """An adapter whose requests never wait longer than ``READINESS_HTTP_TIMEOUT_SECONDS`` for the server.
+
+    A caller's own (connect, read) timeout is kept where shorter; none at all becomes the bound.
+    """
+
+    def __init__(self, *args, timeout: float, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.timeout = timeout
+
+    def send(self, request, stream=False, timeout=None, **kwargs):  # type: ignore[override]
+        return super().send(request, stream=stream, timeout=_bounded_timeout(timeout, self.timeout), **kwargs)
+
+
+def _bounded_timeout(given, bound: float):
+    if given is None:
+        return bound
+    if isinstance(given, tuple):
+        return tuple(bound if part is None else min(part, bound) for part in given)
+    return min(given, bound)
 
 
 def retrying_session(
     *,
-    max_retries: int = 6,
+    max_retries: int | None = None,
     backoff_factor: float = 0.5,
     methods: frozenset[str] = frozenset({"GET", "HEAD"}),
     gate: RateLimitGate | None = None,
@@ -119,14 +190,16 @@ def retrying_session(
 
     Only requests that change nothing may be retried blindly: GETs, and the POSTs of query
     APIs (PagerDuty's analytics) through a session of their own. Sessions given the same
-    ``gate`` pause together on a 429.
+    ``gate`` pause together on a 429. ``max_retries`` defaults to ``READINESS_HTTP_MAX_RETRIES``.
     """
+    max_retries = http_max_retries() if max_retries is None else max_retries
     retry = RateLimitAwareRetry(
         total=max_retries,
         connect=max_retries,
         read=max_retries,
         status=max_retries,
         backoff_factor=backoff_factor,
+        backoff_max=max_retry_wait_seconds(),
         status_forcelist=RETRY_STATUSES,
         allowed_methods=methods,
         respect_retry_after_header=True,
@@ -134,7 +207,7 @@ def retrying_session(
         gate=gate,
     )
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
+    adapter = BoundedAdapter(max_retries=retry, timeout=request_timeout_seconds())
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -176,7 +249,8 @@ class ApiClient:
     ``requests_made`` counts API calls (once each, however often retried); ``retries`` the
     requests repeated after a 429, a 5xx or a connection error. ``concurrency`` is how many
     calls the client may have in flight at once (``sources/pool.py``); ``_send`` and
-    ``count_request`` are safe to call from that many threads.
+    ``count_request`` are safe to call from that many threads. A hook's ``get_conn`` passes
+    ``max_retries`` from ``READINESS_HTTP_MAX_RETRIES`` (``hooks/base.py``).
     """
 
     def __init__(
@@ -222,7 +296,7 @@ class ApiClient:
 
         Waits first while a 429 of any of the client's workers holds the gate.
         """
-        kwargs.setdefault("timeout", 30)
+        kwargs.setdefault("timeout", request_timeout_seconds())
         with self._borrowed_session() as session:
             self.gate.wait()
             response = session.get(f"{self.base_url}{path}", params=params, **kwargs)
@@ -241,7 +315,7 @@ def describe_failure(source_title: str, error: BaseException) -> str:
     its kind only. The full error belongs in the task log, where Airflow masks secrets.
     """
     if isinstance(error, SourceError | ConnectionConfigError):
-        return str(error)
+        return redact(str(error))
     if isinstance(error, requests.Timeout):
         why = "timed out"
     elif isinstance(error, requests.exceptions.RetryError):

@@ -154,8 +154,10 @@ def _alert_rules(groups: list[dict]) -> Iterator[dict]:
                 "name": rule.get("name"),
                 "query": rule.get("query"),
                 "duration_seconds": rule.get("duration", 0),
-                "labels": _json_object(rule.get("labels")),
-                "annotations": _json_object(rule.get("annotations")),
+                # Prometheus always sends both maps ({} when empty): a missing one is a changed API,
+                # None, which the data contract rejects, not {} (a rule without its runbook_url).
+                "labels": _json_object(rule["labels"]) if "labels" in rule else None,
+                "annotations": _json_object(rule["annotations"]) if "annotations" in rule else None,
                 "health": rule.get("health"),
             }
 

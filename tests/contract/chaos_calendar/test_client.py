@@ -79,10 +79,11 @@ def test_the_secret_address_is_masked_whole_and_by_its_path(monkeypatch):
     monkeypatch.setattr("airflow.sdk.log.mask_secret", masked.append)
     use_connection(monkeypatch, password=f"https://calendar.example.com/ical/team/private-{SECRET}/basic.ics\n")
     client = ChaosCalendarHook().get_conn()
-    assert masked == [
+    # The address as stored (with its newline) is masked when the connection is read; then the clean forms.
+    assert {
         f"https://calendar.example.com/ical/team/private-{SECRET}/basic.ics",
         f"/ical/team/private-{SECRET}/basic.ics",
-    ]
+    } <= set(masked)
     assert client.base_url == "https://calendar.example.com" and SECRET not in client.where
 
 

@@ -110,7 +110,7 @@ def test_facts_failing_their_contract_make_the_checks_unknown_not_scored_down(wo
     url = f"duckdb:///{workspace / 'warehouse.duckdb'}"
 
     def duplicate_users(run):
-        users = run.staging.step_dir("pagerduty") / "pagerduty_users.parquet"
+        users = run.staging.table_path("pagerduty", "pagerduty_users")
         frame = pd.read_parquet(users)
         pd.concat([frame, frame.head(1)]).to_parquet(users, index=False)
 

@@ -280,12 +280,13 @@ def test_teams_own_events_by_category_or_description_line_without_case():
 # --- the calendar unavailable ----------------------------------------------------------------------
 
 
-def test_an_unreadable_calendar_keeps_annotation_passes_and_makes_the_rest_unknown():
+def test_an_unreadable_calendar_makes_every_team_unknown_saying_what_the_annotation_alone_gives():
     results, findings = audit({"fresh": "2026-10-28", "stale": "2025-11-03", "never": None}, unavailable=UNREADABLE)
-    assert results.at["fresh", "status"] == "pass"
+    # A newer event without a write-up would turn the fresh annotation's pass into a warn: no pass from half the data.
+    assert results.at["fresh", "status"] == "unknown" and pd.isna(results.at["fresh", "score"])
     assert results.at["fresh", "reason"] == (
-        "Last Chaos Day 2026-10-28 (recorded in readiness/last-chaos-day), 19 days ago; the Chaos Day calendar could "
-        f"not be read ({UNREADABLE}), so only readiness/last-chaos-day was judged."
+        f"The Chaos Day calendar could not be read: {UNREADABLE}; Last Chaos Day 2026-10-28 (recorded in "
+        "readiness/last-chaos-day), 19 days ago by readiness/last-chaos-day alone."
     )
     assert results.at["stale", "status"] == "unknown" and pd.isna(results.at["stale", "score"])
     assert results.at["stale", "reason"] == (
@@ -294,11 +295,11 @@ def test_an_unreadable_calendar_keeps_annotation_passes_and_makes_the_rest_unkno
     )
     assert results.at["never", "status"] == "unknown"
     assert results.at["never", "reason"].endswith("; readiness/last-chaos-day records no Chaos Day.")
-    assert set(findings["outcome"]) == {"pass", "unknown"}  # never a fail from partial data
+    assert set(findings["outcome"]) == {"unknown"}  # never a pass or a fail from partial data
 
 
-def test_an_unreadable_calendar_still_lets_a_new_team_pass():
+def test_an_unreadable_calendar_leaves_a_new_team_unknown_with_its_due_date():
+    # A recent calendar event without a write-up would make even a new team warn.
     results, _ = audit({"shop": None}, people=[("shop", "2026-10-01")], unavailable=UNREADABLE)
-    assert (
-        results.at["shop", "status"] == "pass" and "first Chaos Day due by 2026-12-30" in results.at["shop", "reason"]
-    )
+    assert results.at["shop", "status"] == "unknown"
+    assert "first Chaos Day due by 2026-12-30" in results.at["shop", "reason"]

@@ -76,8 +76,8 @@ def test_the_test_button_succeeds_and_a_trailing_newline_in_the_token_is_strippe
     assert ok, message
     url = sandbox.connections()[name]["host"]  # the API's root, or a feed's own address
     assert message == f"{hook_class.title} answered the test call at {url}."
-    client = hook_class(CONN_ID).get_conn()  # the audit's client, with the patient retries
-    assert client.base_url == url and client.max_retries == 6
+    client = hook_class(CONN_ID).get_conn()  # the audit's client, with the policy's retries
+    assert client.base_url == url and client.max_retries == 3  # READINESS_HTTP_MAX_RETRIES' default
 
 
 @pytest.mark.parametrize("name", EMULATED)

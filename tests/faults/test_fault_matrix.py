@@ -1,0 +1,160 @@
+"""Every source × every fault: the audit survives it or says `unknown`, never a pass or fail from broken data.
+
+One sandbox, one real Prometheus behind a faulting proxy, one clean baseline audit (conftest.py).
+Each cell copies the baseline's staging but for one source, sets that source's fault, collects and
+validates it as the DAG's tasks would (a raise is the task failing), then evaluates every check.
+A cell is
+
+- ``survived``: every check's status is the baseline's;
+- ``unknown``: the checks that changed became `unknown`, with a reason that names the source;
+
+and the test fails on anything else: a pass, warn or fail that differs from the baseline is a
+verdict drawn from broken data. The matrix is docs/reliability.md's block between the
+``fault-matrix`` markers: ``READINESS_WRITE_RELIABILITY=1`` rewrites it, otherwise the test
+fails while the committed block differs from what this run saw.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from oncall_readiness import audit
+from oncall_readiness.sources.catalogue import REGISTRY, SOURCES
+from readiness_sandbox.faults import DRIFTED_FIELDS, FAULTS, set_fault
+
+pytestmark = pytest.mark.integration
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
+START, END = "<!-- fault-matrix:start -->", "<!-- fault-matrix:end -->"
+WRITE_ENV = "READINESS_WRITE_RELIABILITY"
+# A read timeout sleeps past the client's (1 s in this test's policy).
+OPTIONS = {"read_timeout": {"seconds": 3}, "rate_limited": {"retry_after": 1}}
+SHARED_STEPS = (REGISTRY, "campaigns", "waivers", f"quality-{REGISTRY}")
+
+
+@dataclass(frozen=True)
+class Cell:
+    source: str
+    fault: str
+    stage: str  # what the source's tasks did: "collect failed", "validation failed", "accepted", "not applicable"
+    outcome: str  # "survived", "unknown", or "WRONG: ..." (the test fails)
+    seconds: float
+
+    @property
+    def text(self) -> str:
+        return self.outcome if self.stage == "accepted" else f"{self.outcome} ({self.stage})"
+
+
+@pytest.fixture(scope="module")
+def matrix(fault_lab, baseline) -> list[Cell]:
+    expected = statuses(baseline)
+    return [
+        run_cell(fault_lab, baseline, expected, source, fault)
+        for source in audit.sources_to_collect()
+        for fault in FAULTS
+    ]
+
+
+def run_cell(lab, baseline: audit.AuditRun, expected: pd.DataFrame, source: str, fault: str) -> Cell:
+    started = time.monotonic()
+    run = audit.AuditRun(baseline.instant, f"manual__fault-{source}-{fault}")
+    for step in [
+        *SHARED_STEPS,
+        *(s for other in audit.sources_to_collect() if other != source for s in (other, f"quality-{other}")),
+    ]:
+        run.staging.write(step, baseline.staging.read(step))
+    set_fault(lab.control[source], source, fault, **OPTIONS.get(fault, {}))
+    try:
+        stage = collect_and_validate(source, run)
+    finally:
+        applied = set_fault(lab.control[source], source, None)
+    stage = stage if applied else "not applicable: nothing to change"
+    audit.stage_checks(run)
+    return Cell(source, fault, stage, judge(source, expected, statuses(run)), time.monotonic() - started)
+
+
+def collect_and_validate(source: str, run: audit.AuditRun) -> str:
+    """What the source's collect and validate tasks would end with; a raise is the task failing."""
+    try:
+        audit.stage_source(source, run)
+    except Exception:  # noqa: BLE001 - any failure of the task is what the cell records
+        return "collect failed"
+    try:
+        audit.stage_quality(source, run)
+    except Exception:  # noqa: BLE001
+        return "validation failed"
+    return "accepted"
+
+
+def statuses(run: audit.AuditRun) -> pd.DataFrame:
+    results = run.staging.read("checks")["check_results"]
+    return results[["team", "check_id", "status", "reason"]].set_index(["team", "check_id"]).sort_index()
+
+
+def judge(source: str, expected: pd.DataFrame, seen: pd.DataFrame) -> str:
+    joined = expected.join(seen, lsuffix="_clean", rsuffix="_fault", how="outer")
+    changed = joined[joined["status_clean"] != joined["status_fault"]]
+    if changed.empty:
+        return "survived"
+    names = (source, SOURCES[source].title)
+    wrong = changed[
+        (changed["status_fault"] != "unknown")
+        | ~changed["reason_fault"].fillna("").map(lambda reason: any(n.lower() in reason.lower() for n in names))
+    ]
+    if wrong.empty:
+        return "unknown"
+    first = wrong.reset_index().iloc[0]
+    return (
+        f"WRONG: {len(wrong)} check(s) changed, e.g. {first['team']} {first['check_id']} "
+        f"{first['status_clean']} -> {first['status_fault']} ({first['reason_fault']})"
+    )
+
+
+def render(cells: list[Cell]) -> str:
+    sources = list(dict.fromkeys(cell.source for cell in cells))
+    by = {(cell.source, cell.fault): cell for cell in cells}
+    lines = [
+        START,
+        "<!-- generated by tests/faults/test_fault_matrix.py: READINESS_WRITE_RELIABILITY=1 rewrites it -->",
+        "",
+        "| source | " + " | ".join(f"`{fault}`" for fault in FAULTS) + " |",
+        "|---|" + "---|" * len(FAULTS),
+    ]
+    for source in sources:
+        row = [by[(source, fault)].text for fault in FAULTS]
+        lines.append(f"| {SOURCES[source].title} | " + " | ".join(row) + " |")
+    drifted = ", ".join(f"{SOURCES[s].title} `{DRIFTED_FIELDS[s]}`" for s in sources)
+    lines += ["", f"Fields removed by `schema_drift`: {drifted}."]
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def test_no_fault_turns_broken_data_into_a_pass_or_a_fail(matrix):
+    wrong = [f"{cell.source} × {cell.fault}: {cell.outcome}" for cell in matrix if cell.outcome.startswith("WRONG")]
+    assert not wrong, "verdicts drawn from broken data:\n" + "\n".join(wrong)
+    assert {"survived", "unknown"} <= {cell.outcome for cell in matrix}  # both kinds were seen: the test can tell
+
+
+def test_a_source_that_is_down_makes_its_checks_unknown_rather_than_being_accepted(matrix):
+    down = ("server_error", "unavailable", "rate_limited", "connection_reset", "read_timeout")
+    accepted = [f"{cell.source} × {cell.fault}" for cell in matrix if cell.fault in down and cell.stage == "accepted"]
+    assert not accepted
+
+
+def test_the_reliability_doc_shows_this_matrix(matrix):
+    block = render(matrix)
+    text = DOC.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
+    if os.environ.get(WRITE_ENV):
+        DOC.write_text(pattern.sub(lambda _: block, text) if pattern.search(text) else f"{text}\n{block}\n")
+        return
+    committed = pattern.search(text)
+    assert committed, f"docs/reliability.md has no {START} block: run this test with {WRITE_ENV}=1"
+    assert committed.group(0) == block, f"docs/reliability.md's fault matrix is stale: run this test with {WRITE_ENV}=1"
