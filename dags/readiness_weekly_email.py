@@ -82,42 +82,28 @@ def readiness_weekly_email():
     def build_emails(week: str, params=None, dag_run=None) -> str:
         """Build every team's email and the digest as .eml files in this run's staging."""
         import datetime as dt
-        import tempfile
-        from pathlib import Path
 
         from oncall_readiness.report.delivery import sender_from_connection
-        from oncall_readiness.report.email import digest_recipients, write_emails
+        from oncall_readiness.report.email import digest_recipients, stage_emails
         from oncall_readiness.staging import RunStaging
         from oncall_readiness.warehouse import url_from_connection
 
-        # Built on this worker's disk, then staged whole: send_emails may run on another worker.
-        with tempfile.TemporaryDirectory(prefix="readiness-emails-") as scratch:
-            paths = write_emails(
-                url_from_connection(),
-                Path(scratch),
-                week=dt.date.fromisoformat(week),
-                sender=sender_from_connection(),
-                digest_to=digest_recipients((params or {}).get("digest_recipients")),
-            )
-            emails = {path.name: path.read_bytes() for path in paths}
-        return RunStaging(dt.date.fromisoformat(week), dag_run.run_id).write_files("emails", emails)
+        day = dt.date.fromisoformat(week)
+        return stage_emails(
+            url_from_connection(),
+            RunStaging(day, dag_run.run_id),
+            week=day,
+            sender=sender_from_connection(),
+            digest_to=digest_recipients((params or {}).get("digest_recipients")),
+        )
 
     @task
-    def send_emails(folder: str) -> dict[str, int]:
+    def send_emails(step: str) -> dict[str, int]:
         """Send what the ledger does not hold yet, recording each delivery."""
-        import tempfile
-        from pathlib import Path
-
-        from oncall_readiness.report.delivery import send_emails as deliver
-        from oncall_readiness.staging import step_at
+        from oncall_readiness.report.delivery import send_staged_emails
         from oncall_readiness.warehouse import url_from_connection
 
-        with tempfile.TemporaryDirectory(prefix="readiness-emails-") as scratch:
-            paths = []
-            for name, data in sorted(step_at(folder).read_files().items()):  # the files build_emails committed
-                (path := Path(scratch) / name).write_bytes(data)
-                paths.append(path)
-            return deliver(url_from_connection(), paths).summary()
+        return send_staged_emails(url_from_connection(), step).summary()
 
     send_emails(build_emails(find_week()))
 

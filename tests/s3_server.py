@@ -75,6 +75,7 @@ def running_s3_server(bucket: str) -> Iterator[S3Server]:
             start_new_session=True,  # its own process group: stopped whole, by its pid
         )
     server = S3Server(endpoint_url=f"http://127.0.0.1:{port}", bucket=bucket)
+    _forget_cached_stores()  # an earlier test of this process may have cached a store for another endpoint
     try:
         _wait_until_listening(process, port, log)
         server.client().create_bucket(Bucket=bucket)

@@ -104,7 +104,23 @@ def deliveries(messages: Iterable[EmailMessage]) -> list[Delivery]:
 
 def send_emails(warehouse_url: str, paths: Sequence[Path], *, smtp_conn_id: str = SMTP_CONNECTION_ID) -> DeliveryReport:
     """Send every message of ``paths`` to every recipient the ledger does not list yet for its week."""
-    planned = deliveries(read_eml(path) for path in paths)
+    return send_messages(warehouse_url, [read_eml(path) for path in paths], smtp_conn_id=smtp_conn_id)
+
+
+def send_staged_emails(warehouse_url: str, step: str, *, smtp_conn_id: str = SMTP_CONNECTION_ID) -> DeliveryReport:
+    """Send the messages a build task staged (``step``, what it returned), from whichever worker."""
+    from oncall_readiness.staging import step_at
+
+    files = step_at(step).read_files()
+    messages = [email.message_from_bytes(files[name], policy=email.policy.default) for name in sorted(files)]
+    return send_messages(warehouse_url, messages, smtp_conn_id=smtp_conn_id)
+
+
+def send_messages(
+    warehouse_url: str, messages: Sequence[EmailMessage], *, smtp_conn_id: str = SMTP_CONNECTION_ID
+) -> DeliveryReport:
+    """Send each message to every recipient the ledger does not list yet for its week."""
+    planned = deliveries(messages)
     warehouse = Warehouse(warehouse_url)
     try:
         ledger = SendLedger(warehouse)

@@ -19,11 +19,13 @@ import hashlib
 import logging
 import os
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 import pandas as pd
@@ -37,6 +39,9 @@ from oncall_readiness.report.scope import not_judged
 from oncall_readiness.report.weekly import LEVEL_ORDER, ScorecardWeek, load_week, score_changes, team_changes
 from oncall_readiness.waivers.report import team_waivers
 from oncall_readiness.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from oncall_readiness.staging import RunStaging
 
 log = logging.getLogger(__name__)
 
@@ -378,3 +383,13 @@ def _plain(value):
     if value is None or (not isinstance(value, str | bytes) and pd.api.types.is_scalar(value) and pd.isna(value)):
         return None
     return value.item() if hasattr(value, "item") else value
+
+
+def stage_emails(warehouse_url: str, staging: RunStaging, **options) -> str:
+    """Build the week's emails (``write_emails``' options) into the run's ``emails`` step; return the step.
+
+    Staged, not left on this worker's disk: the sending task may run on another worker.
+    """
+    with tempfile.TemporaryDirectory(prefix="readiness-emails-") as scratch:
+        paths = write_emails(warehouse_url, Path(scratch), **options)
+        return staging.write_files("emails", {path.name: path.read_bytes() for path in paths})
