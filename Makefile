@@ -19,7 +19,7 @@ benchmark: .venv/.synced prometheus
 	$(RUN) python -m benchmarks.audit --teams $(TEAMS)
 
 test: .venv/.synced
-	$(RUN) pytest -n auto --dist loadfile
+	$(RUN) pytest -n auto --dist loadfile --durations=15
 
 lint: .venv/.synced
 	$(RUN) ruff check .
