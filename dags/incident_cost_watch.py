@@ -38,7 +38,7 @@ WATCH_DEFAULT_ARGS = {
     "owner": "oncall-readiness",
     "retries": 3,
     "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": True,
+    "retry_exponential_backoff": 2.0,  # a multiplier in Airflow 3 (True is 1: a constant delay)
     "max_retry_delay": timedelta(minutes=4),
 }
 

@@ -32,7 +32,7 @@ ALERT_DEFAULT_ARGS = {
     "owner": "oncall-readiness",
     "retries": 3,
     "retry_delay": timedelta(minutes=2),
-    "retry_exponential_backoff": True,
+    "retry_exponential_backoff": 2.0,  # a multiplier in Airflow 3 (True is 1: a constant delay)
 }
 
 

@@ -2,16 +2,13 @@
 
 ``running_s3_server(bucket)`` starts ``moto_server`` from this virtualenv (the sibling of
 ``sys.executable``) in its own process group, creates the bucket and yields an ``S3Server``;
-on exit it stops the whole group by its pid. Tests import it by file path (pytest runs with
-``--import-mode=importlib``): put the repository root on ``sys.path``, then
-``from tests.s3_server import running_s3_server``.
+on exit it stops the whole group by its pid. Tests import it as
+``from tests.s3_server import running_s3_server`` (pytest puts the repository root on the path).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.conftest import free_port, stop_process_group
 
 # moto accepts any credentials; these only have to be the same on both sides.
 ACCESS_KEY, SECRET_KEY, REGION = "readiness-test-key", "readiness-test-secret", "us-east-1"
@@ -64,7 +63,7 @@ def running_s3_server(bucket: str) -> Iterator[S3Server]:
     moto = Path(sys.executable).with_name("moto_server")
     if not moto.exists():
         raise RuntimeError(f"{moto} is missing: moto[server] is a dev dependency (uv sync)")
-    port = _free_port()
+    port = free_port()
     log = Path(tempfile.mkstemp(prefix="moto-", suffix=".log")[1])
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -81,15 +80,9 @@ def running_s3_server(bucket: str) -> Iterator[S3Server]:
         server.client().create_bucket(Bucket=bucket)
         yield server
     finally:
-        _stop_group(process)
+        stop_process_group(process)
         _forget_cached_stores()
         log.unlink(missing_ok=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_until_listening(process: subprocess.Popen, port: int, log: Path, timeout: float = 60) -> None:
@@ -102,18 +95,8 @@ def _wait_until_listening(process: subprocess.Popen, port: int, log: Path, timeo
                 return
         except OSError:
             time.sleep(0.2)
-    _stop_group(process)
+    stop_process_group(process)
     raise RuntimeError(f"moto_server did not listen within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-def _stop_group(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=15)
 
 
 def _forget_cached_stores() -> None:

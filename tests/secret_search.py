@@ -3,7 +3,7 @@
 Shared by the tests that plant secrets in connections (tests/integration/test_no_leaked_secrets.py,
 tests/dags/test_readiness_audit_e2e.py, tests/integration/test_weekly_email.py). Each reader
 returns ``{where: text}``, so a failure names the file, table and column; ``leaks`` finds every
-secret fragment in them. Tests import it by path: ``sys.path`` gets the repository root, then
+secret fragment in them. Tests import it from the repository root (pytest's ``pythonpath``), as
 ``from tests.secret_search import ...`` (pytest runs with ``--import-mode=importlib``).
 """
 

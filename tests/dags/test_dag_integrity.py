@@ -35,6 +35,15 @@ def test_every_dag_has_docs_tags_owner_and_retries(dagbag):
             assert task.owner == "oncall-readiness", f"{dag_id}.{task.task_id}"
 
 
+def test_retries_back_off_or_wait_a_stated_constant(dagbag):
+    # Airflow 3's retry_exponential_backoff is a multiplier: True (1) silently means a constant delay.
+    # 0 is the audit's collect task, whose constant delay is the documented down-source bound.
+    for dag_id, dag in dagbag.dags.items():
+        for task in dag.tasks:
+            if task.retries:
+                assert task.retry_exponential_backoff != 1, f"{dag_id}.{task.task_id} backs off by x1"
+
+
 def test_audit_dag_shape(dagbag):
     dag = dagbag.dags["readiness_audit"]
     assert set(dag.task_ids) == {

@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import json
-import sys
 from email import policy
-from pathlib import Path
 
 import pytest
 import yaml
@@ -21,11 +19,7 @@ from readiness_sandbox.external_results import seed_external_results
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.prometheus import running_prometheus
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
-
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-from tests.secret_search import files, leaks, snapshot_sqlite, sqlite_columns, warehouse_columns  # noqa: E402
+from tests.secret_search import files, leaks, snapshot_sqlite, sqlite_columns, warehouse_columns
 
 SECRET = "e2e-secret-token-4711"
 # A distinctive token in every source's connection (the sandbox accepts them all), Prometheus's

@@ -19,9 +19,7 @@ except one on 11-16 (pagerduty_users: an email is missing).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -39,6 +37,7 @@ import sqlalchemy as sa
 from oncall_readiness.scorecard import score_teams
 from oncall_readiness.sources.catalogue import fact_schemas
 from oncall_readiness.warehouse import Warehouse
+from tests.conftest import stop_process_group
 
 WEEK = dt.date(2026, 11, 16)
 PREVIOUS_WEEK = dt.date(2026, 11, 9)
@@ -248,7 +247,7 @@ def _running_api_server(env: dict[str, str], home: Path) -> Iterator[str]:
         _wait_until_healthy(process, base_url, log)
         yield base_url
     finally:
-        _stop_group(process)
+        stop_process_group(process)
 
 
 def _wait_until_healthy(process: subprocess.Popen, base_url: str, log: Path, timeout: float = 90) -> None:
@@ -263,14 +262,3 @@ def _wait_until_healthy(process: subprocess.Popen, base_url: str, log: Path, tim
             pass
         time.sleep(0.5)
     raise RuntimeError(f"airflow api-server did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-def _stop_group(process: subprocess.Popen) -> None:
-    """Stop the server and the workers it started: its own process group, by its pid."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()

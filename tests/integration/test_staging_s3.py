@@ -11,7 +11,6 @@ import subprocess
 import sys
 import textwrap
 import uuid
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -21,11 +20,7 @@ from oncall_readiness.sources.catalogue import REGISTRY
 from oncall_readiness.staging import NOT_RUN, STATUS_FILE, RunStaging, step_at
 from oncall_readiness.staging_retention import clean_staging
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
-
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-from tests.s3_server import running_s3_server  # noqa: E402
+from tests.s3_server import running_s3_server
 
 pytestmark = pytest.mark.integration
 BUCKET = "readiness-staging"

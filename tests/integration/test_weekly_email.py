@@ -32,9 +32,7 @@ from oncall_readiness.report.email import write_emails
 from oncall_readiness.report.ledger import TABLE as LEDGER
 from oncall_readiness.report.ledger import SendLedger
 from oncall_readiness.warehouse import Warehouse
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: tests/secret_search.py
-from tests import secret_search  # noqa: E402
+from tests import secret_search
 
 pytestmark = [
     pytest.mark.integration,
