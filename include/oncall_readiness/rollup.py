@@ -35,6 +35,7 @@ from __future__ import annotations
 import pandas as pd
 
 from oncall_readiness import schema
+from oncall_readiness.frames import is_in
 
 ROLLUP_COLUMNS = list(schema.RESULT_TABLES["scorecard_rollup"])
 # Lower is worse: none 0, bronze 1, silver 2, gold 3.
@@ -50,7 +51,7 @@ def audited_teams(teams: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
     """The registry's teams the checks evaluate: every group but the parent groups that own no service."""
     owners = set(services["team"].dropna())
     parents = parent_groups(teams)
-    keep = ~teams["team"].isin(parents) | teams["team"].isin(owners)
+    keep = ~is_in(teams["team"], parents) | is_in(teams["team"], owners)
     return teams[keep].reset_index(drop=True)
 
 

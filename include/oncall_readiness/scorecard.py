@@ -31,6 +31,7 @@ import pandas as pd
 
 from oncall_readiness import schema
 from oncall_readiness.checks.catalogue import Catalogue, LevelRequirement, in_scope, load_catalogue
+from oncall_readiness.frames import is_in
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def _capped(
 ) -> list[str]:
     """Each team's level: below ``requirement.level`` where it owns a selected service and misses a check."""
     owners = set(services.loc[in_scope(services, requirement.services), "team"].dropna())
-    asked = results[results["check_id"].isin(requirement.must_pass) & results["team"].isin(owners)]
+    asked = results[results["check_id"].isin(requirement.must_pass) & is_in(results["team"], owners)]
     missing = asked[~asked["status"].isin(("pass", "waived"))].groupby("team")["check_id"].agg(", ".join)
     order = list(schema.LEVELS)
     ceiling = order[order.index(requirement.level) + 1]

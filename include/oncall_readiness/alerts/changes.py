@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from oncall_readiness import schema
+from oncall_readiness.frames import is_in
 from oncall_readiness.warehouse import Warehouse
 
 LEVEL_DROP = "level-drop"
@@ -69,7 +70,7 @@ def detect_changes(
             detail = f"score {_score(old['score'])} → {_score(row.score)}"
             changes.append(Change(audit_date, row.team, LEVEL_DROP, "", old["level"], row.level, detail))
     previous_status = previous_results.set_index(["team", "check_id"])["status"].to_dict()
-    failing = check_results[(check_results["status"] == "fail") & check_results["team"].isin(known)]
+    failing = check_results[(check_results["status"] == "fail") & is_in(check_results["team"], known)]
     for row in failing.sort_values(["team", "check_id"]).itertuples(index=False):
         was = previous_status.get((row.team, row.check_id), "absent")
         if was != "fail":

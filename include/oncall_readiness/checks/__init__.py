@@ -59,10 +59,11 @@ def results_from_findings(teams: pd.Series, findings: pd.DataFrame, *, all_clear
     problems = ranked[ranked["outcome"] != "pass"]
     first = problems.groupby("team", sort=False).head(1)
     # Plain dicts, not .at per team: at 2,000 teams and a dozen checks the lookups were seconds.
-    worst_outcome = dict(zip(first["team"], first["outcome"], strict=True))
-    worst_message = dict(zip(first["team"], first["message"], strict=True))
+    worst_outcome = dict(zip(first["team"].tolist(), first["outcome"].tolist(), strict=True))
+    worst_message = dict(zip(first["team"].tolist(), first["message"].tolist(), strict=True))
     counts = problems["team"].value_counts().to_dict()
     statuses, reasons = [], []
+    teams = teams.tolist()
     for team in teams:
         if team not in worst_outcome:
             statuses.append("pass")
@@ -72,7 +73,7 @@ def results_from_findings(teams: pd.Series, findings: pd.DataFrame, *, all_clear
         suffix = f" (and {more} more finding{'s' if more > 1 else ''})" if more else ""
         statuses.append(worst_outcome[team])
         reasons.append(f"{worst_message[team]}{suffix}.")
-    return pd.DataFrame({"team": list(teams), "status": statuses, "reason": reasons}, columns=RESULT_COLUMNS)
+    return pd.DataFrame({"team": teams, "status": statuses, "reason": reasons}, columns=RESULT_COLUMNS)
 
 
 def one_per_subject(findings: pd.DataFrame) -> pd.DataFrame:

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, results_from_findings
+from oncall_readiness.frames import records
 
 SELECTOR_ANNOTATION = "readiness/alert-selector"
 SEVERITY_LABEL = "severity"
@@ -263,11 +264,11 @@ def _match(services: pd.DataFrame, rules: pd.DataFrame) -> tuple[pd.DataFrame, p
         return label_index[name].get(value, np.empty(0, dtype=np.intp))
 
     active = ~rules["paused"].astype(bool).to_numpy()
-    source_of = rules["source"].to_numpy(dtype=object)
+    source_of, source_dtype = rules["source"].to_numpy(dtype=object), rules["source"].dtype
     rule_labels = rules.index.to_numpy()
     every_rule = np.arange(len(rules))
     pairs, findings = [], []
-    for service in services.astype(object).itertuples(index=False):
+    for service in records(services.astype(object)):
         subject = f"service:{service.service}"
         selector = service.alert_selector
         if selector is None or pd.isna(selector) or not str(selector).strip():
@@ -302,7 +303,7 @@ def _match(services: pd.DataFrame, rules: pd.DataFrame) -> tuple[pd.DataFrame, p
             message = f"{service.service} has no alerting rule matching {shown} in Prometheus or Grafana{note}"
             findings.append((service.team, subject, "fail", message))
             continue
-        where = _rule_sources(source_of[live_positions], rules["source"].dtype)
+        where = _rule_sources(source_of[live_positions], source_dtype)
         message = f"{service.service} has {_count(len(live), 'alerting rule', 'alerting rules')} ({where})"
         findings.append((service.team, subject, "pass", message))
         pairs += [(service.team, service.service, index) for index in live]

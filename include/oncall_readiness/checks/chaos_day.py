@@ -28,6 +28,7 @@ import datetime as dt
 import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, RESULT_COLUMNS, CheckInput, CheckOutcome
+from oncall_readiness.frames import is_in
 
 CALENDAR = "chaos_calendar"
 ANNOTATION = "readiness/last-chaos-day"
@@ -58,7 +59,7 @@ def _calendar_state(audit: CheckInput) -> str:
 def _team_events(audit: CheckInput) -> pd.DataFrame:
     """Every calendar occurrence with the registry team it belongs to (one row per team)."""
     claims = audit.facts["chaos_calendar_event_teams"][["uid", "start", "team"]]
-    claims = claims[claims["team"].isin(audit.teams["team"])]
+    claims = claims[is_in(claims["team"], audit.teams["team"])]
     events = audit.facts["chaos_calendar_events"]
     return claims.merge(events, on=["uid", "start"], how="inner")[EVENT_COLUMNS]
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, results_from_findings
+from oncall_readiness.frames import is_in
 
 TABLES = ("registry_services", "grafana_dashboards")
 KINDS = ("monitoring", "logging")
@@ -27,7 +28,7 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     if missing:
         return _unknown(audit.teams["team"], f"The facts table {', '.join(missing)} was not collected")
     services = audit.facts["registry_services"]
-    services = services[services["team"].notna() & services["team"].isin(audit.teams["team"])]
+    services = services[services["team"].notna() & is_in(services["team"], audit.teams["team"])]
     services = services.assign(selector=services["dashboard_selector"].astype("string").str.strip().str.lower())
     titles = _titles_per_service(services, audit.facts["grafana_dashboards"])
     columns = ["team", "service", "selector", "dashboard_selector"]
@@ -48,7 +49,7 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     results = results_from_findings(
         audit.teams["team"], findings, all_clear="Every service of the team has a monitoring and a logging dashboard."
     )
-    no_services = ~results["team"].isin(services["team"])
+    no_services = ~is_in(results["team"], services["team"])
     results.loc[no_services, "reason"] = "The team owns no service in the registry."
     return CheckOutcome(results=results, findings=findings)
 

@@ -34,6 +34,7 @@ from oncall_readiness.checks.oncall_timeline import (
     spans,
     when,
 )
+from oncall_readiness.frames import is_in, records
 
 WAKING_CONTACTS = ("phone", "sms", "push")
 MAX_WINDOWS = 3
@@ -48,7 +49,7 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     days = int(thresholds["coverage_days"].iloc[0])
     window = Window(audit.audit_instant, audit.audit_instant + pd.Timedelta(days=days))
     services = facts["registry_services"]
-    services = services[services["team"].notna() & services["team"].isin(audit.teams["team"])]
+    services = services[services["team"].notna() & is_in(services["team"], audit.teams["team"])]
     linked = _team_policies(services, facts["pagerduty_services"])
     people = People(facts)
     by_policy = PolicyTargets.by_policy(facts["pagerduty_escalation_targets"])
@@ -62,7 +63,7 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     )
     findings = one_per_subject(findings)
     results = results_from_findings(audit.teams["team"], findings, all_clear=ALL_CLEAR.format(days=days))
-    no_services = ~results["team"].isin(services["team"])
+    no_services = ~is_in(results["team"], services["team"])
     results.loc[no_services, ["status", "reason"]] = ["pass", "The team owns no service in the registry."]
     return CheckOutcome(results=results, findings=findings)
 
@@ -74,11 +75,13 @@ class People:
         users = facts["pagerduty_users"][["user_id", "name", "email"]]
         registry = facts["registry_people"].drop_duplicates("email")[["email", "person", "display_name"]]
         known = users.merge(registry, on="email", how="left")
-        self.names = dict(zip(known["user_id"], known["display_name"].fillna(known["name"]), strict=True))
+        self.names = dict(
+            zip(known["user_id"].tolist(), known["display_name"].fillna(known["name"]).tolist(), strict=True)
+        )
         self.subjects = dict(
             zip(
-                known["user_id"],
-                ("person:" + known["person"]).fillna("pagerduty-user:" + known["user_id"]),
+                known["user_id"].tolist(),
+                ("person:" + known["person"]).fillna("pagerduty-user:" + known["user_id"]).tolist(),
                 strict=True,
             )
         )
@@ -115,7 +118,7 @@ def _team_policies(services: pd.DataFrame, pagerduty: pd.DataFrame) -> pd.DataFr
 
 def _service_findings(linked: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    for row in linked.itertuples(index=False):
+    for row in records(linked):
         if pd.isna(row.pagerduty_service_id):
             outcome, message = "fail", f"{row.service} names no PagerDuty service (annotation pagerduty.com/service-id)"
         elif not row.found:
@@ -137,7 +140,7 @@ def _policy_findings(linked, by_policy: dict[str, PolicyTargets], facts, thresho
     schedule_names = _schedule_names(facts)
     slowest_delay = thresholds["max_escalation_delay_minutes"].to_dict()  # not .at per team
     rows = []
-    for team, policy_id in _policies(linked).itertuples(index=False):
+    for team, policy_id in records(_policies(linked)):
         policy = by_policy.get(policy_id)
         name = _policy_name(policy, policy_id)
         subject = f"escalation_policy:{policy_id}"
@@ -165,7 +168,7 @@ def _policy_findings(linked, by_policy: dict[str, PolicyTargets], facts, thresho
 
 def _schedule_names(facts) -> dict[str, str]:
     schedules = facts["pagerduty_schedules"]
-    return dict(zip(schedules["schedule_id"], schedules["name"], strict=True))
+    return dict(zip(schedules["schedule_id"].tolist(), schedules["name"].tolist(), strict=True))
 
 
 def _policy_name(policy: PolicyTargets | None, policy_id: str) -> str:
@@ -212,7 +215,7 @@ def _coverage_findings(linked, by_policy: dict[str, PolicyTargets], facts, thres
     }
     rows = []
     first_notification = thresholds["max_first_notification_minutes"].to_dict()  # not .at per team
-    for team, policy_id in _policies(linked).itertuples(index=False):
+    for team, policy_id in records(_policies(linked)):
         if policy_id not in timelines:
             continue
         policy, segments = by_policy[policy_id], timelines[policy_id]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, results_from_findings
+from oncall_readiness.frames import is_in
 
 FACTS = "external_results"
 STALE_THRESHOLD = "max_age_days"
@@ -31,10 +32,10 @@ def evaluate(audit: CheckInput, *, check_id: str) -> CheckOutcome:
     if pushed is None or pushed.empty:
         mine = pd.DataFrame(columns=["team", "subject", "status", "reason", "observed_at"])
     else:
-        mine = pushed[(pushed["check_id"] == check_id) & pushed["team"].isin(teams)]
+        mine = pushed[(pushed["check_id"] == check_id) & is_in(pushed["team"], teams)]
     findings = _findings(mine, audit)
     results = results_from_findings(teams, findings, all_clear="Every result pushed for the team passes.")
-    silent = ~results["team"].isin(findings["team"])
+    silent = ~is_in(results["team"], findings["team"])
     results.loc[silent, "status"] = "unknown"
     results.loc[silent, "reason"] = (
         f"No result of {check_id} was pushed for this team up to {audit.audit_instant:%Y-%m-%d %H:%M} UTC; "

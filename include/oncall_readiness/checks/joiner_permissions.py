@@ -21,6 +21,7 @@ from __future__ import annotations
 import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, results_from_findings
+from oncall_readiness.frames import is_in, records
 
 TABLES = ("registry_people", "pagerduty_users", "grafana_teams", "grafana_team_members")
 HR_TABLE = "registry_hr_joiners"
@@ -37,21 +38,22 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     pd_emails = set(facts["pagerduty_users"]["email"].dropna().str.lower())
     grafana_teams = set(facts["grafana_teams"]["team_name"].dropna())
     members = facts["grafana_team_members"]
-    memberships = set(zip(members["team_name"], members["email"].str.lower(), strict=True))
+    memberships = set(zip(members["team_name"].tolist(), members["email"].str.lower().tolist(), strict=True))
     joiners = joiners.assign(
         grafana_team=grafana_team,
-        has_pagerduty=joiners["email"].isin(pd_emails),
-        grafana_team_exists=grafana_team.isin(grafana_teams).fillna(False).astype(bool),
+        has_pagerduty=is_in(joiners["email"], pd_emails),
+        grafana_team_exists=is_in(grafana_team, grafana_teams).fillna(False).astype(bool),
         in_grafana_team=[
-            (team, email) in memberships for team, email in zip(grafana_team, joiners["email"], strict=True)
+            (team, email) in memberships
+            for team, email in zip(grafana_team.tolist(), joiners["email"].tolist(), strict=True)
         ],
         grace_days=joiners["team"].map(audit.thresholds["grace_days"]).astype(int),
     )
-    findings = pd.DataFrame([_finding(row) for row in joiners.itertuples(index=False)], columns=FINDING_COLUMNS)
+    findings = pd.DataFrame([_finding(row) for row in records(joiners)], columns=FINDING_COLUMNS)
     findings = findings.sort_values(["team", "subject"], ignore_index=True)
     results = results_from_findings(audit.teams["team"], findings, all_clear="")
     days = results["team"].map(audit.thresholds["joiner_days"]).astype(int)
-    has_joiners = results["team"].isin(joiners["team"])
+    has_joiners = is_in(results["team"], joiners["team"])
     all_clear = results["status"].eq("pass")
     results.loc[all_clear & has_joiners, "reason"] = [
         f"Every joiner of the last {n} days has a PagerDuty user and the team's Grafana team membership."
@@ -67,7 +69,7 @@ def recent_joiners(audit: CheckInput) -> pd.DataFrame:
     """team, subject, name, email, start_date (Timestamp), hr_only (a new hire only the HR export
     lists), days_in (whole days since starting)."""
     people = audit.facts["registry_people"]
-    people = people[people["team"].notna() & people["team"].isin(audit.teams["team"])]
+    people = people[people["team"].notna() & is_in(people["team"], audit.teams["team"])]
     people = pd.DataFrame(
         {
             "team": people["team"].astype(str),
@@ -80,7 +82,7 @@ def recent_joiners(audit: CheckInput) -> pd.DataFrame:
     )
     hr = audit.facts.get(HR_TABLE)
     if hr is not None and len(hr):
-        people = _with_hr_export(people, hr[hr["team"].isin(audit.teams["team"])])
+        people = _with_hr_export(people, hr[is_in(hr["team"], audit.teams["team"])])
     instant = audit.audit_instant
     day = (instant.tz_convert("UTC").tz_localize(None) if instant.tzinfo else instant).normalize()
     days_in = (day - people["start_date"]).dt.days
@@ -103,8 +105,10 @@ def _with_hr_export(people: pd.DataFrame, hr: pd.DataFrame) -> pd.DataFrame:
     keyed = people.merge(hr, on=["team", "email"], how="left", suffixes=("", "_hr"))
     keyed = keyed[keyed["active"].isna() | keyed["active"].eq(True)]
     keyed["start_date"] = keyed["hr_start"].where(keyed["active"].eq(True), keyed["start_date"])
-    known = set(zip(people["team"], people["email"], strict=True))
-    unknown = pd.Series([(t, e) not in known for t, e in zip(hr["team"], hr["email"], strict=True)], index=hr.index)
+    known = set(zip(people["team"].tolist(), people["email"].tolist(), strict=True))
+    unknown = pd.Series(
+        [(t, e) not in known for t, e in zip(hr["team"].tolist(), hr["email"].tolist(), strict=True)], index=hr.index
+    )
     new_hires = hr[hr["active"] & unknown]
     added = pd.DataFrame(
         {

@@ -21,6 +21,7 @@ from __future__ import annotations
 import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, one_per_subject, results_from_findings
+from oncall_readiness.frames import is_in
 
 SHIFT_SECONDS = 12 * 3600
 NOISIEST = 2
@@ -52,7 +53,7 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     passed = results["status"] == "pass"
     limits = thresholds.to_dict("index")  # a dict per team, not .loc per team
     results.loc[passed, "reason"] = [_all_clear(limits[team], days) for team in results.loc[passed, "team"]]
-    quiet = ~results["team"].isin(load.loc[load["total_interruptions"].fillna(0) > 0, "team"])
+    quiet = ~is_in(results["team"], load.loc[load["total_interruptions"].fillna(0) > 0, "team"])
     results.loc[quiet & passed, "reason"] = f"Nobody in the team was interrupted by a page in the last {days} days."
     return CheckOutcome(results=results, findings=findings)
 
@@ -70,7 +71,7 @@ def _all_clear(limits: dict, days: int) -> str:
 def _members(facts, teams: pd.Series) -> pd.DataFrame:
     """team, person, name, user_id of every member who takes on-call turns (not exempt) with a PagerDuty user."""
     people = facts["registry_people"]
-    people = people[people["team"].isin(teams) & people["oncall_exempt"].isna()]
+    people = people[is_in(people["team"], teams) & people["oncall_exempt"].isna()]
     users = facts["pagerduty_users"][["user_id", "email"]].dropna().drop_duplicates("email")
     members = people.merge(users, on="email")
     return members.assign(name=members["display_name"].fillna(members["person"]))[["team", "person", "name", "user_id"]]
@@ -78,9 +79,15 @@ def _members(facts, teams: pd.Series) -> pd.DataFrame:
 
 def _service_names(facts) -> dict[str, str]:
     """PagerDuty service id -> the registry's service name, else PagerDuty's."""
-    names = dict(zip(facts["pagerduty_services"]["service_id"], facts["pagerduty_services"]["name"], strict=True))
+    names = dict(
+        zip(
+            facts["pagerduty_services"]["service_id"].tolist(),
+            facts["pagerduty_services"]["name"].tolist(),
+            strict=True,
+        )
+    )
     registry = facts["registry_services"].dropna(subset=["pagerduty_service_id"])
-    names.update(zip(registry["pagerduty_service_id"], registry["service"], strict=True))
+    names.update(zip(registry["pagerduty_service_id"].tolist(), registry["service"].tolist(), strict=True))
     return names
 
 

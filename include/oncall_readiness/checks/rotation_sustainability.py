@@ -17,6 +17,7 @@ import math
 import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, one_per_subject, results_from_findings
+from oncall_readiness.frames import is_in, records
 
 SLACK_HOURS = 1.0
 
@@ -78,7 +79,7 @@ def _registry_persons(people: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame
 
 
 def _teams_without_schedule(teams: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
-    lonely = teams[~teams["team"].isin(links["team"])]
+    lonely = teams[~is_in(teams["team"], links["team"])]
     in_opsgenie = lonely["opsgenie_team"].notna()
     return pd.DataFrame(
         {
@@ -97,7 +98,7 @@ def _teams_without_schedule(teams: pd.DataFrame, links: pd.DataFrame) -> pd.Data
 
 
 def _unknown_schedules(links: pd.DataFrame, schedules: pd.DataFrame) -> pd.DataFrame:
-    missing = links[~links["schedule_id"].isin(schedules["schedule_id"])]
+    missing = links[~is_in(links["schedule_id"], schedules["schedule_id"])]
     return pd.DataFrame(
         {
             "team": missing["team"],
@@ -118,7 +119,7 @@ def _schedule_findings(
     min_people = thresholds["min_people"].to_dict()
     turn_hours = thresholds["turn_length_hours"].to_dict()
     rows = []
-    for link in known.merge(headcount, on="schedule_id", how="left").itertuples(index=False):
+    for link in records(known.merge(headcount, on="schedule_id", how="left")):
         n = 0 if pd.isna(link.people) else int(link.people)
         minimum = int(min_people[link.team])
         expected = float(turn_hours[link.team])
@@ -153,7 +154,7 @@ def _turn_lengths(members: pd.DataFrame) -> dict[str, list]:
 def _participation_findings(known: pd.DataFrame, people: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
     on_rotation = known[["team", "schedule_id"]].merge(people, on="schedule_id")[["team", "user_id"]]
     on_rotation = on_rotation.drop_duplicates().assign(takes_turns=True)
-    members = persons[persons["team"].isin(known["team"])]
+    members = persons[is_in(persons["team"], known["team"])]
     members = members.merge(on_rotation, on=["team", "user_id"], how="left")
     takes_turns = members["takes_turns"].eq(True)
     exempt = members["oncall_exempt"].notna()

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, results_from_findings
+from oncall_readiness.frames import is_in, records
 from oncall_readiness.runbook_facts import HOSTS as RUNBOOK_HOSTS
 from oncall_readiness.runbook_facts import PART_LABELS, RUNBOOK_COLUMNS, runbook_host
 
@@ -51,7 +52,7 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     rows = [
         _finding(row, age_days, fresh_days, stale_days, audit.unavailable)
         for row, age_days, fresh_days, stale_days in zip(
-            runbooks.itertuples(index=False), age, fresh, stale, strict=True
+            records(runbooks), age.tolist(), fresh.tolist(), stale.tolist(), strict=True
         )
     ]
     findings = pd.DataFrame(rows, columns=FINDING_COLUMNS).sort_values(["team", "subject"], ignore_index=True)
@@ -113,7 +114,7 @@ def _finding(row, age_days: float, fresh_days: float, stale_days: float, unavail
 
 
 def _all_clear_reasons(results: pd.DataFrame, audit: CheckInput, services: pd.DataFrame) -> pd.DataFrame:
-    owns = results["team"].isin(services["team"])
+    owns = is_in(results["team"], services["team"])
     fresh = results["team"].map(audit.thresholds["fresh_days"])
     passed = results["status"] == "pass"
     reasons = [ALL_CLEAR.format(fresh=f"{float(days):g}") for days in fresh]

@@ -26,6 +26,7 @@ from oncall_readiness.checks.catalogue import (
     out_of_scope_reasons,
     team_thresholds,
 )
+from oncall_readiness.frames import is_in
 from oncall_readiness.rollup import audited_teams
 from oncall_readiness.waivers import WAIVER_COLUMNS, waive
 
@@ -93,7 +94,7 @@ def _scoped(
     if not check.applies_to or services is None:
         return facts, pd.DataFrame(columns=["service", "team", "why"])
     selected = in_scope(services, check.applies_to)
-    outside = services[~selected & services["team"].isin(teams)]
+    outside = services[~selected & is_in(services["team"], teams)]
     skipped = pd.DataFrame(
         {
             "service": outside["service"],
@@ -120,7 +121,7 @@ def _with_out_of_scope(
     )
     findings = pd.concat([findings, notes[FINDING_COLUMNS]], ignore_index=True)
     judged = set(services.loc[in_scope(services, check.applies_to), "team"].dropna())
-    none_in_scope = results["team"].isin(set(skipped["team"]) - judged) & (results["status"] == "pass")
+    none_in_scope = is_in(results["team"], set(skipped["team"]) - judged) & (results["status"] == "pass")
     scope = "; ".join(f"{key} {' or '.join(values)}" for key, values in check.applies_to.items())
     results = results.copy()
     results.loc[none_in_scope, "reason"] = f"No service of the team is in scope of this check (it applies to {scope})."
@@ -133,7 +134,7 @@ def _all_unknown(teams: pd.Series, reason: str) -> pd.DataFrame:
 
 def _complete(results: pd.DataFrame, teams: pd.Series) -> pd.DataFrame:
     """A team the check said nothing about is unknown, never silently dropped."""
-    missing = teams[~teams.isin(results["team"])]
+    missing = teams[~is_in(teams, results["team"])]
     gaps = _all_unknown(missing, "The check produced no result for this team")
     return pd.concat([results, gaps], ignore_index=True) if len(gaps) else results
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from oncall_readiness.frames import is_in
 from oncall_readiness.quality import QualityContext
 
 EVENTS, CLAIMS, FEED = "chaos_calendar_events", "chaos_calendar_event_teams", "chaos_calendar_feed"
@@ -69,7 +70,7 @@ def _zoned(column: str, **bounds: pd.Timestamp) -> list:
 def _known_claims(claims: pd.DataFrame, context: QualityContext) -> list[tuple[str, str]]:
     """The (team, uid) pairs whose team is in the registry: any other pair names an unknown team."""
     teams = set(context.registry["registry_teams"]["team"].dropna())
-    known = claims[claims["team"].isin(teams) & claims["uid"].notna()]
+    known = claims[is_in(claims["team"], teams) & claims["uid"].notna()]
     return sorted({(str(team), str(uid)) for team, uid in zip(known["team"], known["uid"], strict=True)})
 
 

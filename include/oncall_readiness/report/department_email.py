@@ -22,6 +22,7 @@ from email.message import EmailMessage
 
 import pandas as pd
 
+from oncall_readiness.frames import is_in
 from oncall_readiness.report.weekly import ScorecardWeek, score_changes
 from oncall_readiness.rollup import teams_under
 
@@ -68,7 +69,7 @@ def build_department_email(
     rollup = scorecard_week.rollup.set_index("group_name").loc[group]
     members = teams_under(group, scorecard_week.teams, set(scorecard_week.scorecard["team"]))
     ranked = score_changes(scorecard_week)
-    ranked = ranked[ranked["team"].isin(members)].merge(
+    ranked = ranked[is_in(ranked["team"], members)].merge(
         scorecard_week.scorecard[["team", "failed", "unknown"]], on="team", how="left"
     )
     ranked = ranked.sort_values(["score", "team"], ascending=[False, True], na_position="last")
@@ -78,7 +79,7 @@ def build_department_email(
     progress = scorecard_week.campaigns
     campaigns = []
     if progress is not None and not progress.empty:
-        mine = progress[progress["team"].isin(members)]
+        mine = progress[is_in(progress["team"], members)]
         for campaign_id, rows in mine.groupby("campaign_id", sort=True):
             due = pd.Timestamp(rows["due"].iloc[0]).date()
             campaigns.append(

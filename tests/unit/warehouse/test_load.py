@@ -92,3 +92,21 @@ def test_duckdb_loads_through_arrow_and_falls_back_to_executemany_for_values_of_
         users = conn.execute(sa.text("SELECT user_id FROM shifts WHERE user_id IS NOT NULL ORDER BY user_id"))
         assert [row[0] for row in users] == ["", "7", "PU1", "PU3"]
     engine.dispose()
+
+
+def test_the_audit_date_index_is_kept_where_the_database_uses_one(tmp_path):
+    """PostgreSQL and SQLite find a date's rows through an index; DuckDB through its row groups' min/max."""
+    from oncall_readiness.warehouse import Warehouse
+
+    def indexed(url: str) -> set[str]:
+        warehouse = Warehouse(url)
+        try:
+            return {index.name for index in warehouse.table("scorecard").indexes}
+        finally:
+            warehouse.dispose()
+
+    assert indexed(f"duckdb:///{tmp_path / 'w.duckdb'}") == set()
+    assert indexed("postgresql+psycopg2://readiness@db.example.com/readiness") == {
+        "ix_readiness_scorecard_audit_date"
+    }
+    assert indexed(f"sqlite:///{tmp_path / 'w.db'}") == {"ix_scorecard_audit_date"}

@@ -1,0 +1,45 @@
+"""pandas helpers for the text columns pandas 3 keeps in Arrow.
+
+pandas 3 stores text in Arrow-backed ``str`` columns. Most of their operations run in Arrow's
+C++, but ``Series.isin`` turns every one of its ``values`` into an Arrow scalar in Python first
+(a couple of microseconds each): testing 2,000 teams' findings against 10,000 service owners
+cost about a second of the checks at 2,000 teams. ``is_in`` hands the whole set to Arrow. And
+iterating such a column boxes each value through an Arrow scalar, thirty times as slow as
+``tolist``: ``records`` is ``itertuples`` over lists.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_ARRAYS = (pd.Series, pd.Index, pd.api.extensions.ExtensionArray, np.ndarray, list, tuple)
+
+
+def is_in(column: pd.Series, values: Iterable[object]) -> pd.Series:
+    """``column.isin(values)``, with the value set tested by Arrow when ``column`` is Arrow text.
+
+    Same answer as pandas, missing values included (a missing value matches a missing one in
+    ``values``); values that are not all text fall back to pandas' own ``isin``.
+    """
+    if not (isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"):
+        return column.isin(values)
+    texts = pa.array(column.array)
+    try:
+        value_set = pa.array(values if isinstance(values, _ARRAYS) else list(values), from_pandas=True)
+        value_set = value_set.cast(texts.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+        return column.isin(values)
+    hits = pc.fill_null(pc.is_in(texts, value_set=value_set), False)
+    return pd.Series(hits.to_numpy(zero_copy_only=False), index=column.index, name=column.name)
+
+
+def records(frame: pd.DataFrame) -> Iterator[tuple]:
+    """``frame.itertuples(index=False)``, each column read once with ``tolist``."""
+    row = namedtuple("Row", frame.columns, rename=True)  # noqa: PYI024 (columns known only at run time)
+    return map(row._make, zip(*(frame.iloc[:, i].tolist() for i in range(frame.shape[1])), strict=True))
