@@ -54,7 +54,7 @@ WATCH_DEFAULT_ARGS = {
     doc_md=__doc__,
 )
 def incident_cost_watch():
-    @task(execution_timeout=timedelta(minutes=10))
+    @task(execution_timeout=timedelta(minutes=10), multiple_outputs=False)
     def watch_open_incidents(data_interval_end=None, dag_run=None) -> dict[str, int]:
         """Post the running loss on each open high-urgency incident at its milestones, exactly once."""
         from airflow.sdk.exceptions import AirflowFailException

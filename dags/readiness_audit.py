@@ -146,7 +146,8 @@ def readiness_audit():
         return audit.stage_scorecard(audit.AuditRun.of(data_interval_end, dag_run), url_from_connection())
 
     # Updates the scorecard asset: readiness_alerts runs on it (the event names the audit date).
-    @task(outlets=[SCORECARD])
+    # multiple_outputs=False: a dict return would be pushed as one XCom per table as well (1.3 s).
+    @task(outlets=[SCORECARD], multiple_outputs=False)
     def publish(data_interval_end=None, dag_run=None, outlet_events=None) -> dict[str, int]:
         """Publish to the warehouse in one transaction."""
         from oncall_readiness import audit
@@ -160,7 +161,7 @@ def readiness_audit():
 
     # Staging older than READINESS_STAGING_RETENTION_DAYS (default 7) goes, never this run's. A
     # teardown: it runs whatever publish did (all done), and its outcome never decides the run's state.
-    @task
+    @task(multiple_outputs=False)
     def clean_staging(data_interval_end=None, dag_run=None) -> dict[str, int]:
         """Delete the staging of earlier runs past the retention (docs/reliability.md)."""
         import datetime as dt

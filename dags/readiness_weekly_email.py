@@ -97,7 +97,7 @@ def readiness_weekly_email():
             digest_to=digest_recipients((params or {}).get("digest_recipients")),
         )
 
-    @task
+    @task(multiple_outputs=False)
     def send_emails(step: str) -> dict[str, int]:
         """Send what the ledger does not hold yet, recording each delivery."""
         from oncall_readiness.report.delivery import send_staged_emails
