@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.audit --teams 50 500 2000     (or: make benchmark)
 
 For each size it generates an organisation (``org.py``: 10 people and 5 services a team, ...),
-serves it from the sandbox's emulators with ``--latency-ms`` (default 20) on every request and
+serves it from the sandbox's emulators with a round trip of ``--latency-ms`` (default 20) and
 each API's real rate limit and page caps, runs a real Prometheus with its rule files, and runs
 ``readiness_audit`` with ``airflow dags test`` (SQLite metadata, DuckDB warehouse), as
 ``make demo`` does. It then prints, per source, the requests the emulators received against
@@ -253,7 +253,7 @@ def _say(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--teams", type=int, nargs="+", default=[50, 500, 2000], help="organisation sizes")
-    parser.add_argument("--latency-ms", type=float, default=20.0, help="delay of every emulator request")
+    parser.add_argument("--latency-ms", type=float, default=20.0, help="least round trip of every emulator request (its work inside it)")
     parser.add_argument("--out", type=Path, default=REPO / ".benchmark", help="working folder and results")
     args = parser.parse_args(argv)
     out = args.out.resolve()

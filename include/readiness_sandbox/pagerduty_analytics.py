@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,8 @@ from .pagerduty_render import Renderer
 from .pagerduty_schedules import format_time, get_zone, parse_time
 
 ANALYTICS_LAG = timedelta(hours=24)
+# Raw-incident queries whose ordered matches are kept for their next pages (cursor paging).
+ORDERED_KEPT = 64
 MAX_RAW_LIMIT = 1000
 DEFAULT_RAW_LIMIT = 20
 MAX_RANGE = timedelta(days=366)
@@ -47,6 +50,7 @@ class Analytics:
 
     def __init__(self, state: PagerDutyState, now: Callable[[], datetime]):
         self.state, self.now = state, now
+        self._ordered: dict[tuple, list[Incident]] = {}
 
     def reported(self) -> list[Incident]:
         """The incidents analytics knows about: resolved, created more than 24 h before now."""
@@ -67,22 +71,16 @@ class Analytics:
         order_by = _choice(body, "order_by", ("created_at", "seconds_to_resolve"), "created_at")
         start = _moment(filters, "created_at_start", tz)
         end = _moment(filters, "created_at_end", tz)
-        rows = [
-            i
-            for i in self.reported()
-            if (start is None or i.created_at >= start)
-            and (end is None or i.created_at < end)
-            and self._matches(i, filters)
-        ]
-        rows.sort(
-            key=lambda i: (
-                _seconds(i.created_at, i.resolved_at) if order_by != "created_at" else 0,
-                i.created_at,
-                i.number,
-            )
-        )
-        if order == "desc":
-            rows.reverse()
+        reported = self.reported()
+        # Keyed by what it depends on, the incidents analytics knows about included: found once
+        # and kept for the query's next pages (at 2,000 teams, filtering and sorting 12,000
+        # incidents again for each page of 1,000 was a third of its time).
+        key = (json.dumps(filters, sort_keys=True), start, end, order, order_by, tuple(i.id for i in reported))
+        rows = self._ordered.get(key)
+        if rows is None:
+            if len(self._ordered) >= ORDERED_KEPT:
+                self._ordered.clear()
+            rows = self._ordered[key] = self._ordered_rows(reported, filters, start, end, order, order_by)
         if body.get("starting_after") is not None:
             after = _decode(body["starting_after"])
             position = next((n for n, i in enumerate(rows) if i.id == after), None)
@@ -101,6 +99,34 @@ class Analytics:
             "filters": filters,
             "data": [self.raw_row(i, tz) for i in page],
         }
+
+    def _ordered_rows(
+        self,
+        reported: list[Incident],
+        filters: Mapping[str, Any],
+        start: datetime | None,
+        end: datetime | None,
+        order: str,
+        order_by: str,
+    ) -> list[Incident]:
+        """The reported incidents the query matches, in its order."""
+        rows = [
+            i
+            for i in reported
+            if (start is None or i.created_at >= start)
+            and (end is None or i.created_at < end)
+            and self._matches(i, filters)
+        ]
+        rows.sort(
+            key=lambda i: (
+                _seconds(i.created_at, i.resolved_at) if order_by != "created_at" else 0,
+                i.created_at,
+                i.number,
+            )
+        )
+        if order == "desc":
+            rows.reverse()
+        return rows
 
     def _matches(self, incident: Incident, filters: Mapping[str, Any]) -> bool:
         teams = set(self.state.services[incident.service].teams)
@@ -200,6 +226,8 @@ class Analytics:
         for user in self.state.users.values():
             if wanted and user.id not in wanted:
                 continue
+            if user.id not in involved and not (on_call.get(user.id) or {}).get("total"):
+                continue  # no data, no row: most of a large account, skipped before any work on it
             if team_ids and not team_ids & set(self.state.user_teams(user.id)):
                 continue
             row = self.responder_row(user.id, involved.get(user.id, []), on_call.get(user.id))

@@ -12,6 +12,7 @@ Pure functions over aware datetimes (UTC internally). The rules:
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
@@ -109,6 +110,13 @@ def format_time(moment: datetime | None, tz: ZoneInfo) -> str | None:
     """ISO 8601 in ``tz`` with its offset (``Z`` for UTC, like PagerDuty)."""
     if moment is None:
         return None
+    return _formatted(moment, tz)
+
+
+# Turns start and end on the same instants across thousands of schedules and their pages: each
+# instant is converted and formatted once per zone, not once per entry rendered.
+@functools.lru_cache(maxsize=1 << 16)
+def _formatted(moment: datetime, tz: ZoneInfo) -> str:
     text = moment.astimezone(tz).isoformat(timespec="seconds")
     if tz.key in _UTC_KEYS and text.endswith("+00:00"):
         text = text[: -len("+00:00")] + "Z"

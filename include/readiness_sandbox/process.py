@@ -64,8 +64,9 @@ def running_sandbox(
 
     ``states`` maps a source name to a state YAML path or a state mapping; every other
     emulator serves the sample organisation. The token reaches the process through its
-    environment, not its argv. ``latency_ms`` delays every emulator request (the benchmark's
-    stand-in for a SaaS API's round trip); ``SandboxHandle.request_counts`` reads what arrived.
+    environment, not its argv. ``latency_ms`` is every emulator request's least round trip, the
+    emulator's work inside it (the benchmark's stand-in for a SaaS API's round trip);
+    ``SandboxHandle.request_counts`` reads what arrived.
     ``source_rate_limits`` sets one emulator's rate limit (``{"grafana": "100000/1"}``).
     """
     token = token or default_token()

@@ -4,9 +4,9 @@
 writes the base URL (``http://127.0.0.1:54321``) to the ready file and prints it. Every
 emulator of ``emulators.EMULATORS`` answers under ``<base URL>/<source>`` (``/pagerduty``,
 ``/grafana``, ...), over the sample organisation unless ``--<source>-state`` names another
-state file. ``--latency-ms`` delays every emulator request (default 0) and the server counts
-them by endpoint at ``/_sandbox/requests`` (``traffic.py``; the benchmark reads them).
-SIGTERM or SIGINT stop it.
+state file. ``--latency-ms`` is the least round trip of every emulator request, the emulator's
+work inside it (default 0), and the server counts them by endpoint at ``/_sandbox/requests``
+(``traffic.py``; the benchmark reads them). SIGTERM or SIGINT stop it.
 """
 
 from __future__ import annotations
@@ -174,7 +174,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=float,
         default=0.0,
         metavar="MS",
-        help="delay every emulator request by MS milliseconds, like a SaaS API across the internet (default 0)",
+        help=(
+            "answer every emulator request MS milliseconds after it arrived at the soonest, the emulator's own "
+            "work counting inside them, like a SaaS API's round trip across the internet (default 0)"
+        ),
     )
     parser.add_argument("--ready-file", type=Path, default=None, help="file to write the base URL to once listening")
     parser.add_argument(  # faults.py: also set and cleared at run time through /_sandbox/faults

@@ -1,15 +1,19 @@
-"""What every emulator gets from the sandbox server: a fixed latency, and requests counted.
+"""What every emulator gets from the sandbox server: a round-trip latency, and requests counted.
 
 ``Traffic`` wraps the root app (pure ASGI, so it adds no thread hop). Each request below an
-emulator's prefix first waits ``latency`` seconds (``--latency-ms``: a SaaS API seen from a
-data centre, not loopback; it blocks no other request), then is counted by source, method,
-endpoint and status, the endpoint being the path with every segment that holds a digit
-folded to ``{id}`` (``/grafana/api/teams/{id}/members``), with the seconds the emulator spent
-answering them (after the latency: its own CPU and waiting, the share of a client's wall time
-that a real API would not cost on this machine). The counts are what the benchmark
-compares with the minimum each API allows, so they are taken where the requests arrive, not
-trusted from the clients. ``GET /_sandbox/requests`` answers them (``?reset=true`` also
-starts the counts afresh); it is not counted, not delayed and needs no token.
+emulator's prefix is answered no sooner than ``latency`` seconds after it arrived
+(``--latency-ms``: a SaaS API's round trip seen from a data centre, not loopback; it blocks no
+other request). That round trip already holds the real server's own work, so the emulator's
+work counts inside it: a request the emulator answers in 5 ms is held back until the latency
+has passed, one that takes longer than the latency is not padded further. Each request is
+counted by source, method, endpoint and status, the endpoint being the path with every
+segment that holds a digit folded to ``{id}`` (``/grafana/api/teams/{id}/members``), with the
+seconds the emulator spent answering them (its own CPU and waiting, without the wait for the
+latency: the share of a client's wall time that comes from this machine's emulator rather
+than from the round trip it stands for). The counts are what the benchmark compares with the
+minimum each API allows, so they are taken where the requests arrive, not trusted from the
+clients. ``GET /_sandbox/requests`` answers them (``?reset=true`` also starts the counts
+afresh); it is not counted, not delayed and needs no token.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ def endpoint(path: str) -> str:
 
 
 class Traffic:
-    """ASGI middleware: ``latency`` seconds before each emulator request, and a count of each."""
+    """ASGI middleware: each emulator request answered ``latency`` seconds after it arrived or later, and counted."""
 
     def __init__(self, app: ASGIApp, *, sources: Collection[str], latency: float = 0.0):
         if latency < 0:
@@ -84,15 +88,15 @@ class Traffic:
         if source not in self.sources:
             await self.app(scope, receive, send)
             return
-        if self.latency:
-            await asyncio.sleep(self.latency)
         status = 500  # what the client sees when the app raises before answering
-        started = time.perf_counter()
+        arrived = time.perf_counter()
+        held = 0.0  # seconds spent waiting for the latency, not the emulator's own
 
         async def send_counted(message: Message) -> None:
-            nonlocal status
+            nonlocal status, held
             if message["type"] == "http.response.start":
                 status = message["status"]
+                held = await self._hold_until(arrived + self.latency)
             await send(message)
 
         try:
@@ -101,7 +105,16 @@ class Traffic:
             key = (source, scope["method"], endpoint(path), status)
             with self._lock:
                 self._counts[key] += 1
-                self._seconds[key] += time.perf_counter() - started
+                self._seconds[key] += time.perf_counter() - arrived - held
+
+    @staticmethod
+    async def _hold_until(moment: float) -> float:
+        """Wait until ``moment`` (``perf_counter`` seconds) unless it has passed; the seconds waited."""
+        waiting_from = time.perf_counter()
+        if moment <= waiting_from:
+            return 0.0
+        await asyncio.sleep(moment - waiting_from)
+        return time.perf_counter() - waiting_from
 
     async def _answer_counts(self, scope: Scope, send: Send) -> None:
         query = parse_qs(scope.get("query_string", b"").decode())

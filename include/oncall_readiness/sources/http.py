@@ -213,6 +213,25 @@ def retrying_session(
     return session
 
 
+def settle_environment(session: requests.Session, url: str) -> None:
+    """Read the environment's proxies, CA bundle and ``.netrc`` login for ``url``'s host once, not per request.
+
+    With ``trust_env`` (the default) requests looks them up again for every request: a scan of
+    ``os.environ`` for proxies and two ``stat`` calls for ``.netrc``, a sizeable share of the
+    client's own time per request of a 700-request PagerDuty collection, and each ``stat`` lets
+    another thread take the interpreter (``pagerduty_pages``). Settled here for the one host a client calls, they apply
+    as before: ``no_proxy`` is honoured for that host, and a ``.netrc`` login still wins over a
+    token header, as requests would have it.
+    """
+    settings = session.merge_environment_settings(url, {}, None, None, None)
+    session.proxies.update(settings["proxies"])
+    session.verify = settings["verify"]
+    login = requests.utils.get_netrc_auth(url) if session.auth is None else None
+    if login:
+        session.auth = login
+    session.trust_env = False
+
+
 def raise_for_error(response: requests.Response, source: str) -> None:
     """Raise ``SourceError`` naming the source, the path and the API's own message; never the token."""
     if response.ok:
@@ -285,6 +304,9 @@ class ApiClient:
             session = retrying_session(max_retries=self.max_retries, backoff_factor=self.backoff_factor, gate=self.gate)
             session.headers = requests.structures.CaseInsensitiveDict(self.session.headers)
             session.auth = self.session.auth
+            # The environment as the client's own session settled it (``settle_environment``).
+            session.proxies, session.verify = dict(self.session.proxies), self.session.verify
+            session.trust_env = self.session.trust_env
         try:
             yield session
         finally:

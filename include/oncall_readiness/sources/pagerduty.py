@@ -12,23 +12,28 @@ Only a linked schedule that no escalation policy targets is read on its own
 (``GET /schedules/{id}``), because the listing does not render final schedules. Pages are as
 large as PagerDuty allows (100). A collection whose first page says it holds more than classic
 pagination can reach (offset + limit <= 10,000) is read in team or schedule slices instead
-(``pagerduty_slices``). The facts tables: ``pagerduty_facts``.
+(``pagerduty_slices``). Pages are read one ahead of their use, still one request at a time
+(``pagerduty_pages``). The facts tables: ``pagerduty_facts``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import pandas as pd
 
-from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error, retrying_session
+from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error, retrying_session, settle_environment
 from oncall_readiness.sources.pagerduty_facts import FACT_COLUMNS, frame, normalise
 from oncall_readiness.sources.pagerduty_incidents import BeyondOffsetCap, collect_incidents
+from oncall_readiness.sources.pagerduty_pages import ahead, page_head
 from oncall_readiness.sources.pagerduty_slices import (
     AccountTeams,
     Slice,
@@ -86,6 +91,8 @@ class PagerDutyClient(ApiClient):
         # The analytics API reads through POSTs: safe to retry, unlike a POST that changes something.
         self.queries = retrying_session(max_retries=max_retries, backoff_factor=backoff_factor, methods=QUERY_POSTS)
         self.queries.headers.update(self.session.headers)
+        for session in (self.session, self.queries):
+            settle_environment(session, self.base_url)
         # path -> [objects PagerDuty says there are, objects received]: a truncated read shows here
         self.collections: dict[str, list[int]] = {}
 
@@ -117,34 +124,49 @@ class PagerDutyClient(ApiClient):
         """Every object of a classic-paginated collection, following ``more`` page by page.
 
         Raises ``BeyondOffsetCap`` before yielding anything when PagerDuty's own ``total`` says
-        the collection cannot be read whole: the caller narrows the query.
+        the collection cannot be read whole: the caller narrows the query. The pages are read
+        one ahead of the caller (``pagerduty_pages``): still one request at a time.
         """
+        for body in ahead(self._pages(path, key, params)):
+            yield from json.loads(body)[key]
+
+    def _pages(self, path: str, key: str, params: Mapping[str, Any] | None) -> Iterator[bytes]:
+        """The bodies of the collection's pages in order; what the next request needs comes from each one's head."""
         offset = 0
         counts = self.collections.setdefault(path, [0, 0])
+        # The query's own parameters (a slice's 100 ids) encoded once, as requests would, for all its pages.
+        query = urlencode(params or {}, doseq=True)
         while True:
-            page = self.get(path, {**(params or {}), "limit": PAGE_LIMIT, "offset": offset, "total": "true"})
-            items = page.get(key)
-            if items is None:
+            paging = urlencode({"limit": PAGE_LIMIT, "offset": offset, "total": "true"})
+            body = self._page(path, f"{query}&{paging}" if query else paging)
+            head = page_head(body, key)
+            if head.count is None:
                 raise SourceError(f"{SOURCE}: GET {path} answered without a {key!r} list")
             if offset == 0:
-                total = page.get("total") or 0
-                if total > MAX_OFFSET_WINDOW:
+                if head.total > MAX_OFFSET_WINDOW:
                     raise BeyondOffsetCap(
-                        f"{SOURCE}: GET {path} has {total} objects, beyond the {MAX_OFFSET_WINDOW} that classic "
+                        f"{SOURCE}: GET {path} has {head.total} objects, beyond the {MAX_OFFSET_WINDOW} that classic "
                         "pagination can reach; narrow the query",
-                        total=total,
+                        total=head.total,
                     )
-                counts[0] += total
-            counts[1] += len(items)
-            yield from items
-            if not page.get("more"):
+                counts[0] += head.total
+            counts[1] += head.count
+            yield body
+            if not head.more:
                 return
-            offset += len(items)
-            if not items or offset + PAGE_LIMIT > MAX_OFFSET_WINDOW:
+            offset += head.count
+            if not head.count or offset + PAGE_LIMIT > MAX_OFFSET_WINDOW:
                 raise BeyondOffsetCap(
                     f"{SOURCE}: GET {path} has more than {offset} objects, beyond the "
                     f"{MAX_OFFSET_WINDOW} that classic pagination can reach; narrow the query"
                 )
+
+    def _page(self, path: str, params: str) -> bytes:
+        """One page's body, undecoded (from the page-reading thread: counted under the client's lock)."""
+        response = self._send(path, params)
+        self.count_request()
+        raise_for_error(response, SOURCE)
+        return response.content
 
 
 def collect(
@@ -191,16 +213,18 @@ def collect(
     for path, collected in (("/users", users), ("/schedules", schedules), ("/services", services)):
         report_unread(path, collected)
     report_unread("/escalation_policies", policies)
-    facts = normalise(
-        users=users.objects,
-        schedules=schedules.objects,
-        services=services.objects,
-        policies=policies.objects,
-        shifts=shifts,
-    )
-    if incidents_as_of is not None:
+    account = {"users": users.objects, "schedules": schedules.objects, "shifts": shifts}
+    account |= {"services": services.objects, "policies": policies.objects}
+    if incidents_as_of is None:
+        facts = normalise(**account)
+    else:
         look_back = (incidents_as_of - pd.Timestamp(window.since)).days
-        facts |= collect_incidents(client, incidents_as_of, window_days=look_back)
+        # The account's facts are normalised while the incidents are read: the work of one fills
+        # the other's waits for PagerDuty (still one request at a time).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagerduty-normalise") as normaliser:
+            normalised = normaliser.submit(normalise, **account)
+            incidents = collect_incidents(client, incidents_as_of, window_days=look_back)
+            facts = normalised.result() | incidents
     facts["pagerduty_collections"] = _collections(client)
     return facts
 

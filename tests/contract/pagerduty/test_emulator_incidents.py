@@ -121,6 +121,15 @@ def test_raw_incidents_report_late_and_only_resolved_ones(client):
     assert "QRECENT" in [row["id"] for row in raw(later, limit=100)["data"]]
 
 
+def test_raw_incident_pages_kept_for_a_query_still_follow_the_clock(state):
+    moment = NOW
+    client = TestClient(create_app(state, tokens=[TOKEN], now=lambda: moment), headers=HEADERS)
+    before = [row["id"] for row in raw(client, limit=100)["data"]]
+    moment = datetime(2026, 4, 1, 2, tzinfo=UTC)  # 25 h after QRECENT: analytics knows it now
+    after = [row["id"] for row in raw(client, limit=100)["data"]]  # the same query, asked again
+    assert "QRECENT" not in before and "QRECENT" in after
+
+
 def test_raw_incident_row_facts(client):
     row = raw(client, limit=100)["data"][1]
     assert row["id"] == "QBEDTIME"

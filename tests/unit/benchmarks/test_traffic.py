@@ -19,6 +19,11 @@ def _app() -> FastAPI:
     def members(team_id: int) -> list[dict]:
         return [] if team_id < 100 else []
 
+    @emulator.get("/slow")
+    def slow() -> dict:
+        time.sleep(0.15)  # the emulator's own work, longer than the latency
+        return {}
+
     @emulator.get("/boom")
     def boom() -> dict:
         raise RuntimeError("emulator bug")
@@ -52,6 +57,24 @@ def test_each_emulator_request_waits_the_latency_and_is_counted_by_status():
         ("/grafana/nowhere", 404): 1,
         ("/grafana/boom", 500): 1,
     }
+
+
+def test_the_latency_is_the_least_round_trip_with_the_emulators_work_inside_it():
+    traffic = Traffic(_app(), sources=["grafana"], latency=0.05)
+    with TestClient(traffic) as client:
+        client.get("/grafana/api/teams/1/members")  # the app's first request pays its start-up
+        started = time.perf_counter()
+        assert client.get("/grafana/api/teams/2/members").status_code == 200
+        cheap = time.perf_counter() - started
+        started = time.perf_counter()
+        assert client.get("/grafana/slow").status_code == 200
+        slow = time.perf_counter() - started
+        counts = client.get(COUNTS_PATH).json()["requests"]
+    assert cheap >= 0.05  # held back until the latency has passed
+    assert 0.15 <= slow < 0.15 + 0.04  # not 0.20: the emulator's work counts inside the latency
+    seconds = {row["endpoint"]: row["server_seconds"] for row in counts}
+    assert 0.15 <= seconds["/grafana/slow"] < 0.15 + 0.04  # its own work, no wait for the latency
+    assert seconds["/grafana/api/teams/{id}/members"] < 0.05  # the latency is not the emulator's
 
 
 def test_the_sandbox_process_delays_and_counts_what_its_clients_send():

@@ -106,7 +106,5 @@ def test_the_audit_date_index_is_kept_where_the_database_uses_one(tmp_path):
             warehouse.dispose()
 
     assert indexed(f"duckdb:///{tmp_path / 'w.duckdb'}") == set()
-    assert indexed("postgresql+psycopg2://readiness@db.example.com/readiness") == {
-        "ix_readiness_scorecard_audit_date"
-    }
+    assert indexed("postgresql+psycopg2://readiness@db.example.com/readiness") == {"ix_readiness_scorecard_audit_date"}
     assert indexed(f"sqlite:///{tmp_path / 'w.db'}") == {"ix_scorecard_audit_date"}

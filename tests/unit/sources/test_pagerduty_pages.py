@@ -1,0 +1,67 @@
+"""Pages read one ahead: the next request flies while the caller uses this page, one request at a time."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from oncall_readiness.sources.http import SourceError
+from oncall_readiness.sources.pagerduty_pages import PageHead, ahead, page_head
+
+
+def test_the_next_page_is_asked_for_while_the_caller_still_uses_this_one():
+    asking_second = threading.Event()
+
+    def pages():
+        yield "page 1"
+        asking_second.set()  # the request for page 2 starts here
+        yield "page 2"
+
+    used = []
+    for page in ahead(pages()):
+        if page == "page 1":
+            # Read page by page without reading ahead, page 2 would not be asked for until this returns.
+            assert asking_second.wait(timeout=5)
+        used.append(page)
+    assert used == ["page 1", "page 2"]
+
+
+def test_pages_come_in_order_and_an_error_after_the_pages_before_it():
+    def pages():
+        yield 1
+        yield 2
+        raise SourceError("pagerduty: GET /users answered 500")
+
+    got = []
+    with pytest.raises(SourceError, match="answered 500"):
+        for page in ahead(pages()):
+            got.append(page)
+    assert got == [1, 2]
+
+
+def test_a_caller_that_stops_costs_at_most_the_page_already_asked_for():
+    asked = []
+
+    def pages():
+        for number in range(1, 11):
+            asked.append(number)
+            yield number
+
+    for page in ahead(pages()):
+        assert page == 1
+        break
+    assert len(asked) <= 2  # page 1, and at most page 2 if it was in flight; never the other eight
+    assert not any(t.name == "pagerduty-pages" for t in threading.enumerate())  # the reader has finished
+
+
+def test_the_head_of_a_page_says_what_the_next_request_needs_without_its_objects():
+    body = json.dumps({"users": [{"id": "P1"}, {"id": "P2"}], "limit": 100, "offset": 0, "more": True, "total": 250})
+    assert page_head(body.encode(), "users") == PageHead(more=True, total=250, count=2)
+    last = json.dumps({"users": [], "more": False, "total": None}).encode()
+    assert page_head(last, "users") == PageHead(more=False, total=0, count=0)
+    assert page_head(b'{"users": null, "more": false}', "users").count is None
+    assert page_head(b'{"teams": [], "more": false}', "users").count is None
+    with pytest.raises(ValueError):
+        page_head(b'{"users": [{"id": "P1"}', "users")  # cut short: malformed JSON, as response.json() raises
