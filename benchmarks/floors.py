@@ -20,9 +20,10 @@ twice, no failed or retried request:
 - Chaos Day calendar: the feed, once. Prometheus: one rules call (a real server, not counted).
 
 **Time floor** of a source: ``max(n x latency / concurrency, rate-limit time)`` for its request
-floor ``n``, where concurrency is what the API tolerates (PagerDuty and GitHub serially, as
-their docs ask of an integration with one token; Grafana and Confluence the collectors' bounded
-pool of 8) and the rate-limit time is what a fixed window of ``L`` requests per ``W`` seconds
+floor ``n``, where concurrency is what the collector uses with the API (GitHub serially, as its
+best practices ask; PagerDuty serially by the audit's choice: its docs set no concurrency limit,
+only 960 requests a minute per token, shared by everything that uses the token; Grafana and
+Confluence the collectors' bounded pool of 8) and the rate-limit time is what a fixed window of ``L`` requests per ``W`` seconds
 lets through: ``floor((n - 1) / L) x W`` (the first window's requests go at once, each later
 window waits for its reset). For a budget of points (GitHub GraphQL: 5,000 an hour, at least
 one point a query) the same with points.

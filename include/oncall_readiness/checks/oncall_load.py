@@ -103,9 +103,13 @@ def _weekly_findings(load: pd.DataFrame, thresholds: pd.DataFrame, incidents, se
     weeks = load.join(thresholds, on="team")
     sleep = weeks["sleep_hour_interruptions"].fillna(0).astype(int)
     off = weeks["off_hour_interruptions"].fillna(0).astype(int)
+    weeks = weeks.assign(sleep=sleep, off=off)
+    # Only the weeks past a limit are told of: their labels and noisiest services alone are built.
+    weeks = weeks[
+        (weeks["sleep"] > weeks["max_sleep_interruptions_per_week"])
+        | (weeks["off"] > weeks["max_off_hour_interruptions_per_week"])
+    ]
     weeks = weeks.assign(
-        sleep=sleep,
-        off=off,
         label="in the week from "
         + weeks["week_start"].dt.strftime("%Y-%m-%d")
         + " to "

@@ -7,6 +7,7 @@ its schedules (final schedules, overrides included) plus the users it names dire
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -55,10 +56,11 @@ def _nanoseconds(moments: pd.Series) -> list[int]:
     return moments.to_numpy(dtype="datetime64[ns]").view("int64").tolist()
 
 
-def _moment(nanoseconds: int, like: pd.Timestamp) -> pd.Timestamp:
+@functools.lru_cache(maxsize=4096)  # policies share their cuts (the hand-overs of a weekly rotation)
+def _moment(nanoseconds: int, tz) -> pd.Timestamp:
     """A cut back as a Timestamp in the window's time zone (or naive, as the window is)."""
     moment = pd.Timestamp(nanoseconds, tz="UTC")
-    return moment.tz_convert(like.tz) if like.tz is not None else moment.tz_localize(None)
+    return moment.tz_convert(tz) if tz is not None else moment.tz_localize(None)
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ def policy_segments(policy: PolicyTargets, shifts: Mapping[str, list[Shift]], wi
     ]
     cuts = sorted({since, until, *(s[1] for s in mine), *(s[2] for s in mine)})
     cuts = [cut for cut in cuts if since <= cut <= until]
-    moments = {cut: _moment(cut, window.start) for cut in cuts}
+    moments = {cut: _moment(cut, window.start.tz) for cut in cuts}
     first = list(dict.fromkeys(by_level[levels[0]][1])) if levels else []
     segments = []
     for start, end in zip(cuts, cuts[1:], strict=False):
@@ -142,6 +144,8 @@ def _on_call(shifts: list[tuple[str, int, int, str]], start: int, end: int) -> d
 
 
 def _level_users(users: set[str], schedules: list[str], on_call: dict[str, frozenset[str]]) -> frozenset[str]:
+    if not users and len(schedules) == 1:  # the usual level: one schedule, nobody by name
+        return on_call.get(schedules[0], frozenset())
     found = set(users)
     for schedule in schedules:
         found |= on_call.get(schedule, frozenset())
