@@ -23,10 +23,10 @@ twice, no failed or retried request:
 floor ``n``, where concurrency is what the collector uses with the API (GitHub serially, as its
 best practices ask; PagerDuty serially by the audit's choice: its docs set no concurrency limit,
 only 960 requests a minute per token, shared by everything that uses the token; Grafana and
-Confluence the collectors' bounded pool of 8) and the rate-limit time is what a fixed window of ``L`` requests per ``W`` seconds
-lets through: ``floor((n - 1) / L) x W`` (the first window's requests go at once, each later
-window waits for its reset). For a budget of points (GitHub GraphQL: 5,000 an hour, at least
-one point a query) the same with points.
+Confluence the collectors' bounded pool of 8) and the rate-limit time is what a fixed window of
+``L`` requests per ``W`` seconds lets through: ``floor((n - 1) / L) x W`` (the first window's
+requests go at once, each later window waits for its reset). For a budget of points (GitHub
+GraphQL: 5,000 an hour, at least one point a query) the same with points.
 """
 
 from __future__ import annotations

@@ -64,6 +64,8 @@ def text(result: dict[str, Any]) -> str:
         f"\n{result['teams']:,} teams ({result['counts']['people']:,} people, {result['counts']['services']:,} "
         f"services), latency {result['latency_ms']:g} ms, airflow dags test exit {result['exit_code']}"
     ]
+    if result.get("round_trip_ms"):
+        lines.append(f"  a request that does nothing takes {result['round_trip_ms']:g} ms here (one after another)")
     lines.append(
         f"  {'source':<15}{'requests':>9}{'refused':>8}{'floor':>7}{'x floor':>8}"
         f"{'collect s':>10}{'floor s':>8}{'x floor':>8}{'emul. s':>8}  state"
@@ -93,6 +95,11 @@ def markdown(results: list[dict[str, Any]]) -> str:
     parts = []
     for result in results:
         parts.append(f"### {result['teams']:,} teams\n")
+        if result.get("round_trip_ms"):
+            parts.append(
+                f"A request the emulators answer at once took {result['round_trip_ms']:g} ms here for the "
+                f"{result['latency_ms']:g} ms latency (the machine's HTTP stack on both ends).\n"
+            )
         parts.append(
             "| source | requests | floor | × floor | collect (s) | time floor (s) | × time floor | emulator (s) |"
         )
