@@ -9,22 +9,22 @@ from oncall_readiness.frames import is_in, records
 TEAMS = pd.Series(["payments", None, "search", "checkout"], index=[5, 6, 7, 8], name="team")
 
 
-@pytest.mark.parametrize(
-    "values",
-    [
-        ["payments"],
-        {"payments", "checkout"},
-        frozenset(["search"]),
-        pd.Series(["checkout", None]),
-        pd.Index(["search"]),
-        [],
-        [np.nan],  # a missing value matches a missing one, as in pandas
-        [1, "payments"],  # not all text: pandas' own rules
-        pd.Series(["payments"], dtype="category"),
-        pd.Series([1, 2]),
-    ],
-    ids=repr,
-)
+VALUE_SETS = {
+    "a list": ["payments"],
+    "a set": {"payments", "checkout"},
+    "a frozenset": frozenset(["search"]),
+    "a series with a missing value": pd.Series(["checkout", None]),
+    "an index": pd.Index(["search"]),
+    "nothing": [],
+    "a missing value": [np.nan],  # matches a missing one, as in pandas
+    "not all text": [1, "payments"],  # pandas' own rules
+    "a categorical": pd.Series(["payments"], dtype="category"),
+    "numbers": pd.Series([1, 2]),
+}
+
+
+# Ids by name: a set's repr changes order from one process to the next (pytest-xdist compares them).
+@pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
 def test_is_in_answers_as_pandas_isin(values):
     expected = TEAMS.isin(values)
     found = is_in(TEAMS, values)
