@@ -77,6 +77,22 @@ class PagerDutyEmulator:
             cached = self._sorted[section] = by_name(objects.values())
         return cached
 
+    def _named_in_teams(
+        self, section: str, query: str | None, team_ids: frozenset[str], also: tuple = (), keep=lambda _: True
+    ) -> list[Any]:
+        """A section's objects whose name matches ``query`` and that belong to one of ``team_ids`` (if any).
+
+        ``keep`` filters further; ``also`` is what it depends on, so the query's pages share one find.
+        """
+        return self._matching(
+            (section, query, team_ids, *also),
+            lambda: [
+                o
+                for o in self._by_name(section)
+                if matches(query, o.name) and (not team_ids or team_ids & set(o.teams)) and keep(o)
+            ],
+        )
+
     def renderer(self, request: Request) -> Renderer:
         # root_path includes the prefix the app is mounted under (e.g. /pagerduty).
         base = request.url.replace(path=request.scope.get("root_path", ""), query="", fragment="")
@@ -147,14 +163,7 @@ class PagerDutyEmulator:
     def list_schedules(self, request: Request) -> dict[str, Any]:
         q, render = Query(request), self.renderer(request)
         query, team_ids = q.text("query"), frozenset(q.ids("team_ids"))
-        schedules = self._matching(
-            ("schedules", query, team_ids),
-            lambda: [
-                s
-                for s in self._by_name("schedules")
-                if matches(query, s.name) and (not team_ids or team_ids & set(s.teams))
-            ],
-        )
+        schedules = self._named_in_teams("schedules", query, team_ids)
         page, meta = q.paginate(schedules)
         include = q.includes()
         rendered = []
@@ -263,15 +272,8 @@ class PagerDutyEmulator:
     def list_policies(self, request: Request) -> dict[str, Any]:
         q, render = Query(request), self.renderer(request)
         query, team_ids, user_ids = q.text("query"), frozenset(q.ids("team_ids")), frozenset(q.ids("user_ids"))
-        policies = self._matching(
-            ("escalation_policies", query, team_ids, user_ids),
-            lambda: [
-                p
-                for p in self._by_name("escalation_policies")
-                if matches(query, p.name)
-                and (not team_ids or team_ids & set(p.teams))
-                and (not user_ids or user_ids & _direct_users(p))
-            ],
+        policies = self._named_in_teams(
+            "escalation_policies", query, team_ids, (user_ids,), lambda p: not user_ids or user_ids & _direct_users(p)
         )
         page, meta = q.paginate(policies)
         include = q.includes()
@@ -285,14 +287,7 @@ class PagerDutyEmulator:
     def list_services(self, request: Request) -> dict[str, Any]:
         q, render = Query(request), self.renderer(request)
         query, team_ids = q.text("query"), frozenset(q.ids("team_ids"))
-        services = self._matching(
-            ("services", query, team_ids),
-            lambda: [
-                s
-                for s in self._by_name("services")
-                if matches(query, s.name) and (not team_ids or team_ids & set(s.teams))
-            ],
-        )
+        services = self._named_in_teams("services", query, team_ids)
         page, meta = q.paginate(services)
         include = q.includes()
         return {"services": [render.service(s, include) for s in page], **meta}

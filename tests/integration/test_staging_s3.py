@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
-import textwrap
 import uuid
 
 import pandas as pd
@@ -21,6 +17,7 @@ from oncall_readiness.staging import NOT_RUN, STATUS_FILE, RunStaging, step_at
 from oncall_readiness.staging_retention import clean_staging
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 from tests.s3_server import running_s3_server
+from tests.staging_faults import killed_while_writing
 
 pytestmark = pytest.mark.integration
 BUCKET = "readiness-staging"
@@ -76,32 +73,6 @@ def test_a_step_is_written_read_replaced_and_failed_in_the_bucket(s3, prefix):
     assert run.status("checks") == {"ok": False, "reason": "evaluation failed"}
     assert step_keys(s3, run, "checks") == {STATUS_FILE}
     assert RunStaging(DAY, "manual__other").status("checks") == {"ok": False, "reason": NOT_RUN}  # another run
-
-
-KILLED_WRITER = textwrap.dedent(
-    """
-    import datetime as dt, os, signal, sys
-    import pandas as pd
-    from oncall_readiness.staging import RunStaging
-
-    original = pd.DataFrame.to_parquet
-
-    def die_on_the_second_table(self, *args, **kwargs):
-        if self.columns.tolist() == ["finding"]:
-            os.kill(os.getpid(), signal.SIGKILL)  # as an OOM kill: no finally, no clean-up
-        return original(self, *args, **kwargs)
-
-    pd.DataFrame.to_parquet = die_on_the_second_table
-    RunStaging(dt.date(2026, 11, 16), sys.argv[1]).write(
-        "checks", {"check_results": pd.DataFrame({"team": ["half"]}), "findings": pd.DataFrame({"finding": ["x"]})}
-    )
-    """
-)
-
-
-def killed_while_writing(run: RunStaging) -> None:
-    result = subprocess.run([sys.executable, "-c", KILLED_WRITER, run.run_id], env=os.environ, capture_output=True)
-    assert result.returncode == -9, result.stderr.decode()[-2000:]
 
 
 def test_a_writer_killed_mid_step_leaves_nothing_a_reader_accepts(s3, prefix):

@@ -219,9 +219,9 @@ def settle_environment(session: requests.Session, url: str) -> None:
     With ``trust_env`` (the default) requests looks them up again for every request: a scan of
     ``os.environ`` for proxies and two ``stat`` calls for ``.netrc``, a sizeable share of the
     client's own time per request of a 700-request PagerDuty collection, and each ``stat`` lets
-    another thread take the interpreter (``pagerduty_pages``). Settled here for the one host a client calls, they apply
-    as before: ``no_proxy`` is honoured for that host, and a ``.netrc`` login still wins over a
-    token header, as requests would have it.
+    another thread take the interpreter (``pagerduty_pages``). Every ``ApiClient`` settles its
+    session for the one host it calls, and they apply as before: ``no_proxy`` is honoured for that
+    host, and a ``.netrc`` login still wins over a token header, as requests would have it.
     """
     settings = session.merge_environment_settings(url, {}, None, None, None)
     session.proxies.update(settings["proxies"])
@@ -281,6 +281,7 @@ class ApiClient:
         self.concurrency = concurrency
         self.gate = RateLimitGate()
         self.session = retrying_session(max_retries=max_retries, backoff_factor=backoff_factor, gate=self.gate)
+        settle_environment(self.session, self.base_url)
         self.requests_made = 0
         self.retries = 0
         self._owner = threading.get_ident()

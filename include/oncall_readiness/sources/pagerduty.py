@@ -91,8 +91,7 @@ class PagerDutyClient(ApiClient):
         # The analytics API reads through POSTs: safe to retry, unlike a POST that changes something.
         self.queries = retrying_session(max_retries=max_retries, backoff_factor=backoff_factor, methods=QUERY_POSTS)
         self.queries.headers.update(self.session.headers)
-        for session in (self.session, self.queries):
-            settle_environment(session, self.base_url)
+        settle_environment(self.queries, self.base_url)  # the client's own session settled it in ApiClient
         # path -> [objects PagerDuty says there are, objects received]: a truncated read shows here
         self.collections: dict[str, list[int]] = {}
 

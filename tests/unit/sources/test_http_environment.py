@@ -48,8 +48,7 @@ def test_no_proxy_for_the_clients_host_is_honoured(monkeypatch, tmp_path):
 def test_a_worker_threads_session_keeps_the_settled_environment(monkeypatch, tmp_path):
     _clean(monkeypatch, tmp_path)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    client = ApiClient("https://api.pagerduty.example")
-    settle_environment(client.session, client.base_url)
+    client = ApiClient("https://api.pagerduty.example")  # settles its own session
     seen = {}
 
     def borrow() -> None:
@@ -60,3 +59,15 @@ def test_a_worker_threads_session_keeps_the_settled_environment(monkeypatch, tmp
     worker.start()
     worker.join()
     assert seen == {"proxies": dict(client.session.proxies), "verify": True, "trust_env": False}
+
+
+def test_every_sources_client_is_settled_for_its_host(monkeypatch, tmp_path):
+    from oncall_readiness.sources.grafana import GrafanaClient
+    from oncall_readiness.sources.pagerduty import PagerDutyClient
+
+    _clean(monkeypatch, tmp_path)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    for client in (GrafanaClient("token", base_url="https://grafana.example"), PagerDutyClient("token")):
+        assert client.session.trust_env is False, type(client).__name__
+        assert client.session.proxies["https"] == "http://proxy.internal:3128", type(client).__name__
+    assert PagerDutyClient("token").queries.proxies["https"] == "http://proxy.internal:3128"  # its analytics POSTs

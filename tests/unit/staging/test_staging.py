@@ -7,14 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import signal
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
 from oncall_readiness.staging import NOT_RUN, STATUS_FILE, RunStaging, staging_conn_id, staging_path, step_at
+from tests.staging_faults import killed_while_writing
 
 DAY = dt.date(2026, 11, 16)
 RUN_ID = "scheduled__2026-11-16T00:00:00+00:00"
@@ -88,32 +86,6 @@ def test_an_error_mid_write_keeps_the_previous_step_and_leaves_nothing(staging, 
         staging.write("checks", {"check_results": teams("b"), "findings": pd.DataFrame({"finding": ["x"]})})
     assert staging.read("checks")["check_results"]["team"].tolist() == ["a"]
     assert files_under(staging) == {f"checks/{STATUS_FILE}", "checks/<attempt>/check_results.parquet"}
-
-
-KILLED_WRITER = """
-import datetime as dt, os, signal, sys
-import pandas as pd
-from oncall_readiness.staging import RunStaging
-
-original = pd.DataFrame.to_parquet
-
-def die_on_the_second_table(self, *args, **kwargs):
-    if self.columns.tolist() == ["finding"]:
-        os.kill(os.getpid(), signal.SIGKILL)  # as an OOM kill: no finally, no clean-up
-    return original(self, *args, **kwargs)
-
-pd.DataFrame.to_parquet = die_on_the_second_table
-RunStaging(dt.date.fromisoformat(sys.argv[1]), sys.argv[2]).write(
-    "checks", {"check_results": pd.DataFrame({"team": ["half"]}), "findings": pd.DataFrame({"finding": ["x"]})}
-)
-"""
-
-
-def killed_while_writing(staging: RunStaging) -> None:
-    """Write a two-table step in another process, SIGKILLed after the first table."""
-    argv = [sys.executable, "-c", KILLED_WRITER, staging.audit_date.isoformat(), staging.run_id]
-    result = subprocess.run(argv, env=os.environ, capture_output=True)
-    assert result.returncode == -signal.SIGKILL, result.stderr.decode()[-2000:]
 
 
 @pytest.mark.parametrize("staging", ["folder"], indirect=True)  # a plain folder: the writer imports no Airflow
