@@ -13,8 +13,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import os
 
+from oncall_readiness.settings import whole_number
 from oncall_readiness.staging import RunStaging, StagingPath, filesystem, staging_root
 
 log = logging.getLogger(__name__)
@@ -24,12 +24,7 @@ DEFAULT_RETENTION_DAYS = 7
 
 
 def retention_days() -> int:
-    configured = os.environ.get(RETENTION_VARIABLE, "").strip()
-    if not configured:
-        return DEFAULT_RETENTION_DAYS
-    if not configured.isdigit() or int(configured) < 1:
-        raise ValueError(f"{RETENTION_VARIABLE} must be a whole number of days, at least 1; it is {configured!r}")
-    return int(configured)
+    return whole_number(RETENTION_VARIABLE, DEFAULT_RETENTION_DAYS, unit="days")
 
 
 def clean_staging(

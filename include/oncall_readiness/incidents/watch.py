@@ -21,7 +21,6 @@ A note that fails to post fails the run after every other incident was handled, 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +30,7 @@ from oncall_readiness.incidents import notes
 from oncall_readiness.incidents.cost import currency, note_text, price_incidents
 from oncall_readiness.incidents.ledger import NoteClaim, NotesLedger, lease_expired
 from oncall_readiness.incidents.tables import OPEN_INCIDENT_COST_COLUMNS
+from oncall_readiness.settings import whole_number
 from oncall_readiness.sources.http import SourceError
 from oncall_readiness.sources.pagerduty import PagerDutyClient
 from oncall_readiness.warehouse import Warehouse
@@ -68,12 +68,7 @@ class NotesNotPosted(SourceError):
 
 def note_every_minutes() -> int:
     """Minutes between milestones: ``READINESS_NOTE_EVERY_MINUTES``, default 30."""
-    configured = os.environ.get(NOTE_EVERY_ENV_VAR, "").strip()
-    if not configured:
-        return NOTE_EVERY_MINUTES
-    if not configured.isdigit() or int(configured) < 1:
-        raise ValueError(f"{NOTE_EVERY_ENV_VAR} must be a whole number of minutes, at least 1, not {configured!r}")
-    return int(configured)
+    return whole_number(NOTE_EVERY_ENV_VAR, NOTE_EVERY_MINUTES, unit="minutes")
 
 
 def milestone(minutes: float, every: int) -> int:
