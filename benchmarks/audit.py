@@ -30,7 +30,7 @@ from typing import Any
 
 import psutil
 
-from benchmarks import floors, report
+from benchmarks import floors, replay, report
 from benchmarks.layout import write
 from benchmarks.org import INSTANT, Organisation
 
@@ -58,13 +58,14 @@ def measure(teams: int, *, latency_ms: float, out: Path, template_db: Path) -> d
             states=files.states,
             latency_ms=latency_ms,
             source_rate_limits=floors.SANDBOX_RATE_LIMITS,
+            record_requests=True,
             timeout=60 + teams,
         ) as sandbox,
         running_prometheus(files.prometheus_rules, timeout=60 + teams / 10) as prometheus,
     ):
         served = time.perf_counter() - started
         round_trip_ms = sandbox_round_trip_ms(sandbox)
-        sandbox.request_counts(reset=True)
+        sandbox.request_counts(reset=True)  # and the request log
         home = work / "airflow"
         home.mkdir(parents=True)
         shutil.copy(template_db, home / "airflow.db")
@@ -79,6 +80,10 @@ def measure(teams: int, *, latency_ms: float, out: Path, template_db: Path) -> d
         _say(f"{teams} teams: sandbox ready in {served:.0f} s; running {DAG_ID} for {AUDIT_DATE}")
         run = _run_dag(env, work / "airflow-dags-test.log")
         requests = sandbox.request_counts()
+        log = sandbox.request_log()
+    _say(f"{teams} teams: sending PagerDuty's requests again to a fresh sandbox, with a client that does nothing else")
+    pagerduty_replay = replay.replay_seconds(log, state=files.states["pagerduty"], latency_ms=latency_ms)
+    timeline = replay.between_requests(log)
     tasks = _task_times(home / "airflow.db")
     result = {
         "teams": teams,
@@ -87,6 +92,8 @@ def measure(teams: int, *, latency_ms: float, out: Path, template_db: Path) -> d
         "generate_s": round(generated, 1),
         "sandbox_start_s": round(served, 1),
         "round_trip_ms": round_trip_ms,
+        "pagerduty_replay_s": round(pagerduty_replay, 1),
+        "pagerduty_requests_s": {name: round(seconds, 2) for name, seconds in (timeline or {}).items()},
         **run,
         "tasks": tasks,
         "requests": requests,

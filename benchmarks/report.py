@@ -54,6 +54,31 @@ def _task_state(result: dict[str, Any], task: str, source: str) -> str | None:
     return next((t["state"] for t in result["tasks"] if t["task"] == task and t["source"] == source), None)
 
 
+def pagerduty_sentences(result: dict[str, Any]) -> list[str]:
+    """PagerDuty's collect against this machine's least for its requests, and the audit's own share (``replay.py``)."""
+    row = next(row for row in source_rows(result) if row["source"] == "pagerduty")
+    floor, collect = row["time_floor_s"], row["collect_s"]
+    if not floor or not collect:
+        return []
+    sentences = []
+    if (replayed := result.get("pagerduty_replay_s")) is not None:
+        sentences.append(
+            f"PagerDuty's requests sent again one after another to a fresh sandbox by a client that does nothing else "
+            f"took {replayed:g} s ({replayed / floor:.2f} × its time floor): the least this machine collects them in."
+        )
+    if timeline := result.get("pagerduty_requests_s"):
+        between, around = timeline["between"], max(0.0, collect - timeline["span"])
+        estimate = floor + between + around
+        sentences.append(
+            f"From its first request to its last answer the collect took {timeline['span']:g} s, {between:g} s "
+            f"of them with no request at the emulator (the audit's own work between requests, its HTTP client's "
+            f"included), and {around:.1f} s before and after (the task's start, staging the facts): where a round "
+            f"trip is the latency, about {floor:g} + {between:g} + {around:.1f} = {estimate:.1f} s "
+            f"({estimate / floor:.2f} × the time floor)."
+        )
+    return sentences
+
+
 def _cell(value: Any) -> str:
     return "n/a" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
 
@@ -76,6 +101,7 @@ def text(result: dict[str, Any]) -> str:
             f"{_cell(row['ratio']):>8}{_cell(row['collect_s']):>10}{_cell(row['time_floor_s']):>8}"
             f"{_cell(row['time_ratio']):>8}{_cell(row['emulator_s']):>8}  {row['state']}"
         )
+    lines.extend(f"  {sentence}" for sentence in pagerduty_sentences(result))
     stages = stage_seconds(result)
     past_collection = sum(stages[s] or 0 for s in ("evaluate_checks", "score", "publish"))
     lines.append("  " + ", ".join(f"{stage} {_cell(seconds)} s" for stage, seconds in stages.items()))
@@ -111,6 +137,8 @@ def markdown(results: list[dict[str, Any]]) -> str:
                 f"{_cell(row['collect_s'])} | {_cell(row['time_floor_s'])} | {_cell(row['time_ratio'])} | "
                 f"{_cell(row['emulator_s'])} |"
             )
+        if sentences := pagerduty_sentences(result):
+            parts.append("\n" + " ".join(sentences))
         parts.append("")
     parts.append(
         "| teams | load registry (s) | checks (s) | score (s) | publish (s) | checks+score+publish (s) "

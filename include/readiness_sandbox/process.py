@@ -48,6 +48,13 @@ class SandboxHandle:
         response.raise_for_status()
         return response.json()["requests"]
 
+    def request_log(self, *, reset: bool = False) -> list[dict[str, Any]]:
+        """The emulator requests in arrival order ({source, method, path, query, body, status}): ``record_requests``."""
+        params = {"log": "true", "reset": "true" if reset else "false"}
+        response = requests.get(self.base_url + COUNTS_PATH, params=params, timeout=30)
+        response.raise_for_status()
+        return response.json()["log"]
+
 
 @contextmanager
 def running_sandbox(
@@ -58,6 +65,7 @@ def running_sandbox(
     fail_next: int = 0,
     latency_ms: float = 0.0,
     source_rate_limits: Mapping[str, RateLimit | str] | None = None,
+    record_requests: bool = False,
     timeout: float = 30.0,
 ) -> Iterator[SandboxHandle]:
     """Start ``python -m readiness_sandbox`` on a free loopback port; stop it on exit.
@@ -68,6 +76,7 @@ def running_sandbox(
     emulator's work inside it (the benchmark's stand-in for a SaaS API's round trip);
     ``SandboxHandle.request_counts`` reads what arrived.
     ``source_rate_limits`` sets one emulator's rate limit (``{"grafana": "100000/1"}``).
+    ``record_requests`` keeps every emulator request for ``SandboxHandle.request_log``.
     """
     token = token or default_token()
     with tempfile.TemporaryDirectory(prefix="readiness-sandbox-") as tmp:
@@ -87,6 +96,8 @@ def running_sandbox(
             command += ["--source-rate-limit", f"{source}={limit.requests}/{limit.per_seconds:g}"]
         if latency_ms:
             command += ["--latency-ms", f"{latency_ms:g}"]
+        if record_requests:
+            command.append("--record-requests")
         env = {**os.environ, TOKEN_ENV: token}
         with stderr_file.open("wb") as stderr:
             process = subprocess.Popen(

@@ -179,6 +179,11 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             "work counting inside them, like a SaaS API's round trip across the internet (default 0)"
         ),
     )
+    parser.add_argument(
+        "--record-requests",
+        action="store_true",
+        help="keep every emulator request (method, path, query, body; no headers) for GET /_sandbox/requests?log=true",
+    )
     parser.add_argument("--ready-file", type=Path, default=None, help="file to write the base URL to once listening")
     parser.add_argument(  # faults.py: also set and cleared at run time through /_sandbox/faults
         "--fault", type=parse_fault_option, action="append", default=[], metavar="SOURCE=KIND", help="inject a fault"
@@ -211,7 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         fail_next=args.fail_next,
         source_rate_limits=dict(args.source_rate_limit),
     )
-    counted = Traffic(app, sources=[emulator.source for emulator in EMULATORS.values()], latency=args.latency_ms / 1000)
+    sources = [emulator.source for emulator in EMULATORS.values()]
+    counted = Traffic(app, sources=sources, latency=args.latency_ms / 1000, record=args.record_requests)
     faulted = Faults(counted, sources=EMULATORS, faults=dict(args.fault))  # outermost: it may reset the socket
     serve(faulted, host=args.host, port=args.port, ready_file=args.ready_file)
     return 0

@@ -18,7 +18,6 @@ pagination can reach (offset + limit <= 10,000) is read in team or schedule slic
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -33,7 +32,7 @@ import pandas as pd
 from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error, retrying_session, settle_environment
 from oncall_readiness.sources.pagerduty_facts import FACT_COLUMNS, frame, normalise
 from oncall_readiness.sources.pagerduty_incidents import BeyondOffsetCap, collect_incidents
-from oncall_readiness.sources.pagerduty_pages import ahead, page_head
+from oncall_readiness.sources.pagerduty_pages import ahead, decode, page_head
 from oncall_readiness.sources.pagerduty_slices import (
     AccountTeams,
     Slice,
@@ -102,7 +101,7 @@ class PagerDutyClient(ApiClient):
         self.retries += len(retry_state.history) if retry_state else 0
         self.requests_made += 1
         raise_for_error(response, SOURCE)
-        return response.json()
+        return decode(response.content)
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         response = self._send(path, params)
@@ -127,7 +126,7 @@ class PagerDutyClient(ApiClient):
         one ahead of the caller (``pagerduty_pages``): still one request at a time.
         """
         for body in ahead(self._pages(path, key, params)):
-            yield from json.loads(body)[key]
+            yield from decode(body)[key]
 
     def _pages(self, path: str, key: str, params: Mapping[str, Any] | None) -> Iterator[bytes]:
         """The bodies of the collection's pages in order; what the next request needs comes from each one's head."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -64,17 +65,15 @@ def collect_incidents(client: PagerDutyClient, instant: pd.Timestamp, *, window_
     since = instant - pd.Timedelta(days=max(window_days, INCIDENT_LOOK_BACK_DAYS))
     analysed = {row["id"]: row for row in _analytics_incidents(client, since, instant)}
     listed = {incident["id"]: incident for incident in _listed_incidents(client, since, instant)}
-    rows = [_from_analytics(row, listed.get(incident_id)) for incident_id, row in analysed.items()]
-    rows += [_from_list(incident) for incident_id, incident in listed.items() if incident_id not in analysed]
-    weeks = [
-        row
-        for week in range(LOAD_WEEKS)
-        for row in _responder_week(client, instant - pd.Timedelta(weeks=week + 1), instant - pd.Timedelta(weeks=week))
-    ]
-    return {
-        "pagerduty_incidents": frame("pagerduty_incidents", sorted(rows, key=lambda row: row["created_at"] or "")),
-        "pagerduty_responder_weeks": frame("pagerduty_responder_weeks", weeks),
-    }
+    # The responders' weeks are asked on a thread while the incident rows are built here: the
+    # rows fill the waits for PagerDuty's answers (still one request at a time: the incidents
+    # are all read by now).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagerduty-responders") as asking:
+        weeks = asking.submit(_responder_weeks, client, instant)
+        rows = [_from_analytics(row, listed.get(incident_id)) for incident_id, row in analysed.items()]
+        rows += [_from_list(incident) for incident_id, incident in listed.items() if incident_id not in analysed]
+        incidents = frame("pagerduty_incidents", sorted(rows, key=lambda row: row["created_at"] or ""))
+        return {"pagerduty_incidents": incidents, "pagerduty_responder_weeks": weeks.result()}
 
 
 def _analytics_incidents(client: PagerDutyClient, since: pd.Timestamp, until: pd.Timestamp) -> Iterator[dict]:
@@ -110,6 +109,16 @@ def _windowed(client: PagerDutyClient, since: pd.Timestamp, until: pd.Timestamp,
         middle = since + (until - since) / 2
         yield from _windowed(client, since, middle, params)
         yield from _windowed(client, middle, until, params)
+
+
+def _responder_weeks(client: PagerDutyClient, instant: pd.Timestamp) -> pd.DataFrame:
+    """Each responder's load in each of the ``LOAD_WEEKS`` weeks counted back from ``instant``."""
+    weeks = [
+        row
+        for week in range(LOAD_WEEKS)
+        for row in _responder_week(client, instant - pd.Timedelta(weeks=week + 1), instant - pd.Timedelta(weeks=week))
+    ]
+    return frame("pagerduty_responder_weeks", weeks)
 
 
 def _responder_week(client: PagerDutyClient, start: pd.Timestamp, end: pd.Timestamp) -> list[dict]:

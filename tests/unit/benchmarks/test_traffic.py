@@ -113,3 +113,50 @@ def test_one_emulator_can_get_its_own_rate_limit():
     with TestClient(app) as client:  # the other emulators keep their default (960 a minute)
         feed = [client.get("/chaos_calendar/calendars/chaos-days.ics", auth=("a", "t")).status_code for _ in range(4)]
     assert feed == [200] * 4
+
+
+def test_a_recording_sandbox_keeps_each_request_as_sent_in_arrival_order_without_its_headers():
+    emulator = FastAPI()
+
+    @emulator.post("/analytics/raw/incidents")
+    def raw(body: dict) -> dict:
+        return {"data": [], "echo": body}
+
+    root = FastAPI()
+    root.mount("/pagerduty", emulator)
+    traffic = Traffic(root, sources=["pagerduty"], record=True)
+    with TestClient(traffic) as client:
+        client.get("/pagerduty/users", params={"team_ids[]": ["PT1", "PT2"], "offset": 100})
+        client.post("/pagerduty/analytics/raw/incidents", json={"limit": 1000}, headers={"Authorization": "secret"})
+        answer = client.get(COUNTS_PATH, params={"log": "true", "reset": "true"}).json()
+        after_reset = client.get(COUNTS_PATH, params={"log": "true"}).json()
+    times = [(entry.pop("arrived"), entry.pop("answered")) for entry in answer["log"]]
+    assert times[0][0] <= times[0][1] <= times[1][0] <= times[1][1]  # one after the other, as they were sent
+    assert answer["log"] == [
+        {
+            "source": "pagerduty",
+            "method": "GET",
+            "path": "/pagerduty/users",
+            "query": "team_ids%5B%5D=PT1&team_ids%5B%5D=PT2&offset=100",
+            "body": "",
+            "status": 404,
+        },
+        {
+            "source": "pagerduty",
+            "method": "POST",
+            "path": "/pagerduty/analytics/raw/incidents",
+            "query": "",
+            "body": '{"limit":1000}',
+            "status": 200,
+        },
+    ]
+    assert "secret" not in str(answer)
+    assert after_reset["log"] == [] and after_reset["requests"] == []
+
+
+def test_a_sandbox_that_does_not_record_keeps_no_requests():
+    traffic = Traffic(_app(), sources=["grafana"])
+    with TestClient(traffic) as client:
+        client.get("/grafana/api/teams/1/members")
+        answer = client.get(COUNTS_PATH, params={"log": "true"}).json()
+    assert answer["log"] == [] and answer["requests"][0]["requests"] == 1

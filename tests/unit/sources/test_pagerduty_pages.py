@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from oncall_readiness.sources.http import SourceError
-from oncall_readiness.sources.pagerduty_pages import PageHead, ahead, page_head
+from oncall_readiness.sources.pagerduty import PagerDutyClient
+from oncall_readiness.sources.pagerduty_pages import PageHead, ahead, decode, page_head
 
 
 def test_the_next_page_is_asked_for_while_the_caller_still_uses_this_one():
@@ -65,3 +67,33 @@ def test_the_head_of_a_page_says_what_the_next_request_needs_without_its_objects
     assert page_head(b'{"teams": [], "more": false}', "users").count is None
     with pytest.raises(ValueError):
         page_head(b'{"users": [{"id": "P1"}', "users")  # cut short: malformed JSON, as response.json() raises
+
+
+def test_a_page_that_msgspec_refuses_but_json_reads_is_read_as_before():
+    title = "disk full \ud83d"  # an emoji cut in half by a truncated title: JSON allows the lone escape
+    body = json.dumps({"incidents": [{"id": "Q1", "title": title}], "more": False, "total": 1}).encode()
+    assert b"\\ud83d" in body
+    assert page_head(body, "incidents") == PageHead(more=False, total=1, count=1)
+    assert decode(body) == json.loads(body)
+    with pytest.raises(ValueError):
+        page_head(b'[{"id": "Q1"}, "\\ud83d"]', "incidents")  # not a page at all
+
+    class OnePage(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), OnePage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = PagerDutyClient("token", base_url=f"http://127.0.0.1:{server.server_port}", max_retries=0)
+        assert list(client.iter_all("/incidents", "incidents")) == [{"id": "Q1", "title": title}]
+    finally:
+        server.shutdown()
+        server.server_close()
