@@ -8,11 +8,12 @@ again, in order, one after another, through the audit's own client sessions and 
 nothing with the answers measures the first part alone: the least this machine collects
 PagerDuty in, whatever the audit does. They are sent to a fresh sandbox serving the same
 state, so the emulator starts as cold as the audit found it (no query matches kept from the
-run) and the token's rate-limit window is new.
+run), without PagerDuty's rate limit (the replay times round trips; the audit's own refused
+requests are left out of it).
 
 The record also says when each request arrived and was answered, so ``between_requests``
 reads the time the emulator had no request of the audit's: the audit's own work between
-requests (its HTTP client's included), which a faster machine would not take away.
+requests (its HTTP client's included), which a real API's round trip would not take away.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ def replay_seconds(log: Iterable[Mapping[str, Any]], *, state: Path, latency_ms:
     """Seconds a fresh sandbox serving PagerDuty's ``state`` takes to answer the PagerDuty requests of ``log``."""
     from readiness_sandbox.process import running_sandbox
 
-    with running_sandbox(states={SOURCE: state}, latency_ms=latency_ms, timeout=600) as sandbox:
+    unlimited = {SOURCE: "1000000/1"}
+    with running_sandbox(
+        states={SOURCE: state}, latency_ms=latency_ms, source_rate_limits=unlimited, timeout=600
+    ) as sandbox:
         return send_again(sandbox.url(SOURCE), sandbox.token, log)
 
 

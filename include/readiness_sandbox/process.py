@@ -49,7 +49,10 @@ class SandboxHandle:
         return response.json()["requests"]
 
     def request_log(self, *, reset: bool = False) -> list[dict[str, Any]]:
-        """The emulator requests in arrival order ({source, method, path, query, body, status}): ``record_requests``."""
+        """The emulator requests in arrival order (source, method, path, query, body, status, arrived, answered).
+
+        Empty unless the sandbox was started with ``record_requests``.
+        """
         params = {"log": "true", "reset": "true" if reset else "false"}
         response = requests.get(self.base_url + COUNTS_PATH, params=params, timeout=30)
         response.raise_for_status()

@@ -169,10 +169,9 @@ class Traffic:
         query = parse_qs(scope.get("query_string", b"").decode())
         reset, with_log = (query.get(name, ["false"])[-1].lower() in ("1", "true", "yes") for name in ("reset", "log"))
         answer: dict[str, Any] = {"latency_ms": self.latency * 1000, "requests": self.counts(reset=reset)}
+        log = self.log(reset=reset)
         if with_log:
-            answer["log"] = self.log(reset=reset)
-        elif reset:
-            self.log(reset=True)
+            answer["log"] = log
         body = json.dumps(answer).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
