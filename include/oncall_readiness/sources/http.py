@@ -323,11 +323,15 @@ class ApiClient:
         with self._borrowed_session() as session:
             self.gate.wait()
             response = session.get(f"{self.base_url}{path}", params=params, **kwargs)
+        self.count_retries(response)
+        return response
+
+    def count_retries(self, response: requests.Response) -> None:
+        """Add the retries urllib3 made for ``response`` to ``retries`` (thread-safe, like ``count_request``)."""
         retry_state = getattr(response.raw, "retries", None)
         if retry_state and retry_state.history:
             with self._lock:
                 self.retries += len(retry_state.history)
-        return response
 
 
 def describe_failure(source_title: str, error: BaseException) -> str:

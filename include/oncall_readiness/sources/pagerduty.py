@@ -95,24 +95,26 @@ class PagerDutyClient(ApiClient):
         self.collections: dict[str, list[int]] = {}
 
     def query(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """One ``POST`` of a query API (analytics): it reads, so it is retried like a GET."""
+        """One ``POST`` of a query API (analytics): it reads, so it is retried like a GET.
+
+        Counted under the client's lock: the responders' weeks are asked from a thread of their own.
+        """
         response = self.queries.post(f"{self.base_url}{path}", json=dict(body), timeout=30)
-        retry_state = getattr(response.raw, "retries", None)
-        self.retries += len(retry_state.history) if retry_state else 0
-        self.requests_made += 1
+        self.count_retries(response)
+        self.count_request()
         raise_for_error(response, SOURCE)
         return decode(response.content)
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         response = self._send(path, params)
-        self.requests_made += 1
+        self.count_request()
         raise_for_error(response, SOURCE)
         return response.json()
 
     def find(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         """``get`` for an object that may not exist (an id the registry names): None on 404."""
         response = self._send(path, params)
-        self.requests_made += 1
+        self.count_request()
         if response.status_code == 404:
             return None
         raise_for_error(response, SOURCE)

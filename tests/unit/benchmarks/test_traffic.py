@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import threading
 import time
 
 import requests
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -160,3 +164,30 @@ def test_a_sandbox_that_does_not_record_keeps_no_requests():
         client.get("/grafana/api/teams/1/members")
         answer = client.get(COUNTS_PATH, params={"log": "true"}).json()
     assert answer["log"] == [] and answer["requests"][0]["requests"] == 1
+
+
+def test_a_request_is_counted_and_logged_before_its_client_can_read_the_end_of_the_answer():
+    async def answers_then_lingers(scope, receive, send):  # an app whose work goes on after its answer
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"{}"})
+        await asyncio.sleep(0.5)
+
+    traffic = Traffic(answers_then_lingers, sources=["pagerduty"], record=True)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(traffic, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert requests.get(f"{base}/pagerduty/users", timeout=5).status_code == 200
+        answer = requests.get(f"{base}{COUNTS_PATH}", params={"log": "true"}, timeout=5).json()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+    assert [row["requests"] for row in answer["requests"]] == [1]
+    assert [entry["status"] for entry in answer["log"]] == [200]
