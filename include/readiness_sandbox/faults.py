@@ -31,7 +31,6 @@ import json
 import re
 import socket
 import struct
-import threading
 from collections import Counter
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from typing import Any
 
 import requests
 
+from .in_thread import serving_in_thread
 from .traffic import ASGIApp, Message, Receive, Scope, Send
 
 CONTROL_PATH = "/_sandbox/faults"
@@ -100,11 +100,16 @@ class Faults:
             await self.app(scope, receive, send)
             return
         if spec["fault"] in REWRITE_FAULTS:
-            if await _rewritten(self.app, scope, receive, send, _rewriter(spec, source, scope)):
-                self.applied[source] += 1
+            await _rewritten(self.app, scope, receive, send, _rewriter(spec, source, scope), self._count(source))
             return
         self.applied[source] += 1  # before: a client that gave up may cut the answer short
         await _inject(spec, self.app, scope, receive, send)
+
+    def _count(self, source: str):
+        def count() -> None:
+            self.applied[source] += 1
+
+        return count
 
     async def _control(self, scope: Scope, receive: Receive, send: Send) -> None:
         source = scope["path"].removeprefix(CONTROL_PATH).strip("/")
@@ -152,14 +157,17 @@ async def _reset_connection(send: Send) -> None:
     await asyncio.sleep(0)  # let uvicorn see the connection lost, so it sends nothing more
 
 
-async def _rewritten(app: ASGIApp, scope: Scope, receive: Receive, send: Send, rewrite) -> bool:
-    """Run the app, buffer its answer, and send ``rewrite(body, content_type)`` instead; whether it differs."""
+async def _rewritten(app: ASGIApp, scope: Scope, receive: Receive, send: Send, rewrite, on_changed) -> None:
+    """Run the app, buffer its answer, and send ``rewrite(body, content_type)`` instead.
+
+    ``on_changed()`` runs before the answer is sent when the rewrite changed it: the app may go on
+    after its answer, and a client that has read the answer may already be asking what changed.
+    """
     start: Message = {}
     chunks: list[bytes] = []
-    changed = False
 
     async def buffer(message: Message) -> None:
-        nonlocal start, changed
+        nonlocal start
         if message["type"] == "http.response.start":
             start = dict(message)
         elif message["type"] == "http.response.body":
@@ -169,13 +177,13 @@ async def _rewritten(app: ASGIApp, scope: Scope, receive: Receive, send: Send, r
                 body = b"".join(chunks)
                 if 200 <= start.get("status", 500) < 300:
                     original, body = body, rewrite(body, headers.get(b"content-type", b"").decode("latin-1"))
-                    changed = body != original
+                    if body != original:
+                        on_changed()
                 headers[b"content-length"] = str(len(body)).encode()
                 await send({**start, "headers": list(headers.items())})
                 await send({"type": "http.response.body", "body": body})
 
     await app(scope, receive, buffer)
-    return changed
 
 
 def _rewrite(fault: str, spec: dict[str, Any], source: str, scope: Scope, body: bytes, kind: str) -> bytes:
@@ -329,20 +337,5 @@ def fault_proxy(upstream: str, *, source: str = "prometheus") -> Iterator[str]:
 
     The source is served under ``<base URL>/<source>``; faults are set with ``set_fault(base URL, ...)``.
     """
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    app = Faults(Proxy(upstream, source), sources=[source])
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # not the main thread
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started and thread.is_alive():
-        threading.Event().wait(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serving_in_thread(Faults(Proxy(upstream, source), sources=[source])) as base_url:
+        yield base_url

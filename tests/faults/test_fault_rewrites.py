@@ -1,12 +1,15 @@
-"""What each rewriting fault does to an answer, without a server (the matrix drives them for real)."""
+"""What each rewriting fault does to an answer (the matrix drives them through the whole audit)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
+import requests
 
 from readiness_sandbox import faults
+from readiness_sandbox.in_thread import serving_in_thread
 from readiness_sandbox.server import _parse_args
 
 LISTING = {"users": [{"id": "P1", "email": "a@x"}, {"id": "P2", "email": "b@x"}], "more": False, "total": 2}
@@ -53,3 +56,19 @@ def test_the_server_takes_a_fault_on_its_command_line():
     assert _parse_args(["--fault", "grafana=connection_reset"]).fault == [("grafana", {"fault": "connection_reset"})]
     with pytest.raises(SystemExit):
         _parse_args(["--fault", "grafana=gremlins"])
+
+
+def test_a_rewritten_answer_is_counted_before_its_client_can_read_its_end():
+    """The matrix reads the count as soon as the audit gave up on the answer; the app may still be running."""
+
+    async def answers_then_lingers(scope, receive, send):
+        body = json.dumps(LISTING).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+        await asyncio.sleep(0.5)
+
+    app = faults.Faults(answers_then_lingers, sources=["pagerduty"], faults={"pagerduty": {"fault": "schema_drift"}})
+    with serving_in_thread(app) as base:
+        users = requests.get(f"{base}/pagerduty/users", timeout=5).json()["users"]
+        assert users == [{"id": "P1"}, {"id": "P2"}]
+        assert faults.set_fault(base, "pagerduty", None) == 1

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 
 import requests
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from readiness_sandbox.in_thread import serving_in_thread
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.traffic import COUNTS_PATH, Traffic, endpoint
 
@@ -173,21 +171,8 @@ def test_a_request_is_counted_and_logged_before_its_client_can_read_the_end_of_t
         await asyncio.sleep(0.5)
 
     traffic = Traffic(answers_then_lingers, sources=["pagerduty"], record=True)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(traffic, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
+    with serving_in_thread(traffic) as base:
         assert requests.get(f"{base}/pagerduty/users", timeout=5).status_code == 200
         answer = requests.get(f"{base}{COUNTS_PATH}", params={"log": "true"}, timeout=5).json()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
     assert [row["requests"] for row in answer["requests"]] == [1]
     assert [entry["status"] for entry in answer["log"]] == [200]
