@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import msgspec
 import pytest
 
+from oncall_readiness.sources import pagerduty_pages
 from oncall_readiness.sources.http import SourceError
 from oncall_readiness.sources.pagerduty import PagerDutyClient
 from oncall_readiness.sources.pagerduty_pages import PageHead, ahead, decode, page_head
@@ -97,3 +100,39 @@ def test_a_page_that_msgspec_refuses_but_json_reads_is_read_as_before():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_garbage_collector_is_off_while_a_page_is_decoded(monkeypatch):
+    collector_on = []  # as each decoder began
+
+    def watched(decoder):
+        def decoding(body, *args, **kwargs):
+            collector_on.append(gc.isenabled())
+            return decoder(body, *args, **kwargs)
+
+        return decoding
+
+    monkeypatch.setattr(pagerduty_pages.msgspec.json, "decode", watched(msgspec.json.decode))
+    monkeypatch.setattr(pagerduty_pages.json, "loads", watched(json.loads))
+    refused = b'{"incidents": [{"title": "cut \\ud83d"}]}'  # msgspec refuses it, json reads it
+    assert decode(b'{"users": [{"id": "P1"}]}') == {"users": [{"id": "P1"}]}
+    assert decode(refused)["incidents"][0]["title"] == "cut \ud83d"
+    with pytest.raises(ValueError):
+        decode(b'{"users": [')
+    assert collector_on == [False] * 5  # msgspec, msgspec then json, msgspec then json
+    assert gc.isenabled()
+
+
+def test_the_collector_runs_again_only_once_every_thread_has_decoded():
+    pause = pagerduty_pages._collector_paused
+    with pause:  # one thread still decoding while another finishes
+        with pause:
+            pass
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()  # a process that runs without the collector keeps running without it
+    try:
+        decode(b'{"users": []}')
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
