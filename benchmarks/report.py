@@ -64,7 +64,8 @@ def pagerduty_sentences(result: dict[str, Any]) -> list[str]:
     if (replayed := result.get("pagerduty_replay_s")) is not None:
         sentences.append(
             f"PagerDuty's requests sent again one after another to a fresh sandbox by a client that does nothing else "
-            f"took {replayed:g} s ({replayed / floor:.2f} × its time floor): the least this machine collects them in."
+            f"took {replayed:g} s ({replayed / floor:.2f} × its time floor): the least this machine collects them in. "
+            f"The audit's collect took {collect / replayed:.2f} × that."
         )
     if timeline := result.get("pagerduty_requests_s"):
         between, around = timeline["between"], max(0.0, collect - timeline["span"])

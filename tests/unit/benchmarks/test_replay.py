@@ -67,5 +67,6 @@ def test_the_report_splits_pagerdutys_collect_into_the_machines_share_and_the_au
     }
     replayed, split = pagerduty_sentences(result)
     assert "took 12.5 s (1.25 × its time floor)" in replayed  # the floor: 500 × 20 ms = 10 s
+    assert "The audit's collect took 1.28 × that." in replayed  # 16 s for 12.5 s
     assert "collect took 15 s, 2 s of them with no request" in split
     assert "about 10 + 2 + 1.0 = 13.0 s (1.30 × the time floor)" in split
