@@ -66,10 +66,10 @@ def send_again(base_url: str, token: str, log: Iterable[Mapping[str, Any]]) -> f
     out: they measure its rate limit, not the machine.
     """
     prefix = "/" + SOURCE
-    requests = [entry for entry in log if entry["source"] == SOURCE and entry["status"] != 429]
+    answered = [entry for entry in log if entry["source"] == SOURCE and entry["status"] != 429]
     client = PagerDutyClient(token, base_url=base_url, max_retries=0)
     started = time.perf_counter()
-    for entry in requests:
+    for entry in answered:
         path = entry["path"].removeprefix(prefix)
         url = f"{base_url}{path}?{entry['query']}" if entry["query"] else f"{base_url}{path}"
         if entry["method"] == "GET":
