@@ -1,8 +1,8 @@
 """The emulators' state of a synthetic organisation, in the formats the sandbox reads.
 
 One function per emulator, each returning the mapping its state file holds (formats:
-``readiness_sandbox.pagerduty_state``, ``grafana_state``, ``github_state``,
-``confluence_state``; the Chaos Day feed is iCalendar text and Prometheus reads rule files).
+``readiness_sandbox.pagerduty.state``, ``grafana.state``, ``github.state``,
+``confluence.state``; the Chaos Day feed is iCalendar text and Prometheus reads rule files).
 """
 
 from __future__ import annotations
@@ -287,7 +287,7 @@ def github(org: Organisation) -> dict[str, Any]:
 
 
 def confluence(org: Organisation) -> dict[str, Any]:
-    from readiness_sandbox.confluence import SANDBOX_EMAIL
+    from readiness_sandbox.confluence.app import SANDBOX_EMAIL
 
     pages = []
     for team in org.teams:

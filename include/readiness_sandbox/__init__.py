@@ -4,8 +4,10 @@ Production never imports this package (a test checks it); a production image may
 out.
 
 - ``emulators.EMULATORS``: one record per emulated source (PagerDuty, Grafana, GitHub,
-  Confluence), each an API emulator (``pagerduty``, ``grafana``, ``github``,
-  ``confluence``) over a state file of the sample organisation (``sample_org``);
+  Confluence, the Chaos Day calendar), each an API emulator (the packages ``pagerduty``,
+  ``grafana``, ``github``, ``confluence``: the app in ``app``, the state file's format in
+  ``state``; the one module ``chaos_calendar``) over a file of the sample organisation
+  (``sample_org``);
 - ``prometheus.running_prometheus()``: a real Prometheus (never emulated) with rule files;
 - ``python -m readiness_sandbox``: serves every emulator under ``/<source>`` (``server``);
 - ``process.running_sandbox()``: that server as a subprocess, for tests and the demo;

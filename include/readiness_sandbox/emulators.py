@@ -19,7 +19,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from . import chaos_calendar, confluence, github, grafana, grafana_state, pagerduty, pagerduty_state
+from . import chaos_calendar
+from .confluence import app as confluence
+from .github import app as github
+from .grafana import app as grafana
+from .grafana import state as grafana_state
+from .pagerduty import app as pagerduty
+from .pagerduty import state as pagerduty_state
 from .rate_limit import RateLimit
 from .sample_org import state_file
 

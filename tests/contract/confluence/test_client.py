@@ -15,7 +15,7 @@ from oncall_readiness.runbook_facts import PART_COLUMNS
 from oncall_readiness.sources import confluence
 from oncall_readiness.sources.confluence import ConfluenceClient, collect, collect_for_audit, runbooks_to_collect
 from oncall_readiness.sources.http import SourceError
-from readiness_sandbox.confluence import SANDBOX_EMAIL
+from readiness_sandbox.confluence.app import SANDBOX_EMAIL
 from readiness_sandbox.emulators import EMULATORS
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG

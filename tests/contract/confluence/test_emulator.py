@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from readiness_sandbox.confluence import ConfluenceStateError, create_app, parse_state
-from readiness_sandbox.pagerduty import RateLimit
+from readiness_sandbox.confluence.app import ConfluenceStateError, create_app, parse_state
+from readiness_sandbox.rate_limit import RateLimit
 
 EMAIL, TOKEN = "bot@example.com", "test-token"
 CONTENT = "/wiki/rest/api/content"

@@ -12,8 +12,8 @@ import hashlib
 import pytest
 from fastapi.testclient import TestClient
 
-from readiness_sandbox.github import GitHubStateError, create_app, parse_state
-from readiness_sandbox.pagerduty import RateLimit
+from readiness_sandbox.github.app import GitHubStateError, create_app, parse_state
+from readiness_sandbox.rate_limit import RateLimit
 
 TOKEN = "test-token"
 HEADERS = {

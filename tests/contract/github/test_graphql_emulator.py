@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from oncall_readiness.sources.github_files import BlobLink
 from oncall_readiness.sources.github_graphql import query_variables, runbooks_query
-from readiness_sandbox.github import create_app
+from readiness_sandbox.github.app import create_app
 
 TOKEN = "test-token"
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "X-GitHub-Api-Version": "2022-11-28"}

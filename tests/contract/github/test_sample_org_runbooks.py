@@ -13,7 +13,7 @@ from oncall_readiness.checks.runner import evaluate_checks
 from oncall_readiness.registry import load_registry
 from oncall_readiness.runbook_facts import HOSTS
 from oncall_readiness.sources import confluence, github
-from readiness_sandbox.confluence import SANDBOX_EMAIL
+from readiness_sandbox.confluence.app import SANDBOX_EMAIL
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 

@@ -11,10 +11,10 @@ import pytest
 import requests
 from fastapi.testclient import TestClient
 
-from readiness_sandbox.grafana import create_app, load_grafana_state, parse_state
-from readiness_sandbox.grafana_state import StateError
-from readiness_sandbox.pagerduty import RateLimit
+from readiness_sandbox.grafana.app import create_app, load_grafana_state, parse_state
+from readiness_sandbox.grafana.state import StateError
 from readiness_sandbox.process import SandboxError, running_sandbox
+from readiness_sandbox.rate_limit import RateLimit
 from readiness_sandbox.sample_org import state_file
 
 TOKEN = "glsa_test-token"

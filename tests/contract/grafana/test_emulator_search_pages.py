@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from readiness_sandbox.grafana import create_app
-from readiness_sandbox.pagerduty import RateLimit
+from readiness_sandbox.grafana.app import create_app
+from readiness_sandbox.rate_limit import RateLimit
 
 TOKEN = "glsa_test-token"
 STATE = {

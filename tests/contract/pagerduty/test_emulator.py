@@ -13,7 +13,7 @@ import pytest
 import requests
 from fastapi.testclient import TestClient
 
-from readiness_sandbox.pagerduty import (
+from readiness_sandbox.pagerduty.app import (
     RateLimit,
     StateError,
     create_app,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from readiness_sandbox.pagerduty import create_app, load_pagerduty_state, parse_state
+from readiness_sandbox.pagerduty.app import create_app, load_pagerduty_state, parse_state
 
 STATE_FILE = Path(__file__).parent / "fixtures" / "pagerduty_state.yaml"
 TOKEN = "test-token"

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from readiness_sandbox.pagerduty import StateError, create_app, load_pagerduty_state, parse_state
+from readiness_sandbox.pagerduty.app import StateError, create_app, load_pagerduty_state, parse_state
 
 STATE_FILE = Path(__file__).parent / "fixtures" / "pagerduty_state.yaml"
 TOKEN = "test-token"

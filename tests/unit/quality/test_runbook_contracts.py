@@ -15,7 +15,7 @@ from oncall_readiness.runbook_facts import HOSTS
 from oncall_readiness.sources import confluence, github
 from oncall_readiness.sources.catalogue import SOURCES
 from oncall_readiness.sources.runbooks import frame
-from readiness_sandbox.confluence import SANDBOX_EMAIL
+from readiness_sandbox.confluence.app import SANDBOX_EMAIL
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 

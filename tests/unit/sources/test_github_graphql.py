@@ -7,8 +7,8 @@ import pytest
 from oncall_readiness.sources.github_client import graphql_url
 from oncall_readiness.sources.github_files import BlobLink
 from oncall_readiness.sources.github_graphql import query_cost, query_variables, runbooks_query
-from readiness_sandbox.github_graphql_query import parse_query
-from readiness_sandbox.github_graphql_schema import measure
+from readiness_sandbox.github.graphql_query import parse_query
+from readiness_sandbox.github.graphql_schema import measure
 
 LINKS = [BlobLink("o", "r", "main", 'docs/"quoted" {braces}.md'), BlobLink("o", "other", "v1.2", "x.md")]
 

@@ -17,8 +17,8 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 
-from .pagerduty_model import Incident, Notification, PagerDutyState
-from .pagerduty_schedules import get_zone, render_final
+from .model import Incident, Notification, PagerDutyState
+from .schedules import get_zone, render_final
 
 INTERRUPTING = frozenset({"phone", "sms", "push"})
 DEDUPE_WINDOW = timedelta(seconds=60)

@@ -15,7 +15,7 @@
   gives the raw text), a folder as a list of entries, 404 for a missing path;
 - ``GET /rate_limit``: the token's quota (not counted against it, as on GitHub);
 - ``POST /graphql``: the GraphQL API for the runbook reads, with its point costs, node
-  limits and errors (``github_graphql``; its own points limit, not the REST one).
+  limits and errors (``graphql``; its own points limit, not the REST one).
 
 Authentication is ``Authorization: Bearer <token>`` or ``token <token>``: a missing header
 answers 401 ``Requires authentication`` (every sandbox repository is private; GitHub
@@ -26,7 +26,7 @@ itself would answer 404 for a private repository), a wrong token 401 ``Bad crede
 with ``x-ratelimit-remaining: 0``, plus ``retry-after`` when configured.
 
 The state (repositories, their commits and the ``emulator`` settings) is read and validated
-by ``github_state``, whose docstring describes its YAML format; ``github_render`` shapes the
+by ``state``, whose docstring describes its YAML format; ``render`` shapes the
 JSON of commits and contents. This module holds the rate limiter, the handlers and the app.
 """
 
@@ -44,9 +44,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .github_graphql import PointsLimiter, answer_query
-from .github_render import commit_json, entry_json, wrapped_base64
-from .github_state import (
+from ..rate_limit import RateLimit
+from .graphql import PointsLimiter, answer_query
+from .render import commit_json, entry_json, wrapped_base64
+from .state import (
     DEFAULT_RATE_LIMIT,
     Commit,
     EmulatorSettings,
@@ -57,7 +58,6 @@ from .github_state import (
     load_github_state,
     parse_state,
 )
-from .rate_limit import RateLimit
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",

@@ -10,8 +10,8 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from .pagerduty_model import ContactMethod, NotificationRule
-from .pagerduty_schedules import (
+from .model import ContactMethod, NotificationRule
+from .schedules import (
     UTC,
     Entry,
     Layer,
@@ -21,7 +21,7 @@ from .pagerduty_schedules import (
     render_layer,
     render_overrides,
 )
-from .pagerduty_state import (
+from .state import (
     EscalationPolicy,
     EscalationRule,
     Incident,

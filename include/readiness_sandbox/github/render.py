@@ -7,7 +7,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from .github_state import Commit, Person, Repository
+from .state import Commit, Person, Repository
 
 HTML_BASE = "https://github.com"
 

@@ -1,7 +1,7 @@
 """The PagerDuty state file's per-section readers: each validates one item and builds its model.
 
 ``Item`` wraps one mapping of the file, with field readers that fail with a StateError naming
-the file, the section, the id and the field; ``parse_state`` (in ``pagerduty_state``, whose
+the file, the section, the id and the field; ``parse_state`` (in ``state``, whose
 docstring describes the format) calls one ``parse_<section>`` per item, in file order.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from .pagerduty_model import (
+from .model import (
     ContactMethod,
     EscalationPolicy,
     EscalationRule,
@@ -22,7 +22,7 @@ from .pagerduty_model import (
     Team,
     User,
 )
-from .pagerduty_schedules import Layer, Override, Restriction, get_zone, parse_time
+from .schedules import Layer, Override, Restriction, get_zone, parse_time
 
 SECTIONS = ("users", "teams", "schedules", "escalation_policies", "services", "incidents")
 USER_ROLES = (

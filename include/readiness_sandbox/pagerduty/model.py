@@ -1,11 +1,11 @@
-"""The PagerDuty emulator's account: the validated model ``pagerduty_state`` builds from the state file."""
+"""The PagerDuty emulator's account: the validated model ``state`` builds from the state file."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .pagerduty_schedules import Layer, Override, get_zone
+from .schedules import Layer, Override, get_zone
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ import yaml
 
 from readiness_sandbox.times import utc_moment
 
-from .rate_limit import RateLimit
-from .state_text import parse_document
+from ..rate_limit import RateLimit
+from ..state_text import parse_document
 
 DEFAULT_RATE_LIMIT = RateLimit(100, 1)
 

@@ -7,7 +7,7 @@
 
 Analytics reports late, as the real one does: only resolved incidents, and none created in
 the 24 hours before the emulator's "now" (the incidents list has those). Interruptions,
-hours and time on call follow ``pagerduty_interruptions``. Times are rendered with their
+hours and time on call follow ``interruptions``. Times are rendered with their
 offset in the request's ``time_zone`` (default ``Etc/UTC``).
 """
 
@@ -22,11 +22,11 @@ from typing import Any
 
 from fastapi import Request
 
-from .pagerduty_interruptions import assignees, interruption_counts, seconds_on_call
-from .pagerduty_model import Incident, PagerDutyState
-from .pagerduty_protocol import invalid, json_body
-from .pagerduty_render import Renderer
-from .pagerduty_schedules import format_time, get_zone, parse_time
+from .interruptions import assignees, interruption_counts, seconds_on_call
+from .model import Incident, PagerDutyState
+from .protocol import invalid, json_body
+from .render import Renderer
+from .schedules import format_time, get_zone, parse_time
 
 ANALYTICS_LAG = timedelta(hours=24)
 # Raw-incident queries whose ordered matches are kept for their next pages (cursor paging).

@@ -2,7 +2,7 @@
 
 Users, teams and members; schedules (rendered layers, overrides, final schedule) and
 on-calls; escalation policies, services and incidents; and, beside them, the analytics
-(``pagerduty_analytics``) and incident notes (``pagerduty_notes``). ``ROUTES`` maps each
+(``analytics``) and incident notes (``notes``). ``ROUTES`` maps each
 method and path to its handler (an attribute path on the emulator).
 """
 
@@ -14,12 +14,12 @@ from typing import Any
 
 from fastapi import Request
 
-from .pagerduty_analytics import Analytics
-from .pagerduty_notes import Notes
-from .pagerduty_protocol import Query, by_name, invalid, matches, not_found
-from .pagerduty_render import Renderer
-from .pagerduty_schedules import UTC, Entry, add_months, format_time, overlapping, render_final
-from .pagerduty_state import EscalationPolicy, Incident, PagerDutyState
+from .analytics import Analytics
+from .notes import Notes
+from .protocol import Query, by_name, invalid, matches, not_found
+from .render import Renderer
+from .schedules import UTC, Entry, add_months, format_time, overlapping, render_final
+from .state import EscalationPolicy, Incident, PagerDutyState
 
 SECTIONS = ("users", "teams", "schedules", "escalation_policies", "services", "incidents")
 SCHEDULE_DEFAULT_SPAN = timedelta(weeks=2)

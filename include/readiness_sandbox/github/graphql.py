@@ -41,10 +41,10 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from .github_graphql_query import Field, InlineFragment, Operation, QuerySyntaxError, argument_values, parse_query
-from .github_graphql_schema import QueryError, measure
-from .github_state import GitHubState, Repository
-from .rate_limit import RateLimit
+from ..rate_limit import RateLimit
+from .graphql_query import Field, InlineFragment, Operation, QuerySyntaxError, argument_values, parse_query
+from .graphql_schema import QueryError, measure
+from .state import GitHubState, Repository
 
 TRUNCATE_BYTES = 1024 * 1024
 DOCS = "https://docs.github.com/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api"

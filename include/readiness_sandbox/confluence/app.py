@@ -12,7 +12,7 @@
 - ``GET /wiki/rest/api/content/{id}/version?start=&limit=``: the page's versions, newest
   first (``results``, ``start``, ``limit``, ``size``, ``_links.next`` while there are more;
   ``limit`` at most 200);
-- ``GET /wiki/api/v2/pages?id=..&body-format=storage``: the v2 bulk page read (``confluence_v2``);
+- ``GET /wiki/api/v2/pages?id=..&body-format=storage``: the v2 bulk page read (``v2``);
 - ``GET /wiki/rest/api/user/current``: the account the request authenticated as (``type:
   "known"``, ``accountId``, ``accountType: "atlassian"``, ``email``, ``publicName``,
   ``displayName``, ``profilePicture``, ``_expandable``, ``_links``); the hook's Test button
@@ -24,7 +24,7 @@ when the state lists ``users``, the email one of them; otherwise 401. Over the r
 and ``X-RateLimit-Limit``/``-Remaining``/``-Reset`` (ISO 8601), as Atlassian documents.
 
 The state (pages, their versions, the accounts and the ``emulator`` settings) is read and
-validated by ``confluence_state``, whose docstring describes its YAML format. This module
+validated by ``state``, whose docstring describes its YAML format. This module
 holds the rate limiter, the rendering, the handlers and the app.
 """
 
@@ -46,7 +46,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .confluence_state import (
+from ..rate_limit import RateLimit
+from .state import (
     DEFAULT_RATE_LIMIT,
     ConfluenceState,
     ConfluenceStateError,
@@ -56,8 +57,7 @@ from .confluence_state import (
     load_confluence_state,
     parse_state,
 )
-from .confluence_v2 import PagesV2
-from .rate_limit import RateLimit
+from .v2 import PagesV2
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",

@@ -32,7 +32,7 @@ Incidents: an acknowledged incident needs ``acknowledged_at`` (else ``last_statu
 stands for it); a resolved one ``resolved_at`` (else ``last_status_change_at``, as older state
 files have it); times are ordered (created <= acknowledged <= resolved, no notification before
 the incident). ``notifications`` are what PagerDuty sent, the facts the analytics endpoints
-count interruptions from (``pagerduty_analytics``): phone, SMS and push interrupt, email does
+count interruptions from (``analytics``): phone, SMS and push interrupt, email does
 not. The sample organisation derives them from the assignees' notification rules.
 
 Layers later in the list take precedence; overrides take precedence over every layer.
@@ -49,7 +49,8 @@ from typing import Any
 
 import yaml
 
-from .pagerduty_model import (
+from ..state_text import parse_document
+from .model import (
     EscalationPolicy,
     EscalationRule,
     Incident,
@@ -59,8 +60,8 @@ from .pagerduty_model import (
     Team,
     User,
 )
-from .pagerduty_state_incidents import parse_incident
-from .pagerduty_state_sections import (
+from .state_incidents import parse_incident
+from .state_sections import (
     SECTIONS,
     Item,
     StateError,
@@ -70,7 +71,6 @@ from .pagerduty_state_sections import (
     parse_team,
     parse_user,
 )
-from .state_text import parse_document
 
 __all__ = [
     "EscalationPolicy",

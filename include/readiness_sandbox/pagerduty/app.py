@@ -7,14 +7,13 @@ array parameters, token auth, per-token rate limiting and error bodies.
 ``load_pagerduty_state(path)`` reads and validates the state file (see ``parse_state``).
 
 This module assembles the app and guards every request (token auth, rate limit, injected
-faults, API version). The rest lives beside it: ``pagerduty_protocol`` (error bodies, query
-parameters, pagination), ``pagerduty_handlers`` (the endpoints), ``pagerduty_analytics``
-and ``pagerduty_interruptions`` (Analytics: interruptions, hours, time on call),
-``pagerduty_notes`` (incident notes), ``pagerduty_render`` (the JSON objects),
-``pagerduty_state`` (the state file: its format, loading and validation, with its
-per-section readers in ``pagerduty_state_sections`` and ``pagerduty_state_incidents``),
-``pagerduty_model`` and ``pagerduty_schedules`` (the account and its rendered schedules) and
-``rate_limit`` (shared by every emulator).
+faults, API version). The rest lives beside it in this package: ``protocol`` (error bodies,
+query parameters, pagination), ``handlers`` (the endpoints), ``analytics`` and
+``interruptions`` (Analytics: interruptions, hours, time on call), ``notes`` (incident
+notes), ``render`` (the JSON objects), ``state`` (the state file: its format, loading and
+validation, with its per-section readers in ``state_sections`` and ``state_incidents``),
+``model`` and ``schedules`` (the account and its rendered schedules); ``rate_limit`` (shared
+by every emulator) is the sandbox's.
 """
 
 from __future__ import annotations
@@ -30,9 +29,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .json_answers import answered_as_json
-from .pagerduty_handlers import ROUTES, PagerDutyEmulator
-from .pagerduty_protocol import (
+from ..json_answers import answered_as_json
+from ..rate_limit import DEFAULT_RATE_LIMIT, RateLimit, RateLimiter
+from .handlers import ROUTES, PagerDutyEmulator
+from .protocol import (
     CODE_AUTH_FAILED,
     CODE_INTERNAL,
     CODE_INVALID_INPUT,
@@ -40,9 +40,8 @@ from .pagerduty_protocol import (
     ApiError,
     not_found,
 )
-from .pagerduty_schedules import UTC
-from .pagerduty_state import PagerDutyState, StateError, load_pagerduty_state, parse_state
-from .rate_limit import DEFAULT_RATE_LIMIT, RateLimit, RateLimiter
+from .schedules import UTC
+from .state import PagerDutyState, StateError, load_pagerduty_state, parse_state
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",
@@ -54,7 +53,7 @@ __all__ = [
     "parse_state",
 ]
 
-# The other emulators (grafana.py) import the limiter under this name.
+# The other emulators (grafana/app.py) import the limiter under this name.
 _RateLimiter = RateLimiter
 
 DEFAULT_HTML_BASE_URL = "https://sandbox.pagerduty.invalid"

@@ -16,10 +16,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from .pagerduty_model import PagerDutyState
-from .pagerduty_protocol import Query, invalid, json_body, not_found
-from .pagerduty_render import Renderer
-from .pagerduty_schedules import UTC, format_time
+from .model import PagerDutyState
+from .protocol import Query, invalid, json_body, not_found
+from .render import Renderer
+from .schedules import UTC, format_time
 
 MAX_NOTES = 2000
 API_CHANNEL = {"summary": "The PagerDuty website or APIs"}

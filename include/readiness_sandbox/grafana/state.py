@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .state_text import parse_document
+from ..state_text import parse_document
 
 SECTIONS = ("folders", "dashboards", "teams", "alert_rules")
 DEFAULT_TIME = datetime.fromisoformat("2026-01-05T09:00:00+00:00")

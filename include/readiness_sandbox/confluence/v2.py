@@ -29,7 +29,7 @@ from urllib.parse import quote_plus, urlencode
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from .confluence_state import ConfluenceState, Page
+from .state import ConfluenceState, Page
 
 MAX_IDS = 250
 MAX_LIMIT = 250

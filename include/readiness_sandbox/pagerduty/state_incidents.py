@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .pagerduty_model import Incident, Notification, PagerDutyState
-from .pagerduty_state_sections import CONTACT_KINDS, INCIDENT_STATUSES, URGENCIES, Item, StateError
+from .model import Incident, Notification, PagerDutyState
+from .state_sections import CONTACT_KINDS, INCIDENT_STATUSES, URGENCIES, Item, StateError
 
 INCIDENT_FIELDS = (
     "id",

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from .pagerduty_schedules import get_zone, parse_time
+from .schedules import get_zone, parse_time
 
 # PagerDuty error codes (developer.pagerduty.com "Errors" page).
 CODE_INTERNAL = 2000

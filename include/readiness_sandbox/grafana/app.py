@@ -15,7 +15,7 @@ readiness audit uses, with the shapes of Grafana's HTTP API docs:
 Auth is ``Authorization: Bearer <service account token>`` (401 otherwise); every error
 body is ``{"message": ...}``. Each token gets a rate limit (429 with ``Retry-After``), and
 ``fail_next`` answers the next N authenticated requests with 503, for retry tests.
-``load_grafana_state(path)`` reads the state file (see ``grafana_state``).
+``load_grafana_state(path)`` reads the state file (see ``state``).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .grafana_state import Dashboard, GrafanaState, Panel, StateError, load_grafana_state, parse_state
-from .json_answers import answered_as_json
-from .rate_limit import DEFAULT_RATE_LIMIT, RateLimit
-from .rate_limit import RateLimiter as _RateLimiter
+from ..json_answers import answered_as_json
+from ..rate_limit import DEFAULT_RATE_LIMIT, RateLimit
+from ..rate_limit import RateLimiter as _RateLimiter
+from .state import Dashboard, GrafanaState, Panel, StateError, load_grafana_state, parse_state
 
 __all__ = ["GrafanaState", "StateError", "create_app", "load_grafana_state", "parse_state"]
 

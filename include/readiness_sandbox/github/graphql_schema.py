@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .github_graphql_query import Field, InlineFragment, Operation, argument_values
+from .graphql_query import Field, InlineFragment, Operation, argument_values
 
 MAX_PAGE = 100
 
