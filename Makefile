@@ -27,6 +27,7 @@ lint: .venv/.synced
 
 docs: .venv/.synced
 	$(RUN) python -m oncall_readiness.checks.docs > docs/checks.md
+	$(RUN) python -m oncall_readiness.config > docs/configuration.md
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen

@@ -57,26 +57,24 @@ def incident_cost_watch():
     @task(execution_timeout=timedelta(minutes=10), multiple_outputs=False)
     def watch_open_incidents(data_interval_end=None, dag_run=None) -> dict[str, int]:
         """Post the running loss on each open high-urgency incident at its milestones, exactly once."""
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from oncall_readiness.connections import ConnectionConfigError, get_connection
+        from oncall_readiness.connections import get_connection
+        from oncall_readiness.errors import failing_fast
         from oncall_readiness.hooks.pagerduty import PagerDutyHook
         from oncall_readiness.incidents import watch
         from oncall_readiness.incidents.notes import from_address
-        from oncall_readiness.registry import RegistryError, catalog_path, load_registry
+        from oncall_readiness.registry import catalog_path, load_registry
         from oncall_readiness.warehouse import url_from_connection
 
         hook = PagerDutyHook()
-        try:  # configuration that no retry can fix
+        with failing_fast():  # configuration that no retry can fix
             conn = get_connection(hook.conn_id)
             from_email = from_address(conn.extra_dejson, hook.conn_id)
             every = watch.note_every_minutes()
             services = load_registry(catalog_path()).to_facts()["registry_services"]
-        except (ConnectionConfigError, RegistryError, ValueError) as error:
-            raise AirflowFailException(str(error)) from error
+            warehouse_url = url_from_connection()
         report = watch.run(
             hook.client(conn),
-            url_from_connection(),
+            warehouse_url,
             instant=data_interval_end or dag_run.run_after,  # a manual run without a logical date: its run_after
             services=services,
             from_email=from_email,

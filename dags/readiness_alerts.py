@@ -24,9 +24,10 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, dag, task
 
-# The asset readiness_audit's publish updates (spelled out: a DAG file imports nothing of ours
-# while parsing; oncall_readiness.alerts holds the same name and URI).
-SCORECARD = Asset(name="readiness_scorecard", uri="x-readiness://warehouse/scorecard")
+from oncall_readiness.alerts import SCORECARD_ASSET_NAME, SCORECARD_ASSET_URI
+
+# The asset readiness_audit's publish updates (a constants-only module: cheap at parse time).
+SCORECARD = Asset(name=SCORECARD_ASSET_NAME, uri=SCORECARD_ASSET_URI)
 
 ALERT_DEFAULT_ARGS = {
     "owner": "oncall-readiness",
@@ -50,9 +51,11 @@ def readiness_alerts():
     def send_alerts(triggering_asset_events=None) -> list[dict]:
         """Tell each team its level drops and newly failing checks, once per change and channel."""
         from oncall_readiness.alerts.run import alert_dates, page_root, send_for_dates
+        from oncall_readiness.errors import failing_fast
         from oncall_readiness.warehouse import url_from_connection
 
-        url = url_from_connection()
+        with failing_fast():
+            url = url_from_connection()
         return send_for_dates(url, alert_dates(url, triggering_asset_events), page_root=page_root())
 
     send_alerts()

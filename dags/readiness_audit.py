@@ -4,8 +4,10 @@
 Audits every product team's on-call readiness once a day and publishes the scorecard.
 
 1. **load_registry**: teams, people and services from the Backstage catalog
-   (`READINESS_CATALOG`, required); a malformed or empty catalog stops the run at once (no
-   retries) with the file, entity and field, and nothing is published.
+   (`READINESS_CATALOG`, required), with the HR export, the waivers and the campaigns. Bad
+   configuration (a malformed or empty catalog, a bad per-team threshold, waiver, campaign or
+   HR row) stops the run at once, without retries, naming the file, the line or entity and
+   the field, and nothing is published.
 2. **audit_source.collect**: one mapped group per source (PagerDuty, ...), reading it through
    its Airflow connection (`pagerduty_default`, ...).
 3. **validate_registry**, **audit_source.validate**: the Great Expectations suite of each
@@ -25,27 +27,32 @@ The audit instant is the data interval end (a manual run without a logical date:
 `run_after`); rerunning a date recomputes it as of then. Each run stages its data under its
 own run id, so a rerun, or a backfill overlapping the scheduled run of the same date, never
 reads another run's files (see docs/reliability.md).
+
+Every task fails at once, without retries, on configuration that retrying cannot fix (a
+`ConfigError`: a bad setting, file or connection); settings are in docs/configuration.md.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Asset, dag, task, task_group
 
-# What publish updates (the warehouse's scorecard); readiness_alerts is scheduled on it. Spelled
-# out here and there (a DAG file imports nothing of ours while parsing), as in oncall_readiness.alerts.
+from oncall_readiness import config
+from oncall_readiness.alerts import SCORECARD_ASSET_NAME, SCORECARD_ASSET_URI
+
+# What publish updates (the warehouse's scorecard); readiness_alerts is scheduled on it. A DAG file
+# imports only constants of ours while parsing (config and alerts import the standard library alone).
 # The x- scheme is Airflow's for schemes of one's own: no provider normalises it, so defining the
 # asset does not import every provider's URI handlers (the amazon provider's pull in boto3) at parse.
-SCORECARD = Asset(name="readiness_scorecard", uri="x-readiness://warehouse/scorecard")
+SCORECARD = Asset(name=SCORECARD_ASSET_NAME, uri=SCORECARD_ASSET_URI)
 
 # How long a down source is retried before its checks turn unknown (docs/reliability.md states the
-# worst case): the collect task's retries and the delay before each, read at parse time with
-# os.environ (cheap); each request's own retries are READINESS_HTTP_* (sources/http.py).
-SOURCE_RETRIES = int(os.environ.get("READINESS_SOURCE_RETRIES") or 1)
-SOURCE_RETRY_DELAY = timedelta(seconds=float(os.environ.get("READINESS_SOURCE_RETRY_DELAY_SECONDS") or 60))
+# worst case): the collect task's retries and the delay before each, read at parse time (config
+# imports only the standard library); each request's own retries are READINESS_HTTP_*.
+SOURCE_RETRIES = config.SOURCE_RETRIES.require()
+SOURCE_RETRY_DELAY = timedelta(seconds=config.SOURCE_RETRY_DELAY_SECONDS.require())
 
 AUDIT_DEFAULT_ARGS = {
     "owner": "oncall-readiness",
@@ -69,24 +76,20 @@ def readiness_audit():
     @task
     def load_registry(data_interval_end=None, dag_run=None) -> str:
         """Load and validate the team registry."""
-        from airflow.sdk.exceptions import AirflowFailException
-
         from oncall_readiness import audit
-        from oncall_readiness.hr import HRExportError
-        from oncall_readiness.registry import RegistryError
-        from oncall_readiness.waivers import WaiverError
+        from oncall_readiness.errors import failing_fast
 
-        try:
+        with failing_fast():  # retrying cannot fix a bad catalog, waiver, campaign or HR export
             return audit.stage_registry(audit.AuditRun.of(data_interval_end, dag_run))
-        except (RegistryError, HRExportError, WaiverError) as error:  # retrying cannot fix a bad catalog
-            raise AirflowFailException(str(error)) from error
 
     @task
     def plan_sources() -> list[str]:
         """The sources the implemented checks read."""
         from oncall_readiness import audit
+        from oncall_readiness.errors import failing_fast
 
-        return audit.sources_to_collect()
+        with failing_fast():
+            return audit.sources_to_collect()
 
     @task(
         retries=SOURCE_RETRIES,
@@ -100,14 +103,14 @@ def readiness_audit():
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
         from oncall_readiness import audit
-        from oncall_readiness.connections import ConnectionConfigError, ConnectionMissingError
+        from oncall_readiness.errors import ConfigError, ConnectionMissingError
 
         get_current_context()["source"] = source  # names the mapped task instance in the UI
         try:
             return audit.stage_source(source, audit.AuditRun.of(data_interval_end, dag_run))
         except ConnectionMissingError as error:  # retrying cannot create a connection
             raise AirflowSkipException(f"{error}: {source} is not audited, its checks are unknown") from error
-        except ConnectionConfigError as error:  # nor fix a malformed one
+        except ConfigError as error:  # nor fix a malformed one, or a bad setting
             raise AirflowFailException(f"{error}: {source} is not audited, its checks are unknown") from error
 
     # Retrying cannot fix data that breaks its contract: fail at once, with the reason.
@@ -117,9 +120,11 @@ def readiness_audit():
         from airflow.sdk import get_current_context
 
         from oncall_readiness import audit
+        from oncall_readiness.errors import failing_fast
 
         get_current_context()["source"] = source
-        return audit.stage_quality(source, audit.AuditRun.of(data_interval_end, dag_run))
+        with failing_fast():
+            return audit.stage_quality(source, audit.AuditRun.of(data_interval_end, dag_run))
 
     @task_group
     def audit_source(source: str):
@@ -133,17 +138,21 @@ def readiness_audit():
     def evaluate_checks(data_interval_end=None, dag_run=None) -> str:
         """Evaluate every check (external ones with the results pushed to the warehouse)."""
         from oncall_readiness import audit
+        from oncall_readiness.errors import failing_fast
         from oncall_readiness.warehouse import url_from_connection
 
-        return audit.stage_checks(audit.AuditRun.of(data_interval_end, dag_run), url_from_connection())
+        with failing_fast():
+            return audit.stage_checks(audit.AuditRun.of(data_interval_end, dag_run), url_from_connection())
 
     @task
     def score(data_interval_end=None, dag_run=None) -> str:
         """Score and level every team."""
         from oncall_readiness import audit
+        from oncall_readiness.errors import failing_fast
         from oncall_readiness.warehouse import url_from_connection
 
-        return audit.stage_scorecard(audit.AuditRun.of(data_interval_end, dag_run), url_from_connection())
+        with failing_fast():
+            return audit.stage_scorecard(audit.AuditRun.of(data_interval_end, dag_run), url_from_connection())
 
     # Updates the scorecard asset: readiness_alerts runs on it (the event names the audit date).
     # multiple_outputs=False: a dict return would be pushed as one XCom per table as well (1.3 s).
@@ -152,10 +161,12 @@ def readiness_audit():
         """Publish to the warehouse in one transaction."""
         from oncall_readiness import audit
         from oncall_readiness.alerts import EVENT_AUDIT_DATE
+        from oncall_readiness.errors import failing_fast
         from oncall_readiness.warehouse import url_from_connection
 
         run = audit.AuditRun.of(data_interval_end, dag_run)
-        written = audit.publish(run, url_from_connection())
+        with failing_fast():
+            written = audit.publish(run, url_from_connection())
         outlet_events[SCORECARD].extra = {EVENT_AUDIT_DATE: run.day.isoformat()}
         return written
 
@@ -167,11 +178,13 @@ def readiness_audit():
         import datetime as dt
 
         from oncall_readiness import audit
+        from oncall_readiness.errors import failing_fast
         from oncall_readiness.staging_retention import clean_staging as clean
         from oncall_readiness.staging_retention import retention_days
 
         run = audit.AuditRun.of(data_interval_end, dag_run)
-        return clean(keep_days=retention_days(), now=dt.datetime.now(dt.UTC), current=run.staging)
+        with failing_fast():
+            return clean(keep_days=retention_days(), now=dt.datetime.now(dt.UTC), current=run.staging)
 
     registry = load_registry()
     sources = audit_source.expand(source=plan_sources())

@@ -33,12 +33,13 @@ See docs/emails.md.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
-TIMEZONE = os.environ.get("READINESS_EMAIL_TIMEZONE", "").strip() or "Europe/London"
+from oncall_readiness import config
+
+TIMEZONE = config.EMAIL_TIMEZONE.require()
 
 EMAIL_DEFAULT_ARGS = {
     "owner": "oncall-readiness",
@@ -68,11 +69,13 @@ def readiness_weekly_email():
     @task
     def find_week(data_interval_end=None, dag_run=None) -> str:
         """The audit date the emails of the week this run covers report."""
+        from oncall_readiness.errors import failing_fast
         from oncall_readiness.report.weekly import week_covered, week_to_send
         from oncall_readiness.warehouse import Warehouse, url_from_connection
 
         moment = data_interval_end or dag_run.run_after  # a manual run without logical date has no interval
-        warehouse = Warehouse(url_from_connection())
+        with failing_fast():
+            warehouse = Warehouse(url_from_connection())
         try:
             return week_to_send(warehouse, week_covered(moment, TIMEZONE)).isoformat()
         finally:
@@ -83,27 +86,31 @@ def readiness_weekly_email():
         """Build every team's email and the digest as .eml files in this run's staging."""
         import datetime as dt
 
+        from oncall_readiness.errors import failing_fast
         from oncall_readiness.report.delivery import sender_from_connection
         from oncall_readiness.report.email import digest_recipients, stage_emails
         from oncall_readiness.staging import RunStaging
         from oncall_readiness.warehouse import url_from_connection
 
         day = dt.date.fromisoformat(week)
-        return stage_emails(
-            url_from_connection(),
-            RunStaging(day, dag_run.run_id),
-            week=day,
-            sender=sender_from_connection(),
-            digest_to=digest_recipients((params or {}).get("digest_recipients")),
-        )
+        with failing_fast():
+            return stage_emails(
+                url_from_connection(),
+                RunStaging(day, dag_run.run_id),
+                week=day,
+                sender=sender_from_connection(),
+                digest_to=digest_recipients((params or {}).get("digest_recipients")),
+            )
 
     @task(multiple_outputs=False)
     def send_emails(step: str) -> dict[str, int]:
         """Send what the ledger does not hold yet, recording each delivery."""
+        from oncall_readiness.errors import failing_fast
         from oncall_readiness.report.delivery import send_staged_emails
         from oncall_readiness.warehouse import url_from_connection
 
-        return send_staged_emails(url_from_connection(), step).summary()
+        with failing_fast():
+            return send_staged_emails(url_from_connection(), step).summary()
 
     send_emails(build_emails(find_week()))
 

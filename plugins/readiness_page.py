@@ -228,7 +228,7 @@ def _warehouse() -> Iterator[Warehouse | None]:
     """
     import sqlalchemy as sa
 
-    from oncall_readiness.connections import ConnectionConfigError
+    from oncall_readiness.errors import ConnectionConfigError
     from oncall_readiness.report import page
     from oncall_readiness.warehouse import Warehouse, url_from_connection
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from oncall_readiness.sources.catalogue import SOURCES, collected_sources
+from oncall_readiness.source_catalogue import SOURCES, collected_sources
 from readiness_sandbox.emulators import connections
 from readiness_sandbox.sample_org import CATALOG, HR_EXPORT
 

@@ -20,31 +20,29 @@ import pandas as pd
 from oncall_readiness import campaigns, hr, rollup, waivers
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
-from oncall_readiness.connections import ConnectionConfigError
+from oncall_readiness.errors import (
+    ConnectionConfigError,
+    DataQualityError,
+    RegistryError,
+    RegistryNotValidated,
+    SourceError,
+)
 from oncall_readiness.incidents.cost import incident_tables
 from oncall_readiness.masking import redact
-from oncall_readiness.quality import (
-    QUALITY_COLUMNS,
-    DataQualityError,
-    QualityContext,
-    failure_summary,
-    validate_source,
-)
+from oncall_readiness.quality import QUALITY_COLUMNS, QualityContext, failure_summary, validate_source
 from oncall_readiness.registry import catalog_path, load_registry
 from oncall_readiness.scorecard import score_teams
-from oncall_readiness.sources.catalogue import REGISTRY, SOURCES
-from oncall_readiness.sources.http import SourceError, describe_failure
+from oncall_readiness.source_catalogue import REGISTRY, SOURCES
+from oncall_readiness.sources.http import describe_failure
+from oncall_readiness.sources.window import AuditWindow
 from oncall_readiness.staging import RunStaging
 from oncall_readiness.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
 CAMPAIGNS = "campaigns"  # the staging step of the validated campaigns file
+JOINER_DAYS = "joiner_days"  # joiner-permissions' window: which people PagerDuty is asked about by email
 WAIVERS = "waivers"  # the staging step of the validated waivers, as of the audit instant
-
-
-class RegistryNotValidated(RuntimeError):
-    """The registry did not load, or broke its contract, in this run: nothing may be published."""
 
 
 def audit_instant(moment: dt.datetime | str) -> pd.Timestamp:
@@ -85,6 +83,10 @@ def stage_registry(run: AuditRun, catalog: str | None = None) -> str:
     """Load and validate the registry (and the HR export of joiners); a bad one stops the run here."""
     catalog = catalog or catalog_path()
     registry = load_registry(catalog)
+    catalogue = load_catalogue()
+    problems = catalogue.threshold_problems(registry.thresholds, registry.threshold_places)
+    if problems:  # a team's threshold the checks cannot use: named now, with its file, not mid-collect
+        raise RegistryError(problems)
     log.info(
         "Registry: %d teams, %d people, %d services", len(registry.teams), len(registry.people), len(registry.services)
     )
@@ -92,7 +94,7 @@ def stage_registry(run: AuditRun, catalog: str | None = None) -> str:
     # The campaigns file beside the catalog: a bad one stops the run here, like a bad catalog.
     run.staging.write(CAMPAIGNS, {"campaigns": campaigns.load_for_audit(catalog, registry.teams, registry.services)})
     # The waivers file beside the catalog and the Groups' annotations: a bad waiver stops the run here.
-    waived = waivers.load_waivers(registry, load_catalogue(), waivers.waivers_path(catalog))
+    waived = waivers.load_waivers(registry, catalogue, waivers.waivers_path(catalog))
     run.staging.write(WAIVERS, {"waivers": waivers.waiver_table(waived, run.instant)})
     return run.staging.write(REGISTRY, {**registry.to_facts(), **joiners})
 
@@ -107,14 +109,7 @@ def stage_source(name: str, run: AuditRun) -> str:
     source = SOURCES[name]
     registry = run.staging.read(REGISTRY)
     try:
-        catalogue = load_catalogue()
-        frames = source.collect(
-            source.hook(),
-            run.instant,
-            registry,
-            window_days=catalogue.look_back_days(name),
-            horizon_days=catalogue.look_ahead_days(name),
-        )
+        frames = source.collect(source.hook(), registry, audit_window(name, run.instant, registry))
     except (SourceError, ConnectionConfigError) as error:  # our own messages, redacted: no secret in them
         run.staging.mark_failed(name, redact(str(error)))
         raise
@@ -130,11 +125,25 @@ def stage_source(name: str, run: AuditRun) -> str:
     return run.staging.write(name, frames)
 
 
+def audit_window(source: str, instant: pd.Timestamp, registry: dict[str, pd.DataFrame]) -> AuditWindow:
+    """What ``source`` is read over: the days its implemented checks look back and ahead, and the
+    longest joiner window of any team (the catalogue's thresholds, with the teams' overrides)."""
+    catalogue = load_catalogue()
+    teams, overrides = registry["registry_teams"]["team"], registry["registry_thresholds"]
+    return AuditWindow(
+        instant=instant,
+        look_back_days=catalogue.look_back_days(source),
+        look_ahead_days=catalogue.look_ahead_days(source),
+        joiner_days=catalogue.longest_threshold(JOINER_DAYS, teams, overrides),
+    )
+
+
 def stage_quality(name: str, run: AuditRun) -> str:
     """Validate a source's staged facts against its data contract; fail loudly when broken."""
     registry = run.staging.read(REGISTRY)
     facts = registry if name == REGISTRY else run.staging.read(name)
-    context = QualityContext(audit_instant=run.instant, registry=registry)
+    look_ahead = load_catalogue().look_ahead_days(name) if name != REGISTRY else 0
+    context = QualityContext(audit_instant=run.instant, registry=registry, look_ahead_days=look_ahead)
     report = validate_source(name, SOURCES[name].suites, facts, context)
     path = run.staging.write(_quality_step(name), {"data_quality": report})
     log.info("%s: %d of %d expectations met", name, int(report["success"].sum()), len(report))
@@ -169,11 +178,19 @@ def stage_scorecard(run: AuditRun, warehouse_url: str) -> str:
         previous = warehouse.scores_on(run.day - dt.timedelta(days=7))
     finally:
         warehouse.dispose()
-    card = score_teams(results, previous, services=run.staging.read(REGISTRY)["registry_services"])
+    registry = run.staging.read(REGISTRY)
+    teams, services = registry["registry_teams"], registry["registry_services"]
+    card = score_teams(results, previous, services=services)
     log.info("Scorecard for %s:\n%s", run.day, card.to_string(index=False))
-    staged_campaigns = run.staging.read(CAMPAIGNS)["campaigns"]
-    progress = rollup.audit_tables(run.day, card, results, run.staging.read(REGISTRY), staged_campaigns)
-    return run.staging.write("scorecard", {"scorecard": card, **progress})
+    staged_campaigns = campaigns.campaigns_from_frame(run.staging.read(CAMPAIGNS)["campaigns"])
+    return run.staging.write(
+        "scorecard",
+        {
+            "scorecard": card,
+            "campaign_progress": campaigns.campaign_progress(staged_campaigns, run.day, card, results),
+            "scorecard_rollup": rollup.scorecard_rollup(card, teams, services),
+        },
+    )
 
 
 def publish(run: AuditRun, warehouse_url: str) -> dict[str, int]:

@@ -52,30 +52,23 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from oncall_readiness import schema
+from oncall_readiness import config, schema
+from oncall_readiness.checks.catalogue import load_catalogue
+from oncall_readiness.config_files import beside_catalog, display_path
+from oncall_readiness.errors import CampaignError
+from oncall_readiness.registry.groups import audited_teams, teams_under
 
 log = logging.getLogger(__name__)
 
-CAMPAIGNS_ENV_VAR = "READINESS_CAMPAIGNS"
+CAMPAIGNS_ENV_VAR = config.CAMPAIGNS.name
 CAMPAIGNS_FILE = "readiness-campaigns.yaml"
 ALL_TEAMS = "all"
 MET_STATUSES = ("pass", "waived")
-CAMPAIGN_LEVELS = tuple(level for level in schema.LEVELS if level != "none")
-LEVEL_RANK = {level: len(schema.LEVELS) - 1 - rank for rank, level in enumerate(schema.LEVELS)}
+CAMPAIGN_LEVELS = tuple(level for level in schema.LEVELS if level != schema.NO_LEVEL)
 FIELDS = ("id", "title", "description", "checks", "level", "teams", "start", "due")
 REQUIRED = ("id", "title", "teams", "start", "due")
 PROGRESS_COLUMNS = list(schema.RESULT_TABLES["campaign_progress"])
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-
-class CampaignError(ValueError):
-    """The campaigns file has problems; ``problems`` holds one line per problem (file:line: where: what)."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        count = len(self.problems)
-        header = f"{count} problem{'s' if count != 1 else ''} in the campaigns file:"
-        super().__init__("\n".join([header, *self.problems]))
 
 
 @dataclass(frozen=True)
@@ -99,15 +92,7 @@ class Campaign:
 
 def campaigns_path(catalog: str | os.PathLike) -> Path | None:
     """``$READINESS_CAMPAIGNS``, else the campaigns file next to the catalog when there is one, else None."""
-    configured = os.environ.get(CAMPAIGNS_ENV_VAR, "").strip()
-    if configured:
-        path = Path(configured)
-        if not path.is_file():
-            raise CampaignError([f"{path}: {CAMPAIGNS_ENV_VAR} names a campaigns file that does not exist"])
-        return path
-    folder = Path(catalog) if Path(catalog).is_dir() else Path(catalog).parent
-    beside = folder / CAMPAIGNS_FILE
-    return beside if beside.is_file() else None
+    return beside_catalog(config.CAMPAIGNS, catalog, CAMPAIGNS_FILE, CampaignError)
 
 
 def load_campaigns(
@@ -120,9 +105,6 @@ def load_campaigns(
     """
     if path is None:
         return []
-    from oncall_readiness.registry.backstage import display_path
-    from oncall_readiness.rollup import audited_teams, teams_under
-
     shown = display_path(Path(path))  # relative to the working directory when below it, as the catalog's problems
     try:
         document = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 (safe loader)
@@ -173,7 +155,7 @@ def load_campaigns(
             problem("level", f"{level!r} is not a level to reach (one of {', '.join(CAMPAIGN_LEVELS)})")
         if not checks and level is None:
             problem("checks", "a campaign asks for checks, a level, or both: neither is given")
-        members = _campaign_teams(entry.get("teams"), known_groups, audited, teams, teams_under, problem)
+        members = _campaign_teams(entry.get("teams"), known_groups, audited, teams, problem)
         start, due = _date(entry.get("start"), "start", problem), _date(entry.get("due"), "due", problem)
         if start and due and due < start:
             problem("due", f"{due} is before the start {start}")
@@ -253,7 +235,7 @@ def campaign_progress(
                 if statuses.get((team, check)) not in MET_STATUSES
             ]
             level = levels.get(team)
-            if campaign.level and LEVEL_RANK.get(level, -1) < LEVEL_RANK[campaign.level]:
+            if campaign.level and schema.level_rank(level) < schema.level_rank(campaign.level):
                 missing.append(f"level is {level or 'not assessed'}, {campaign.level} asked")
             reason = (
                 f"Meets {campaign.asks()}."
@@ -323,7 +305,7 @@ def _names(value: Any, field: str, problem) -> list[str]:
     return list(dict.fromkeys(item.strip() for item in value))
 
 
-def _campaign_teams(value, known: set[str], audited: set[str], teams: pd.DataFrame, teams_under, problem) -> list[str]:
+def _campaign_teams(value, known: set[str], audited: set[str], teams: pd.DataFrame, problem) -> list[str]:
     if value == ALL_TEAMS:
         return sorted(audited, key=str.casefold)
     if isinstance(value, str):
@@ -356,8 +338,6 @@ def _date(value: Any, field: str, problem) -> dt.date | None:
 
 def load_for_audit(catalog: str | os.PathLike, teams: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
     """The campaigns beside ``catalog`` (or of ``READINESS_CAMPAIGNS``), validated, as the table the audit stages."""
-    from oncall_readiness.checks.catalogue import load_catalogue
-
     path = campaigns_path(catalog)
     implemented = [check.id for check in load_catalogue().implemented()]
     campaigns = load_campaigns(path, teams, services, implemented)

@@ -9,15 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from oncall_readiness.errors import ConnectionMissingError
 from oncall_readiness.masking import mask_connection
-
-
-class ConnectionConfigError(RuntimeError):
-    """A connection is missing or incomplete; the message names the connection id."""
-
-
-class ConnectionMissingError(ConnectionConfigError):
-    """The connection is not defined at all: its source is not configured, so it is skipped."""
 
 
 def get_connection(conn_id: str) -> Any:

@@ -25,19 +25,19 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import sqlalchemy as sa
 
+from oncall_readiness.errors import ReadinessError
+from oncall_readiness.ledger import Ledger, naive_utc
 from oncall_readiness.warehouse import Warehouse
 
 if TYPE_CHECKING:  # the audit reads results without loading the API (FastAPI) package
     from oncall_readiness.api.models import ExternalResult
 
-TABLE = "external_results"
-UNIQUE_INDEX = "ux_external_results_result"
 # How far ahead of the receiving clock an observation may be dated (clock skew between systems).
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 COLUMNS = ["check_id", "team", "subject", "status", "reason", "observed_at", "received_at", "received_by"]
 
 
-class ExternalResultError(ValueError):
+class ExternalResultError(ReadinessError, ValueError):
     """A pushed result is not acceptable; ``field`` names the offending field (the API's 422 says it)."""
 
     def __init__(self, field: str, message: str) -> None:
@@ -66,72 +66,68 @@ def check_acceptable(
         raise ExternalResultError("observed_at", f"{result.observed_at.isoformat()} is in the future")
 
 
-def results_table(warehouse: Warehouse) -> sa.Table:
-    """The ``external_results`` table on the warehouse's metadata (defined once per ``Warehouse``)."""
-    return warehouse.own_table(TABLE, _define)
+class ExternalResults(Ledger):
+    """The pushed results: each stored once, read as of an audit instant."""
 
+    TABLE = "external_results"
+    UNIQUE_INDEX = "ux_external_results_result"
 
-def _define(metadata: sa.MetaData) -> sa.Table:
-    table = sa.Table(
-        TABLE,
-        metadata,
-        sa.Column("check_id", sa.Text, nullable=False),
-        sa.Column("team", sa.Text, nullable=False),
-        sa.Column("subject", sa.Text),
-        sa.Column("status", sa.Text, nullable=False),
-        sa.Column("reason", sa.Text, nullable=False),
-        sa.Column("observed_at", sa.DateTime, nullable=False, index=True),
-        sa.Column("received_at", sa.DateTime, nullable=False),
-        sa.Column("received_by", sa.Text),
-    )
-    key = (table.c.check_id, table.c.team, sa.func.coalesce(table.c.subject, ""), table.c.observed_at)
-    sa.Index(UNIQUE_INDEX, *key, unique=True)
-    return table
+    @classmethod
+    def define(cls, metadata: sa.MetaData) -> sa.Table:
+        table = sa.Table(
+            cls.TABLE,
+            metadata,
+            sa.Column("check_id", sa.Text, nullable=False),
+            sa.Column("team", sa.Text, nullable=False),
+            sa.Column("subject", sa.Text),
+            sa.Column("status", sa.Text, nullable=False),
+            sa.Column("reason", sa.Text, nullable=False),
+            sa.Column("observed_at", sa.DateTime, nullable=False, index=True),
+            sa.Column("received_at", sa.DateTime, nullable=False),
+            sa.Column("received_by", sa.Text),
+        )
+        key = (table.c.check_id, table.c.team, sa.func.coalesce(table.c.subject, ""), table.c.observed_at)
+        sa.Index(cls.UNIQUE_INDEX, *key, unique=True)
+        return table
 
+    def record(self, result: ExternalResult, *, received_at: dt.datetime, received_by: str | None) -> bool:
+        """Store one result, committed at once; False when the same (check, team, subject, observed_at) is held."""
+        self.create()
+        row = {
+            **result.model_dump(),
+            "observed_at": naive_utc(result.observed_at),
+            "received_at": naive_utc(received_at),
+            "received_by": received_by,
+        }
+        table = self.table
+        held = sa.select(sa.literal(1)).where(
+            table.c.check_id == row["check_id"],
+            table.c.team == row["team"],
+            sa.func.coalesce(table.c.subject, "") == (row["subject"] or ""),
+            table.c.observed_at == row["observed_at"],
+        )
+        return self.insert_once([row], unless=held)
 
-def create(warehouse: Warehouse) -> sa.Table:
-    """Create the schema, table and unique index when missing; leaves every other table alone."""
-    table = results_table(warehouse)
-    with warehouse.engine.begin() as conn:
-        warehouse.ensure_schema(conn, [table])  # with its indexes
-    return table
+    def as_of(self, instant: pd.Timestamp) -> pd.DataFrame:
+        """Per check, team and subject, the latest result observed at or before ``instant`` (COLUMNS; UTC)."""
+        table = self.table
+        cutoff = naive_utc(instant.to_pydatetime())
+        with self.warehouse.engine.connect() as conn:
+            if not self.exists(conn):
+                return pd.DataFrame(columns=COLUMNS)
+            rows = conn.execute(sa.select(*(table.c[c] for c in COLUMNS)).where(table.c.observed_at <= cutoff))
+            frame = pd.DataFrame(rows.fetchall(), columns=COLUMNS)
+        return latest_per_subject(frame)
 
 
 def record(warehouse: Warehouse, result: ExternalResult, *, received_at: dt.datetime, received_by: str | None) -> bool:
-    """Store one result, committed at once; False when the same result (check, team, subject, observed_at) is held."""
-    table = create(warehouse)
-    row = {
-        **result.model_dump(),
-        "observed_at": _naive_utc(result.observed_at),
-        "received_at": _naive_utc(received_at),
-        "received_by": received_by,
-    }
-    held = sa.select(sa.literal(1)).where(
-        table.c.check_id == row["check_id"],
-        table.c.team == row["team"],
-        sa.func.coalesce(table.c.subject, "") == (row["subject"] or ""),
-        table.c.observed_at == row["observed_at"],
-    )
-    try:
-        with warehouse.engine.begin() as conn:
-            if conn.execute(held).first() is not None:
-                return False
-            conn.execute(table.insert(), [row])
-    except sa.exc.IntegrityError:  # stored by another request between the check and the insert
-        return False
-    return True
+    """Store one pushed result (:meth:`ExternalResults.record`)."""
+    return ExternalResults(warehouse).record(result, received_at=received_at, received_by=received_by)
 
 
 def results_as_of(warehouse: Warehouse, instant: pd.Timestamp) -> pd.DataFrame:
-    """Per check, team and subject, the latest result observed at or before ``instant`` (COLUMNS; UTC)."""
-    table = results_table(warehouse)
-    cutoff = _naive_utc(instant.to_pydatetime())
-    with warehouse.engine.connect() as conn:
-        if not sa.inspect(conn).has_table(TABLE, schema=warehouse.schema):
-            return pd.DataFrame(columns=COLUMNS)
-        rows = conn.execute(sa.select(*(table.c[c] for c in COLUMNS)).where(table.c.observed_at <= cutoff))
-        frame = pd.DataFrame(rows.fetchall(), columns=COLUMNS)
-    return latest_per_subject(frame)
+    """The results the audit of ``instant`` reads (:meth:`ExternalResults.as_of`)."""
+    return ExternalResults(warehouse).as_of(instant)
 
 
 def latest_per_subject(frame: pd.DataFrame) -> pd.DataFrame:
@@ -145,8 +141,3 @@ def latest_per_subject(frame: pd.DataFrame) -> pd.DataFrame:
     ordered = frame.assign(_subject=frame["subject"].fillna("")).sort_values(["observed_at", "received_at"])
     latest = ordered.groupby(["check_id", "team", "_subject"], sort=False).tail(1)
     return latest[COLUMNS].sort_values(["check_id", "team", "observed_at"], ignore_index=True)
-
-
-def _naive_utc(moment: dt.datetime) -> dt.datetime:
-    """UTC without zone: how the warehouse stores every timestamp (see warehouse.TYPES)."""
-    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment

@@ -44,35 +44,27 @@ from pathlib import Path
 
 import pandas as pd
 
+from oncall_readiness import config
+from oncall_readiness.errors import HRExportError
+
 log = logging.getLogger(__name__)
 
-HR_CSV_ENV = "READINESS_HR_CSV"
+HR_CSV_ENV = config.HR_CSV.name
 REQUIRED_COLUMNS = ("email", "team", "start_date", "status")
 OPTIONAL_COLUMNS = ("name",)
 ACTIVE = "active"
 TABLE = "registry_hr_joiners"
 COLUMNS = ["email", "name", "team", "start_date", "status", "source"]
-# Staged with the registry (sources.catalogue).
+# Staged with the registry (source_catalogue).
 FACT_COLUMNS: dict[str, dict[str, str]] = {
     TABLE: {column: "date" if column == "start_date" else "string" for column in COLUMNS}
 }
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class HRExportError(ValueError):
-    """The HR export has problems; ``problems`` holds one line per problem."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        count = len(self.problems)
-        header = f"{count} problem{'s' if count != 1 else ''} in the HR export:"
-        super().__init__("\n".join([header, *self.problems]))
-
-
 def configured_hr_path() -> Path | None:
     """``$READINESS_HR_CSV``, or None when it is unset or empty."""
-    configured = os.environ.get(HR_CSV_ENV, "").strip()
-    return Path(configured) if configured else None
+    return config.HR_CSV.get()
 
 
 def empty_joiners() -> pd.DataFrame:

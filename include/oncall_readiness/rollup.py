@@ -35,59 +35,9 @@ from __future__ import annotations
 import pandas as pd
 
 from oncall_readiness import schema
-from oncall_readiness.frames import is_in
+from oncall_readiness.registry.groups import parent_groups, teams_under
 
 ROLLUP_COLUMNS = list(schema.RESULT_TABLES["scorecard_rollup"])
-# Lower is worse: none 0, bronze 1, silver 2, gold 3.
-LEVEL_RANK = {level: len(schema.LEVELS) - 1 - rank for rank, level in enumerate(schema.LEVELS)}
-
-
-def parent_groups(teams: pd.DataFrame) -> set[str]:
-    """The groups another group names as its parent."""
-    return set(teams["parent"].dropna())
-
-
-def audited_teams(teams: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
-    """The registry's teams the checks evaluate: every group but the parent groups that own no service."""
-    owners = set(services["team"].dropna())
-    parents = parent_groups(teams)
-    keep = ~is_in(teams["team"], parents) | is_in(teams["team"], owners)
-    return teams[keep].reset_index(drop=True)
-
-
-def children_of(teams: pd.DataFrame) -> dict[str, list[str]]:
-    """Each group's direct child groups, by name (case-insensitive order)."""
-    children: dict[str, list[str]] = {}
-    for team, parent in zip(teams["team"], teams["parent"], strict=True):
-        if isinstance(parent, str):
-            children.setdefault(parent, []).append(team)
-    return {parent: sorted(names, key=str.casefold) for parent, names in children.items()}
-
-
-def teams_under(group: str, teams: pd.DataFrame, audited: set[str] | None = None) -> list[str]:
-    """The audited teams at or below ``group`` (a cycle in ``spec.parent`` is walked once)."""
-    audited = set(teams["team"]) if audited is None else audited
-    children = children_of(teams)
-    found, queue, seen = [], [group], set()
-    while queue:
-        current = queue.pop(0)
-        if current in seen:
-            continue
-        seen.add(current)
-        if current in audited:
-            found.append(current)
-        queue.extend(children.get(current, []))
-    return sorted(found, key=str.casefold)
-
-
-def ancestors(group: str, teams: pd.DataFrame) -> list[str]:
-    """The parent, grandparent, ... of ``group``, nearest first (stops at a cycle)."""
-    parents = dict(zip(teams["team"], teams["parent"], strict=True))
-    chain, current = [], parents.get(group)
-    while isinstance(current, str) and current not in chain and current != group:
-        chain.append(current)
-        current = parents.get(current)
-    return chain
 
 
 def scorecard_rollup(scorecard: pd.DataFrame, teams: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
@@ -103,7 +53,7 @@ def scorecard_rollup(scorecard: pd.DataFrame, teams: pd.DataFrame, services: pd.
         scores = pd.Series({team: float(card.at[team, "score"]) for team in scored}, dtype=float)
         score = round(float((scores * weights).sum() / weights.sum()), 1) if scored else None
         levels = [card.at[team, "level"] for team in members]
-        level = min(levels, key=lambda name: LEVEL_RANK.get(name, -1)) if levels else "none"
+        level = schema.lowest_level(levels)
         rows.append(
             {
                 "group_name": group,
@@ -118,23 +68,3 @@ def scorecard_rollup(scorecard: pd.DataFrame, teams: pd.DataFrame, services: pd.
     frame = pd.DataFrame(rows, columns=ROLLUP_COLUMNS)
     frame["score"] = frame["score"].astype("Float64")
     return frame
-
-
-def audit_tables(
-    audit_date,
-    scorecard: pd.DataFrame,
-    results: pd.DataFrame,
-    registry: dict[str, pd.DataFrame],
-    campaigns: pd.DataFrame,
-) -> dict[str, pd.DataFrame]:
-    """The audit's ``campaign_progress`` and ``scorecard_rollup`` of one date, from the staged scorecard and registry.
-
-    ``campaigns``: the staged campaigns (:func:`oncall_readiness.campaigns.campaigns_frame`).
-    """
-    from oncall_readiness.campaigns import campaign_progress, campaigns_from_frame
-
-    teams, services = registry["registry_teams"], registry["registry_services"]
-    return {
-        "campaign_progress": campaign_progress(campaigns_from_frame(campaigns), audit_date, scorecard, results),
-        "scorecard_rollup": scorecard_rollup(scorecard, teams, services),
-    }

@@ -36,11 +36,15 @@ A status outside the vocabulary ranks after all of them.
 
 Levels
 ------
-``LEVELS``, best first: ``gold``, ``silver``, ``bronze``, ``none`` (the rubric is in
-``scorecard``).
+``LEVELS``, best first: ``gold``, ``silver``, ``bronze``, ``none``. ``LEVEL_RULES`` is the
+rubric (``scorecard`` applies it): the least score of each level and whether a failed check
+still allows it; ``none`` is every score below bronze's floor, and no score at all.
+:func:`level_rank` orders levels for comparison (gold highest).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 RESULT_TABLES: dict[str, dict[str, str]] = {
     "check_results": {
@@ -110,6 +114,7 @@ AUDIT_DATE = "audit_date"
 CHECK_RESULT_COLUMNS: tuple[str, ...] = tuple(RESULT_TABLES["check_results"])
 FINDING_COLUMNS: tuple[str, ...] = tuple(RESULT_TABLES["findings"])
 SCORECARD_COLUMNS: tuple[str, ...] = tuple(RESULT_TABLES["scorecard"])
+WAIVER_COLUMNS: tuple[str, ...] = tuple(RESULT_TABLES["waivers"])
 
 STATUSES: tuple[str, ...] = ("fail", "warn", "unknown", "waived", "pass")
 SEVERITY: dict[str, int] = {status: rank for rank, status in enumerate(STATUSES)}
@@ -121,7 +126,97 @@ NO_ACTION_OUTCOMES: tuple[str, ...] = ("pass", "waived")
 # The scorecard's count column of each status it counts (waived checks are not counted).
 STATUS_COUNTS: dict[str, str] = {"pass": "passed", "warn": "warned", "fail": "failed", "unknown": "unknown"}
 
+# The warehouse tables of incidents (oncall_readiness.incidents builds their rows; docs/incidents.md).
+INCIDENT_COLUMNS: dict[str, str] = {
+    "incident_id": "string",
+    "incident_number": "integer",
+    "title": "string",
+    "team": "string",
+    "service": "string",
+    "pagerduty_service_id": "string",
+    "urgency": "string",
+    "priority": "string",
+    "status": "string",
+    "created_at": "timestamp",
+    "acknowledged_at": "timestamp",
+    "resolved_at": "timestamp",
+    "seconds_to_first_ack": "integer",
+    "seconds_to_resolve": "integer",
+    "minutes": "float",
+    "cost_per_minute": "float",
+    "currency": "string",
+    "estimated_loss": "float",
+    "priced": "boolean",
+}
+INCIDENT_COST_COLUMNS: dict[str, str] = {
+    "team": "string",
+    "iso_week": "string",
+    "incidents": "integer",
+    "high_urgency_incidents": "integer",
+    "minutes": "float",
+    "estimated_loss": "float",
+    "unpriced_incidents": "integer",
+    "currency": "string",
+}
+# Partitioned by audit_date, cleared and rewritten with the rest of an audit date by the publish.
+AUDIT_INCIDENT_TABLES: dict[str, dict[str, str]] = {
+    "incidents": INCIDENT_COLUMNS,
+    "incident_costs": INCIDENT_COST_COLUMNS,
+}
+# What the last incident_cost_watch run saw: not partitioned, each run replaces it.
+OPEN_INCIDENT_COSTS = "open_incident_costs"
+OPEN_INCIDENT_COST_COLUMNS: dict[str, str] = {
+    "checked_at": "timestamp",
+    "incident_id": "string",
+    "incident_number": "integer",
+    "title": "string",
+    "team": "string",
+    "service": "string",
+    "urgency": "string",
+    "status": "string",
+    "created_at": "timestamp",
+    "minutes": "integer",
+    "cost_per_minute": "float",
+    "currency": "string",
+    "estimated_loss": "float",
+    "priced": "boolean",
+}
+
 LEVELS: tuple[str, ...] = ("gold", "silver", "bronze", "none")
+NO_LEVEL = LEVELS[-1]
+
+
+@dataclass(frozen=True)
+class LevelRule:
+    level: str
+    min_score: float
+    allows_failures: bool  # may a team with a failed check hold it
+
+
+LEVEL_RULES: tuple[LevelRule, ...] = (
+    LevelRule("gold", 90.0, allows_failures=False),
+    LevelRule("silver", 75.0, allows_failures=False),
+    LevelRule("bronze", 50.0, allows_failures=True),
+)
+
+
+def level_rank(level: str | None) -> int:
+    """Levels ordered for comparison: none 0, bronze 1, silver 2, gold 3; anything else -1 (below every level)."""
+    return len(LEVELS) - 1 - LEVELS.index(level) if level in LEVELS else -1
+
+
+def lowest_level(levels: list[str]) -> str:
+    """The lowest of ``levels`` (``none`` when there are none)."""
+    return min(levels, key=level_rank) if levels else NO_LEVEL
+
+
+def levels_rubric() -> str:
+    """The rubric in one sentence, as the emails print it."""
+    parts = [
+        f"{rule.level} at least {rule.min_score:g}{'' if rule.allows_failures else ' and no failed check'}"
+        for rule in LEVEL_RULES
+    ]
+    return f"Levels: {', '.join(parts)}, {NO_LEVEL} below."
 
 
 def severity(status: str | None) -> int:

@@ -5,7 +5,7 @@ scaled to 100, over the checks with a known outcome. ``unknown`` and ``waived`` 
 neither raise nor lower it: a team is never scored down for data we could not read; it is
 marked ``fully_assessed = false`` instead.
 
-Levels (the rubric):
+Levels (the rubric, declared in ``schema.LEVEL_RULES``):
 
 - ``gold``: score at least 90 and no failed check;
 - ``silver``: score at least 75 and no failed check;
@@ -36,7 +36,6 @@ from oncall_readiness.frames import is_in
 log = logging.getLogger(__name__)
 
 SCORECARD_COLUMNS = list(schema.SCORECARD_COLUMNS)
-LEVELS = (("gold", 90.0, False), ("silver", 75.0, False), ("bronze", 50.0, True))
 
 
 def score_teams(
@@ -95,8 +94,8 @@ def _capped(
 
 def _level(score: float, failed: int) -> str:
     if pd.isna(score):
-        return "none"
-    for level, minimum, allows_failures in LEVELS:
-        if score >= minimum and (allows_failures or failed == 0):
-            return level
-    return "none"
+        return schema.NO_LEVEL
+    for rule in schema.LEVEL_RULES:
+        if score >= rule.min_score and (rule.allows_failures or failed == 0):
+            return rule.level
+    return schema.NO_LEVEL

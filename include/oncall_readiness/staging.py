@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, BinaryIO, TypeAlias
 
 import pandas as pd
 
+from oncall_readiness import config
+
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
     from fsspec import AbstractFileSystem
@@ -54,7 +56,7 @@ DEFAULT_CONN_IDS = {
 
 def staging_location() -> str:
     """Where staging lives, as configured (a local path or a URL); nothing is imported for it."""
-    configured = os.environ.get("READINESS_STAGING_DIR", "").strip()
+    configured = config.STAGING_DIR.get()
     if configured:
         return configured
     return os.path.join(os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow"), "readiness-staging")
@@ -76,7 +78,7 @@ def staging_path(location: str) -> StagingPath:
 
 
 def staging_conn_id(scheme: str) -> str | None:
-    return os.environ.get("READINESS_STAGING_CONN_ID", "").strip() or DEFAULT_CONN_IDS.get(scheme)
+    return config.STAGING_CONN_ID.get() or DEFAULT_CONN_IDS.get(scheme)
 
 
 def filesystem(path: StagingPath) -> tuple[AbstractFileSystem, str, bool]:

@@ -14,17 +14,14 @@ import contextlib
 import datetime as dt
 import logging
 
-from oncall_readiness.settings import whole_number
+from oncall_readiness import config
 from oncall_readiness.staging import RunStaging, StagingPath, filesystem, staging_root
 
 log = logging.getLogger(__name__)
 
-RETENTION_VARIABLE = "READINESS_STAGING_RETENTION_DAYS"
-DEFAULT_RETENTION_DAYS = 7
-
 
 def retention_days() -> int:
-    return whole_number(RETENTION_VARIABLE, DEFAULT_RETENTION_DAYS, unit="days")
+    return config.STAGING_RETENTION_DAYS.require()
 
 
 def clean_staging(

@@ -15,9 +15,13 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 import sqlalchemy as sa
 
-from oncall_readiness.incidents.tables import AUDIT_INCIDENT_TABLES, OPEN_INCIDENT_COST_COLUMNS, OPEN_INCIDENT_COSTS
-from oncall_readiness.schema import RESULT_TABLES  # declared once in schema; imported from here too
-from oncall_readiness.sources.catalogue import fact_schemas
+from oncall_readiness.schema import (
+    AUDIT_INCIDENT_TABLES,
+    OPEN_INCIDENT_COST_COLUMNS,
+    OPEN_INCIDENT_COSTS,
+    RESULT_TABLES,
+)
+from oncall_readiness.source_catalogue import fact_schemas
 from oncall_readiness.warehouse_load import insert, load_frame
 from oncall_readiness.warehouse_load import records as _plain_records
 
@@ -44,7 +48,8 @@ def url_from_connection(conn_id: str = CONNECTION_ID) -> str:
     which the Task SDK also reports as "not found") the run stops here, naming the connection,
     rather than write a warehouse file somewhere on a worker.
     """
-    from oncall_readiness.connections import ConnectionConfigError, get_connection
+    from oncall_readiness.connections import get_connection
+    from oncall_readiness.errors import ConnectionConfigError
 
     try:
         conn = get_connection(conn_id)

@@ -22,7 +22,7 @@ from pathlib import Path
 from oncall_readiness.report.email import write_emails
 from oncall_readiness.report.html import load_audit, write_scorecard
 from oncall_readiness.report.page.campaigns import campaigns_view, group_tree, render_campaigns_page, render_groups_page
-from oncall_readiness.sources.catalogue import SOURCES
+from oncall_readiness.source_catalogue import SOURCES
 from oncall_readiness.warehouse import Warehouse
 from readiness_sandbox import sample_org
 from readiness_sandbox.external_results import seed_external_results

@@ -10,9 +10,10 @@ from email import policy
 import pytest
 import yaml
 
+from oncall_readiness import schema
 from oncall_readiness.report import page
 from oncall_readiness.report.email import write_emails
-from oncall_readiness.sources.catalogue import SOURCES, collected_sources
+from oncall_readiness.source_catalogue import SOURCES, collected_sources
 from oncall_readiness.warehouse import Warehouse
 from readiness_sandbox.demo import DEMO_AUDIT_DATE, airflow_env, run_audit
 from readiness_sandbox.external_results import seed_external_results
@@ -35,7 +36,6 @@ PROMETHEUS_PASSWORD = "prometheus-e2e-secret-4706"
 SMTP_PASSWORD = "smtp-e2e-secret-4707"
 SECRETS = (*TOKENS.values(), PROMETHEUS_PASSWORD, SMTP_PASSWORD, "e2e-secret-47")
 SAMPLE_TEAMS = {"payments", "checkout", "search", "catalog", "identity", "notifications"}
-LEVEL_ORDER = ["none", "bronze", "silver", "gold"]  # worst first
 
 pytestmark = pytest.mark.e2e
 
@@ -170,7 +170,7 @@ def test_the_campaigns_and_the_department_roll_up_show_in_the_warehouse_and_the_
     weighted = sum(card.at[team, "score"] * count for team, count in services.items()) / sum(services.values())
     assert rollup["group_name"] == "commerce" and rollup["teams"] == 4 and rollup["services"] == 15
     assert rollup["score"] == pytest.approx(weighted, abs=0.05)
-    assert rollup["level"] == min((card.at[team, "level"] for team in commerce), key=LEVEL_ORDER.index)
+    assert rollup["level"] == schema.lowest_level([card.at[team, "level"] for team in commerce])
     assert "commerce" not in set(card.index)  # scored through its roll-up, not as a team
     head = email.message_from_bytes((tmp / "emails" / "department-commerce.eml").read_bytes(), policy=policy.default)
     assert head["To"] == "head-commerce@example.com"

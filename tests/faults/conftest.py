@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from oncall_readiness import audit
-from oncall_readiness.sources.catalogue import SOURCES
+from oncall_readiness.source_catalogue import SOURCES
 from readiness_sandbox.faults import fault_proxy
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.prometheus import find_prometheus, running_prometheus

@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 
 from oncall_readiness import audit
-from oncall_readiness.sources.catalogue import REGISTRY, SOURCES
+from oncall_readiness.source_catalogue import REGISTRY, SOURCES
 from readiness_sandbox.faults import DRIFTED_FIELDS, FAULTS, set_fault
 
 pytestmark = pytest.mark.integration

@@ -35,7 +35,7 @@ import requests
 import sqlalchemy as sa
 
 from oncall_readiness.scorecard import score_teams
-from oncall_readiness.sources.catalogue import fact_schemas
+from oncall_readiness.source_catalogue import fact_schemas
 from oncall_readiness.warehouse import Warehouse
 from tests.conftest import stop_process_group
 

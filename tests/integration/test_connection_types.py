@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from oncall_readiness import provider
-from oncall_readiness.sources.catalogue import collected_sources
+from oncall_readiness.source_catalogue import collected_sources
 from readiness_sandbox.process import running_sandbox
 
 pytestmark = pytest.mark.integration

@@ -28,13 +28,11 @@ from types import SimpleNamespace
 import pytest
 
 from oncall_readiness import audit
-from oncall_readiness.connections import ConnectionConfigError
-from oncall_readiness.quality import DataQualityError
+from oncall_readiness.errors import ConnectionConfigError, DataQualityError, SourceError
 from oncall_readiness.report import page
 from oncall_readiness.report.email import write_emails
 from oncall_readiness.report.page.campaigns import campaigns_view, group_tree, render_campaigns_page, render_groups_page
-from oncall_readiness.sources.catalogue import SOURCES
-from oncall_readiness.sources.http import SourceError
+from oncall_readiness.source_catalogue import SOURCES
 from oncall_readiness.warehouse import Warehouse
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.prometheus import find_prometheus, running_prometheus

@@ -24,11 +24,9 @@ import pandas as pd
 import pytest
 
 from oncall_readiness import audit
-from oncall_readiness.connections import ConnectionConfigError
-from oncall_readiness.quality import DataQualityError
+from oncall_readiness.errors import ConnectionConfigError, DataQualityError, SourceError
 from oncall_readiness.report import page
 from oncall_readiness.report.email import write_emails
-from oncall_readiness.sources.http import SourceError
 from oncall_readiness.warehouse import Warehouse
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.sample_org import CATALOG

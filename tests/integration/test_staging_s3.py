@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from oncall_readiness import audit
-from oncall_readiness.sources.catalogue import REGISTRY
+from oncall_readiness.source_catalogue import REGISTRY
 from oncall_readiness.staging import NOT_RUN, STATUS_FILE, RunStaging, step_at
 from oncall_readiness.staging_retention import clean_staging
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG

@@ -197,7 +197,7 @@ def test_the_notes_ledger_claims_a_milestone_once(warehouse):
 
 
 def test_open_incident_costs_is_replaced_by_each_watch_run(warehouse):
-    from oncall_readiness.incidents.tables import OPEN_INCIDENT_COST_COLUMNS
+    from oncall_readiness.schema import OPEN_INCIDENT_COST_COLUMNS
 
     row = {column: None for column in OPEN_INCIDENT_COST_COLUMNS}
     first = pd.DataFrame([{**row, "incident_id": "Q1", "minutes": 35}, {**row, "incident_id": "Q2", "minutes": 5}])

@@ -27,7 +27,8 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from oncall_readiness.report.delivery import DeliveryError, send_emails
+from oncall_readiness.errors import DeliveryError
+from oncall_readiness.report.delivery import send_emails
 from oncall_readiness.report.email import write_emails
 from oncall_readiness.report.ledger import TABLE as LEDGER
 from oncall_readiness.report.ledger import SendLedger

@@ -24,7 +24,6 @@ from oncall_readiness.warehouse import Warehouse
 
 LEVEL_DROP = "level-drop"
 CHECK_FAIL = "check-fail"
-LEVEL_RANK = {level: rank for rank, level in enumerate(schema.LEVELS)}  # 0 is the best
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ def detect_changes(
         if row.team not in known:
             continue
         old = before.loc[row.team]
-        if LEVEL_RANK.get(row.level, len(LEVEL_RANK)) > LEVEL_RANK.get(old["level"], len(LEVEL_RANK)):
+        if schema.level_rank(row.level) < schema.level_rank(old["level"]):
             detail = f"score {_score(old['score'])} → {_score(row.score)}"
             changes.append(Change(audit_date, row.team, LEVEL_DROP, "", old["level"], row.level, detail))
     previous_status = previous_results.set_index(["team", "check_id"])["status"].to_dict()

@@ -27,13 +27,14 @@ from oncall_readiness.alerts import SLACK_CONNECTION_ID
 from oncall_readiness.alerts.changes import Change, changes_on, latest_audit_date, team_addresses
 from oncall_readiness.alerts.ledger import EMAIL, SLACK, AlertLedger
 from oncall_readiness.alerts.messages import build_email, slack_message
+from oncall_readiness.errors import DeliveryError
 from oncall_readiness.report.delivery import SMTP_CONNECTION_ID, sender_from_connection
 from oncall_readiness.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
 
-class AlertDeliveryError(RuntimeError):
+class AlertDeliveryError(DeliveryError):
     """Some teams were not told on some channel; the message names them (never a credential)."""
 
 
@@ -60,7 +61,8 @@ class AlertReport:
 
 def slack_configured(slack_conn_id: str = SLACK_CONNECTION_ID) -> bool:
     """Whether the Slack webhook connection is defined (no connection: alerts are email only)."""
-    from oncall_readiness.connections import ConnectionMissingError, get_connection
+    from oncall_readiness.connections import get_connection
+    from oncall_readiness.errors import ConnectionMissingError
 
     try:
         get_connection(slack_conn_id)

@@ -16,47 +16,34 @@ import datetime as dt
 import sqlalchemy as sa
 
 from oncall_readiness.alerts.changes import Change
-from oncall_readiness.warehouse import Warehouse
+from oncall_readiness.ledger import Ledger, naive_utc
 
-TABLE = "alert_ledger"
-UNIQUE_INDEX = "ux_alert_ledger_change"
 EMAIL, SLACK = "email", "slack"
 
 
-def ledger_table(warehouse: Warehouse) -> sa.Table:
-    return warehouse.own_table(TABLE, _define)
-
-
-def _define(metadata: sa.MetaData) -> sa.Table:
-    table = sa.Table(
-        TABLE,
-        metadata,
-        sa.Column("audit_date", sa.Date, nullable=False, index=True),
-        sa.Column("team", sa.Text, nullable=False),
-        sa.Column("kind", sa.Text, nullable=False),
-        sa.Column("check_id", sa.Text, nullable=False),
-        sa.Column("channel", sa.Text, nullable=False),
-        sa.Column("destination", sa.Text, nullable=False),
-        sa.Column("message_id", sa.Text),
-        sa.Column("sent_at", sa.DateTime, nullable=False),
-    )
-    sa.Index(
-        UNIQUE_INDEX, table.c.audit_date, table.c.team, table.c.kind, table.c.check_id, table.c.channel, unique=True
-    )
-    return table
-
-
-class AlertLedger:
+class AlertLedger(Ledger):
     """Reads and records the changes told, per channel."""
 
-    def __init__(self, warehouse: Warehouse) -> None:
-        self.warehouse = warehouse
-        self.table = ledger_table(warehouse)
+    TABLE = "alert_ledger"
+    UNIQUE_INDEX = "ux_alert_ledger_change"
 
-    def create(self) -> None:
-        """Create the schema, table and unique index when missing; leaves every other table alone."""
-        with self.warehouse.engine.begin() as conn:
-            self.warehouse.ensure_schema(conn, [self.table])  # with its indexes
+    @classmethod
+    def define(cls, metadata: sa.MetaData) -> sa.Table:
+        table = sa.Table(
+            cls.TABLE,
+            metadata,
+            sa.Column("audit_date", sa.Date, nullable=False, index=True),
+            sa.Column("team", sa.Text, nullable=False),
+            sa.Column("kind", sa.Text, nullable=False),
+            sa.Column("check_id", sa.Text, nullable=False),
+            sa.Column("channel", sa.Text, nullable=False),
+            sa.Column("destination", sa.Text, nullable=False),
+            sa.Column("message_id", sa.Text),
+            sa.Column("sent_at", sa.DateTime, nullable=False),
+        )
+        key = (table.c.audit_date, table.c.team, table.c.kind, table.c.check_id, table.c.channel)
+        sa.Index(cls.UNIQUE_INDEX, *key, unique=True)
+        return table
 
     def told(self, audit_date: dt.date) -> set[tuple[str, str, str, str]]:
         """(team, kind, check_id, channel) of every change recorded for ``audit_date``."""
@@ -65,7 +52,7 @@ class AlertLedger:
             table.c.audit_date == audit_date
         )
         with self.warehouse.engine.connect() as conn:
-            return {tuple(row) for row in conn.execute(query)}
+            return {(team, kind, check_id, channel) for team, kind, check_id, channel in conn.execute(query)}
 
     def record(
         self, changes: list[Change], *, channel: str, destination: str, message_id: str | None, sent_at: dt.datetime
@@ -81,16 +68,9 @@ class AlertLedger:
                 "channel": channel,
                 "destination": destination,
                 "message_id": message_id,
-                "sent_at": sent_at.astimezone(dt.UTC).replace(tzinfo=None),
+                "sent_at": naive_utc(sent_at),
             }
             for change in changes
             if (*change.key, channel) not in held
         ]
-        if not rows:
-            return 0
-        try:
-            with self.warehouse.engine.begin() as conn:
-                conn.execute(self.table.insert(), rows)
-        except sa.exc.IntegrityError:  # another run recorded them meanwhile: its rows, the first, stay
-            return 0
-        return len(rows)
+        return len(rows) if rows and self.insert_once(rows) else 0

@@ -24,13 +24,16 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
+from oncall_readiness import schema
 from oncall_readiness.api.models import ExternalResult, Gate, Scorecard, StoredExternalResult, TeamReport
+from oncall_readiness.errors import ReadinessError
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +59,19 @@ def _requires(method: str) -> Callable:
 
 Reader = Annotated[Any, Depends(_requires("GET"))]
 Writer = Annotated[Any, Depends(_requires("POST"))]
-Level = Literal["gold", "silver", "bronze", "none"]  # models.LEVELS, best first
-MinLevel = Annotated[Level, Query(description="The lowest level that passes the gate.")]
+
+
+def _a_level(level: str) -> str:
+    if level not in schema.LEVELS:
+        raise ValueError(f"must be one of {', '.join(schema.LEVELS)}, got {level!r}")
+    return level
+
+
+MinLevel = Annotated[
+    str,
+    AfterValidator(_a_level),
+    Query(description="The lowest level that passes the gate.", json_schema_extra={"enum": list(schema.LEVELS)}),
+]
 
 app = FastAPI(
     title="On-call readiness API",
@@ -68,7 +82,7 @@ app = FastAPI(
 )
 
 
-class WarehouseUnavailable(RuntimeError):
+class WarehouseUnavailable(ReadinessError, RuntimeError):
     """The warehouse could not be read; the message is safe to show."""
 
 
@@ -82,7 +96,7 @@ def _warehouse(*, write: bool = False) -> Iterator[Any]:
     """The warehouse of ``readiness_warehouse`` for this request (read-only unless ``write``)."""
     import sqlalchemy as sa
 
-    from oncall_readiness.connections import ConnectionConfigError
+    from oncall_readiness.errors import ConnectionConfigError
     from oncall_readiness.report import page
     from oncall_readiness.warehouse import Warehouse, url_from_connection
 

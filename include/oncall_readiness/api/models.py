@@ -10,7 +10,6 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 EXTERNAL_STATUSES = ("pass", "warn", "fail", "unknown")  # `waived` comes only from a waiver
-LEVELS = ("gold", "silver", "bronze", "none")  # as oncall_readiness.schema.LEVELS, best first
 
 
 class ExternalResult(BaseModel):

@@ -21,12 +21,11 @@ import sqlalchemy as sa
 
 from oncall_readiness import schema
 from oncall_readiness.api.models import CheckResult, Finding, Gate, Scorecard, TeamReport, TeamScore, Waiver
+from oncall_readiness.errors import ReadinessError
 from oncall_readiness.warehouse import Warehouse
 
-LEVEL_RANK = {level: rank for rank, level in enumerate(schema.LEVELS)}
 
-
-class NotFound(LookupError):
+class NotFound(ReadinessError, LookupError):
     """Nothing published for what was asked; the message says what (the API's 404)."""
 
 
@@ -89,7 +88,7 @@ def _gate(
     waivers: list[Waiver],
 ) -> Gate:
     level = row["level"]
-    enough = LEVEL_RANK.get(level, len(LEVEL_RANK)) <= LEVEL_RANK[min_level]
+    enough = schema.level_rank(level) >= schema.level_rank(min_level)
     what = f"service {service} (team {team})" if service else f"team {team}"
     if enough and not failing:
         reason = f"The {what} is {level}, at least {min_level}, and no check fails."

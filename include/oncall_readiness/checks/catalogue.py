@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -14,6 +14,7 @@ import pandas as pd
 import yaml
 
 from oncall_readiness import schema
+from oncall_readiness.errors import CatalogueError
 
 CATALOGUE_PATH = Path(__file__).with_name("checks.yaml")
 STATUSES = schema.STATUSES  # worst first
@@ -31,10 +32,6 @@ SCOPE_FIELDS = {"lifecycle": "lifecycle", "type": "type", "tier": "tier"}
 
 EXTERNAL = "external"
 KINDS = ("computed", EXTERNAL)
-
-
-class CatalogueError(ValueError):
-    """checks.yaml or a threshold override is malformed; the message says where."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +112,32 @@ class Catalogue:
     def look_ahead_days(self, source: str) -> int:
         """The furthest look-ahead (``coverage_days``) of any implemented check that reads ``source``; 0: none."""
         return max(self._days(source, LOOK_AHEAD_THRESHOLD), default=0)
+
+    def longest_threshold(self, name: str, teams: pd.Series, overrides: pd.DataFrame) -> int:
+        """The largest value of threshold ``name`` of any team (its default, or its override) in any
+        implemented check that has it; 0 when none has it."""
+        longest = 0
+        for check in self.implemented():
+            if name in check.thresholds:
+                values = team_thresholds(check, teams, overrides)[name]
+                longest = max(longest, int(values.max()) if len(values) else int(check.thresholds[name].default))
+        return longest
+
+    def threshold_problems(self, overrides: pd.DataFrame, places: Mapping[tuple[str, str, str], str]) -> list[str]:
+        """One line per team override (team, check_id, key, value) the checks cannot use, each
+        starting where it was written (``places``, by (team, check_id, key))."""
+        problems = []
+        for row in overrides.itertuples(index=False):
+            check = self.checks.get(row.check_id)
+            problem = (
+                threshold_problem(check, row.key, row.value)
+                if check
+                else f"no check {row.check_id!r} in checks.yaml (checks: {', '.join(sorted(self.checks))})"
+            )
+            if problem:
+                where = places.get((row.team, row.check_id, row.key), f"team {row.team!r}")
+                problems.append(f"{where}: {problem}")
+        return problems
 
     def _days(self, source: str, threshold: str) -> list[int]:
         return [
@@ -271,31 +294,34 @@ def _check_function(entry: dict, path: Path) -> None:
 def team_thresholds(check: CheckDefinition, teams: pd.Series, overrides: pd.DataFrame) -> pd.DataFrame:
     """One row per team, one column per threshold: the default, or the team's override.
 
-    ``overrides`` has columns team, check_id, key, value (strings, from Group annotations).
-    An override of an unknown threshold, of one that is not per team, or with a value of the
-    wrong type raises ``CatalogueError`` naming the team and the annotation.
+    ``overrides`` has columns team, check_id, key, value (strings, from Group annotations),
+    validated when the registry loaded (:meth:`Catalogue.threshold_problems`); one that is not
+    valid still raises ``CatalogueError`` naming the team and the annotation.
     """
     frame = pd.DataFrame({"team": teams.astype("string")})
     for name, threshold in check.thresholds.items():
         frame[name] = threshold.default
     mine = overrides[overrides["check_id"] == check.id] if len(overrides) else overrides
     for row in mine.itertuples(index=False):
-        annotation = f"readiness/{check.id}.{row.key}"
-        threshold = check.thresholds.get(row.key)
-        if threshold is None or not threshold.per_team:
-            allowed = ", ".join(n for n, t in check.thresholds.items() if t.per_team) or "none"
-            raise CatalogueError(
-                f"team {row.team!r}: annotation {annotation!r} is not a per-team threshold of "
-                f"{check.id} (allowed: {allowed})"
-            )
-        frame.loc[frame["team"] == row.team, row.key] = _typed(row.value, threshold.default, row.team, annotation)
+        problem = threshold_problem(check, str(row.key), str(row.value))
+        if problem:
+            raise CatalogueError(f"team {row.team!r}: annotation 'readiness/{check.id}.{row.key}': {problem}")
+        frame.loc[frame["team"] == row.team, row.key] = type(check.thresholds[row.key].default)(row.value)
     return frame.set_index("team")
 
 
-def _typed(value: str, default: Any, team: str, annotation: str) -> Any:
+def threshold_problem(check: CheckDefinition, key: str, value: str) -> str | None:
+    """Why a team's override ``readiness/<check>.<key>: value`` cannot be used, or None."""
+    threshold = check.thresholds.get(key)
+    if threshold is None or not threshold.per_team:
+        allowed = ", ".join(n for n, t in check.thresholds.items() if t.per_team) or "none"
+        return f"not a per-team threshold of {check.id} (allowed: {allowed})"
+    kind = type(threshold.default)
     try:
-        return type(default)(value)
+        number = kind(value)
     except (TypeError, ValueError):
-        raise CatalogueError(
-            f"team {team!r}: annotation {annotation!r} must be a {type(default).__name__}, got {value!r}"
-        ) from None
+        number = None
+    if number is None or not number >= 0 or (kind is float and number == float("inf")):
+        what = "a whole number" if kind is int else "a number"
+        return f"must be {what}, 0 or more (the default is {threshold.default}), got {value!r}"
+    return None

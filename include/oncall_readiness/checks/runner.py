@@ -6,7 +6,7 @@ outside it gets a finding with outcome ``pass`` whose message starts ``Out of sc
 says why, so it is neither counted nor lost. A team none of whose services is in scope
 passes the check, its reason saying so (as a team without services does).
 
-Waivers: the active waivers (``oncall_readiness.waivers``) then turn fail and warn into
+Waivers: the active waivers (``oncall_readiness.waivers``, applied by ``checks.waivers``) then turn fail and warn into
 ``waived``, before scoring, so a waived result scores nothing.
 """
 
@@ -26,9 +26,9 @@ from oncall_readiness.checks.catalogue import (
     out_of_scope_reasons,
     team_thresholds,
 )
+from oncall_readiness.checks.waivers import waive
 from oncall_readiness.frames import is_in
-from oncall_readiness.rollup import audited_teams
-from oncall_readiness.waivers import WAIVER_COLUMNS, waive
+from oncall_readiness.registry.groups import audited_teams
 
 # The warehouse's check_results and findings tables (without audit_date).
 RESULT_COLUMNS = list(schema.CHECK_RESULT_COLUMNS)
@@ -52,7 +52,7 @@ def evaluate_checks(
     the waivers table as of the audit instant (its active rows apply).
     """
     catalogue = catalogue or load_catalogue()
-    waivers = waivers if waivers is not None else pd.DataFrame(columns=WAIVER_COLUMNS)
+    waivers = waivers if waivers is not None else pd.DataFrame(columns=list(schema.WAIVER_COLUMNS))
     facts = _audited(facts)
     teams = facts["registry_teams"]
     all_results, all_findings = [], []
@@ -78,8 +78,8 @@ def evaluate_checks(
 
 
 def _audited(facts: Mapping[str, pd.DataFrame]) -> Mapping[str, pd.DataFrame]:
-    """The facts with only the teams the checks judge: a parent group owning no service (a
-    department) is scored through its roll-up (``oncall_readiness.rollup``), not as a team."""
+    """The facts with only the teams the checks judge (``registry.groups.audited_teams``): a parent
+    group owning no service (a department) is scored through its roll-up, not as a team."""
     teams, services = facts["registry_teams"], facts.get("registry_services")
     if "parent" not in teams.columns or services is None:
         return facts

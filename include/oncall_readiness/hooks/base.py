@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 
 from airflow.sdk.bases.hook import BaseHook
 
-from oncall_readiness.connections import ConnectionConfigError, base_url, get_connection
+from oncall_readiness.connections import base_url, get_connection
+from oncall_readiness.errors import ConnectionConfigError
 from oncall_readiness.masking import redact
 from oncall_readiness.sources.http import ApiClient, describe_failure, http_max_retries
 

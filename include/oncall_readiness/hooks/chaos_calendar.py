@@ -6,7 +6,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from oncall_readiness.connections import ConnectionConfigError
+from oncall_readiness.errors import ConnectionConfigError
 from oncall_readiness.hooks.base import ReadinessHook
 from oncall_readiness.sources.chaos_calendar import ChaosCalendarClient
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from oncall_readiness.connections import ConnectionConfigError
+from oncall_readiness.errors import ConnectionConfigError
 from oncall_readiness.hooks.base import ReadinessHook
 from oncall_readiness.sources.confluence import ConfluenceClient
 from oncall_readiness.sources.pool import concurrency_setting

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from oncall_readiness.connections import ConnectionConfigError
+from oncall_readiness.errors import ConnectionConfigError
 from oncall_readiness.hooks.base import ReadinessHook
-from oncall_readiness.sources.github_client import API_URL, APIS, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, GitHubClient
+from oncall_readiness.sources.github.client import API_URL, APIS, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, GitHubClient
 
 
 class GitHubHook(ReadinessHook):

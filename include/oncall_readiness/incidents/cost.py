@@ -16,23 +16,21 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Mapping
 
 import pandas as pd
 
-from oncall_readiness.incidents.tables import INCIDENT_COLUMNS, INCIDENT_COST_COLUMNS
+from oncall_readiness import config
+from oncall_readiness.schema import INCIDENT_COLUMNS, INCIDENT_COST_COLUMNS
 
 log = logging.getLogger(__name__)
 
-CURRENCY_ENV_VAR = "READINESS_CURRENCY"
-DEFAULT_CURRENCY = "GBP"
 SERVICE_PRICE_COLUMNS = ["pagerduty_service_id", "service", "team", "cost_per_minute"]
 
 
 def currency() -> str:
     """The currency of every price in the registry: ``READINESS_CURRENCY``, default GBP."""
-    return os.environ.get(CURRENCY_ENV_VAR, "").strip().upper() or DEFAULT_CURRENCY
+    return config.CURRENCY.require()
 
 
 def service_prices(services: pd.DataFrame) -> pd.DataFrame:

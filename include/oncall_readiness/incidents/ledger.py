@@ -15,15 +15,14 @@ the incident's notes before posting again (``watch``). Times are UTC, without zo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
-from oncall_readiness.warehouse import Warehouse
+from oncall_readiness.ledger import Ledger, utcnow
 
-TABLE = "incident_cost_notes"
-UNIQUE_INDEX = "ux_incident_cost_notes_milestone"
 # How long a claim by another run is left alone: longer than a POST with its rate-limit waits.
 CLAIM_LEASE = dt.timedelta(minutes=5)
 
@@ -45,38 +44,27 @@ class NoteClaim:
         return self.posted_at is not None
 
 
-def notes_table(warehouse: Warehouse) -> sa.Table:
-    """The ``incident_cost_notes`` table on the warehouse's metadata (defined once per ``Warehouse``)."""
-    return warehouse.own_table(TABLE, _define)
-
-
-def _define(metadata: sa.MetaData) -> sa.Table:
-    table = sa.Table(
-        TABLE,
-        metadata,
-        sa.Column("incident_id", sa.Text, nullable=False),
-        sa.Column("milestone_minutes", sa.BigInteger, nullable=False),
-        sa.Column("content", sa.Text, nullable=False),
-        sa.Column("claimed_by", sa.Text),
-        sa.Column("claimed_at", sa.DateTime, nullable=False),
-        sa.Column("posted_at", sa.DateTime),
-        sa.Column("note_id", sa.Text),
-    )
-    sa.Index(UNIQUE_INDEX, table.c.incident_id, table.c.milestone_minutes, unique=True)
-    return table
-
-
-class NotesLedger:
+class NotesLedger(Ledger):
     """Claims, reads and marks the running-cost notes in the warehouse."""
 
-    def __init__(self, warehouse: Warehouse) -> None:
-        self.warehouse = warehouse
-        self.table = notes_table(warehouse)
+    TABLE = "incident_cost_notes"
+    UNIQUE_INDEX = "ux_incident_cost_notes_milestone"
 
-    def create(self) -> None:
-        """Create the schema, the table and its unique index if missing."""
-        with self.warehouse.engine.begin() as conn:
-            self.warehouse.ensure_schema(conn, [self.table])  # with its indexes
+    @classmethod
+    def define(cls, metadata: sa.MetaData) -> sa.Table:
+        table = sa.Table(
+            cls.TABLE,
+            metadata,
+            sa.Column("incident_id", sa.Text, nullable=False),
+            sa.Column("milestone_minutes", sa.BigInteger, nullable=False),
+            sa.Column("content", sa.Text, nullable=False),
+            sa.Column("claimed_by", sa.Text),
+            sa.Column("claimed_at", sa.DateTime, nullable=False),
+            sa.Column("posted_at", sa.DateTime),
+            sa.Column("note_id", sa.Text),
+        )
+        sa.Index(cls.UNIQUE_INDEX, table.c.incident_id, table.c.milestone_minutes, unique=True)
+        return table
 
     def claims(self, incident_ids: Iterable[str]) -> dict[str, list[NoteClaim]]:
         """incident_id -> its rows, lowest milestone first."""
@@ -98,20 +86,11 @@ class NotesLedger:
             "milestone_minutes": milestone,
             "content": content,
             "claimed_by": run_id,
-            "claimed_at": _utcnow(),
+            "claimed_at": utcnow(),
             "posted_at": None,
             "note_id": None,
         }
-        try:
-            with self.warehouse.engine.begin() as conn:
-                conn.execute(self.table.insert(), [row])
-        except sa.exc.IntegrityError:
-            return False
-        except sa.exc.DBAPIError as error:  # DuckDB reports a unique violation as a ConstraintException
-            if "constraint" not in str(error.orig).lower():
-                raise
-            return False
-        return True
+        return self.insert_once([row])
 
     def get(self, incident_id: str, milestone: int) -> NoteClaim | None:
         table = self.table
@@ -131,7 +110,7 @@ class NotesLedger:
                 table.c.posted_at.is_(None),
                 table.c.claimed_at == held.claimed_at,
             )
-            .values(claimed_by=run_id, claimed_at=_utcnow(), content=content)
+            .values(claimed_by=run_id, claimed_at=utcnow(), content=content)
         )
         with self.warehouse.engine.begin() as conn:
             return (conn.execute(update).rowcount or 0) == 1
@@ -142,13 +121,13 @@ class NotesLedger:
         update = (
             table.update()
             .where(table.c.incident_id == incident_id, table.c.milestone_minutes == milestone)
-            .values(posted_at=_utcnow(), note_id=note_id, content=content)
+            .values(posted_at=utcnow(), note_id=note_id, content=content)
         )
         with self.warehouse.engine.begin() as conn:
             conn.execute(update)
 
 
-def _claim(row) -> NoteClaim:
+def _claim(row: Mapping[str, Any]) -> NoteClaim:
     return NoteClaim(
         incident_id=row["incident_id"],
         milestone_minutes=int(row["milestone_minutes"]),
@@ -160,9 +139,5 @@ def _claim(row) -> NoteClaim:
     )
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 def lease_expired(claim: NoteClaim, *, lease: dt.timedelta = CLAIM_LEASE) -> bool:
-    return _utcnow() - claim.claimed_at >= lease
+    return utcnow() - claim.claimed_at >= lease

@@ -10,17 +10,17 @@ the wait the API asks for.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any
 
-from oncall_readiness.connections import ConnectionConfigError
+from oncall_readiness import config
+from oncall_readiness.errors import ConnectionConfigError
 from oncall_readiness.sources.http import raise_for_error
 from oncall_readiness.sources.pagerduty import SOURCE, PagerDutyClient
 
 log = logging.getLogger(__name__)
 
-FROM_ENV_VAR = "READINESS_PAGERDUTY_FROM"
+FROM_ENV_VAR = config.PAGERDUTY_FROM.name
 FROM_EXTRA_FIELD = "from"
 POST_ATTEMPTS = 4
 MAX_RATE_LIMIT_WAIT_SECONDS = 30.0
@@ -32,7 +32,7 @@ def from_address(extra: dict[str, Any] | None, conn_id: str = "pagerduty_default
     PagerDuty requires a ``From`` header naming a user of the account on every note; without
     one configured the watch stops here, saying where to set it.
     """
-    configured = os.environ.get(FROM_ENV_VAR, "").strip() or str((extra or {}).get(FROM_EXTRA_FIELD) or "").strip()
+    configured = config.PAGERDUTY_FROM.get() or str((extra or {}).get(FROM_EXTRA_FIELD) or "").strip()
     if not configured:
         raise ConnectionConfigError(
             "No PagerDuty user to post incident notes as: set the environment variable "

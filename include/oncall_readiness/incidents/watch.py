@@ -26,19 +26,17 @@ from typing import Any
 
 import pandas as pd
 
+from oncall_readiness import config
+from oncall_readiness.errors import SourceError
 from oncall_readiness.incidents import notes
 from oncall_readiness.incidents.cost import currency, note_text, price_incidents
 from oncall_readiness.incidents.ledger import NoteClaim, NotesLedger, lease_expired
-from oncall_readiness.incidents.tables import OPEN_INCIDENT_COST_COLUMNS
-from oncall_readiness.settings import whole_number
-from oncall_readiness.sources.http import SourceError
+from oncall_readiness.schema import OPEN_INCIDENT_COST_COLUMNS
 from oncall_readiness.sources.pagerduty import PagerDutyClient
 from oncall_readiness.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
-NOTE_EVERY_MINUTES = 30
-NOTE_EVERY_ENV_VAR = "READINESS_NOTE_EVERY_MINUTES"
 OPEN_HIGH_URGENCY = {"statuses[]": ["triggered", "acknowledged"], "urgencies[]": ["high"]}
 
 
@@ -68,7 +66,7 @@ class NotesNotPosted(SourceError):
 
 def note_every_minutes() -> int:
     """Minutes between milestones: ``READINESS_NOTE_EVERY_MINUTES``, default 30."""
-    return whole_number(NOTE_EVERY_ENV_VAR, NOTE_EVERY_MINUTES, unit="minutes")
+    return config.NOTE_EVERY_MINUTES.require()
 
 
 def milestone(minutes: float, every: int) -> int:
@@ -115,7 +113,7 @@ def run(
     services: pd.DataFrame,
     from_email: str,
     run_id: str,
-    note_every_minutes: int = NOTE_EVERY_MINUTES,
+    note_every_minutes: int = config.NOTE_EVERY_MINUTES.default,
     money: str | None = None,
 ) -> WatchReport:
     """One run of the watch as of ``instant`` (the DAG run's data interval end); raises when a note failed."""

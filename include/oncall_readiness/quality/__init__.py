@@ -2,7 +2,7 @@
 
 Each source has a module here whose ``suites(facts, context)`` returns, per facts table,
 the expectations that make up that source's data contract; the source catalogue
-(``sources.catalogue``) names it. :func:`validate_source` runs
+(``source_catalogue``) names it. :func:`validate_source` runs
 them in an ephemeral GX context and returns one row per expectation for the warehouse
 table ``data_quality``. A source with a failed expectation is not trusted: every check
 that reads it becomes ``unknown`` with the failed expectations as the reason.
@@ -30,16 +30,13 @@ _POSITION = "readiness_position"  # each expectation's place in its suite, kept 
 Suites = Callable[[Mapping[str, pd.DataFrame], "QualityContext"], dict[str, list]]
 
 
-class DataQualityError(RuntimeError):
-    """A source's facts broke their contract; the message names the failed expectations."""
-
-
 @dataclass(frozen=True)
 class QualityContext:
-    """What a contract may compare facts with: the audit instant and the registry."""
+    """What a contract may compare facts with: the audit instant, the registry, how far ahead the source was read."""
 
     audit_instant: pd.Timestamp
     registry: Mapping[str, pd.DataFrame]
+    look_ahead_days: int = 0  # how far past the instant the source was read (shifts ahead may end there)
 
 
 def validate_source(

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.quality import QualityContext
 
 # A registry typo makes one schedule or person missing; most of them missing is a bad read.
@@ -30,7 +29,7 @@ def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[s
     schedules = sorted(facts["pagerduty_schedules"]["schedule_id"].dropna())
     now = context.audit_instant.isoformat()
     # Shifts are read ahead of the instant as far as a check looks ahead, and no further.
-    ahead = (context.audit_instant + pd.Timedelta(days=load_catalogue().look_ahead_days("pagerduty"))).isoformat()
+    ahead = (context.audit_instant + pd.Timedelta(days=context.look_ahead_days)).isoformat()
     services = sorted(facts["pagerduty_services"]["service_id"].dropna())
     methods = facts["pagerduty_contact_methods"]
     method_ids = sorted(methods["contact_method_id"].dropna())

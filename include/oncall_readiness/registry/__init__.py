@@ -33,7 +33,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from oncall_readiness.registry.backstage import CatalogReader, display_path
+from oncall_readiness import config
+from oncall_readiness.config_files import display_path
+from oncall_readiness.errors import RegistryError
+from oncall_readiness.registry.backstage import CatalogReader
 from oncall_readiness.registry.builder import RegistryBuilder
 from oncall_readiness.registry.tables import (
     FACT_COLUMNS,
@@ -58,30 +61,20 @@ __all__ = [
     "FACT_COLUMNS",
 ]
 
-CATALOG_ENV_VAR = "READINESS_CATALOG"
-
-
-class RegistryError(ValueError):
-    """The catalog has problems; ``problems`` holds one line per problem."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        count = len(self.problems)
-        header = f"{count} problem{'s' if count != 1 else ''} in the registry catalog:"
-        super().__init__("\n".join([header, *self.problems]))
+CATALOG_ENV_VAR = config.CATALOG.name
 
 
 def catalog_path() -> Path:
     """The catalog to audit: ``$READINESS_CATALOG`` (a file or a folder). There is no default."""
-    configured = os.environ.get(CATALOG_ENV_VAR, "").strip()
-    if not configured:
+    configured = config.CATALOG.get()
+    if configured is None:
         raise RegistryError(
             [
                 f"{CATALOG_ENV_VAR} is not set: point it at your Backstage catalog (an entity YAML file or a "
                 "folder of them); the demo and `make airflow` set it to the sample organisation"
             ]
         )
-    return Path(configured)
+    return configured
 
 
 def load_registry(path: str | os.PathLike) -> Registry:

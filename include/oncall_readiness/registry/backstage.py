@@ -35,11 +35,13 @@ from typing import Any
 
 import yaml
 
+from oncall_readiness.config_files import display_path
+
 USED_KINDS = {"group": "Group", "user": "User", "component": "Component"}
 _NAME_RE = re.compile(r"^[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*$")
 _GLOB_CHARS = set("*?[")
 # The audit's own files beside the catalog (readiness-waivers.yaml, ...) are not entities.
-READINESS_FILE_PREFIX = "readiness-"
+AUDIT_FILE_PREFIX = "readiness-"
 # How many nodes YAML aliases may add to one document before it is refused.
 MAX_ALIAS_GROWTH = 10_000
 
@@ -77,14 +79,6 @@ class Entity:
         return f"{self.file}: {self.label} {field}"
 
 
-def display_path(path: Path) -> str:
-    """A path for messages: relative to the working directory when below it, else as given."""
-    rel = os.path.relpath(path, Path.cwd())
-    if rel.startswith(".."):
-        return path.as_posix()
-    return Path(rel).as_posix()
-
-
 class CatalogReader:
     """Reads every file of a catalog once, following Locations; collects entities and problems."""
 
@@ -117,7 +111,7 @@ class CatalogReader:
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for filename in sorted(filenames):
-                if filename.endswith((".yaml", ".yml")) and not filename.startswith(READINESS_FILE_PREFIX):
+                if filename.endswith((".yaml", ".yml")) and not filename.startswith(AUDIT_FILE_PREFIX):
                     self.enqueue(Path(dirpath) / filename)
 
     def run(self, root: Path) -> None:
@@ -240,7 +234,7 @@ class CatalogReader:
                 if not matches and not optional:
                     self.problems.append(f"{shown}: Location '{name}' spec.targets: no file matches {target}")
                 for match in matches:
-                    if match.is_file() and not match.name.startswith(READINESS_FILE_PREFIX):
+                    if match.is_file() and not match.name.startswith(AUDIT_FILE_PREFIX):
                         self.enqueue(match)
                 continue
             if base.is_dir():

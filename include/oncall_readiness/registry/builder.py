@@ -48,6 +48,7 @@ class RegistryBuilder:
 
     def __init__(self, entities: list[Entity], problems: list[str]):
         self.problems = problems
+        self.threshold_places: dict[tuple[str, str, str], str] = {}
         self.by_key: dict[tuple[str, str, str], Entity] = {}
         self.entities: list[Entity] = []
         for entity in entities:
@@ -139,6 +140,7 @@ class RegistryBuilder:
                 sorted(thresholds, key=lambda r: (r["team"].lower(), r["check_id"], r["key"])), THRESHOLD_COLUMNS
             ),
             waiver_annotations=waivers,
+            threshold_places=dict(self.threshold_places),
         )
 
     def build_groups(self):
@@ -192,14 +194,8 @@ class RegistryBuilder:
                         ' readiness/<check-id>.<key>: "<value>")'
                     )
                     continue
-                thresholds.append(
-                    {
-                        "team": group.ident,
-                        "check_id": check_id,
-                        "key": setting,
-                        "value": text,
-                    }
-                )
+                thresholds.append({"team": group.ident, "check_id": check_id, "key": setting, "value": text})
+                self.threshold_places[(group.ident, check_id, setting)] = group.where(f"metadata.annotations.{key}")
         return teams, schedules, thresholds
 
     def build_memberships(self) -> dict[tuple[str, str, str], list[Entity]]:

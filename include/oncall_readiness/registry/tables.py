@@ -84,6 +84,7 @@ file given), or absolute when a Location led outside it; it is kept in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -127,7 +128,7 @@ THRESHOLD_COLUMNS = ["team", "check_id", "key", "value"]
 
 _KINDS = {"last_chaos_day": "date", "start_date": "date", "cost_per_minute": "float"}
 # The facts tables of :meth:`Registry.to_facts` and their column kinds (string, date, float),
-# gathered with every source's tables by ``oncall_readiness.sources.catalogue``.
+# gathered with every source's tables by ``oncall_readiness.source_catalogue``.
 FACT_COLUMNS: dict[str, dict[str, str]] = {
     table: {column: _KINDS.get(column, "string") for column in columns}
     for table, columns in {
@@ -155,6 +156,9 @@ class Registry:
     # The Groups' ``readiness/waivers`` annotations, unparsed: (team, file, line, text); the
     # waivers module validates them with the waivers file (they are not facts).
     waiver_annotations: tuple[tuple[str, str, int, str], ...] = field(default=())
+    # Where each threshold override was written, (team, check_id, key) -> "file: Group 'x' field",
+    # so the check catalogue can name it when it refuses the value (not facts either).
+    threshold_places: Mapping[tuple[str, str, str], str] = field(default_factory=dict)
 
     def to_facts(self) -> dict[str, pd.DataFrame]:
         """The registry as facts tables (copies, ``source_file`` kept)."""

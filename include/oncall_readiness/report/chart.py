@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from oncall_readiness import schema
+
 LEVEL_COLOURS = {"gold": "#d4a017", "silver": "#9aa4ae", "bronze": "#b0703c", "none": "#cf222e"}
 INTERRUPTION_COLOURS = {"sleep": "#3e1f8c", "off": "#8250df", "business": "#c8b6f2"}
-LEVEL_FLOORS = (("gold", 90.0), ("silver", 75.0), ("bronze", 50.0))
 PNG_METADATA = {"Software": None}  # keeps the bytes identical across runs
 SIZE_INCHES = (6.0, 2.4)
 DPI = 100
@@ -26,7 +27,8 @@ def score_trend_png(weeks: Sequence[dt.date], scores: Sequence[float | None]) ->
     """A team's weekly scores (0 to 100) as a line with the level floors; ``None`` leaves a gap."""
     figure = _figure()
     axes = figure.add_subplot()
-    for level, floor in LEVEL_FLOORS:
+    for rule in schema.LEVEL_RULES:
+        level, floor = rule.level, rule.min_score
         axes.axhline(floor, color=LEVEL_COLOURS[level], linewidth=0.8, linestyle="--")
         axes.annotate(
             level,

@@ -32,8 +32,10 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
-from oncall_readiness.report.email import DIGEST, HEADER_KIND, HEADER_TEAM, HEADER_WEEK, sender_address
+from oncall_readiness.errors import DeliveryError
+from oncall_readiness.report.email import DIGEST, sender_address
 from oncall_readiness.report.ledger import SendLedger, normalise_address
+from oncall_readiness.report.message import HEADER_KIND, HEADER_TEAM, HEADER_WEEK
 from oncall_readiness.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -41,10 +43,6 @@ log = logging.getLogger(__name__)
 SMTP_CONNECTION_ID = "smtp_default"
 # Answers that concern one message or recipient; anything else (a lost connection) stops the run.
 REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException)
-
-
-class DeliveryError(RuntimeError):
-    """Some recipients were not reached; the message names them and the server's answers."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +72,8 @@ class DeliveryReport:
 
 def sender_from_connection(smtp_conn_id: str = SMTP_CONNECTION_ID) -> str:
     """The From address: ``READINESS_EMAIL_FROM``, else the connection's ``from_email`` extra, else the default."""
-    from oncall_readiness.connections import ConnectionConfigError, get_connection
+    from oncall_readiness.connections import get_connection
+    from oncall_readiness.errors import ConnectionConfigError
 
     try:
         connection_from = get_connection(smtp_conn_id).extra_dejson.get("from_email")

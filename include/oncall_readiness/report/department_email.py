@@ -23,8 +23,9 @@ from email.message import EmailMessage
 import pandas as pd
 
 from oncall_readiness.frames import is_in
+from oncall_readiness.registry.groups import teams_under
+from oncall_readiness.report.message import TEMPLATES, build_message, format_score, level_name, plain, record
 from oncall_readiness.report.weekly import ScorecardWeek, score_changes
-from oncall_readiness.rollup import teams_under
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,6 @@ def behind_campaigns(scorecard_week: ScorecardWeek, team: str) -> list[dict]:
 
 def department_subject(group: str, level: str, score: float | None, teams: int, week: dt.date) -> str:
     """E.g. ``On-call readiness of Commerce: bronze (62.4), 4 teams — week of 2026-11-16``."""
-    from oncall_readiness.report.email import format_score, level_name
-
     standing = "not assessed" if score is None or pd.isna(score) else f"{level_name(level)} ({format_score(score)})"
     return f"On-call readiness of {group}: {standing}, {teams} team{'s' if teams != 1 else ''} — week of {week}"
 
@@ -64,8 +63,6 @@ def build_department_email(
     scorecard_week: ScorecardWeek, group: str, *, recipient: str, sender: str, date: dt.datetime
 ) -> EmailMessage:
     """One parent group's digest: its roll-up, every team below it ranked, and the campaigns they are behind on."""
-    from oncall_readiness.report.email import TEMPLATES, _message, _plain, _record
-
     rollup = scorecard_week.rollup.set_index("group_name").loc[group]
     members = teams_under(group, scorecard_week.teams, set(scorecard_week.scorecard["team"]))
     ranked = score_changes(scorecard_week)
@@ -74,7 +71,7 @@ def build_department_email(
     )
     ranked = ranked.sort_values(["score", "team"], ascending=[False, True], na_position="last")
     teams = [
-        {**_record(row), "campaigns": behind_campaigns(scorecard_week, row["team"])} for _, row in ranked.iterrows()
+        {**record(row), "campaigns": behind_campaigns(scorecard_week, row["team"])} for _, row in ranked.iterrows()
     ]
     progress = scorecard_week.campaigns
     campaigns = []
@@ -94,20 +91,20 @@ def build_department_email(
                 }
             )
     names = scorecard_week.teams.set_index("team")["display_name"]
-    display_name = _plain(names.get(group)) or group
+    display_name = plain(names.get(group)) or group
     context = {
         "week": scorecard_week.week,
         "previous": scorecard_week.previous,
         "group": group,
         "display_name": display_name,
-        "rollup": {key: _plain(value) for key, value in rollup.items()},
+        "rollup": {key: plain(value) for key, value in rollup.items()},
         "teams": teams,
         "campaigns": campaigns,
     }
     subject = department_subject(
-        display_name, rollup["level"], _plain(rollup["score"]), int(rollup["teams"]), scorecard_week.week
+        display_name, rollup["level"], plain(rollup["score"]), int(rollup["teams"]), scorecard_week.week
     )
-    return _message(
+    return build_message(
         subject=subject,
         sender=sender,
         to=[recipient],
@@ -137,11 +134,3 @@ def department_emails(scorecard_week: ScorecardWeek, *, sender: str, date: dt.da
             continue
         messages.append(build_department_email(scorecard_week, group, recipient=recipient, sender=sender, date=date))
     return messages
-
-
-def format_days_left(days: int) -> str:
-    """``14 days left``, ``due today``, ``overdue by 3 days``."""
-    if days == 0:
-        return "due today"
-    plural = "s" if abs(days) != 1 else ""
-    return f"{days} day{plural} left" if days > 0 else f"overdue by {-days} day{plural}"

@@ -7,36 +7,43 @@ rendered with Jinja2 templates (``templates/email_*.j2``); the HTML ones autoesc
 value, so a team named ``<script>`` arrives as text.
 
 The builders are pure: same warehouse rows, same sender, recipients and date, same bytes.
-Headers name what a message is (``X-Readiness-Week``, ``-Kind``, ``-Team``), which is how
-the sender (``report.delivery``) keys its send ledger; the Message-ID is derived from them,
-so a message that is ever sent twice carries the same id and mail clients fold it.
+Headers name what a message is (:mod:`.message`), which is how the sender
+(``report.delivery``) keys its send ledger.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
-import os
 import re
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import jinja2
 import pandas as pd
 
-from oncall_readiness import schema
+from oncall_readiness import config, schema
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.report.chart import level_distribution_png, score_trend_png
-from oncall_readiness.report.department_email import behind_campaigns, department_emails, format_days_left
-from oncall_readiness.report.incident_email import digest_section, format_duration, format_losses, team_section
+from oncall_readiness.report.department_email import behind_campaigns, department_emails
+from oncall_readiness.report.incident_email import digest_section, team_section
+from oncall_readiness.report.message import (
+    HEADER_KIND,
+    HEADER_TEAM,
+    TEMPLATES,
+    Chart,
+    build_message,
+    content_id,
+    format_score,
+    level_name,
+    plain,
+    record,
+    short_hash,
+)
 from oncall_readiness.report.scope import not_judged
-from oncall_readiness.report.weekly import LEVEL_ORDER, ScorecardWeek, load_week, score_changes, team_changes
+from oncall_readiness.report.weekly import ScorecardWeek, load_week, score_changes, team_changes
 from oncall_readiness.waivers.report import team_waivers
 from oncall_readiness.warehouse import Warehouse
 
@@ -45,62 +52,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SENDER_ENV = "READINESS_EMAIL_FROM"
-DIGEST_RECIPIENTS_ENV = "READINESS_DIGEST_RECIPIENTS"
 DEFAULT_SENDER = "oncall-readiness@localhost"
-HEADER_WEEK, HEADER_KIND, HEADER_TEAM = "X-Readiness-Week", "X-Readiness-Kind", "X-Readiness-Team"
 TEAM, DIGEST = "team", "digest"
 DIGEST_MOVERS = 5  # biggest regressions and improvements listed in the digest
-
-TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("oncall_readiness.report", "templates"),
-    autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), disabled_extensions=("txt.j2",), default=True),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-
-
-def format_score(score: float | None) -> str:
-    """``100``, ``87.5``; an en dash when the score is unknown."""
-    if score is None or pd.isna(score):
-        return "–"
-    return f"{float(score):.1f}".removesuffix(".0")
-
-
-def format_change(change: float | None) -> str:
-    """``+5``, ``-12.5``, ``±0``; an en dash when there is nothing to compare with."""
-    if change is None or pd.isna(change):
-        return "–"
-    return "±0" if change == 0 else f"{float(change):+.1f}".removesuffix(".0")
-
-
-def level_name(level: str) -> str:
-    """How a level reads in a sentence: ``gold``, ``silver``, ``bronze``, ``below bronze``."""
-    return "below bronze" if level == "none" else level
-
-
-TEMPLATES.filters.update(
-    score=format_score,
-    change=format_change,
-    level_name=level_name,
-    duration=format_duration,
-    losses=format_losses,
-    days_left=format_days_left,
-)
-
-
-@dataclass(frozen=True)
-class Chart:
-    png: bytes
-    cid: str  # without the angle brackets, as the HTML's ``cid:`` refers to it
-    alt: str
 
 
 def sender_address(connection_from: str | None = None) -> str:
     """``READINESS_EMAIL_FROM``, else the SMTP connection's ``from_email`` extra, else the default."""
-    return os.environ.get(SENDER_ENV, "").strip() or (connection_from or "").strip() or DEFAULT_SENDER
+    return config.EMAIL_FROM.get() or (connection_from or "").strip() or DEFAULT_SENDER
 
 
 def parse_recipients(addresses: str | Sequence[str] | None) -> list[str]:
@@ -114,7 +73,7 @@ def parse_recipients(addresses: str | Sequence[str] | None) -> list[str]:
 
 def digest_recipients(configured: str | Sequence[str] | None = None) -> list[str]:
     """The leadership digest's recipients: ``configured`` (the DAG's param) or ``READINESS_DIGEST_RECIPIENTS``."""
-    return parse_recipients(configured) or parse_recipients(os.environ.get(DIGEST_RECIPIENTS_ENV))
+    return parse_recipients(configured) or list(config.DIGEST_RECIPIENTS.require())
 
 
 def team_subject(team: str, level: str, score: float | None, change: float | None, week: dt.date) -> str:
@@ -129,7 +88,7 @@ def team_subject(team: str, level: str, score: float | None, change: float | Non
 def digest_subject(levels: dict[str, int], week: dt.date) -> str:
     """E.g. ``On-call readiness digest: 6 teams, 2 gold, 0 silver, 3 bronze, 1 below bronze — week of …``."""
     teams = sum(levels.values())
-    counts = ", ".join(f"{levels.get(level, 0)} {level_name(level)}" for level in LEVEL_ORDER)
+    counts = ", ".join(f"{levels.get(level, 0)} {level_name(level)}" for level in schema.LEVELS)
     return f"On-call readiness digest: {teams} team{'s' if teams != 1 else ''}, {counts} — week of {week.isoformat()}"
 
 
@@ -137,7 +96,7 @@ def build_team_email(
     scorecard_week: ScorecardWeek, team: str, *, recipient: str, sender: str, date: dt.datetime
 ) -> EmailMessage:
     """The team's scorecard: score and level, what changed (regressions first), checks, findings, trend."""
-    card = _record(scorecard_week.scorecard[scorecard_week.scorecard["team"] == team].iloc[0])
+    card = record(scorecard_week.scorecard[scorecard_week.scorecard["team"] == team].iloc[0])
     change = score_changes(scorecard_week).set_index("team")["change"].get(team)
     titles = {check.id: check.title for check in load_catalogue().checks.values()}
     results = scorecard_week.results[scorecard_week.results["team"] == team].sort_values("check_id")
@@ -146,14 +105,14 @@ def build_team_email(
     ranked = findings.assign(rank=findings["outcome"].map(schema.severity))
     findings = ranked.sort_values(["rank", "check_id", "subject"])
     trend = scorecard_week.history[scorecard_week.history["team"] == team].set_index("slot")["score"]
-    scores = [_plain(trend.get(slot)) for slot in scorecard_week.slots]
+    scores = [plain(trend.get(slot)) for slot in scorecard_week.slots]
     chart = Chart(
         png=score_trend_png(scorecard_week.slots, scores),
-        cid=_content_id("trend", scorecard_week.week, TEAM, team, sender),
+        cid=content_id("trend", scorecard_week.week, TEAM, team, sender),
         alt=f"Weekly readiness score of {team}, {len(scorecard_week.slots)} weeks to {scorecard_week.week}",
     )
     incidents = team_section(
-        scorecard_week.insights, team, cid=_content_id("incidents", scorecard_week.week, TEAM, team, sender)
+        scorecard_week.insights, team, cid=content_id("incidents", scorecard_week.week, TEAM, team, sender)
     )
     context = {
         "week": scorecard_week.week,
@@ -161,12 +120,12 @@ def build_team_email(
         "team": team,
         "display_name": _display_name(scorecard_week, team),
         "card": card,
-        "change": _plain(change),
+        "change": plain(change),
         "changes": team_changes(scorecard_week, team),
         "checks": [
-            {**_record(row), "title": titles.get(row["check_id"], row["check_id"])} for _, row in results.iterrows()
+            {**record(row), "title": titles.get(row["check_id"], row["check_id"])} for _, row in results.iterrows()
         ],
-        "findings": [_record(row) for _, row in findings.iterrows()],
+        "findings": [record(row) for _, row in findings.iterrows()],
         "trend": list(zip(scorecard_week.slots, scores, strict=True)),
         "chart": chart,
         "incidents": incidents,
@@ -175,7 +134,7 @@ def build_team_email(
         "not_judged": not_judged(team_findings.to_dict("records")),
     }
     subject = team_subject(team, card["level"], card["score"], context["change"], scorecard_week.week)
-    return _message(
+    return build_message(
         subject=subject,
         sender=sender,
         to=[recipient],
@@ -194,7 +153,7 @@ def build_digest(
     ranked = score_changes(scorecard_week)
     ranked["rank"] = ranked["score"].astype(float).rank(method="min", ascending=False, na_option="keep")
     ranked = ranked.sort_values(["score", "team"], ascending=[False, True], na_position="last")
-    levels = {level: int((ranked["level"] == level).sum()) for level in LEVEL_ORDER}
+    levels = {level: int((ranked["level"] == level).sum()) for level in schema.LEVELS}
     moved = ranked[ranked["change"].notna()]
     regressions = moved[moved["change"] < 0].sort_values(["change", "team"]).head(DIGEST_MOVERS)
     improvements = moved[moved["change"] > 0].sort_values(["change", "team"], ascending=[False, True])
@@ -204,24 +163,24 @@ def build_digest(
     ]
     chart = Chart(
         png=level_distribution_png(scorecard_week.slots, weekly_levels),
-        cid=_content_id("levels", scorecard_week.week, DIGEST, "", sender),
+        cid=content_id("levels", scorecard_week.week, DIGEST, "", sender),
         alt=f"Teams per level, {len(scorecard_week.slots)} weeks to {scorecard_week.week}",
     )
     incidents = digest_section(
-        scorecard_week.insights, cid=_content_id("incidents", scorecard_week.week, DIGEST, "", sender)
+        scorecard_week.insights, cid=content_id("incidents", scorecard_week.week, DIGEST, "", sender)
     )
     context = {
         "week": scorecard_week.week,
         "previous": scorecard_week.previous,
-        "teams": [_record(row) for _, row in ranked.iterrows()],
+        "teams": [record(row) for _, row in ranked.iterrows()],
         "levels": levels,
-        "regressions": [_record(row) for _, row in regressions.iterrows()],
-        "improvements": [_record(row) for _, row in improvements.head(DIGEST_MOVERS).iterrows()],
+        "regressions": [record(row) for _, row in regressions.iterrows()],
+        "improvements": [record(row) for _, row in improvements.head(DIGEST_MOVERS).iterrows()],
         "chart": chart,
         "incidents": incidents,
     }
     subject = digest_subject(levels, scorecard_week.week)
-    return _message(
+    return build_message(
         subject=subject,
         sender=sender,
         to=list(recipients),
@@ -244,7 +203,7 @@ def build_week_emails(
     addresses = scorecard_week.teams.set_index("team")["email"]
     messages = []
     for team in sorted(scorecard_week.scorecard["team"]):
-        recipient = _plain(addresses.get(team))
+        recipient = plain(addresses.get(team))
         if not recipient or "@" not in str(recipient):
             log.warning(
                 "Team %r has no email address (spec.profile.email of its Group) in the registry of %s: "
@@ -257,7 +216,7 @@ def build_week_emails(
     if not digest_to:
         log.warning(
             "No digest recipients (%s or the DAG's digest_recipients param): the digest is built but has no recipient",
-            DIGEST_RECIPIENTS_ENV,
+            config.DIGEST_RECIPIENTS.name,
         )
     messages.append(build_digest(scorecard_week, recipients=digest_to, sender=sender, date=date))
     return messages + department_emails(scorecard_week, sender=sender, date=date)
@@ -310,41 +269,7 @@ def eml_name(kind: str, team: str) -> str:
     if kind == DIGEST:
         return DIGEST
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", team).strip("-.") or "team"
-    return f"{kind}-{slug}" if slug == team else f"{kind}-{slug}-{_short_hash(team)}"
-
-
-def _message(
-    *,
-    subject: str,
-    sender: str,
-    to: Sequence[str],
-    date: dt.datetime,
-    identity: tuple[dt.date, str, str],
-    text: str,
-    html: str,
-    charts: Sequence[Chart],
-) -> EmailMessage:
-    week, kind, team = identity
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = sender
-    if to:
-        message["To"] = ", ".join(to)
-    message["Date"] = format_datetime(date if date.tzinfo else date.replace(tzinfo=dt.UTC))
-    message["Message-ID"] = f"<{_content_id('scorecard', week, kind, team, sender)}>"
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
-    message[HEADER_WEEK] = week.isoformat()
-    message[HEADER_KIND] = kind
-    if team:
-        message[HEADER_TEAM] = team
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    html_part = message.get_payload()[1]
-    for chart, filename in zip(charts, ("trend.png", "incidents.png"), strict=False):
-        html_part.add_related(chart.png, "image", "png", cid=f"<{chart.cid}>", filename=filename, disposition="inline")
-    for index, part in enumerate(part for part in message.walk() if part.is_multipart()):
-        part.set_boundary(f"readiness-{_short_hash(message['Message-ID'])}-{index}")  # same input, same bytes
-    return message
+    return f"{kind}-{slug}" if slug == team else f"{kind}-{slug}-{short_hash(team)}"
 
 
 def _incident_chart(incidents: dict) -> list[Chart]:
@@ -353,36 +278,15 @@ def _incident_chart(incidents: dict) -> list[Chart]:
     return [Chart(png=chart["png"], cid=chart["cid"], alt=chart["alt"])] if chart and not incidents["quiet"] else []
 
 
-def _content_id(what: str, week: dt.date, kind: str, team: str, sender: str) -> str:
-    """A stable id (``what.week.kind.hash@domain``) for a Message-ID or an inline image."""
-    domain = sender.rpartition("@")[2].strip(" >") or "oncall-readiness"
-    return f"{what}.{week.isoformat()}.{kind}.{_short_hash(team)}@{domain}"
-
-
-def _short_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:10]
-
-
 def _display_name(scorecard_week: ScorecardWeek, team: str) -> str:
     names = scorecard_week.teams.set_index("team")["display_name"]
-    return _plain(names.get(team)) or team
+    return plain(names.get(team)) or team
 
 
 def _movement(change: float | None) -> str:
     if change is None or pd.isna(change) or change == 0:
         return ""
     return f", {'up' if change > 0 else 'down'} {format_score(abs(change))}"
-
-
-def _record(row: pd.Series) -> dict:
-    return {key: _plain(value) for key, value in row.items()}
-
-
-def _plain(value):
-    """NA, NaN and NaT become None; numpy scalars plain Python values."""
-    if value is None or (not isinstance(value, str | bytes) and pd.api.types.is_scalar(value) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 def stage_emails(warehouse_url: str, staging: RunStaging, **options) -> str:

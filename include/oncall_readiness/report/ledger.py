@@ -19,40 +19,31 @@ import logging
 
 import sqlalchemy as sa
 
-from oncall_readiness.warehouse import Warehouse
+from oncall_readiness.ledger import Ledger, naive_utc
 
 log = logging.getLogger(__name__)
 
-TABLE = "email_ledger"
-UNIQUE_INDEX = "ux_email_ledger_delivery"
 
-
-def ledger_table(warehouse: Warehouse) -> sa.Table:
-    """The ``email_ledger`` table on the warehouse's metadata (defined once per ``Warehouse``)."""
-    return warehouse.own_table(TABLE, _define)
-
-
-def _define(metadata: sa.MetaData) -> sa.Table:
-    table = sa.Table(
-        TABLE,
-        metadata,
-        sa.Column("week", sa.Date, nullable=False, index=True),
-        sa.Column("recipient", sa.Text, nullable=False),
-        sa.Column("kind", sa.Text, nullable=False),
-        sa.Column("team", sa.Text),
-        sa.Column("message_id", sa.Text, nullable=False),
-        sa.Column("sent_at", sa.DateTime, nullable=False),
-    )
-    sa.Index(UNIQUE_INDEX, *_delivery_key(table), unique=True)
-    return table
-
-
-class SendLedger:
+class SendLedger(Ledger):
     """Reads and records deliveries of the weekly emails in the warehouse."""
 
-    def __init__(self, warehouse: Warehouse) -> None:
-        self.warehouse = warehouse
-        self.table = ledger_table(warehouse)
+    TABLE = "email_ledger"
+    UNIQUE_INDEX = "ux_email_ledger_delivery"
+
+    @classmethod
+    def define(cls, metadata: sa.MetaData) -> sa.Table:
+        table = sa.Table(
+            cls.TABLE,
+            metadata,
+            sa.Column("week", sa.Date, nullable=False, index=True),
+            sa.Column("recipient", sa.Text, nullable=False),
+            sa.Column("kind", sa.Text, nullable=False),
+            sa.Column("team", sa.Text),
+            sa.Column("message_id", sa.Text, nullable=False),
+            sa.Column("sent_at", sa.DateTime, nullable=False),
+        )
+        sa.Index(cls.UNIQUE_INDEX, *_delivery_key(table), unique=True)
+        return table
 
     def create(self) -> None:
         """Create the schema, table and unique index if missing (leaves every other table alone).
@@ -61,16 +52,14 @@ class SendLedger:
         twice, the later rows are dropped first (with a warning), keeping the first delivery.
         """
         with self.warehouse.engine.begin() as conn:
-            if self.warehouse.schema:
-                conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {self.warehouse.schema}"))
-            if not sa.inspect(conn).has_table(TABLE, schema=self.warehouse.schema):
-                self.table.create(conn)  # with its indexes
+            if not self.exists(conn):
+                self.warehouse.ensure_schema(conn, [self.table])  # with its indexes
                 return
             removed = self._drop_repeated_deliveries(conn)
         if removed:
             log.warning("The send ledger held %d repeated deliveries; kept the first of each", removed)
         # Its own transaction: DuckDB builds an index over the rows as committed.
-        (index,) = (index for index in self.table.indexes if index.name == UNIQUE_INDEX)
+        (index,) = (index for index in self.table.indexes if index.name == self.UNIQUE_INDEX)
         with self.warehouse.engine.begin() as conn:
             conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
 
@@ -88,7 +77,7 @@ class SendLedger:
             sa.select(table.c.week).distinct().where(table.c.week > after, table.c.week <= up_to).order_by(table.c.week)
         )
         with self.warehouse.engine.connect() as conn:
-            if not sa.inspect(conn).has_table(TABLE, schema=self.warehouse.schema):
+            if not self.exists(conn):
                 return []
             return [_as_date(week) for (week,) in conn.execute(query)]
 
@@ -106,7 +95,7 @@ class SendLedger:
             "kind": kind,
             "team": team,
             "message_id": message_id,
-            "sent_at": sent_at.astimezone(dt.UTC).replace(tzinfo=None) if sent_at.tzinfo else sent_at,
+            "sent_at": naive_utc(sent_at),
         }
         table = self.table
         held = sa.select(sa.literal(1)).where(
@@ -115,14 +104,7 @@ class SendLedger:
             sa.func.coalesce(table.c.team, "") == (row["team"] or ""),
             table.c.recipient == row["recipient"],
         )
-        try:
-            with self.warehouse.engine.begin() as conn:
-                if conn.execute(held).first() is not None:
-                    return False
-                conn.execute(table.insert(), [row])
-        except sa.exc.IntegrityError:  # recorded by another writer between the check and the insert
-            return False
-        return True
+        return self.insert_once([row], unless=held)
 
     def _drop_repeated_deliveries(self, conn: sa.Connection) -> int:
         """Delete every row for which an earlier row records the same delivery; the number deleted."""
@@ -138,10 +120,10 @@ def normalise_address(address: str) -> str:
     return address.strip().lower()
 
 
-def _delivery_key(table: sa.Table | sa.Alias) -> tuple:
+def _delivery_key(table: sa.Table | sa.Alias) -> tuple[sa.ColumnElement[object], ...]:
     """What makes a delivery unique; the digest's NULL team compares as ''."""
     return (table.c.week, table.c.kind, sa.func.coalesce(table.c.team, ""), table.c.recipient)
 
 
-def _as_date(value) -> dt.date:
+def _as_date(value: dt.date | dt.datetime) -> dt.date:
     return value if isinstance(value, dt.date) and not isinstance(value, dt.datetime) else value.date()

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import sqlalchemy as sa
 
+from oncall_readiness import schema
 from oncall_readiness.report.insights import WeekInsights, load_insights
 from oncall_readiness.warehouse import Warehouse
 
@@ -36,10 +37,8 @@ log = logging.getLogger(__name__)
 
 HISTORY_WEEKS = 8
 SEND_WEEKDAY = 0  # Monday: the day of the DAG's schedule, on which a week of emails starts
-LEVEL_ORDER = ("gold", "silver", "bronze", "none")
 # Higher is better; statuses without a rank (unknown, waived) are neither better nor worse.
 STATUS_RANK = {"fail": 0, "warn": 1, "pass": 2}
-LEVEL_RANK = {"none": 0, "bronze": 1, "silver": 2, "gold": 3}
 DIRECTIONS = ("regressed", "changed", "improved")
 
 
@@ -229,7 +228,9 @@ def _level_change(scorecard_week: ScorecardWeek, team: str) -> list[Change]:
     if before.empty or after.empty or before.iloc[0] == after.iloc[0]:
         return []
     old, new = before.iloc[0], after.iloc[0]
-    return [Change("level", None, None, old, new, _direction(LEVEL_RANK.get(old), LEVEL_RANK.get(new)))]
+    known = old in schema.LEVELS and new in schema.LEVELS
+    direction = _direction(schema.level_rank(old), schema.level_rank(new)) if known else "changed"
+    return [Change("level", None, None, old, new, direction)]
 
 
 def _status_changes(before: pd.Series, after: pd.Series, *, kind: str) -> list[Change]:

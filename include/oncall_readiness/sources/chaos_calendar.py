@@ -48,9 +48,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import requests
 
-from oncall_readiness.connections import ConnectionMissingError
-from oncall_readiness.sources.facts import typed_frame
-from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error
+from oncall_readiness.errors import ConnectionMissingError, SourceError
+from oncall_readiness.sources.facts import Facts, typed_frame
+from oncall_readiness.sources.http import ApiClient, raise_for_error
+from oncall_readiness.sources.window import AuditWindow
 
 if TYPE_CHECKING:
     from icalendar import Calendar, Event
@@ -334,14 +335,7 @@ def _frame(table: str, rows: list[dict]) -> pd.DataFrame:
     return typed_frame(rows, FACT_COLUMNS[table])
 
 
-def collect_for_audit(
-    hook: ReadinessHook,
-    instant: pd.Timestamp,
-    registry: Mapping[str, pd.DataFrame],
-    *,
-    window_days: int,
-    horizon_days: int = 0,
-) -> dict[str, pd.DataFrame]:
+def collect_for_audit(hook: ReadinessHook, registry: Mapping[str, pd.DataFrame], window: AuditWindow) -> Facts:
     """The audit's collection: the feed's Chaos Days around the instant; nothing when none is connected.
 
     The calendar is optional (teams may record Chaos Days with the ``readiness/last-chaos-day``
@@ -354,10 +348,10 @@ def collect_for_audit(
         return not_configured()
     facts = normalise(
         client.calendar(),
-        instant=instant,
+        instant=window.instant,
         teams=registry["registry_teams"]["team"],
-        look_back_days=max(window_days, LOOK_BACK_DAYS),
-        look_ahead_days=max(horizon_days, LOOK_AHEAD_DAYS),
+        look_back_days=max(window.look_back_days, LOOK_BACK_DAYS),
+        look_ahead_days=max(window.look_ahead_days, LOOK_AHEAD_DAYS),
     )
     log.info(
         "%s: %d events, %d occurrences in range, %d team claims, %d requests, %d retried",

@@ -50,11 +50,14 @@ from urllib.parse import parse_qs, urlsplit
 import pandas as pd
 import requests
 
+from oncall_readiness.errors import SourceError
 from oncall_readiness.runbook_facts import HOSTS, PART_COLUMNS, is_confluence_url
 from oncall_readiness.sources import runbooks
-from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error
+from oncall_readiness.sources.facts import Facts
+from oncall_readiness.sources.http import ApiClient, raise_for_error
 from oncall_readiness.sources.pool import DEFAULT_CONCURRENCY, bounded_map
 from oncall_readiness.sources.runbooks import frame, heading_text, runbook_parts
+from oncall_readiness.sources.window import AuditWindow
 
 if TYPE_CHECKING:
     from oncall_readiness.hooks.base import ReadinessHook
@@ -321,16 +324,9 @@ def runbooks_to_collect(services: pd.DataFrame) -> pd.DataFrame:
     return runbooks.runbooks_to_collect(HOST, services)
 
 
-def collect_for_audit(
-    hook: ReadinessHook,
-    instant: pd.Timestamp,
-    registry: Mapping[str, pd.DataFrame],
-    *,
-    window_days: int,
-    horizon_days: int = 0,
-) -> dict[str, pd.DataFrame]:
+def collect_for_audit(hook: ReadinessHook, registry: Mapping[str, pd.DataFrame], window: AuditWindow) -> Facts:
     """The audit's collection: every team service's Confluence runbook as of the audit instant.
 
     Without any Confluence-hosted runbook nothing is called (and no connection is needed).
     """
-    return runbooks.collect_for_audit(hook, instant, registry, host=HOST, read=collect, fact_columns=FACT_COLUMNS)
+    return runbooks.collect_for_audit(hook, registry, window, host=HOST, read=collect, fact_columns=FACT_COLUMNS)

@@ -18,6 +18,8 @@ from typing import Any
 import pandas as pd
 
 ZONED_ISO_8601 = r"(?:Z|[+-]\d{2}:?\d{2})$"
+# A source's facts: its tables by name.
+Facts = dict[str, pd.DataFrame]
 
 
 def typed_frame(rows: Iterable[Mapping[str, Any]], kinds: Mapping[str, str]) -> pd.DataFrame:

@@ -48,9 +48,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from oncall_readiness.sources.facts import typed_frame
-from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error
+from oncall_readiness.errors import SourceError
+from oncall_readiness.sources.facts import Facts, typed_frame
+from oncall_readiness.sources.http import ApiClient, raise_for_error
 from oncall_readiness.sources.pool import DEFAULT_CONCURRENCY, bounded_map
+from oncall_readiness.sources.window import AuditWindow
 
 if TYPE_CHECKING:
     from oncall_readiness.hooks.base import ReadinessHook
@@ -325,14 +327,7 @@ def _frame(table: str, rows) -> pd.DataFrame:
     return typed_frame(rows, FACT_COLUMNS[table])
 
 
-def collect_for_audit(
-    hook: ReadinessHook,
-    instant: pd.Timestamp,
-    registry: Mapping[str, pd.DataFrame],
-    *,
-    window_days: int,
-    horizon_days: int = 0,
-) -> dict[str, pd.DataFrame]:
+def collect_for_audit(hook: ReadinessHook, registry: Mapping[str, pd.DataFrame], window: AuditWindow) -> Facts:
     """The audit's collection: the registry's dashboard selectors and Grafana teams (no time window:
     Grafana keeps no history of dashboards or memberships, so a backfill records today's state)."""
     client = hook.get_conn()

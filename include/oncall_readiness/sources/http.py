@@ -22,7 +22,6 @@ How long a client insists on a source that is down is bounded and set by the env
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,57 +31,26 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from oncall_readiness.connections import ConnectionConfigError
+from oncall_readiness import config
+from oncall_readiness.errors import ConnectionConfigError, SourceError
 from oncall_readiness.masking import redact
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-MAX_RETRIES_ENV = "READINESS_HTTP_MAX_RETRIES"
-MAX_WAIT_ENV = "READINESS_HTTP_MAX_WAIT_SECONDS"
-TIMEOUT_ENV = "READINESS_HTTP_TIMEOUT_SECONDS"
-DEFAULT_MAX_RETRIES = 3
-# Never sleep longer than this for one retry, whatever a server asks: a task must not hang.
-MAX_RETRY_WAIT_SECONDS = 20.0
-DEFAULT_TIMEOUT_SECONDS = 30.0
-
-
-def _setting(name: str, default: float, *, minimum: float) -> float:
-    """A number from the environment; a value that is not one fails naming the variable."""
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConnectionConfigError(f"{name} must be a number, not {text!r}") from None
-    if value < minimum:
-        raise ConnectionConfigError(f"{name} must be at least {minimum:g}, not {text!r}")
-    return value
 
 
 def http_max_retries() -> int:
     """Retries per request (``READINESS_HTTP_MAX_RETRIES``, default 3): every client's, over its own default."""
-    return int(_setting(MAX_RETRIES_ENV, DEFAULT_MAX_RETRIES, minimum=0))
+    return config.HTTP_MAX_RETRIES.require()
 
 
 def max_retry_wait_seconds() -> float:
     """The longest wait before one retry (``READINESS_HTTP_MAX_WAIT_SECONDS``, default 20)."""
-    return _setting(MAX_WAIT_ENV, MAX_RETRY_WAIT_SECONDS, minimum=0)
+    return config.HTTP_MAX_WAIT_SECONDS.require()
 
 
 def request_timeout_seconds() -> float:
     """The longest a request waits to connect or for the next bytes (``READINESS_HTTP_TIMEOUT_SECONDS``, default 30)."""
-    return _setting(TIMEOUT_ENV, DEFAULT_TIMEOUT_SECONDS, minimum=0.1)
-
-
-class SourceError(RuntimeError):
-    """A source answered with an error that retrying cannot fix (bad token, bad request, gone).
-
-    Its message is redacted (``masking.redact``): it may quote an API's answer or a URL, and it
-    becomes a check's reason, a task's failure and a log line.
-    """
-
-    def __init__(self, message: object = "", *args: object) -> None:
-        super().__init__(redact(str(message)), *args)
+    return config.HTTP_TIMEOUT_SECONDS.require()
 
 
 class RateLimitGate:
@@ -219,7 +187,7 @@ def settle_environment(session: requests.Session, url: str) -> None:
     With ``trust_env`` (the default) requests looks them up again for every request: a scan of
     ``os.environ`` for proxies and two ``stat`` calls for ``.netrc``, a sizeable share of the
     client's own time per request of a 700-request PagerDuty collection, and each ``stat`` lets
-    another thread take the interpreter (``pagerduty_pages``). Every ``ApiClient`` settles its
+    another thread take the interpreter (``sources.pagerduty.pages``). Every ``ApiClient`` settles its
     session for the one host it calls, and they apply as before: ``no_proxy`` is honoured for that
     host, and a ``.netrc`` login still wins over a token header, as requests would have it.
     """

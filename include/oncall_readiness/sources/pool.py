@@ -14,17 +14,16 @@ one call after another (no threads at all).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from oncall_readiness.connections import ConnectionConfigError
+from oncall_readiness import config
+from oncall_readiness.errors import ConnectionConfigError
 
-DEFAULT_CONCURRENCY = 8
+DEFAULT_CONCURRENCY = config.HTTP_CONCURRENCY.default
 # More than this buys nothing against a rate-limited API and only opens connections.
 MAX_CONCURRENCY = 64
-CONCURRENCY_ENV = "READINESS_HTTP_CONCURRENCY"
 CONCURRENCY_EXTRA = "concurrency"
 
 Item = TypeVar("Item")
@@ -38,10 +37,7 @@ def concurrency_setting(extra: Mapping[str, Any] | None = None, *, conn_id: str 
     """
     if extra and extra.get(CONCURRENCY_EXTRA) not in (None, ""):
         return _parsed(extra[CONCURRENCY_EXTRA], f"Airflow connection {conn_id!r} extra {CONCURRENCY_EXTRA!r}")
-    from_env = os.environ.get(CONCURRENCY_ENV, "").strip()
-    if from_env:
-        return _parsed(from_env, f"environment variable {CONCURRENCY_ENV}")
-    return DEFAULT_CONCURRENCY
+    return config.HTTP_CONCURRENCY.require()
 
 
 def _parsed(value: Any, where: str) -> int:

@@ -35,8 +35,10 @@ from urllib.parse import urlsplit, urlunsplit
 import pandas as pd
 import requests
 
-from oncall_readiness.sources.facts import typed_frame
-from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error
+from oncall_readiness.errors import SourceError
+from oncall_readiness.sources.facts import Facts, typed_frame
+from oncall_readiness.sources.http import ApiClient, raise_for_error
+from oncall_readiness.sources.window import AuditWindow
 
 if TYPE_CHECKING:
     from oncall_readiness.hooks.base import ReadinessHook
@@ -175,14 +177,7 @@ def _frame(table: str, rows) -> pd.DataFrame:
     return typed_frame(rows, FACT_COLUMNS[table])
 
 
-def collect_for_audit(
-    hook: ReadinessHook,
-    instant: pd.Timestamp,
-    registry: Mapping[str, pd.DataFrame],
-    *,
-    window_days: int,
-    horizon_days: int = 0,
-) -> dict[str, pd.DataFrame]:
+def collect_for_audit(hook: ReadinessHook, registry: Mapping[str, pd.DataFrame], window: AuditWindow) -> Facts:
     """The audit's collection: the alerting rules as they are now (the rules API has no history)."""
     client = hook.get_conn()
     facts = collect(client)

@@ -20,15 +20,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from oncall_readiness.runbook_facts import RunbookHost
-from oncall_readiness.sources.facts import typed_frame
+from oncall_readiness.sources.facts import Facts, typed_frame
+from oncall_readiness.sources.window import AuditWindow
 
 if TYPE_CHECKING:
     from oncall_readiness.hooks.base import ReadinessHook
     from oncall_readiness.sources.http import ApiClient
 
 log = logging.getLogger(__name__)
-
-Facts = dict[str, pd.DataFrame]
 
 
 # The headings that name each of the four parts (runbook_facts.PART_LABELS), matched case-insensitively against a
@@ -84,8 +83,8 @@ def frame(table: str, rows: Iterable[Mapping[str, Any]], columns: Mapping[str, M
 
 def collect_for_audit(
     hook: ReadinessHook,
-    instant: pd.Timestamp,
     registry: Mapping[str, pd.DataFrame],
+    window: AuditWindow,
     *,
     host: RunbookHost,
     read: Callable[[ApiClient, pd.DataFrame, pd.Timestamp], Facts],
@@ -100,7 +99,7 @@ def collect_for_audit(
     if runbooks.empty:
         return {host.table: frame(host.table, [], fact_columns)}
     client = hook.get_conn()
-    facts = read(client, runbooks, instant)
+    facts = read(client, runbooks, window.instant)
     log.info(
         "%s: %d runbooks, %d requests, %d retried after a rate limit or 5xx",
         host.title,

@@ -40,12 +40,10 @@ Rules
 
 from __future__ import annotations
 
-from oncall_readiness.waivers.apply import waive, waived_reason
 from oncall_readiness.waivers.load import (
     WAIVER_COLUMNS,
     WAIVERS_ENV_VAR,
     WAIVERS_FILE,
-    WaiverError,
     load_waivers,
     waiver_table,
     waivers_path,
@@ -55,10 +53,7 @@ __all__ = [
     "WAIVER_COLUMNS",
     "WAIVERS_ENV_VAR",
     "WAIVERS_FILE",
-    "WaiverError",
     "load_waivers",
-    "waive",
-    "waived_reason",
     "waiver_table",
     "waivers_path",
 ]

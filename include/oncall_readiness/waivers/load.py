@@ -18,29 +18,21 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from oncall_readiness import config, schema
 from oncall_readiness.checks.catalogue import Catalogue
+from oncall_readiness.config_files import beside_catalog, display_path
+from oncall_readiness.errors import WaiverError
 from oncall_readiness.registry import Registry
-from oncall_readiness.registry.backstage import display_path
 
-WAIVERS_ENV_VAR = "READINESS_WAIVERS"
+WAIVERS_ENV_VAR = config.WAIVERS.name
 WAIVERS_FILE = "readiness-waivers.yaml"
 # The waivers table (and the warehouse's `waivers`, with audit_date in front).
-WAIVER_COLUMNS = ["team", "check_id", "subject", "reason", "approver", "approved", "expires", "active", "source"]
+WAIVER_COLUMNS = list(schema.WAIVER_COLUMNS)
 FIELDS = ("check", "team", "subject", "reason", "approver", "approved", "expires")
 REQUIRED = ("check", "team", "reason", "approver", "approved", "expires")
 TEXT_FIELDS = ("check", "team", "reason", "approver")
 # What a subject may be, and the registry table and column that say the team has it.
 SUBJECT_KINDS = ("service", "person", "schedule")
-
-
-class WaiverError(ValueError):
-    """The waivers have problems; ``problems`` holds one line per problem (file, line, field)."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        count = len(self.problems)
-        header = f"{count} problem{'s' if count != 1 else ''} in the waivers:"
-        super().__init__("\n".join([header, *self.problems]))
 
 
 @dataclass(frozen=True)
@@ -57,15 +49,7 @@ def waivers_path(catalog: str | os.PathLike) -> Path | None:
 
     A configured path that does not exist is an error (a typo must not silently drop every waiver).
     """
-    configured = os.environ.get(WAIVERS_ENV_VAR, "").strip()
-    if configured:
-        path = Path(configured)
-        if not path.is_file():
-            raise WaiverError([f"{display_path(path)}: {WAIVERS_ENV_VAR} names a file that does not exist"])
-        return path
-    root = Path(catalog)
-    candidate = (root if root.is_dir() else root.parent) / WAIVERS_FILE
-    return candidate if candidate.is_file() else None
+    return beside_catalog(config.WAIVERS, catalog, WAIVERS_FILE, WaiverError)
 
 
 def load_waivers(registry: Registry, catalogue: Catalogue, path: Path | None) -> pd.DataFrame:

@@ -12,11 +12,13 @@ import socket
 import pandas as pd
 import pytest
 
+from oncall_readiness.errors import SourceError
 from oncall_readiness.hooks.chaos_calendar import ChaosCalendarHook
 from oncall_readiness.registry import load_registry
 from oncall_readiness.sources import chaos_calendar
 from oncall_readiness.sources.chaos_calendar import ChaosCalendarClient, collect_for_audit
-from oncall_readiness.sources.http import SourceError, describe_failure
+from oncall_readiness.sources.http import describe_failure
+from oncall_readiness.sources.window import AuditWindow
 from readiness_sandbox.chaos_calendar import FEED_PATH, SANDBOX_LOGIN, FeedState, create_app, secret_path
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.rate_limit import RateLimit
@@ -35,7 +37,7 @@ def use_connection(monkeypatch, **fields: str) -> None:
 
 
 def collect(hook: ChaosCalendarHook) -> dict[str, pd.DataFrame]:
-    return collect_for_audit(hook, INSTANT, REGISTRY, window_days=28)
+    return collect_for_audit(hook, REGISTRY, AuditWindow(INSTANT, look_back_days=28))
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from oncall_readiness.errors import SourceError
 from oncall_readiness.sources.chaos_calendar import normalise, parse_feed
-from oncall_readiness.sources.http import SourceError
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
 TEAMS = ["payments", "checkout", "search"]

@@ -17,8 +17,9 @@ from oncall_readiness.checks.runner import evaluate_checks
 from oncall_readiness.hooks.chaos_calendar import ChaosCalendarHook
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
 from oncall_readiness.registry import load_registry
-from oncall_readiness.sources.catalogue import SOURCES
+from oncall_readiness.source_catalogue import SOURCES
 from oncall_readiness.sources.chaos_calendar import collect_for_audit
+from oncall_readiness.sources.window import AuditWindow
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.sample_org import CATALOG
 
@@ -69,7 +70,7 @@ def collected():
     with running_sandbox() as sandbox, pytest.MonkeyPatch.context() as patch:
         conn = {"conn_type": ChaosCalendarHook.conn_type, **sandbox.connections()["chaos_calendar"]}
         patch.setenv("AIRFLOW_CONN_CHAOS_CALENDAR_DEFAULT", json.dumps(conn))
-        calendar = collect_for_audit(ChaosCalendarHook(), INSTANT, registry, window_days=28)
+        calendar = collect_for_audit(ChaosCalendarHook(), registry, AuditWindow(INSTANT, look_back_days=28))
     return registry, calendar
 
 

@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from oncall_readiness.connections import ConnectionConfigError
+from oncall_readiness.errors import ConnectionConfigError, SourceError
 from oncall_readiness.hooks.confluence import ConfluenceHook
 from oncall_readiness.registry import load_registry
 from oncall_readiness.runbook_facts import PART_COLUMNS
 from oncall_readiness.sources import confluence
 from oncall_readiness.sources.confluence import ConfluenceClient, collect, collect_for_audit, runbooks_to_collect
-from oncall_readiness.sources.http import SourceError
+from oncall_readiness.sources.window import AuditWindow
 from readiness_sandbox.confluence.app import SANDBOX_EMAIL
 from readiness_sandbox.emulators import EMULATORS
 from readiness_sandbox.process import running_sandbox
@@ -167,14 +167,16 @@ def test_a_site_url_with_wiki_is_accepted(sandbox):
 def test_collect_for_audit_reads_the_connection(sandbox, monkeypatch):
     conn = {"conn_type": "readiness_confluence", **sandbox.connections()["confluence"]}
     monkeypatch.setenv("AIRFLOW_CONN_CONFLUENCE_DEFAULT", json.dumps(conn))
-    facts = collect_for_audit(ConfluenceHook(), INSTANT, REGISTRY, window_days=28)
+    facts = collect_for_audit(ConfluenceHook(), REGISTRY, AuditWindow(INSTANT, look_back_days=28))
     assert len(facts["confluence_runbooks"]) == 7 and facts["confluence_runbooks"]["found"].all()
 
 
 def test_without_confluence_runbooks_no_connection_is_needed(monkeypatch):
     monkeypatch.delenv("AIRFLOW_CONN_CONFLUENCE_DEFAULT", raising=False)
     services = REGISTRY["registry_services"].assign(runbook_url=None)
-    facts = collect_for_audit(ConfluenceHook(), INSTANT, {**REGISTRY, "registry_services": services}, window_days=28)
+    facts = collect_for_audit(
+        ConfluenceHook(), {**REGISTRY, "registry_services": services}, AuditWindow(INSTANT, look_back_days=28)
+    )
     assert facts["confluence_runbooks"].empty
     assert list(facts["confluence_runbooks"].columns) == list(confluence.FACT_COLUMNS["confluence_runbooks"])
 

@@ -12,12 +12,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from oncall_readiness.errors import SourceError
 from oncall_readiness.hooks.github import GitHubHook
 from oncall_readiness.registry import load_registry
 from oncall_readiness.runbook_facts import PART_COLUMNS
 from oncall_readiness.sources import github
 from oncall_readiness.sources.github import GitHubClient, collect, collect_for_audit, runbooks_to_collect
-from oncall_readiness.sources.http import SourceError
+from oncall_readiness.sources.window import AuditWindow
 from readiness_sandbox.emulators import EMULATORS
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
@@ -189,13 +190,15 @@ def test_collect_for_audit_reads_the_connection(sandbox, monkeypatch, sample_fac
     if extra:
         conn["extra"] = json.dumps(extra)
     monkeypatch.setenv("AIRFLOW_CONN_GITHUB_DEFAULT", json.dumps(conn))
-    facts = collect_for_audit(GitHubHook(), INSTANT, REGISTRY, window_days=28)
+    facts = collect_for_audit(GitHubHook(), REGISTRY, AuditWindow(INSTANT, look_back_days=28))
     pd.testing.assert_frame_equal(sample_facts[1], facts["github_runbooks"])
 
 
 def test_without_github_runbooks_no_connection_is_needed(monkeypatch):
     monkeypatch.delenv("AIRFLOW_CONN_GITHUB_DEFAULT", raising=False)
     services = REGISTRY["registry_services"].assign(runbook_url=None)
-    facts = collect_for_audit(GitHubHook(), INSTANT, {**REGISTRY, "registry_services": services}, window_days=28)
+    facts = collect_for_audit(
+        GitHubHook(), {**REGISTRY, "registry_services": services}, AuditWindow(INSTANT, look_back_days=28)
+    )
     assert facts["github_runbooks"].empty
     assert list(facts["github_runbooks"].columns) == list(github.FACT_COLUMNS["github_runbooks"])

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from oncall_readiness.errors import SourceError
 from oncall_readiness.registry import load_registry
 from oncall_readiness.sources.github import GitHubClient, collect, runbooks_to_collect
-from oncall_readiness.sources.github_graphql import query_cost
-from oncall_readiness.sources.http import SourceError
+from oncall_readiness.sources.github.graphql import query_cost
 from readiness_sandbox.emulators import EMULATORS
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG

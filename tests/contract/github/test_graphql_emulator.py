@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from oncall_readiness.sources.github_files import BlobLink
-from oncall_readiness.sources.github_graphql import query_variables, runbooks_query
+from oncall_readiness.sources.github.files import BlobLink
+from oncall_readiness.sources.github.graphql import query_variables, runbooks_query
 from readiness_sandbox.github.app import create_app
 
 TOKEN = "test-token"

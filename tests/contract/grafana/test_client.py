@@ -9,12 +9,12 @@ import time
 import pandas as pd
 import pytest
 
-from oncall_readiness.connections import ConnectionConfigError
+from oncall_readiness.errors import ConnectionConfigError, SourceError
 from oncall_readiness.hooks.grafana import GrafanaHook
 from oncall_readiness.registry import load_registry
 from oncall_readiness.sources import grafana
 from oncall_readiness.sources.grafana import GrafanaClient, collect
-from oncall_readiness.sources.http import SourceError
+from oncall_readiness.sources.window import AuditWindow
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
@@ -152,7 +152,7 @@ def test_the_client_comes_from_the_grafana_default_connection(monkeypatch, sampl
     conn = {"conn_type": "readiness_grafana", "host": sample_sandbox.url("grafana"), "password": sample_sandbox.token}
     monkeypatch.setenv("AIRFLOW_CONN_GRAFANA_DEFAULT", json.dumps(conn))
     instant = pd.Timestamp("2026-11-16T00:00Z")
-    facts = grafana.collect_for_audit(GrafanaHook(), instant, REGISTRY.to_facts(), window_days=28)
+    facts = grafana.collect_for_audit(GrafanaHook(), REGISTRY.to_facts(), AuditWindow(instant, look_back_days=28))
     assert len(facts["grafana_dashboards"]) == 35
 
 

@@ -7,7 +7,6 @@ joiner-permissions); this runs the two checks the way the audit does, without Ai
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 
 import pandas as pd
 import pytest
@@ -17,8 +16,9 @@ from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
 from oncall_readiness.registry import load_registry
+from oncall_readiness.source_catalogue import SOURCES
 from oncall_readiness.sources import grafana, pagerduty
-from oncall_readiness.sources.catalogue import SOURCES
+from oncall_readiness.sources.window import AuditWindow
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 from readiness_sandbox.sample_org import HR_EXPORT
@@ -31,7 +31,7 @@ CHECKS = ("dashboard-coverage", "joiner-permissions")
 def audited():
     registry = load_registry(SAMPLE_CATALOG)
     facts = {**registry.to_facts(), **hr.joiner_facts(registry.teams["team"], path=HR_EXPORT)}
-    window = pagerduty.AuditWindow(since=dt.datetime(2026, 10, 19, tzinfo=dt.UTC), until=INSTANT.to_pydatetime())
+    window = AuditWindow(INSTANT, look_back_days=(INSTANT - pd.Timestamp("2026-10-19T00:00:00Z")).days)
     with running_sandbox() as sandbox:
         facts |= grafana.collect(
             grafana.GrafanaClient(sandbox.token, base_url=sandbox.url("grafana")),

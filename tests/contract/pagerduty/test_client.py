@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 import pytest
 
+from oncall_readiness.errors import SourceError
 from oncall_readiness.registry import load_registry
-from oncall_readiness.sources.http import SourceError
-from oncall_readiness.sources.pagerduty import AuditWindow, PagerDutyClient, collect, collect_for_audit
+from oncall_readiness.sources.pagerduty import PagerDutyClient, collect, collect_for_audit
+from oncall_readiness.sources.window import AuditWindow
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
-WINDOW = AuditWindow(
-    since=dt.datetime(2026, 10, 19, tzinfo=dt.UTC),
-    until=dt.datetime(2026, 11, 16, tzinfo=dt.UTC),
-)
+WINDOW = AuditWindow(pd.Timestamp("2026-11-16T00:00:00Z"), look_back_days=28)
 
 
 def big_account(users: int) -> dict:
@@ -63,7 +59,7 @@ def test_sample_org_collects_in_one_call_per_collection(sample_sandbox):
 
 def test_one_walk_reads_how_everyone_is_paged_and_the_schedules_ahead(sample_sandbox):
     client = PagerDutyClient(sample_sandbox.token, base_url=sample_sandbox.url("pagerduty"))
-    ahead = AuditWindow(since=WINDOW.since, until=WINDOW.until + dt.timedelta(days=14))
+    ahead = AuditWindow(WINDOW.instant, look_back_days=28, look_ahead_days=14)
     services = load_registry(SAMPLE_CATALOG).services["pagerduty_service_id"].dropna()
     facts = collect(client, ahead, SAMPLE_SCHEDULES, services)
     assert client.requests_made == 5  # contact methods and rules come with the users, the future with /oncalls
@@ -92,7 +88,7 @@ def test_incidents_and_responder_load_in_eight_calls_with_the_open_incident(samp
     client = PagerDutyClient(sample_sandbox.token, base_url=sample_sandbox.url("pagerduty"))
     registry = load_registry(SAMPLE_CATALOG).to_facts()
     instant = pd.Timestamp(WINDOW.until)
-    facts = collect_for_audit(Hook(), instant, registry, window_days=28, horizon_days=14)
+    facts = collect_for_audit(Hook(), registry, AuditWindow(instant, look_back_days=28, look_ahead_days=14))
     # users, schedules, services, policies, /oncalls; raw incidents, the window's list, the open ones; 4 weeks
     assert client.requests_made == 5 + 3 + 4
     incidents = facts["pagerduty_incidents"].set_index("incident_id")

@@ -8,7 +8,6 @@ first page per query that turned out to be too big.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import math
 
@@ -16,13 +15,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from oncall_readiness.sources.pagerduty import AuditWindow, PagerDutyClient, collect
+from oncall_readiness.sources.pagerduty import PagerDutyClient, collect
+from oncall_readiness.sources.window import AuditWindow
 from readiness_sandbox.process import running_sandbox
 
-WINDOW = AuditWindow(
-    since=dt.datetime(2026, 10, 19, tzinfo=dt.UTC),
-    until=dt.datetime(2026, 11, 16, tzinfo=dt.UTC),
-)
+WINDOW = AuditWindow(pd.Timestamp("2026-11-16T00:00:00Z"), look_back_days=28)
 PAGE = 100
 
 
@@ -88,7 +85,7 @@ def test_users_past_the_cap_are_read_in_team_slices_each_once(caplog, tmp_path):
     emails = ["person.5@example.com", "JOINER@example.com", "not.in.pagerduty@example.com"]
     with running_sandbox(states={"pagerduty": state_file(many_people(), tmp_path)}, timeout=180) as sandbox:
         client = PagerDutyClient(sandbox.token, base_url=sandbox.url("pagerduty"))
-        with caplog.at_level(logging.INFO, logger="oncall_readiness.sources.pagerduty_slices"):
+        with caplog.at_level(logging.INFO, logger="oncall_readiness.sources.pagerduty.slices"):
             facts = collect(client, WINDOW, ["PS00001"], people_emails=emails)
 
     users = facts["pagerduty_users"]

@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 import yaml
 
+from oncall_readiness.errors import SourceError
 from oncall_readiness.hooks.prometheus import PrometheusHook
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
-from oncall_readiness.sources.catalogue import SOURCES
-from oncall_readiness.sources.http import SourceError
+from oncall_readiness.source_catalogue import SOURCES
 from oncall_readiness.sources.prometheus import PrometheusClient, collect, collect_for_audit
+from oncall_readiness.sources.window import AuditWindow
 from readiness_sandbox.prometheus import running_prometheus, sample_rules_dir
 
 pytestmark = pytest.mark.integration
@@ -113,7 +114,7 @@ def test_the_real_read_meets_its_data_contract(facts):
 def test_collect_for_audit_reads_the_airflow_connection(prometheus, monkeypatch):
     conn = {"conn_type": "readiness_prometheus", "host": prometheus.base_url}
     monkeypatch.setenv("AIRFLOW_CONN_PROMETHEUS_DEFAULT", json.dumps(conn))
-    facts = collect_for_audit(PrometheusHook(), INSTANT, {}, window_days=28)
+    facts = collect_for_audit(PrometheusHook(), {}, AuditWindow(INSTANT, look_back_days=28))
     assert len(facts["prometheus_alert_rules"]) == len(alerting_rules_in_files())
 
 

@@ -11,11 +11,14 @@ import pytest
 import requests
 
 from oncall_readiness import audit
-from oncall_readiness.connections import ConnectionConfigError, ConnectionMissingError
-from oncall_readiness.quality import DataQualityError
-from oncall_readiness.registry import RegistryError
-from oncall_readiness.sources.catalogue import REGISTRY
-from oncall_readiness.sources.http import SourceError
+from oncall_readiness.errors import (
+    ConnectionConfigError,
+    ConnectionMissingError,
+    DataQualityError,
+    RegistryError,
+    SourceError,
+)
+from oncall_readiness.source_catalogue import REGISTRY
 from oncall_readiness.warehouse import Warehouse
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from oncall_readiness import campaigns
-from oncall_readiness.campaigns import Campaign, CampaignError, campaign_progress, load_campaigns
+from oncall_readiness.campaigns import Campaign, campaign_progress, load_campaigns
+from oncall_readiness.errors import CampaignError
 from oncall_readiness.registry import load_registry
 
 SAMPLE_CATALOG = Path(__file__).parents[3] / "include" / "sample_org" / "catalog"
@@ -178,7 +179,7 @@ def test_where_the_file_is(tmp_path, monkeypatch):
     assert campaigns.campaigns_path(catalog) == beside  # the catalog folder
     assert campaigns.campaigns_path(catalog / "teams.yaml") == beside  # the folder of a catalog file
     monkeypatch.setenv(campaigns.CAMPAIGNS_ENV_VAR, str(tmp_path / "missing.yaml"))
-    with pytest.raises(CampaignError, match="READINESS_CAMPAIGNS names a campaigns file that does not exist"):
+    with pytest.raises(CampaignError, match="READINESS_CAMPAIGNS names a file that does not exist"):
         campaigns.campaigns_path(catalog)
 
 

@@ -12,10 +12,8 @@ import shutil
 import pytest
 
 from oncall_readiness import audit, campaigns
-from oncall_readiness.connections import ConnectionConfigError
-from oncall_readiness.quality import DataQualityError
-from oncall_readiness.sources.catalogue import REGISTRY
-from oncall_readiness.sources.http import SourceError
+from oncall_readiness.errors import ConnectionConfigError, DataQualityError, SourceError
+from oncall_readiness.source_catalogue import REGISTRY
 from oncall_readiness.warehouse import Warehouse
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 

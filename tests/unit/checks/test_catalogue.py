@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from oncall_readiness.checks.catalogue import CATALOGUE_PATH, CatalogueError, load_catalogue
+from oncall_readiness.checks.catalogue import CATALOGUE_PATH, load_catalogue
 from oncall_readiness.checks.docs import render
+from oncall_readiness.errors import CatalogueError
 
 REPO = Path(__file__).resolve().parents[3]
 DESIGN_CHECK_IDS = {

@@ -11,7 +11,7 @@ import pytest
 
 from oncall_readiness.checks.catalogue import Catalogue, load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
-from oncall_readiness.sources.pagerduty_facts import frame
+from oncall_readiness.sources.pagerduty.facts import frame
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
 ONLY = Catalogue(

@@ -209,9 +209,9 @@ def test_per_team_threshold_override():
 
 
 def test_bad_threshold_override_names_team_and_annotation():
-    from oncall_readiness.checks.catalogue import CatalogueError
+    from oncall_readiness.errors import CatalogueError
 
-    with pytest.raises(CatalogueError, match=r"team 'pair'.*readiness/rotation-sustainability.min_people.*int"):
+    with pytest.raises(CatalogueError, match=r"team .pair.*readiness/rotation-sustainability.min_people.*whole number"):
         audit(
             ["pair"],
             [person("ann", "pair")],

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from oncall_readiness.checks.catalogue import CATALOGUE_PATH, CatalogueError, load_catalogue
+from oncall_readiness.checks.catalogue import CATALOGUE_PATH, load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
+from oncall_readiness.errors import CatalogueError
 from oncall_readiness.registry import SERVICE_COLUMNS, THRESHOLD_COLUMNS
 from oncall_readiness.waivers import WAIVER_COLUMNS
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from oncall_readiness.connections import ConnectionConfigError
+from oncall_readiness.errors import ConnectionConfigError
 from oncall_readiness.hooks.github import GitHubHook
 
 CONN_ID = "github_test"

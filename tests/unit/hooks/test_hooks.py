@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import pytest
 
 from oncall_readiness import provider
-from oncall_readiness.connections import ConnectionConfigError, ConnectionMissingError
+from oncall_readiness.errors import ConnectionConfigError, ConnectionMissingError
 from oncall_readiness.hooks.base import ReadinessHook
 from oncall_readiness.hooks.chaos_calendar import ChaosCalendarHook
 from oncall_readiness.hooks.confluence import ConfluenceHook
@@ -27,7 +27,7 @@ from oncall_readiness.hooks.github import GitHubHook
 from oncall_readiness.hooks.grafana import GrafanaHook
 from oncall_readiness.hooks.pagerduty import PagerDutyHook
 from oncall_readiness.hooks.prometheus import PrometheusHook
-from oncall_readiness.sources.catalogue import SOURCES, collected_sources
+from oncall_readiness.source_catalogue import SOURCES, collected_sources
 from readiness_sandbox.emulators import EMULATORS
 from readiness_sandbox.process import running_sandbox
 

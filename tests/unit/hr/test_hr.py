@@ -9,7 +9,7 @@ import pytest
 
 from oncall_readiness import audit, hr
 from oncall_readiness.registry import load_registry
-from oncall_readiness.sources.catalogue import REGISTRY, fact_schemas
+from oncall_readiness.source_catalogue import REGISTRY, fact_schemas
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 from readiness_sandbox.sample_org import HR_EXPORT as SAMPLE_HR_EXPORT
 

@@ -14,7 +14,7 @@ from oncall_readiness.incidents.cost import (
     money_text,
     note_text,
 )
-from oncall_readiness.incidents.tables import INCIDENT_COLUMNS, INCIDENT_COST_COLUMNS
+from oncall_readiness.schema import INCIDENT_COLUMNS, INCIDENT_COST_COLUMNS
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")  # a Monday: ISO week 2026-W47 starts
 

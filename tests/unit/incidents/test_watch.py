@@ -7,11 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from oncall_readiness.connections import ConnectionConfigError
+from oncall_readiness.errors import ConnectionConfigError, SourceError
 from oncall_readiness.incidents import watch
 from oncall_readiness.incidents.ledger import NotesLedger
 from oncall_readiness.incidents.notes import FROM_ENV_VAR, from_address, incident_notes, post_note
-from oncall_readiness.sources.http import SourceError
 from oncall_readiness.sources.pagerduty import PagerDutyClient
 from oncall_readiness.warehouse import Warehouse
 from readiness_sandbox.process import running_sandbox

@@ -16,8 +16,9 @@ import requests
 
 from oncall_readiness import audit
 from oncall_readiness.connections import get_connection
+from oncall_readiness.errors import SourceError
 from oncall_readiness.masking import MASK, redact
-from oncall_readiness.sources.http import SourceError, describe_failure, raise_for_error
+from oncall_readiness.sources.http import describe_failure, raise_for_error
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
 SECRET = "tok-4711-secret"
@@ -142,7 +143,7 @@ def test_describe_failure_never_quotes_a_client_error():
 )
 def test_a_credential_in_the_hosts_query_string_is_refused_like_one_in_its_userinfo(monkeypatch, host):
     """Else the Test button's "answered the test call at <URL>" and every client error would carry it."""
-    from oncall_readiness.connections import ConnectionConfigError
+    from oncall_readiness.errors import ConnectionConfigError
     from oncall_readiness.hooks.grafana import GrafanaHook
 
     monkeypatch.setenv(

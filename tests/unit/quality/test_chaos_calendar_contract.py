@@ -12,7 +12,7 @@ import pytest
 
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
 from oncall_readiness.registry import load_registry
-from oncall_readiness.sources.catalogue import SOURCES
+from oncall_readiness.source_catalogue import SOURCES
 from oncall_readiness.sources.chaos_calendar import normalise, not_configured, parse_feed
 from readiness_sandbox.sample_org import CATALOG, state_file
 

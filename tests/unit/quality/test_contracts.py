@@ -6,7 +6,6 @@ corrupts it the way a real API or a real catalog fails.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pandas as pd
@@ -14,13 +13,14 @@ import pytest
 
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
 from oncall_readiness.registry import load_registry
-from oncall_readiness.sources.catalogue import SOURCES
-from oncall_readiness.sources.pagerduty import AuditWindow, PagerDutyClient, collect, collect_for_audit, normalise
+from oncall_readiness.source_catalogue import SOURCES
+from oncall_readiness.sources.pagerduty import PagerDutyClient, collect, collect_for_audit, normalise
+from oncall_readiness.sources.window import AuditWindow
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
-WINDOW = AuditWindow(since=dt.datetime(2026, 10, 19, tzinfo=dt.UTC), until=dt.datetime(2026, 11, 16, tzinfo=dt.UTC))
+WINDOW = AuditWindow(pd.Timestamp("2026-11-16T00:00:00Z"), look_back_days=28)
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +40,13 @@ def clean(sandbox, registry):
         def get_conn(self):
             return PagerDutyClient(sandbox.token, base_url=sandbox.url("pagerduty"))
 
-    return collect_for_audit(Hook(), INSTANT, registry, window_days=28, horizon_days=14)
+    return collect_for_audit(
+        Hook(), registry, AuditWindow(INSTANT, look_back_days=28, look_ahead_days=14, joiner_days=90)
+    )
 
 
 def failures(facts, registry, source="pagerduty"):
-    context = QualityContext(audit_instant=INSTANT, registry=registry)
+    context = QualityContext(audit_instant=INSTANT, registry=registry, look_ahead_days=14)
     report = validate_source(source, SOURCES[source].suites, facts, context)
     return report, failure_summary(report)
 

@@ -11,7 +11,7 @@ import pytest
 
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
 from oncall_readiness.registry import load_registry
-from oncall_readiness.sources.catalogue import SOURCES
+from oncall_readiness.source_catalogue import SOURCES
 from oncall_readiness.sources.grafana import GrafanaClient, collect, normalise
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
-from oncall_readiness.sources.catalogue import SOURCES
+from oncall_readiness.source_catalogue import SOURCES
 from oncall_readiness.sources.prometheus import normalise
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")

@@ -12,8 +12,8 @@ import pytest
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
 from oncall_readiness.registry import load_registry
 from oncall_readiness.runbook_facts import HOSTS
+from oncall_readiness.source_catalogue import SOURCES
 from oncall_readiness.sources import confluence, github
-from oncall_readiness.sources.catalogue import SOURCES
 from oncall_readiness.sources.runbooks import frame
 from readiness_sandbox.confluence.app import SANDBOX_EMAIL
 from readiness_sandbox.process import running_sandbox

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from oncall_readiness.errors import RegistryError
 from oncall_readiness.registry import (
     FACT_COLUMNS,
     PEOPLE_COLUMNS,
@@ -16,7 +17,6 @@ from oncall_readiness.registry import (
     TEAM_SCHEDULE_COLUMNS,
     THRESHOLD_COLUMNS,
     Registry,
-    RegistryError,
     catalog_path,
     load_registry,
 )

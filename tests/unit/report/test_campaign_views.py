@@ -19,7 +19,8 @@ import pytest
 
 from oncall_readiness.registry import TEAM_COLUMNS
 from oncall_readiness.report import email as weekly_email
-from oncall_readiness.report.department_email import behind_campaigns, department_emails, format_days_left
+from oncall_readiness.report.department_email import behind_campaigns, department_emails
+from oncall_readiness.report.message import format_days_left
 from oncall_readiness.report.page import campaigns as views
 from oncall_readiness.report.weekly import load_week
 from oncall_readiness.warehouse import RESULT_TABLES, Warehouse

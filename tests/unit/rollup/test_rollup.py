@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from oncall_readiness import rollup
+from oncall_readiness.registry import groups as group_tree
 from oncall_readiness.registry import load_registry
 
 SAMPLE_CATALOG = Path(__file__).parents[3] / "include" / "sample_org" / "catalog"
@@ -40,27 +41,27 @@ ORG = groups(
 
 
 def test_parent_groups_without_services_are_not_audited_as_teams():
-    audited = rollup.audited_teams(ORG, owned(payments=1, checkout=1, identity=1, loner=1))
+    audited = group_tree.audited_teams(ORG, owned(payments=1, checkout=1, identity=1, loner=1))
     assert list(audited["team"]) == ["payments", "checkout", "identity", "loner"]
     # A department that owns a service is audited as a team too.
-    audited = rollup.audited_teams(ORG, owned(payments=1, platform=2))
+    audited = group_tree.audited_teams(ORG, owned(payments=1, platform=2))
     assert "platform" in set(audited["team"]) and "commerce" not in set(audited["team"])
 
 
 def test_a_group_covers_every_team_below_it():
-    assert rollup.teams_under("acme", ORG, {"payments", "checkout", "identity", "loner"}) == [
+    assert group_tree.teams_under("acme", ORG, {"payments", "checkout", "identity", "loner"}) == [
         "checkout",
         "identity",
         "payments",
     ]
-    assert rollup.teams_under("commerce", ORG, {"payments", "checkout"}) == ["checkout", "payments"]
-    assert rollup.ancestors("payments", ORG) == ["commerce", "acme"]
+    assert group_tree.teams_under("commerce", ORG, {"payments", "checkout"}) == ["checkout", "payments"]
+    assert group_tree.ancestors("payments", ORG) == ["commerce", "acme"]
 
 
 def test_a_cycle_in_the_parents_is_walked_once():
     looped = groups(("a", "b", "department"), ("b", "a", "department"), ("t", "a", "team"))
-    assert rollup.teams_under("a", looped, {"t"}) == ["t"]
-    assert rollup.ancestors("t", looped) == ["a", "b"]
+    assert group_tree.teams_under("a", looped, {"t"}) == ["t"]
+    assert group_tree.ancestors("t", looped) == ["a", "b"]
 
 
 def test_the_score_is_weighted_by_services_and_the_level_is_the_lowest_teams():
@@ -104,7 +105,7 @@ def test_the_table_has_the_warehouse_columns(columns):
 
 def test_the_sample_department_rolls_up_its_four_teams():
     registry = load_registry(SAMPLE_CATALOG)
-    assert "commerce" not in set(rollup.audited_teams(registry.teams, registry.services)["team"])
+    assert "commerce" not in set(group_tree.audited_teams(registry.teams, registry.services)["team"])
     card = scorecard(
         payments=(100.0, "gold"),
         checkout=(53.3, "bronze"),

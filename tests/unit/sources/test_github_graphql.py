@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from oncall_readiness.sources.github_client import graphql_url
-from oncall_readiness.sources.github_files import BlobLink
-from oncall_readiness.sources.github_graphql import query_cost, query_variables, runbooks_query
+from oncall_readiness.sources.github.client import graphql_url
+from oncall_readiness.sources.github.files import BlobLink
+from oncall_readiness.sources.github.graphql import query_cost, query_variables, runbooks_query
 from readiness_sandbox.github.graphql_query import parse_query
 from readiness_sandbox.github.graphql_schema import measure
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from oncall_readiness.sources.pagerduty_incidents import BeyondOffsetCap, collect_incidents
+from oncall_readiness.sources.pagerduty.incidents import BeyondOffsetCap, collect_incidents
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
 

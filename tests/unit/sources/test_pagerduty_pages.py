@@ -10,10 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import msgspec
 import pytest
 
-from oncall_readiness.sources import pagerduty_pages
-from oncall_readiness.sources.http import SourceError
+from oncall_readiness.errors import SourceError
 from oncall_readiness.sources.pagerduty import PagerDutyClient
-from oncall_readiness.sources.pagerduty_pages import PageHead, ahead, decode, page_head
+from oncall_readiness.sources.pagerduty import pages as pagerduty_pages
+from oncall_readiness.sources.pagerduty.pages import PageHead, ahead, decode, page_head
 
 
 def test_the_next_page_is_asked_for_while_the_caller_still_uses_this_one():

@@ -8,9 +8,9 @@ import math
 import pandas as pd
 import pytest
 
-from oncall_readiness.sources import pagerduty_slices
-from oncall_readiness.sources.pagerduty_incidents import BeyondOffsetCap
-from oncall_readiness.sources.pagerduty_slices import (
+from oncall_readiness.sources.pagerduty import slices as pagerduty_slices
+from oncall_readiness.sources.pagerduty.incidents import BeyondOffsetCap
+from oncall_readiness.sources.pagerduty.slices import (
     AccountTeams,
     Collected,
     Slice,
@@ -164,14 +164,17 @@ def test_collected_keeps_the_first_of_each_id():
 
 
 def test_only_recent_joiners_are_worth_a_look_up_by_email():
+    from oncall_readiness.checks.catalogue import load_catalogue
     from oncall_readiness.hr import TABLE as HR_TABLE
     from oncall_readiness.sources.pagerduty import joiner_emails
+    from oncall_readiness.sources.window import AuditWindow
 
+    overrides = pd.DataFrame(
+        {"team": ["search"], "check_id": ["joiner-permissions"], "key": ["joiner_days"], "value": ["120"]}
+    )
     registry = {
         "registry_teams": pd.DataFrame({"team": ["payments", "search"]}),
-        "registry_thresholds": pd.DataFrame(
-            {"team": ["search"], "check_id": ["joiner-permissions"], "key": ["joiner_days"], "value": ["120"]}
-        ),
+        "registry_thresholds": overrides,
         "registry_people": pd.DataFrame(
             {
                 "email": ["Old.Timer@example.com", " New.Hire@example.com", None, "future@example.com"],
@@ -181,8 +184,11 @@ def test_only_recent_joiners_are_worth_a_look_up_by_email():
         HR_TABLE: pd.DataFrame({"email": ["hr.only@example.com"], "start_date": ["2026-11-10"]}),
     }
     # search's 120 days reach back to 2026-07-19: the longest window of any team counts.
-    emails = joiner_emails(registry, pd.Timestamp("2026-11-16T06:00:00Z"))
+    joiner_days = load_catalogue().longest_threshold("joiner_days", registry["registry_teams"]["team"], overrides)
+    assert joiner_days == 120
+    emails = joiner_emails(registry, AuditWindow(pd.Timestamp("2026-11-16T06:00:00Z"), joiner_days=joiner_days))
     assert emails == ["hr.only@example.com", "new.hire@example.com"]
+    assert joiner_emails(registry, AuditWindow(pd.Timestamp("2026-11-16T06:00:00Z"))) == []  # no joiner check
 
 
 def _pages(batches: list[tuple[str, ...]], expected: dict[str, int]) -> int:

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from oncall_readiness.connections import ConnectionConfigError
+from oncall_readiness.errors import ConnectionConfigError, SettingError
 from oncall_readiness.sources.http import ApiClient, RateLimitGate, raise_for_error
 from oncall_readiness.sources.pool import DEFAULT_CONCURRENCY, bounded_map, concurrency_setting
 
@@ -73,7 +73,7 @@ def test_a_bad_concurrency_names_where_it_was_set(monkeypatch, value):
     with pytest.raises(ConnectionConfigError, match=r"'grafana_default' extra 'concurrency' is .*from 1 to 64"):
         concurrency_setting({"concurrency": value}, conn_id="grafana_default")
     monkeypatch.setenv("READINESS_HTTP_CONCURRENCY", str(value))
-    with pytest.raises(ConnectionConfigError, match="environment variable READINESS_HTTP_CONCURRENCY"):
+    with pytest.raises(SettingError, match="READINESS_HTTP_CONCURRENCY must be a whole number from 1 to 64"):
         concurrency_setting(None)
 
 

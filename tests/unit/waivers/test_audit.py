@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from oncall_readiness import audit
-from oncall_readiness.waivers import WAIVERS_ENV_VAR, WaiverError
+from oncall_readiness.errors import WaiverError
+from oncall_readiness.waivers import WAIVERS_ENV_VAR
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
 RUN = audit.AuditRun(audit.audit_instant("2026-11-16T00:00:00+00:00"), "scheduled__2026-11-16T00:00:00+00:00")

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 from oncall_readiness.checks.catalogue import load_catalogue
+from oncall_readiness.errors import WaiverError
 from oncall_readiness.registry import load_registry
 from oncall_readiness.waivers import (
     WAIVER_COLUMNS,
     WAIVERS_ENV_VAR,
     WAIVERS_FILE,
-    WaiverError,
     load_waivers,
     waiver_table,
     waivers_path,

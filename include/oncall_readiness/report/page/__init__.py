@@ -41,7 +41,6 @@ from oncall_readiness.report.page.render import (
 )
 from oncall_readiness.report.page.views import (
     DAG_ID,
-    LEVEL_RANK,
     SORT_KEYS,
     TREND_POINTS,
     AuditRun,
@@ -71,7 +70,6 @@ __all__ = [
     "EMPTY_HEADLINE",
     "FINDING_COLUMNS",
     "HISTORY_LIMIT",
-    "LEVEL_RANK",
     "NO_ACTION_OUTCOMES",
     "SCORECARD_COLUMNS",
     "SORT_KEYS",

@@ -15,8 +15,6 @@ from oncall_readiness import schema
 
 DAG_ID = "readiness_audit"
 TREND_POINTS = 8
-# Higher is better: gold 3, silver 2, bronze 1, none 0.
-LEVEL_RANK = {level: len(schema.LEVELS) - 1 - index for index, level in enumerate(schema.LEVELS)}
 SORT_KEYS = ("team", "score", "level", "passed", "warned", "failed", "unknown", "change")
 
 
@@ -329,7 +327,7 @@ def _check_order(row: dict) -> tuple[int, str]:
 
 def _sort_value(row: TeamRow, key: str) -> float | None:
     if key == "level":
-        return LEVEL_RANK.get(row.level, -1)
+        return schema.level_rank(row.level)
     if key == "change":
         return row.change
     return getattr(row, key)

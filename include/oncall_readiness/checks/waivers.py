@@ -1,4 +1,7 @@
-"""Applying the active waivers to one check's results and findings (the rules: :mod:`oncall_readiness.waivers`)."""
+"""Applying the active waivers to one check's results and findings, before scoring.
+
+The rules are in :mod:`oncall_readiness.waivers`, which loads the waivers with the registry.
+"""
 
 from __future__ import annotations
 

@@ -36,12 +36,12 @@ from oncall_readiness.quality import pagerduty as pagerduty_suite
 from oncall_readiness.quality import prometheus as prometheus_suite
 from oncall_readiness.quality import registry as registry_suite
 from oncall_readiness.sources import chaos_calendar, confluence, github, grafana, pagerduty, prometheus
+from oncall_readiness.sources.facts import Facts
+from oncall_readiness.sources.window import AuditWindow
 
-Facts = dict[str, pd.DataFrame]
-# (hook, audit instant, the registry's facts, *, window_days, horizon_days) -> facts tables by name:
-# the source as of the instant, over the days back and ahead its checks look (checks.yaml's
-# window_days and coverage_days).
-Collector = Callable[..., Facts]
+# (hook, the registry's facts, the audit window) -> facts tables by name: the source as of the
+# audit instant, over the days back and ahead its checks look (sources.window).
+Collector = Callable[[ReadinessHook, Mapping[str, pd.DataFrame], AuditWindow], Facts]
 
 REGISTRY = "registry"
 

@@ -12,28 +12,33 @@ Only a linked schedule that no escalation policy targets is read on its own
 (``GET /schedules/{id}``), because the listing does not render final schedules. Pages are as
 large as PagerDuty allows (100). A collection whose first page says it holds more than classic
 pagination can reach (offset + limit <= 10,000) is read in team or schedule slices instead
-(``pagerduty_slices``). Pages are read one ahead of their use, still one request at a time
-(``pagerduty_pages``). The facts tables: ``pagerduty_facts``.
+(``slices``). Pages are read one ahead of their use, still one request at a time
+(``pages``). The facts tables: ``facts``; the incidents: ``incidents``; the client: ``client``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from oncall_readiness.sources.http import ApiClient, SourceError, raise_for_error, retrying_session, settle_environment
-from oncall_readiness.sources.pagerduty_facts import FACT_COLUMNS, frame, normalise
-from oncall_readiness.sources.pagerduty_incidents import BeyondOffsetCap, collect_incidents
-from oncall_readiness.sources.pagerduty_pages import ahead, decode, page_head
-from oncall_readiness.sources.pagerduty_slices import (
+from oncall_readiness.hr import TABLE as HR_TABLE
+from oncall_readiness.sources.facts import Facts
+from oncall_readiness.sources.pagerduty.client import (
+    MAX_OFFSET_WINDOW,
+    PAGE_LIMIT,
+    SCHEDULE_TARGETS,
+    USER_INCLUDES,
+    USER_TARGETS,
+    PagerDutyClient,
+)
+from oncall_readiness.sources.pagerduty.facts import frame, normalise
+from oncall_readiness.sources.pagerduty.incidents import collect_incidents
+from oncall_readiness.sources.pagerduty.slices import (
     AccountTeams,
     Slice,
     fetch_missing,
@@ -44,129 +49,12 @@ from oncall_readiness.sources.pagerduty_slices import (
     read_slice,
     report_unread,
 )
-
-__all__ = ["FACT_COLUMNS", "AuditWindow", "PagerDutyClient", "collect", "collect_for_audit", "normalise"]
+from oncall_readiness.sources.window import AuditWindow
 
 if TYPE_CHECKING:
     from oncall_readiness.hooks.base import ReadinessHook
 
 log = logging.getLogger(__name__)
-
-SOURCE = "pagerduty"
-API_URL = "https://api.pagerduty.com"
-ACCEPT = "application/vnd.pagerduty+json;version=2"
-PAGE_LIMIT = 100
-# PagerDuty refuses offset + limit beyond this with classic pagination.
-MAX_OFFSET_WINDOW = 10_000
-USER_INCLUDES = ["teams", "contact_methods", "notification_rules"]
-SCHEDULE_TARGETS = ("schedule_reference", "schedule")
-USER_TARGETS = ("user_reference", "user")
-QUERY_POSTS = frozenset({"POST"})
-
-
-@dataclass(frozen=True)
-class AuditWindow:
-    """The period read: from the checks' look-back before the audit instant to their look-ahead after it (UTC)."""
-
-    since: datetime
-    until: datetime
-
-
-class PagerDutyClient(ApiClient):
-    """A read-only PagerDuty REST API v2 client: token auth, classic pagination, retries."""
-
-    def __init__(
-        self,
-        token: str,
-        *,
-        base_url: str = API_URL,
-        max_retries: int = 6,
-        backoff_factor: float = 0.5,
-    ) -> None:
-        if not token:
-            raise SourceError(f"{SOURCE}: no API token given")
-        super().__init__(base_url, max_retries=max_retries, backoff_factor=backoff_factor)
-        self.session.headers.update({"Authorization": f"Token token={token}", "Accept": ACCEPT})
-        # The analytics API reads through POSTs: safe to retry, unlike a POST that changes something.
-        self.queries = retrying_session(max_retries=max_retries, backoff_factor=backoff_factor, methods=QUERY_POSTS)
-        self.queries.headers.update(self.session.headers)
-        settle_environment(self.queries, self.base_url)  # the client's own session settled it in ApiClient
-        # path -> [objects PagerDuty says there are, objects received]: a truncated read shows here
-        self.collections: dict[str, list[int]] = {}
-
-    def query(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """One ``POST`` of a query API (analytics): it reads, so it is retried like a GET.
-
-        Counted under the client's lock: the responders' weeks are asked from a thread of their own.
-        """
-        response = self.queries.post(f"{self.base_url}{path}", json=dict(body), timeout=30)
-        self.count_retries(response)
-        self.count_request()
-        raise_for_error(response, SOURCE)
-        return decode(response.content)
-
-    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        response = self._send(path, params)
-        self.count_request()
-        raise_for_error(response, SOURCE)
-        return response.json()
-
-    def find(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
-        """``get`` for an object that may not exist (an id the registry names): None on 404."""
-        response = self._send(path, params)
-        self.count_request()
-        if response.status_code == 404:
-            return None
-        raise_for_error(response, SOURCE)
-        return response.json()
-
-    def iter_all(self, path: str, key: str, params: Mapping[str, Any] | None = None) -> Iterator[dict]:
-        """Every object of a classic-paginated collection, following ``more`` page by page.
-
-        Raises ``BeyondOffsetCap`` before yielding anything when PagerDuty's own ``total`` says
-        the collection cannot be read whole: the caller narrows the query. The pages are read
-        one ahead of the caller (``pagerduty_pages``): still one request at a time.
-        """
-        for body in ahead(self._pages(path, key, params)):
-            yield from decode(body)[key]
-
-    def _pages(self, path: str, key: str, params: Mapping[str, Any] | None) -> Iterator[bytes]:
-        """The bodies of the collection's pages in order; what the next request needs comes from each one's head."""
-        offset = 0
-        counts = self.collections.setdefault(path, [0, 0])
-        # The query's own parameters (a slice's 100 ids) encoded once, as requests would, for all its pages.
-        query = urlencode(params or {}, doseq=True)
-        while True:
-            paging = urlencode({"limit": PAGE_LIMIT, "offset": offset, "total": "true"})
-            body = self._page(path, f"{query}&{paging}" if query else paging)
-            head = page_head(body, key)
-            if head.count is None:
-                raise SourceError(f"{SOURCE}: GET {path} answered without a {key!r} list")
-            if offset == 0:
-                if head.total > MAX_OFFSET_WINDOW:
-                    raise BeyondOffsetCap(
-                        f"{SOURCE}: GET {path} has {head.total} objects, beyond the {MAX_OFFSET_WINDOW} that classic "
-                        "pagination can reach; narrow the query",
-                        total=head.total,
-                    )
-                counts[0] += head.total
-            counts[1] += head.count
-            yield body
-            if not head.more:
-                return
-            offset += head.count
-            if not head.count or offset + PAGE_LIMIT > MAX_OFFSET_WINDOW:
-                raise BeyondOffsetCap(
-                    f"{SOURCE}: GET {path} has more than {offset} objects, beyond the "
-                    f"{MAX_OFFSET_WINDOW} that classic pagination can reach; narrow the query"
-                )
-
-    def _page(self, path: str, params: str) -> bytes:
-        """One page's body, undecoded (from the page-reading thread: counted under the client's lock)."""
-        response = self._send(path, params)
-        self.count_request()
-        raise_for_error(response, SOURCE)
-        return response.content
 
 
 def collect(
@@ -185,10 +73,10 @@ def collect(
     former and of every schedule the latter's escalation policies page come from one
     ``/oncalls`` window query; only a linked schedule that no escalation policy targets (so
     ``/oncalls`` cannot show it) costs a call of its own. A collection past the offset cap is
-    read in team slices (``pagerduty_slices``); then the joiners (``people_emails``), the
+    read in team slices (:mod:`.slices`); then the joiners (``people_emails``), the
     registry's services and schedules, and the users and policies they refer to, that belong to
     no team are looked up one by one. With ``incidents_as_of`` (the audit instant), the incidents and
-    the responders' load up to it too (``pagerduty_incidents``).
+    the responders' load up to it too (:mod:`.incidents`).
     """
     window_params = {"since": window.since.isoformat(), "until": window.until.isoformat(), "time_zone": "UTC"}
     teams, service_ids = AccountTeams(client), set(service_ids)
@@ -346,34 +234,23 @@ def _shift(schedule_id: str, entry: dict) -> dict:
     }
 
 
-def collect_for_audit(
-    hook: ReadinessHook,
-    instant: pd.Timestamp,
-    registry: Mapping[str, pd.DataFrame],
-    *,
-    window_days: int,
-    horizon_days: int = 0,
-) -> dict[str, pd.DataFrame]:
-    """The audit's collection: ``window_days`` back and ``horizon_days`` ahead of the audit instant."""
-    window = AuditWindow(
-        since=(instant - pd.Timedelta(days=window_days)).to_pydatetime(),
-        until=(instant + pd.Timedelta(days=horizon_days)).to_pydatetime(),
-    )
+def collect_for_audit(hook: ReadinessHook, registry: Mapping[str, pd.DataFrame], window: AuditWindow) -> Facts:
+    """The audit's collection: the window's days back and ahead of the audit instant, and its incidents."""
     client = hook.get_conn()
     facts = collect(
         client,
         window,
         schedule_ids=registry["registry_team_schedules"]["schedule_id"],
         service_ids=registry["registry_services"]["pagerduty_service_id"].dropna(),
-        people_emails=joiner_emails(registry, instant),
-        incidents_as_of=instant,
+        people_emails=joiner_emails(registry, window),
+        incidents_as_of=window.instant,
     )
     log.info("PagerDuty: %d requests, %d retried after 429 or 5xx", client.requests_made, client.retries)
     return facts
 
 
-def joiner_emails(registry: Mapping[str, pd.DataFrame], instant: pd.Timestamp) -> list[str]:
-    """The emails of the people who started in the longest joiner window of any team, up to ``instant``.
+def joiner_emails(registry: Mapping[str, pd.DataFrame], window: AuditWindow) -> list[str]:
+    """The emails of the people who started in the window's ``joiner_days`` up to its instant.
 
     ``joiner-permissions`` looks joiners up in PagerDuty by email, and a joiner may have an
     account in no team yet, which team slices cannot see: past the offset cap these are the
@@ -381,17 +258,11 @@ def joiner_emails(registry: Mapping[str, pd.DataFrame], instant: pd.Timestamp) -
     escalation rules and shifts name, so a large registry of people without PagerDuty accounts
     costs no request. Start dates come from the catalog and the HR export.
     """
-    from oncall_readiness.checks.catalogue import load_catalogue, team_thresholds  # on use: it reads checks.yaml
-    from oncall_readiness.hr import TABLE as HR_TABLE
-
-    check = next((c for c in load_catalogue().implemented() if "joiner_days" in c.thresholds), None)
-    if check is None:
+    if window.joiner_days <= 0:
         return []
-    windows = team_thresholds(check, registry["registry_teams"]["team"], registry["registry_thresholds"])
-    longest = int(windows["joiner_days"].max()) if len(windows) else int(check.thresholds["joiner_days"].default)
-    day = instant.tz_convert("UTC").tz_localize(None).normalize()
+    day = window.instant.tz_convert("UTC").tz_localize(None).normalize()
     people = [registry["registry_people"], registry.get(HR_TABLE, pd.DataFrame(columns=["email", "start_date"]))]
     dated = pd.concat([frame[["email", "start_date"]] for frame in people], ignore_index=True)
     started = pd.to_datetime(dated["start_date"], errors="coerce")
-    recent = started.between(day - pd.Timedelta(days=longest), day) & dated["email"].notna()
+    recent = started.between(day - pd.Timedelta(days=window.joiner_days), day) & dated["email"].notna()
     return sorted(set(dated.loc[recent, "email"].astype(str).str.strip().str.lower()))

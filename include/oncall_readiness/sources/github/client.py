@@ -28,7 +28,8 @@ from typing import Any
 
 import requests
 
-from oncall_readiness.sources.http import ApiClient, SourceError, max_retry_wait_seconds, raise_for_error
+from oncall_readiness.errors import SourceError
+from oncall_readiness.sources.http import ApiClient, max_retry_wait_seconds, raise_for_error
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from urllib.parse import quote
 
 import requests
 
-from oncall_readiness.sources import github_files as files
-from oncall_readiness.sources.github_client import ACCEPT_RAW, SOURCE, GitHubClient
-from oncall_readiness.sources.github_files import BlobLink
-from oncall_readiness.sources.http import SourceError
+from oncall_readiness.errors import SourceError
+from oncall_readiness.sources.github import files
+from oncall_readiness.sources.github.client import ACCEPT_RAW, SOURCE, GitHubClient
+from oncall_readiness.sources.github.files import BlobLink
 
 
 def read_runbook(client: GitHubClient, link: BlobLink, until: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """GitHub runbook files: their blob links, their Markdown headings, and the fact one read makes.
 
-Shared by the two ways of reading them (``github_graphql``, ``github_rest``) so that both
+Shared by the two ways of reading them (:mod:`.graphql`, :mod:`.rest`) so that both
 give the same facts and the same reasons for an unreadable runbook.
 """
 

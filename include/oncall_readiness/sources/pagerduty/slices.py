@@ -21,7 +21,7 @@ object that two slices hold (a user in two teams, a shift across two windows) is
 Team slices cannot see what belongs to no team: a user, service, schedule or policy outside
 every team. Past the cap the collector therefore looks up, one call each, the objects the
 audit refers to and the slices did not bring: the joiners by email (``GET /users?query=``,
-see ``pagerduty.joiner_emails``), the users that rotations, escalation rules and shifts name, the
+see ``collect.joiner_emails``), the users that rotations, escalation rules and shifts name, the
 registry's services, their escalation policies and the schedules those page
 (``GET /<collection>/{id}``). An object of no team that nothing refers to cannot change a
 check, and is not read: the log says how many there were. When the slices brought as many
@@ -40,10 +40,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from oncall_readiness.sources.pagerduty_incidents import BeyondOffsetCap
+from oncall_readiness.sources.pagerduty.client import BeyondOffsetCap
 
 if TYPE_CHECKING:
-    from oncall_readiness.sources.pagerduty import PagerDutyClient
+    from oncall_readiness.sources.pagerduty.client import PagerDutyClient
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ at that commit.
 
 Two ways to read them, chosen by the client's ``api`` (the connection's extra ``api``):
 
-- ``graphql`` (default): up to 100 runbooks per ``POST /graphql`` (``github_graphql``): about
+- ``graphql`` (default): up to 100 runbooks per ``POST /graphql`` (:mod:`.graphql`): about
   ``runbooks / 100`` requests and as many points of GitHub's 5,000 an hour;
-- ``rest``: two calls per runbook (``github_rest``), for GitHub Enterprise hosts without
+- ``rest``: two calls per runbook (:mod:`.rest`), for GitHub Enterprise hosts without
   GraphQL. A ``graphql`` client whose host answers 404 at ``/graphql`` reads with REST too
   (logged once).
 
@@ -22,7 +22,7 @@ repository or ref (GitHub also hides a private repository the token cannot see),
 repository, a path without history at the instant, a file deleted or renamed by its last
 commit, a folder. A bad token, another 4xx, or a rate limit or 5xx that outlasts the
 retries raises ``SourceError``: the GitHub-hosted runbooks then become ``unknown``. Rate
-limits are waited out as ``github_client`` describes.
+limits are waited out as :mod:`.client` describes.
 
 The four parts of a runbook (failure scenarios, mitigations, alert thresholds, step-by-step
 guides; the playbook's list) are found in its Markdown headings (:func:`markdown_headings`),
@@ -44,32 +44,20 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from oncall_readiness.runbook_facts import HOSTS, PART_COLUMNS
-from oncall_readiness.sources import github_graphql, github_rest, runbooks
-from oncall_readiness.sources.github_client import (
-    API_URL,
-    API_VERSION,
+from oncall_readiness.sources import runbooks
+from oncall_readiness.sources.facts import Facts
+from oncall_readiness.sources.github import graphql, rest
+from oncall_readiness.sources.github.client import (
     SOURCE,
     GitHubClient,
     GraphQLUnavailable,
 )
-from oncall_readiness.sources.github_files import BlobLink, markdown_headings, not_found, parse_blob_url
+from oncall_readiness.sources.github.files import BlobLink, not_found, parse_blob_url
 from oncall_readiness.sources.runbooks import frame
+from oncall_readiness.sources.window import AuditWindow
 
 if TYPE_CHECKING:
     from oncall_readiness.hooks.base import ReadinessHook
-
-__all__ = [
-    "API_URL",
-    "API_VERSION",
-    "FACT_COLUMNS",
-    "BlobLink",
-    "GitHubClient",
-    "collect",
-    "collect_for_audit",
-    "markdown_headings",
-    "parse_blob_url",
-    "runbooks_to_collect",
-]
 
 log = logging.getLogger(__name__)
 
@@ -114,11 +102,11 @@ def read_runbooks(client: GitHubClient, links: Sequence[BlobLink], until: str) -
         return {}
     if client.api == "graphql":
         try:
-            return github_graphql.read_runbooks(client, links, until)
+            return graphql.read_runbooks(client, links, until)
         except GraphQLUnavailable as error:
             log.warning("%s; reading the runbooks through the REST API instead (two calls each)", error)
             client.api = "rest"
-    return {link: github_rest.read_runbook(client, link, until) for link in links}
+    return {link: rest.read_runbook(client, link, until) for link in links}
 
 
 def runbooks_to_collect(services: pd.DataFrame) -> pd.DataFrame:
@@ -126,16 +114,9 @@ def runbooks_to_collect(services: pd.DataFrame) -> pd.DataFrame:
     return runbooks.runbooks_to_collect(HOST, services)
 
 
-def collect_for_audit(
-    hook: ReadinessHook,
-    instant: pd.Timestamp,
-    registry: Mapping[str, pd.DataFrame],
-    *,
-    window_days: int,
-    horizon_days: int = 0,
-) -> dict[str, pd.DataFrame]:
+def collect_for_audit(hook: ReadinessHook, registry: Mapping[str, pd.DataFrame], window: AuditWindow) -> Facts:
     """The audit's collection: every team service's GitHub runbook as of the audit instant.
 
     Without any GitHub-hosted runbook nothing is called (and no connection is needed).
     """
-    return runbooks.collect_for_audit(hook, instant, registry, host=HOST, read=collect, fact_columns=FACT_COLUMNS)
+    return runbooks.collect_for_audit(hook, registry, window, host=HOST, read=collect, fact_columns=FACT_COLUMNS)

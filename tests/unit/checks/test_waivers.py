@@ -6,7 +6,8 @@ import datetime as dt
 
 import pandas as pd
 
-from oncall_readiness.waivers import WAIVER_COLUMNS, waive
+from oncall_readiness.checks.waivers import waive
+from oncall_readiness.waivers import WAIVER_COLUMNS
 
 
 def waivers(*rows) -> pd.DataFrame:

@@ -13,7 +13,7 @@ counted back from the audit instant: interruptions by kind, notifications, incid
 seconds on call. PagerDuty's definitions: an interruption is a phone, SMS or push
 notification (not email), notifications within 60 seconds count once; in the responder's time
 zone, sleep hours are 22:00-08:00, business hours 08:00-18:00 Monday to Friday, off hours the
-rest. The facts tables: ``pagerduty_facts``.
+rest. The facts tables: :mod:`.facts`.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from oncall_readiness.sources.facts import ZONED_ISO_8601
-from oncall_readiness.sources.http import SourceError
-from oncall_readiness.sources.pagerduty_facts import frame
+from oncall_readiness.sources.pagerduty.client import BeyondOffsetCap
+from oncall_readiness.sources.pagerduty.facts import frame
 
 if TYPE_CHECKING:
-    from oncall_readiness.sources.pagerduty import PagerDutyClient
+    from oncall_readiness.sources.pagerduty.client import PagerDutyClient
 
 # A week and the four before it, so the weekly insights can compare; the load check needs 28 days.
 INCIDENT_LOOK_BACK_DAYS = 35
@@ -39,14 +39,6 @@ ANALYTICS_PAGE_LIMIT = 1000
 OPEN_STATUSES = ["triggered", "acknowledged"]
 # A window is not split below this: more incidents than the cap in one minute is not an account.
 SMALLEST_WINDOW = pd.Timedelta(minutes=1)
-
-
-class BeyondOffsetCap(SourceError):
-    """A classic-paginated query holds more objects than offset + limit can reach (``total``: how many, if said)."""
-
-    def __init__(self, message: str, *, total: int | None = None):
-        super().__init__(message)
-        self.total = total
 
 
 RESPONDER_FIELDS = {

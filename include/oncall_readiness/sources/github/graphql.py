@@ -39,11 +39,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from oncall_readiness.sources import github_files as files
-from oncall_readiness.sources.github_client import SOURCE, GitHubClient, QueryTooLarge
-from oncall_readiness.sources.github_files import BlobLink
-from oncall_readiness.sources.github_rest import raw_text
-from oncall_readiness.sources.http import SourceError
+from oncall_readiness.errors import SourceError
+from oncall_readiness.sources.github import files
+from oncall_readiness.sources.github.client import SOURCE, GitHubClient, QueryTooLarge
+from oncall_readiness.sources.github.files import BlobLink
+from oncall_readiness.sources.github.rest import raw_text
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,134 @@
+"""What every email of the project shares: the templates and their filters, the message and its identity.
+
+Headers name what a message is (``X-Readiness-Week``, ``-Kind``, ``-Team``), which is how the
+senders key their ledgers; the Message-ID and the inline images' ids are derived from them,
+so a message that is ever sent twice carries the same id and mail clients fold it. Same
+input, same bytes: the MIME boundaries are derived too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+from oncall_readiness import schema
+from oncall_readiness.report.incident_email import format_duration, format_losses
+
+HEADER_WEEK, HEADER_KIND, HEADER_TEAM = "X-Readiness-Week", "X-Readiness-Kind", "X-Readiness-Team"
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("oncall_readiness.report", "templates"),
+    autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), disabled_extensions=("txt.j2",), default=True),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+def format_score(score: float | None) -> str:
+    """``100``, ``87.5``; an en dash when the score is unknown."""
+    if score is None or pd.isna(score):
+        return "–"
+    return f"{float(score):.1f}".removesuffix(".0")
+
+
+def format_change(change: float | None) -> str:
+    """``+5``, ``-12.5``, ``±0``; an en dash when there is nothing to compare with."""
+    if change is None or pd.isna(change):
+        return "–"
+    return "±0" if change == 0 else f"{float(change):+.1f}".removesuffix(".0")
+
+
+def level_name(level: str) -> str:
+    """How a level reads in a sentence: ``gold``, ``silver``, ``bronze``, ``below bronze``."""
+    return "below bronze" if level == "none" else level
+
+
+def format_days_left(days: int) -> str:
+    """``14 days left``, ``due today``, ``overdue by 3 days``."""
+    if days == 0:
+        return "due today"
+    plural = "s" if abs(days) != 1 else ""
+    return f"{days} day{plural} left" if days > 0 else f"overdue by {-days} day{plural}"
+
+
+TEMPLATES.globals["levels_rubric"] = schema.levels_rubric()
+TEMPLATES.filters.update(
+    score=format_score,
+    change=format_change,
+    level_name=level_name,
+    duration=format_duration,
+    losses=format_losses,
+    days_left=format_days_left,
+)
+
+
+@dataclass(frozen=True)
+class Chart:
+    png: bytes
+    cid: str  # without the angle brackets, as the HTML's ``cid:`` refers to it
+    alt: str
+
+
+def build_message(
+    *,
+    subject: str,
+    sender: str,
+    to: Sequence[str],
+    date: dt.datetime,
+    identity: tuple[dt.date, str, str],
+    text: str,
+    html: str,
+    charts: Sequence[Chart],
+) -> EmailMessage:
+    week, kind, team = identity
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    if to:
+        message["To"] = ", ".join(to)
+    message["Date"] = format_datetime(date if date.tzinfo else date.replace(tzinfo=dt.UTC))
+    message["Message-ID"] = f"<{content_id('scorecard', week, kind, team, sender)}>"
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+    message[HEADER_WEEK] = week.isoformat()
+    message[HEADER_KIND] = kind
+    if team:
+        message[HEADER_TEAM] = team
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    html_part = message.get_payload()[1]
+    for chart, filename in zip(charts, ("trend.png", "incidents.png"), strict=False):
+        html_part.add_related(chart.png, "image", "png", cid=f"<{chart.cid}>", filename=filename, disposition="inline")
+    for index, part in enumerate(part for part in message.walk() if part.is_multipart()):
+        part.set_boundary(f"readiness-{short_hash(message['Message-ID'])}-{index}")  # same input, same bytes
+    return message
+
+
+def content_id(what: str, week: dt.date, kind: str, team: str, sender: str) -> str:
+    """A stable id (``what.week.kind.hash@domain``) for a Message-ID or an inline image."""
+    domain = sender.rpartition("@")[2].strip(" >") or "oncall-readiness"
+    return f"{what}.{week.isoformat()}.{kind}.{short_hash(team)}@{domain}"
+
+
+def short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def record(row: pd.Series) -> dict[str, Any]:
+    return {key: plain(value) for key, value in row.items()}
+
+
+def plain(value: Any) -> Any:
+    """NA, NaN and NaT become None; numpy scalars plain Python values."""
+    if value is None or (not isinstance(value, str | bytes) and pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
