@@ -20,8 +20,12 @@ while it runs.
   claimed in the warehouse ledger `readiness.incident_cost_notes` (unique) before posting and
   marked posted after; a retry that finds its claim unposted looks for the note on the
   incident before posting again.
+- **With which key**: the listing reads through the audit's read-only `pagerduty_default`; the
+  notes are read and posted through `pagerduty_notes`, a key that may write notes, used by this
+  DAG alone. Without `pagerduty_notes` the run prices the open incidents for the page and posts
+  no note (the log says so).
 - **As whom**: PagerDuty requires a `From` header with a user's email: `READINESS_PAGERDUTY_FROM`,
-  or the connection's extra `{"from": "..."}`.
+  or the `pagerduty_notes` connection's extra `{"from": "..."}`.
 - **Also**: replaces `readiness.open_incident_costs` with what the run saw (the Readiness
   page lists it).
 
@@ -61,14 +65,14 @@ def incident_cost_watch():
         from oncall_readiness.errors import failing_fast
         from oncall_readiness.hooks.pagerduty import PagerDutyHook
         from oncall_readiness.incidents import watch
-        from oncall_readiness.incidents.notes import from_address
+        from oncall_readiness.incidents.notes import notes_account
         from oncall_readiness.registry import catalog_path, load_registry
         from oncall_readiness.warehouse import url_from_connection
 
         hook = PagerDutyHook()
         with failing_fast():  # configuration that no retry can fix
             conn = get_connection(hook.conn_id)
-            from_email = from_address(conn.extra_dejson, hook.conn_id)
+            account = notes_account()
             every = watch.note_every_minutes()
             services = load_registry(catalog_path()).to_facts()["registry_services"]
             warehouse_url = url_from_connection()
@@ -77,7 +81,7 @@ def incident_cost_watch():
             warehouse_url,
             instant=data_interval_end or dag_run.run_after,  # a manual run without a logical date: its run_after
             services=services,
-            from_email=from_email,
+            notes_account=account,
             run_id=dag_run.run_id,
             note_every_minutes=every,
         )

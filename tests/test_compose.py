@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from oncall_readiness.hooks.pagerduty import PagerDutyNotesHook
 from oncall_readiness.source_catalogue import SOURCES, collected_sources
 from readiness_sandbox.emulators import connections
-from readiness_sandbox.sample_org import CATALOG, HR_EXPORT
+from readiness_sandbox.sample_org import CATALOG, HR_EXPORT, NOTES_FROM
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,6 +43,7 @@ def airflow_services(compose: dict) -> dict[str, dict]:
     "conn_id",
     [
         "pagerduty_default",
+        "pagerduty_notes",
         "grafana_default",
         "prometheus_default",
         "github_default",
@@ -72,6 +74,13 @@ def test_sandbox_connections_derive_from_the_source_catalogue(source):
     fields = connections("http://sandbox:8000", "sandbox-token").get(source, {"host": "http://prometheus:9090"})
     declared = json.loads(compose_environment()[f"AIRFLOW_CONN_{hook.default_conn_name.upper()}"])
     assert declared == {"conn_type": hook.conn_type, **fields}
+
+
+def test_the_cost_watch_posts_through_its_own_connection_as_a_sample_user():
+    declared = json.loads(compose_environment()["AIRFLOW_CONN_PAGERDUTY_NOTES"])
+    audit = json.loads(compose_environment()["AIRFLOW_CONN_PAGERDUTY_DEFAULT"])
+    assert declared["conn_type"] == PagerDutyNotesHook.conn_type and declared["host"] == audit["host"]
+    assert declared["extra"]["from"] == NOTES_FROM
 
 
 def test_the_stack_audits_the_packaged_sample_organisation_explicitly():

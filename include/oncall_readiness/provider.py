@@ -32,6 +32,20 @@ CONNECTION_TYPES: list[dict[str, Any]] = [
         },
     },
     {
+        "hook-class-name": "oncall_readiness.hooks.pagerduty.PagerDutyNotesHook",
+        "connection-type": "readiness_pagerduty_notes",
+        "hook-name": "PagerDuty notes (oncall-readiness)",
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "login", "port"],
+            "relabeling": {"host": "API base URL", "password": "API token (may write notes)"},
+            "placeholders": {
+                "host": "https://api.pagerduty.com (leave empty for PagerDuty itself)",
+                "password": "a User token of the notes user, for incident_cost_watch only",
+                "extra": '{"from": "oncall-bot@example.com"}',
+            },
+        },
+    },
+    {
         "hook-class-name": "oncall_readiness.hooks.grafana.GrafanaHook",
         "connection-type": "readiness_grafana",
         "hook-name": "Grafana (oncall-readiness)",

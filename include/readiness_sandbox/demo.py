@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from oncall_readiness.hooks.pagerduty import PagerDutyNotesHook
 from oncall_readiness.report.email import write_emails
 from oncall_readiness.report.html import load_audit, write_scorecard
 from oncall_readiness.report.page.campaigns import campaigns_view, group_tree, render_campaigns_page, render_groups_page
@@ -55,6 +56,13 @@ def airflow_env(
         for name, fields in sandbox.connections().items()
         if (source := SOURCES[name]).hook
     }
+    # incident_cost_watch's notes go through their own connection (a key that may write notes), posted
+    # as the sandbox user the sample organisation names (PagerDuty requires a From header).
+    connections[PagerDutyNotesHook.default_conn_name] = {
+        "conn_type": PagerDutyNotesHook.conn_type,
+        **sandbox.connections()["pagerduty"],
+        "extra": {"from": sample_org.NOTES_FROM},
+    }
     connections["readiness_warehouse"] = {"conn_type": "generic", "extra": {"url": f"duckdb:///{warehouse}"}}
     if prometheus_url:  # a real Prometheus (no auth) serving the sample rule files
         hook = SOURCES["prometheus"].hook
@@ -72,8 +80,6 @@ def airflow_env(
             "READINESS_STAGING_DIR": str(staging),
             "READINESS_CATALOG": str(sample_org.CATALOG),
             "READINESS_HR_CSV": str(sample_org.HR_EXPORT),
-            # The sandbox user the cost watch posts its notes as (PagerDuty requires a From header).
-            "READINESS_PAGERDUTY_FROM": sample_org.NOTES_FROM,
         }
     )
     env.update({f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in connections.items()})

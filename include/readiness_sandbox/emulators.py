@@ -46,6 +46,8 @@ class Emulator:
     extra_fields: Callable[[], dict[str, str]] = dict
     # What the connection's host names below the prefix: "" for an API's root, a file for a feed.
     path: str = ""
+    # Whether the API has writes a read-only key is refused (PagerDuty's incident notes).
+    writes: bool = False
 
     @property
     def prefix(self) -> str:
@@ -58,8 +60,21 @@ class Emulator:
         except (OSError, *self.errors) as error:
             raise StateError(f"cannot load the {self.title} state {path}: {error}") from None
 
-    def app(self, state: Any, *, tokens: Collection[str], rate_limit: RateLimit | None, fail_next: int) -> FastAPI:
-        return self.build_app(state, tokens=tokens, rate_limit=rate_limit, fail_next=fail_next)
+    def app(
+        self,
+        state: Any,
+        *,
+        tokens: Collection[str],
+        read_only_tokens: Collection[str] = (),
+        rate_limit: RateLimit | None,
+        fail_next: int,
+    ) -> FastAPI:
+        """The emulator's app; a read-only key reads everywhere, and is refused only where the API writes."""
+        if self.writes:
+            return self.build_app(
+                state, tokens=tokens, read_only_tokens=read_only_tokens, rate_limit=rate_limit, fail_next=fail_next
+            )
+        return self.build_app(state, tokens=[*tokens, *read_only_tokens], rate_limit=rate_limit, fail_next=fail_next)
 
     def connection(self, url: str, token: str) -> dict[str, str]:
         """The fields of the Airflow connection that aims the source's hook at this emulator."""
@@ -84,6 +99,7 @@ EMULATORS: dict[str, Emulator] = {
             build_app=pagerduty.create_app,
             sample_state=state_file("pagerduty.yaml"),
             errors=(pagerduty_state.StateError,),
+            writes=True,
         ),
         Emulator(
             source="grafana",

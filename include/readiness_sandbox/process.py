@@ -7,7 +7,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,7 @@ import yaml
 
 from .emulators import EMULATORS, connections
 from .rate_limit import RateLimit
-from .server import TOKEN_ENV, default_token
+from .server import READ_ONLY_TOKENS_ENV, TOKEN_ENV, default_token
 from .traffic import COUNTS_PATH
 
 State = str | Path | Mapping[str, Any]
@@ -64,6 +64,7 @@ def running_sandbox(
     *,
     states: Mapping[str, State] | None = None,
     token: str | None = None,
+    read_only_tokens: Sequence[str] = (),
     rate_limit: RateLimit | str | None = None,
     fail_next: int = 0,
     latency_ms: float = 0.0,
@@ -80,6 +81,7 @@ def running_sandbox(
     ``SandboxHandle.request_counts`` reads what arrived.
     ``source_rate_limits`` sets one emulator's rate limit (``{"grafana": "100000/1"}``).
     ``record_requests`` keeps every emulator request for ``SandboxHandle.request_log``.
+    ``read_only_tokens``: keys accepted for reading only (a PagerDuty note posted with one is 403).
     """
     token = token or default_token()
     with tempfile.TemporaryDirectory(prefix="readiness-sandbox-") as tmp:
@@ -101,7 +103,7 @@ def running_sandbox(
             command += ["--latency-ms", f"{latency_ms:g}"]
         if record_requests:
             command.append("--record-requests")
-        env = {**os.environ, TOKEN_ENV: token}
+        env = {**os.environ, TOKEN_ENV: token, READ_ONLY_TOKENS_ENV: " ".join(read_only_tokens)}
         with stderr_file.open("wb") as stderr:
             process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, env=env

@@ -30,6 +30,8 @@ from .rate_limit import RateLimit
 from .traffic import ASGIApp, Traffic
 
 TOKEN_ENV = "READINESS_SANDBOX_TOKEN"
+# Keys that read but may not write (space-separated), like PagerDuty's read-only API keys.
+READ_ONLY_TOKENS_ENV = "READINESS_SANDBOX_READ_ONLY_TOKENS"
 DEFAULT_TOKEN = "sandbox-token"
 
 
@@ -42,6 +44,7 @@ def build_app(
     states: Mapping[str, Any],
     *,
     tokens: Collection[str],
+    read_only_tokens: Collection[str] = (),
     rate_limit: RateLimit | None = None,
     fail_next: int = 0,
     source_rate_limits: Mapping[str, RateLimit] | None = None,
@@ -49,14 +52,18 @@ def build_app(
     """The root app: each emulator of ``states`` (source name -> its state) under its prefix.
 
     Each emulator keeps its own rate-limit counters and injected faults. ``source_rate_limits``
-    overrides ``rate_limit`` for the sources it names.
+    overrides ``rate_limit`` for the sources it names. ``read_only_tokens`` are keys every
+    emulator accepts for reading and refuses for writing (PagerDuty's notes).
     """
     root = FastAPI(title="oncall-readiness sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     mounted = {}
     for source, state in states.items():
         emulator = EMULATORS[source]
         limit = (source_rate_limits or {}).get(source, rate_limit)
-        root.mount(emulator.prefix, emulator.app(state, tokens=tokens, rate_limit=limit, fail_next=fail_next))
+        app = emulator.app(
+            state, tokens=tokens, read_only_tokens=read_only_tokens, rate_limit=limit, fail_next=fail_next
+        )
+        root.mount(emulator.prefix, app)
         mounted[source] = emulator.prefix
 
     @root.get("/")
@@ -212,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = build_app(
         states,
         tokens=args.token or default_token().split(),  # the variable may hold several, space-separated
+        read_only_tokens=os.environ.get(READ_ONLY_TOKENS_ENV, "").split(),
         rate_limit=args.rate_limit,
         fail_next=args.fail_next,
         source_rate_limits=dict(args.source_rate_limit),

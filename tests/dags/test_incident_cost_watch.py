@@ -9,6 +9,7 @@ organisation's (checkout-api: GBP 85 a minute; checkout-tax has none).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,11 @@ ACCOUNT = Path(__file__).parents[1] / "fixtures" / "cost_watch_pagerduty.yaml"
 # Three runs while Q0CHK001 is open: 35, 65 and 70 minutes after it triggered.
 RUNS = ["2026-11-16T00:35:00+00:00", "2026-11-16T01:05:00+00:00", "2026-11-16T01:10:00+00:00"]
 RUNNER = Path(__file__).with_name("incident_cost_watch_runs.py")
+READ_ONLY_KEY, NOTES_KEY = "audit-read-only-key", "cost-watch-notes-key"
+
+
+def with_fields(connection: str, **fields: object) -> str:
+    return json.dumps(json.loads(connection) | fields)
 
 
 def note(minutes: int) -> str:
@@ -39,9 +45,15 @@ def note(minutes: int) -> str:
 def watched(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("watch-e2e")
     warehouse = tmp / "warehouse.duckdb"
-    with running_sandbox(states={"pagerduty": ACCOUNT}) as sandbox:
+    # The listing reads with a read-only key (PagerDuty would refuse a note posted with it), the notes
+    # go through pagerduty_notes: the run proves the watch writes only through its own connection.
+    with running_sandbox(states={"pagerduty": ACCOUNT}, token=NOTES_KEY, read_only_tokens=[READ_ONLY_KEY]) as sandbox:
         env = airflow_env(airflow_home=tmp / "airflow", sandbox=sandbox, warehouse=warehouse, staging=tmp / "staging")
-        env["READINESS_PAGERDUTY_FROM"] = BOT
+        env["AIRFLOW_CONN_PAGERDUTY_DEFAULT"] = with_fields(
+            env["AIRFLOW_CONN_PAGERDUTY_DEFAULT"], password=READ_ONLY_KEY
+        )
+        env["AIRFLOW_CONN_PAGERDUTY_NOTES"] = with_fields(env["AIRFLOW_CONN_PAGERDUTY_NOTES"], extra={"from": BOT})
+        env.pop("READINESS_PAGERDUTY_FROM", None)
         env.pop("READINESS_CURRENCY", None)
         airflow = str(Path(sys.executable).with_name("airflow"))
         subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)

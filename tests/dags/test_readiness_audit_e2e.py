@@ -45,7 +45,12 @@ def audited(tmp_path_factory):
     """Run the audit of the demo date twice (the second run must replace, not add)."""
     tmp = tmp_path_factory.mktemp("e2e")
     warehouse_path = tmp / "warehouse.duckdb"
-    with running_sandbox(token=" ".join(TOKENS.values())) as sandbox, running_prometheus() as prometheus:
+    # The audit's PagerDuty key is read-only (the emulator refuses a write with it): it never needs more.
+    writers = " ".join(token for source, token in TOKENS.items() if source != "pagerduty")
+    with (
+        running_sandbox(token=writers, read_only_tokens=[TOKENS["pagerduty"]]) as sandbox,
+        running_prometheus() as prometheus,
+    ):
         env = airflow_env(
             airflow_home=tmp / "airflow",
             sandbox=sandbox,

@@ -133,10 +133,8 @@ def test_no_cycle_inside_a_package(package):
 def test_the_architecture_page_draws_these_layers():
     page = (REPO / "docs" / "architecture.md").read_text()
     section = page.split("## Layers", 1)[1].split("\n## ", 1)[0]
-    drawn = {
-        row[0].strip(" *"): set(re.findall(r"`([a-z_]+)`", row[1]))
-        for row in (line.strip("|").split("|") for line in section.splitlines() if line.startswith("| ") and "`" in line)
-    }
+    rows = [line.strip("|").split("|") for line in section.splitlines() if line.startswith("| ") and "`" in line]
+    drawn = {row[0].strip(" *"): set(re.findall(r"`([a-z_]+)`", row[1])) for row in rows}
     assert drawn == LAYERS
 
 

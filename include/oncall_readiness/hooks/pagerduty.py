@@ -1,4 +1,6 @@
-"""The PagerDuty hook: connection type ``readiness_pagerduty``, an API token, api.pagerduty.com by default."""
+"""The PagerDuty hooks: ``readiness_pagerduty`` (a read-only key, the audit's) and ``readiness_pagerduty_notes``
+(a key that may write incident notes, ``incident_cost_watch``'s only), as Airflow's own provider keeps
+its events hook apart from its REST hook."""
 
 from __future__ import annotations
 
@@ -22,3 +24,13 @@ class PagerDutyHook(ReadinessHook):
 
     def probe(self, client: PagerDutyClient) -> None:
         client.get("/users", {"limit": 1})
+
+
+class PagerDutyNotesHook(PagerDutyHook):
+    """PagerDuty REST API v2 for ``incident_cost_watch``'s notes: a token that may write incident notes
+    (a User token of the user the notes are posted as, or a full-access key) and, in the extra,
+    ``{"from": "<that user's email>"}``. The audit never uses it: its own key stays read-only."""
+
+    default_conn_name = "pagerduty_notes"
+    conn_type = "readiness_pagerduty_notes"
+    title = "PagerDuty notes"

@@ -1,6 +1,8 @@
 """PagerDuty's incident notes: ``POST /incidents/{id}/notes`` (as a named user) and ``GET`` them back.
 
-The ``PagerDutyClient`` is read-only; these two calls are the watch's only writes. A POST is
+They go through their own connection, ``pagerduty_notes`` (:class:`NotesAccount`): a key that may
+write notes, used by ``incident_cost_watch`` alone, so the audit's ``pagerduty_default`` stays
+read-only. The POST is the watch's only write. A POST is
 never retried blindly: the client's session retries GETs only, so a 5xx (PagerDuty may have
 added the note) fails the call, and the notes ledger decides on the next attempt by reading
 the incident's notes. A 429 means PagerDuty did nothing: it is retried here, a few times, after
@@ -11,10 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from oncall_readiness import config
-from oncall_readiness.errors import ConnectionConfigError
+from oncall_readiness.connections import get_connection
+from oncall_readiness.errors import ConnectionConfigError, ConnectionMissingError
+from oncall_readiness.hooks.pagerduty import PagerDutyNotesHook
 from oncall_readiness.sources.http import raise_for_error
 from oncall_readiness.sources.pagerduty import SOURCE, PagerDutyClient
 
@@ -26,7 +31,28 @@ POST_ATTEMPTS = 4
 MAX_RATE_LIMIT_WAIT_SECONDS = 30.0
 
 
-def from_address(extra: dict[str, Any] | None, conn_id: str = "pagerduty_default") -> str:
+@dataclass(frozen=True)
+class NotesAccount:
+    """Who writes the notes: a client whose key may write incident notes, and the user named in ``From``."""
+
+    client: PagerDutyClient
+    from_email: str
+
+
+def notes_account(conn_id: str = PagerDutyNotesHook.default_conn_name) -> NotesAccount | None:
+    """The notes account of connection ``pagerduty_notes``; None when it is not defined (no note is posted).
+
+    A connection that is defined but incomplete (no token, no user to post as) raises ``ConnectionConfigError``.
+    """
+    hook = PagerDutyNotesHook(conn_id)
+    try:
+        conn = get_connection(hook.conn_id)
+    except ConnectionMissingError:
+        return None
+    return NotesAccount(hook.client(conn), from_address(conn.extra_dejson, hook.conn_id))
+
+
+def from_address(extra: dict[str, Any] | None, conn_id: str = PagerDutyNotesHook.default_conn_name) -> str:
     """The email of the PagerDuty user notes are posted as: ``READINESS_PAGERDUTY_FROM``, else the connection's extra.
 
     PagerDuty requires a ``From`` header naming a user of the account on every note; without

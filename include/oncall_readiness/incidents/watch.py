@@ -15,7 +15,10 @@
 4. ``open_incident_costs`` replaced with what the run saw (the Readiness page lists it).
 
 A note that fails to post fails the run after every other incident was handled, and after
-``open_incident_costs`` was written; the retry posts only what is missing.
+``open_incident_costs`` was written; the retry posts only what is missing. The listing reads
+with the audit's read-only ``pagerduty_default``; the notes are read and written through
+``pagerduty_notes`` (:class:`notes.NotesAccount`). Without that connection the run still
+prices the open incidents for the page, and posts nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import pandas as pd
 
 from oncall_readiness import config
 from oncall_readiness.errors import SourceError
+from oncall_readiness.hooks.pagerduty import PagerDutyNotesHook
 from oncall_readiness.incidents import notes
 from oncall_readiness.incidents.cost import currency, note_text, price_incidents
 from oncall_readiness.incidents.ledger import NoteClaim, NotesLedger, lease_expired
@@ -111,12 +115,16 @@ def run(
     *,
     instant: pd.Timestamp,
     services: pd.DataFrame,
-    from_email: str,
+    notes_account: notes.NotesAccount | None,
     run_id: str,
     note_every_minutes: int = config.NOTE_EVERY_MINUTES.default,
     money: str | None = None,
 ) -> WatchReport:
-    """One run of the watch as of ``instant`` (the DAG run's data interval end); raises when a note failed."""
+    """One run of the watch as of ``instant`` (the DAG run's data interval end); raises when a note failed.
+
+    ``client`` lists the open incidents (read-only); ``notes_account`` reads and posts their notes
+    (None: no note is posted, the open incidents are still priced for the page).
+    """
     if note_every_minutes < 1:
         raise ValueError(f"note_every_minutes must be at least 1, not {note_every_minutes}")
     instant = pd.Timestamp(instant)
@@ -127,12 +135,19 @@ def run(
     try:
         ledger = NotesLedger(warehouse)
         ledger.create()
-        held = ledger.claims(costs["incident_id"])
-        for incident in costs.to_dict("records"):
-            claims = held.get(incident["incident_id"], [])
-            _watch_incident(
-                incident, claims, client, ledger, report, every=note_every_minutes, from_email=from_email, run_id=run_id
+        if notes_account is None:
+            log.warning(
+                "No %s connection (a PagerDuty key that may write notes): the open incidents are priced, no note "
+                "is posted (docs/incidents.md)",
+                PagerDutyNotesHook.default_conn_name,
             )
+        else:
+            held = ledger.claims(costs["incident_id"])
+            for incident in costs.to_dict("records"):
+                claims = held.get(incident["incident_id"], [])
+                _watch_incident(
+                    incident, claims, notes_account, ledger, report, every=note_every_minutes, run_id=run_id
+                )
         warehouse.replace_open_incident_costs(costs)
     finally:
         warehouse.dispose()
@@ -148,12 +163,11 @@ def run(
 def _watch_incident(
     incident: dict[str, Any],
     claims: list[NoteClaim],
-    client: PagerDutyClient,
+    account: notes.NotesAccount,
     ledger: NotesLedger,
     report: WatchReport,
     *,
     every: int,
-    from_email: str,
     run_id: str,
 ) -> None:
     """Post this incident's latest milestone once, if it is due."""
@@ -175,7 +189,7 @@ def _watch_incident(
     content = note_text(int(incident["minutes"]), rate, incident["currency"], service)
     try:
         if ledger.claim(incident["incident_id"], due, content, run_id=run_id):
-            _post(incident["incident_id"], due, content, client, ledger, report, from_email=from_email)
+            _post(incident["incident_id"], due, content, account, ledger, report)
             return
         held = ledger.get(incident["incident_id"], due)
         if held is None or held.posted:
@@ -184,14 +198,16 @@ def _watch_incident(
             log.info("%s: milestone %d min is being posted by run %s; left to it", name, due, held.claimed_by)
             return
         # This run's earlier attempt, or a run that died: did PagerDuty get the note before it stopped?
-        found = [n for n in notes.incident_notes(client, incident["incident_id"]) if n.get("content") == held.content]
+        found = [
+            n for n in notes.incident_notes(account.client, incident["incident_id"]) if n.get("content") == held.content
+        ]
         if found:
             ledger.mark_posted(incident["incident_id"], due, note_id=found[0].get("id"), content=held.content)
             report.found_posted.append((incident["incident_id"], due))
             log.info("%s: the note of milestone %d min was already on the incident; recorded it", name, due)
             return
         if ledger.take_over(held, run_id=run_id, content=content):
-            _post(incident["incident_id"], due, content, client, ledger, report, from_email=from_email)
+            _post(incident["incident_id"], due, content, account, ledger, report)
     except SourceError as error:
         report.failed[name] = str(error)
         log.error("%s: the note of milestone %d min failed: %s", name, due, error)
@@ -201,13 +217,11 @@ def _post(
     incident_id: str,
     due: int,
     content: str,
-    client: PagerDutyClient,
+    account: notes.NotesAccount,
     ledger: NotesLedger,
     report: WatchReport,
-    *,
-    from_email: str,
 ) -> None:
-    note = notes.post_note(client, incident_id, content, from_email=from_email)
+    note = notes.post_note(account.client, incident_id, content, from_email=account.from_email)
     ledger.mark_posted(incident_id, due, note_id=note.get("id"), content=content)
     report.posted.append((incident_id, due))
     log.info("%s: posted %r", incident_id, content)

@@ -65,6 +65,7 @@ def create_app(
     state: Mapping[str, Any] | PagerDutyState,
     *,
     tokens: Collection[str],
+    read_only_tokens: Collection[str] = (),
     rate_limit: RateLimit | None = None,
     fail_next: int = 0,
     html_base_url: str = DEFAULT_HTML_BASE_URL,
@@ -74,6 +75,8 @@ def create_app(
     """The PagerDuty REST API v2 emulator over ``state`` (a state mapping or parsed state).
 
     - ``tokens``: the API keys accepted in ``Authorization: Token token=<KEY>``;
+    - ``read_only_tokens``: keys accepted too, that may read but not write (PagerDuty's read-only
+      API keys): a note posted with one is ``403 Access Denied``, as PagerDuty answers;
     - ``rate_limit``: requests per window for each token (default 960 per 60 s);
     - ``fail_next``: answer the next N authenticated requests with 503 (retry tests);
       change it later through ``app.state.pagerduty.fail_next``;
@@ -88,7 +91,8 @@ def create_app(
         now=now or (lambda: datetime.now(UTC)),
     )
     limiter = RateLimiter(rate_limit or DEFAULT_RATE_LIMIT, clock)
-    allowed_tokens = frozenset(tokens)
+    read_only = frozenset(read_only_tokens)
+    allowed_tokens = frozenset(tokens) | read_only
 
     app = FastAPI(title="PagerDuty REST API v2 emulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.pagerduty = emulator
@@ -110,6 +114,7 @@ def create_app(
         match = _TOKEN_HEADER.fullmatch(request.headers.get("authorization", "").strip())
         if not match or match.group(1) not in allowed_tokens:
             return ApiError(401, "Authentication failed", CODE_AUTH_FAILED).response()
+        request.state.read_only = match.group(1) in read_only
         allowed, headers = limiter.hit(match.group(1))
         if not allowed:
             return ApiError(429, "Rate Limit Exceeded", CODE_RATE_LIMITED).response(headers)

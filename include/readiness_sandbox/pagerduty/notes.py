@@ -1,6 +1,7 @@
 """Incident notes: ``POST`` and ``GET /incidents/{id}/notes``, kept in memory per emulator.
 
-Creating a note needs the ``From`` header with the email of a user of the account, as the
+Creating a note needs a key that may write (a read-only key gets ``403 Access Denied``, code
+2010, as PagerDuty answers it) and the ``From`` header with the email of a user of the account, as the
 spec requires (400 with PagerDuty's error body without it, or with an unknown email); the
 body is ``{"note": {"content": "..."}}``; the answer is ``201`` with the note
 (``IncidentNote``: id, user reference, channel, content, created_at, updated_at). Notes are
@@ -17,7 +18,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from .model import PagerDutyState
-from .protocol import Query, invalid, json_body, not_found
+from .protocol import Query, access_denied, invalid, json_body, not_found
 from .render import Renderer
 from .schedules import UTC, format_time
 
@@ -40,6 +41,8 @@ class Notes:
 
     async def create(self, request: Request, id: str) -> JSONResponse:
         incident_id = self._incident(id)
+        if getattr(request.state, "read_only", False):
+            raise access_denied("This API key is read-only: it cannot create incident notes")
         sender = (request.headers.get("from") or "").strip()
         if not sender:
             raise invalid("The From header is required: the email address of a valid user of the account")

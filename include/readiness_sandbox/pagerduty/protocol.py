@@ -24,6 +24,7 @@ CODE_INTERNAL = 2000
 CODE_INVALID_INPUT = 2001
 CODE_ARGUMENTS_CAUSED_ERROR = 2002
 CODE_AUTH_FAILED = 2006
+CODE_ACCESS_DENIED = 2010
 CODE_RATE_LIMITED = 2020
 CODE_NOT_FOUND = 2100
 
@@ -53,6 +54,11 @@ class ApiError(Exception):
 
 def invalid(*errors: str) -> ApiError:
     return ApiError(400, "Invalid Input Provided", CODE_INVALID_INPUT, errors)
+
+
+def access_denied(why: str) -> ApiError:
+    """403: the key is valid but may not do this (a read-only key writing)."""
+    return ApiError(403, "Access Denied", CODE_ACCESS_DENIED, [why])
 
 
 def not_found() -> ApiError:

@@ -25,7 +25,7 @@ from oncall_readiness.hooks.chaos_calendar import ChaosCalendarHook
 from oncall_readiness.hooks.confluence import ConfluenceHook
 from oncall_readiness.hooks.github import GitHubHook
 from oncall_readiness.hooks.grafana import GrafanaHook
-from oncall_readiness.hooks.pagerduty import PagerDutyHook
+from oncall_readiness.hooks.pagerduty import PagerDutyHook, PagerDutyNotesHook
 from oncall_readiness.hooks.prometheus import PrometheusHook
 from oncall_readiness.source_catalogue import SOURCES, collected_sources
 from readiness_sandbox.emulators import EMULATORS
@@ -214,7 +214,8 @@ def test_the_provider_lists_exactly_the_catalogues_hooks():
     listed = [
         (entry["connection-type"], entry["hook-class-name"], entry["hook-name"]) for entry in info["connection-types"]
     ]
-    expected = [(hook.conn_type, f"{hook.__module__}.{hook.__qualname__}", hook.hook_name) for hook in HOOKS.values()]
+    hooks = [*HOOKS.values(), PagerDutyNotesHook]  # the sources' hooks, and the cost watch's writer
+    expected = [(hook.conn_type, f"{hook.__module__}.{hook.__qualname__}", hook.hook_name) for hook in hooks]
     assert sorted(listed) == sorted(expected)
     assert info["package-name"] == "oncall-readiness" and info["versions"] == [version("oncall-readiness")]
 
@@ -235,7 +236,7 @@ def test_the_connection_forms_hide_only_fields_the_hook_ignores():
         assert {"host", "password"}.isdisjoint(hidden), entry["connection-type"]
         assert ("login" in hidden) == (entry["connection-type"] not in login_readers), entry["connection-type"]
         assert set(behaviour["relabeling"]) | set(behaviour["placeholders"]) <= {"host", "login", "password", "extra"}
-        if entry["connection-type"] == GitHubHook.conn_type:  # GitHub reads its extra (api, graphql_batch_size)
+        if entry["connection-type"] in (GitHubHook.conn_type, PagerDutyNotesHook.conn_type):  # they read their extra
             assert "extra" not in hidden
 
 
@@ -253,7 +254,7 @@ def test_airflow_discovers_the_connection_types_and_their_forms():
     from airflow.providers_manager import ProvidersManager
 
     manager = ProvidersManager()
-    for hook in HOOKS.values():
+    for hook in [*HOOKS.values(), PagerDutyNotesHook]:
         info = manager.hooks[hook.conn_type]
         assert info is not None, f"Airflow does not know {hook.conn_type}"
         assert (info.hook_class_name, info.hook_name, info.package_name) == (

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from oncall_readiness.errors import ConnectionConfigError, SourceError
 from oncall_readiness.incidents import watch
 from oncall_readiness.incidents.ledger import NotesLedger
-from oncall_readiness.incidents.notes import FROM_ENV_VAR, from_address, incident_notes, post_note
+from oncall_readiness.incidents.notes import FROM_ENV_VAR, NotesAccount, from_address, incident_notes, post_note
 from oncall_readiness.sources.pagerduty import PagerDutyClient
 from oncall_readiness.warehouse import Warehouse
 from readiness_sandbox.process import running_sandbox
@@ -49,8 +50,8 @@ def env(sandbox, tmp_path, monkeypatch):
 
     def run_at(clock: str, run_id: str, **options) -> watch.WatchReport:
         return watch.run(
-            client, url, instant=pd.Timestamp(f"2026-11-16T{clock}Z"), services=SERVICES, from_email=BOT,
-            run_id=run_id, **options,
+            client, url, instant=pd.Timestamp(f"2026-11-16T{clock}Z"), services=SERVICES,
+            notes_account=options.pop("notes_account", NotesAccount(client, BOT)), run_id=run_id, **options,
         )  # fmt: skip
 
     return client, url, run_at
@@ -64,7 +65,12 @@ def three_runs_and_a_retry(sandbox, tmp_path_factory):
     for clock, run_id in [("00:35:00", "r1"), ("01:05:00", "r2"), ("01:05:00", "r2"), ("01:10:00", "r3")]:
         key = run_id if run_id not in reports else f"{run_id}-retry"
         reports[key] = watch.run(
-            client, url, instant=pd.Timestamp(f"2026-11-16T{clock}Z"), services=SERVICES, from_email=BOT, run_id=run_id
+            client,
+            url,
+            instant=pd.Timestamp(f"2026-11-16T{clock}Z"),
+            services=SERVICES,
+            notes_account=NotesAccount(client, BOT),
+            run_id=run_id,
         )
     warehouse = Warehouse(url)
     yield client, warehouse, reports
@@ -155,8 +161,34 @@ def test_the_from_user_comes_from_the_environment_or_the_connection(monkeypatch)
 
 def test_without_a_from_user_the_error_names_both_settings(monkeypatch):
     monkeypatch.delenv(FROM_ENV_VAR, raising=False)
-    with pytest.raises(ConnectionConfigError, match=r"READINESS_PAGERDUTY_FROM.*'pagerduty_default'.*\"from\""):
+    with pytest.raises(ConnectionConfigError, match=r"READINESS_PAGERDUTY_FROM.*'pagerduty_notes'.*\"from\""):
         from_address({})
+
+
+def test_without_a_notes_connection_the_open_incidents_are_priced_and_no_note_is_posted(env):
+    client, url, run_at = env
+    before = [n["content"] for n in incident_notes(client, "Q0CHK001")]
+    report = run_at("05:31:00", "no-notes", notes_account=None)
+    assert report.posted == [] and report.open_incidents >= 1
+    assert [n["content"] for n in incident_notes(client, "Q0CHK001")] == before
+    warehouse = Warehouse(url)
+    try:
+        with warehouse.engine.connect() as conn:
+            rows = conn.execute(sa.select(warehouse.table("open_incident_costs").c["incident_id", "minutes"])).all()
+    finally:
+        warehouse.dispose()
+    assert ("Q0CHK001", 331) in [tuple(row) for row in rows]  # 05:31 is 331 minutes after it triggered at 00:00
+
+
+def test_a_read_only_key_cannot_post_a_note(sandbox):
+    """The audit's key (pagerduty_default) is read-only: PagerDuty refuses the watch's write with it."""
+    with running_sandbox(states={"pagerduty": ACCOUNT}, token="notes-key", read_only_tokens=["read-key"]) as handle:
+        reader = PagerDutyClient("read-key", base_url=handle.url("pagerduty"))
+        assert incident_notes(reader, "Q0CHK001") == []  # reading is allowed
+        with pytest.raises(SourceError, match="403.*read-only"):
+            post_note(reader, "Q0CHK001", "a note", from_email=BOT)
+        writer = PagerDutyClient("notes-key", base_url=handle.url("pagerduty"))
+        assert post_note(writer, "Q0CHK001", "a note", from_email=BOT)["content"] == "a note"
 
 
 def test_milestones():
