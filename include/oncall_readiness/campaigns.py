@@ -52,7 +52,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from oncall_readiness import config, schema
+from oncall_readiness import config, schema, yaml_files
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.config_files import beside_catalog, display_path
 from oncall_readiness.errors import CampaignError
@@ -107,13 +107,11 @@ def load_campaigns(
         return []
     shown = display_path(Path(path))  # relative to the working directory when below it, as the catalog's problems
     try:
-        document = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 (safe loader)
+        _, document = yaml_files.document(Path(path).read_text(encoding="utf-8"), _LineLoader)
     except (OSError, UnicodeDecodeError) as error:
         raise CampaignError([f"{shown}: cannot read the file: {error}"]) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{shown}:{mark.line + 1}" if mark else shown
-        raise CampaignError([f"{where}: not valid YAML: {getattr(error, 'problem', error)}"]) from None
+    except yaml_files.YamlError as error:  # a key twice, an explicit tag, an alias bomb, or not YAML at all
+        raise CampaignError([error.at(shown)]) from None
     if document is None:
         return []
     if not isinstance(document, dict) or set(document) != {"campaigns"} or not isinstance(document["campaigns"], list):
@@ -259,7 +257,7 @@ def campaign_progress(
 # Reading the file ---------------------------------------------------------------------------------
 
 
-class _LinedDict(dict):
+class _LinedDict(dict[str, Any]):
     """A YAML mapping that remembers its line and the line of each key (1-based)."""
 
     line: int = 1

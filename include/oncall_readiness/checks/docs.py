@@ -20,7 +20,8 @@ def render(catalogue: Catalogue) -> str:
         f"Per-team thresholds are overridden with the Group annotation `{THRESHOLD_ANNOTATION}`.",
         "A check with **Applies to** judges only the services its scope selects (Component `spec.lifecycle`,",
         "`spec.type`, annotation `readiness/tier`); each other service gets a `pass` finding starting `Out of scope:`.",
-        f"A waiver ([waivers.md](waivers.md)) turns a fail or warn into `waived`, for {catalogue.max_waiver_days} days at most.",
+        f"A waiver ([waivers.md](waivers.md)) turns a fail or warn into `waived`, "
+        f"for {catalogue.max_waiver_days} days at most.",
         *_level_requirements(catalogue),
         "",
         "| id | title | status | weight | sources |",

@@ -17,8 +17,9 @@ are used; every other kind (System, API, Domain, Resource, Template, Location...
 ignored, but every document must still be an entity with a ``kind`` and a
 ``metadata.name``.
 
-A YAML document whose aliases would expand it by more than ``MAX_ALIAS_GROWTH`` nodes (a
-"billion laughs") is refused before it is constructed, naming the file and line.
+A YAML document with a key twice in one mapping, an explicit tag, or aliases that would
+expand it past ``yaml_files.MAX_ALIAS_GROWTH`` nodes is refused before it is constructed,
+naming the file and line (:mod:`oncall_readiness.yaml_files`).
 
 Problems are collected as lines of text (see :mod:`oncall_readiness.registry`); the entities
 go on to :mod:`.builder`.
@@ -33,8 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from oncall_readiness import yaml_files
 from oncall_readiness.config_files import display_path
 
 USED_KINDS = {"group": "Group", "user": "User", "component": "Component"}
@@ -42,8 +42,6 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*$")
 _GLOB_CHARS = set("*?[")
 # The audit's own files beside the catalog (readiness-waivers.yaml, ...) are not entities.
 AUDIT_FILE_PREFIX = "readiness-"
-# How many nodes YAML aliases may add to one document before it is refused.
-MAX_ALIAS_GROWTH = 10_000
 
 
 @dataclass(eq=False)
@@ -130,31 +128,11 @@ class CatalogReader:
         except (OSError, UnicodeDecodeError) as exc:
             self.problems.append(f"{shown}: cannot read the file: {exc}")
             return
-        loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        loader = loader_cls(text)
-        # Without an anchor (&) there is no alias to expand: skip the walk over every node.
-        may_alias = "&" in text
         try:
-            while loader.check_node():
-                node = loader.get_node()
-                if node is None:
-                    continue
-                line = node.start_mark.line + 1
-                if may_alias and _alias_growth(node) > MAX_ALIAS_GROWTH:
-                    self.problems.append(
-                        f"{shown}:{line}: YAML aliases expand this document by more than {MAX_ALIAS_GROWTH} "
-                        "nodes; refused (write the values out, or use fewer aliases)"
-                    )
-                    return
-                doc = loader.construct_document(node)
-                self.read_document(doc, path, shown, line)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-            where = f"{shown}:{mark.line + 1}" if mark is not None else shown
-            problem = getattr(exc, "problem", None) or str(exc)
-            self.problems.append(f"{where}: YAML does not parse: {problem}")
-        finally:
-            loader.dispose()
+            for node, doc in yaml_files.documents(text):
+                self.read_document(doc, path, shown, node.start_mark.line + 1)
+        except yaml_files.YamlError as error:
+            self.problems.append(error.at(shown))
 
     def read_document(self, doc: Any, path: Path, shown: str, line: int) -> None:
         if doc is None:
@@ -204,7 +182,7 @@ class CatalogReader:
             )
         self.entities.append(entity)
 
-    def follow_location(self, doc: dict, path: Path, shown: str, name: str) -> None:
+    def follow_location(self, doc: dict[str, Any], path: Path, shown: str, name: str) -> None:
         spec = doc.get("spec") or {}
         if not isinstance(spec, dict):
             self.problems.append(f"{shown}: Location '{name}' spec: not a mapping")
@@ -243,29 +221,3 @@ class CatalogReader:
                 self.enqueue(base)
             elif not optional:
                 self.problems.append(f"{shown}: Location '{name}' spec.targets: {target} does not exist")
-
-
-def _alias_growth(root: yaml.Node) -> int:
-    """How many nodes aliases add when the document is expanded (a "billion laughs" adds billions).
-
-    Composing keeps an alias as a reference to its anchor's node; constructing and then turning
-    values into text copies it. Sizes are memoised per node, so this walk is linear in the file.
-    """
-    sizes: dict[int, int] = {}
-    distinct: set[int] = set()
-
-    def size(node: yaml.Node) -> int:
-        if id(node) in sizes:
-            return sizes[id(node)]
-        distinct.add(id(node))
-        sizes[id(node)] = 1  # a recursive alias counts once instead of looping
-        if isinstance(node, yaml.SequenceNode):
-            total = 1 + sum(size(child) for child in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            total = 1 + sum(size(key) + size(value) for key, value in node.value)
-        else:
-            total = 1
-        sizes[id(node)] = total
-        return total
-
-    return size(root) - len(distinct)

@@ -84,7 +84,7 @@ class RegistryBuilder:
             return {}
         return raw
 
-    def date(self, entity: Entity, annotations: dict, key: str) -> dt.date | None:
+    def date(self, entity: Entity, annotations: dict[str, Any], key: str) -> dt.date | None:
         value = annotations.get(key)
         if value is None or value == "":
             return None
@@ -112,6 +112,7 @@ class RegistryBuilder:
     # -- kinds
     def build(self) -> Registry:
         teams, schedules, thresholds = self.build_groups()
+        self.parent_cycles(teams)
         waivers = tuple(
             (group.ident, group.file, group.line, str(self.annotations(group)[ANN_WAIVERS]))
             for group in self.of_kind("Group")
@@ -142,6 +143,26 @@ class RegistryBuilder:
             waiver_annotations=waivers,
             threshold_places=dict(self.threshold_places),
         )
+
+    def parent_cycles(self, teams: list[dict[str, Any]]) -> None:
+        """A problem for each cycle of ``spec.parent`` (a group its own ancestor), named once, on its first group."""
+        parent = {row["team"]: row["parent"] for row in teams}
+        groups = {group.ident: group for group in self.of_kind("Group")}
+        settled: set[str] = set()
+        for start in sorted(parent):
+            path: list[str] = []
+            current: str | None = start
+            while current is not None and current not in settled and current not in path:
+                path.append(current)
+                current = parent.get(current)
+            if current is not None and current in path:  # walked back into this walk: a cycle
+                cycle = path[path.index(current) :]
+                first = min(cycle)
+                names = [*cycle[cycle.index(first) :], *cycle[: cycle.index(first)], first]
+                self.problems.append(
+                    groups[first].where("spec.parent") + f": a cycle of parent groups: {' -> '.join(names)}"
+                )
+            settled.update(path)
 
     def build_groups(self):
         teams, schedules, thresholds = [], [], []
@@ -226,7 +247,7 @@ class RegistryBuilder:
                 add(user, group)
         return members
 
-    def build_people(self, memberships) -> list[dict]:
+    def build_people(self, memberships) -> list[dict[str, Any]]:
         rows = []
         for user in self.of_kind("User"):
             profile = _dict(_dict(user.data.get("spec")).get("profile"))
@@ -255,8 +276,9 @@ class RegistryBuilder:
                 rows.append({**base, "team": group.ident if group else None})
         return rows
 
-    def build_services(self, memberships) -> list[dict]:
+    def build_services(self, memberships) -> list[dict[str, Any]]:
         rows = []
+        claimed: dict[str, Entity] = {}  # PagerDuty service id -> the first Component that names it
         for component in self.of_kind("Component"):
             spec = _dict(component.data.get("spec"))
             metadata = _dict(component.data.get("metadata"))
@@ -285,13 +307,24 @@ class RegistryBuilder:
                     runbook_url = _text(link.get("url"))
                     if runbook_url:
                         break
+            service_id = _text(annotations.get(ANN_SERVICE_ID))
+            if service_id and service_id in claimed:
+                # Two owners for one PagerDuty service: its incidents' costs and notes would name either.
+                first = claimed[service_id]
+                self.problems.append(
+                    component.where(f"metadata.annotations.{ANN_SERVICE_ID}")
+                    + f": PagerDuty service {service_id} is claimed by {first.label} too ({first.file}): "
+                    "one Component per PagerDuty service"
+                )
+            elif service_id:
+                claimed[service_id] = component
             rows.append(
                 {
                     "service": component.ident,
                     "team": team,
                     "owner": owner,
                     "runbook_url": runbook_url,
-                    "pagerduty_service_id": _text(annotations.get(ANN_SERVICE_ID)),
+                    "pagerduty_service_id": service_id,
                     "dashboard_selector": _text(annotations.get(ANN_DASHBOARD_SELECTOR)),
                     "alert_selector": _text(annotations.get(ANN_ALERT_SELECTOR)),
                     "cost_per_minute": self.cost(component, annotations),
@@ -320,7 +353,7 @@ class RegistryBuilder:
         self.problems.append(component.where("spec.owner") + f": unknown owner {ref!r}")
         return None
 
-    def cost(self, component: Entity, annotations: dict) -> float | None:
+    def cost(self, component: Entity, annotations: dict[str, Any]) -> float | None:
         value = annotations.get(ANN_COST_PER_MINUTE)
         if value is None or value == "":
             return None
@@ -366,7 +399,7 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _dict(value: Any) -> dict:
+def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
@@ -376,5 +409,5 @@ def _display_name(entity: Entity) -> str:
     return _text(profile.get("displayName")) or _text(metadata.get("title")) or entity.name
 
 
-def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame([[row.get(c) for c in columns] for row in rows], columns=columns, dtype=object)

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from oncall_readiness import config, schema
+from oncall_readiness import config, schema, yaml_files
 from oncall_readiness.checks.catalogue import Catalogue
 from oncall_readiness.config_files import beside_catalog, display_path
 from oncall_readiness.errors import WaiverError
@@ -90,6 +90,7 @@ def _file_entries(path: Path, problems: list[str]) -> list[RawWaiver]:
         root = loader.get_single_node()
         if root is None:
             return []
+        yaml_files.check(root)  # a key written twice, an explicit tag, an alias bomb
         waivers = _mapping_value(root, "waivers")
         if not isinstance(root, yaml.MappingNode) or waivers is None:
             problems.append(f"{shown}:{root.start_mark.line + 1}: expected a mapping with a `waivers:` list")
@@ -103,6 +104,9 @@ def _file_entries(path: Path, problems: list[str]) -> list[RawWaiver]:
         where = f"{shown}:{mark.line + 1}" if mark is not None else shown
         problems.append(f"{where}: YAML does not parse: {getattr(error, 'problem', None) or error}")
         return []
+    except yaml_files.YamlError as error:
+        problems.append(error.at(shown))
+        return []
     finally:
         loader.dispose()
 
@@ -111,9 +115,9 @@ def _annotation_entries(team: str, file: str, line: int, text: str, problems: li
     """A Group's ``readiness/waivers`` annotation: the same entries as the file, ``team`` being the Group."""
     prefix = f"Group '{team}' metadata.annotations.readiness/waivers"
     try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        problems.append(f"{file}:{line}: {prefix}: YAML does not parse: {getattr(error, 'problem', None) or error}")
+        _, document = yaml_files.document(text)
+    except yaml_files.YamlError as error:
+        problems.append(f"{file}:{line}: {prefix}: {error}")
         return []
     entries = [document] if isinstance(document, dict) else document
     if not isinstance(entries, list):
@@ -158,7 +162,9 @@ def _mapping_value(node: yaml.Node, key: str) -> yaml.Node | None:
     return next((value for k, value in node.value if k.value == key), None)
 
 
-def _validated(entry: RawWaiver, registry: Registry, catalogue: Catalogue, problems: list[str]) -> dict | None:
+def _validated(
+    entry: RawWaiver, registry: Registry, catalogue: Catalogue, problems: list[str]
+) -> dict[str, Any] | None:
     """The entry as a row of the waivers table, or None after adding its problems."""
     before = len(problems)
     values, where = entry.values, entry.where

@@ -162,7 +162,7 @@ def test_duplicate_and_malformed_ids_and_every_problem_at_once(tmp_path, org):
 
 
 def test_a_file_that_is_not_yaml_or_not_a_list_of_campaigns_stops_with_its_line(tmp_path, org):
-    with pytest.raises(CampaignError, match=r"readiness-campaigns.yaml:3: not valid YAML"):
+    with pytest.raises(CampaignError, match=r"readiness-campaigns.yaml:3: YAML does not parse"):
         load_campaigns(write(tmp_path, "campaigns:\n  - id: [unclosed\n"), *org, CHECKS)
     with pytest.raises(CampaignError, match=r":1: expected one key, campaigns"):
         load_campaigns(write(tmp_path, "- id: x\n"), *org, CHECKS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -66,6 +67,10 @@ class GroupTeam:
     score: float | None
     level: str
     failed: int
+
+
+# Levels of the group tree drawn on one page; a group deeper down is a link to its own page.
+TREE_DEPTH = 6
 
 
 @dataclass
@@ -218,7 +223,13 @@ def group_href(group: str) -> str:
 
 
 def _all_members(node: GroupNode) -> list[GroupTeam]:
-    return [*node.members, *(team for child in node.children for team in _all_members(child))]
+    """Every team at or below ``node`` (walked, not recursed: a tree may be hundreds of levels deep)."""
+    found, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        found += current.members
+        stack += current.children
+    return found
 
 
 def _has(warehouse: Warehouse, name: str) -> bool:
@@ -226,7 +237,7 @@ def _has(warehouse: Warehouse, name: str) -> bool:
         return sa.inspect(conn).has_table(name, schema=warehouse.schema)
 
 
-def _read(warehouse: Warehouse, name: str, audit_date: dt.date, columns: tuple[str, ...]) -> list[dict]:
+def _read(warehouse: Warehouse, name: str, audit_date: dt.date, columns: tuple[str, ...]) -> list[dict[str, Any]]:
     if not _has(warehouse, name):
         return []
     table = warehouse.table(name)
@@ -248,4 +259,4 @@ def render_groups_page(tree: GroupTree, *, root: str = "") -> str:
     """The group tree (``tree.focus`` None) or one group's drill-down."""
     from oncall_readiness.report.html import TEMPLATES
 
-    return TEMPLATES.get_template("page_groups.html.j2").render(tree=tree, root=root)
+    return TEMPLATES.get_template("page_groups.html.j2").render(tree=tree, root=root, max_depth=TREE_DEPTH)
