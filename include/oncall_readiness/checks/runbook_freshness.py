@@ -20,6 +20,8 @@ team is unknown only when nothing worse can be said. A team without services pas
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -33,6 +35,8 @@ HOSTS = {name: host.title for name, host in RUNBOOK_HOSTS.items()}
 FACT_TABLES = {name: host.table for name, host in RUNBOOK_HOSTS.items()}
 PARTS = PART_LABELS
 FACT_COLUMNS = RUNBOOK_COLUMNS
+# team, subject, outcome, message
+Finding = tuple[str, str, str, str]
 ALL_CLEAR = (
     "Every service has a runbook changed in the last {fresh} days that covers failure scenarios, "
     "mitigations, alert thresholds and step-by-step guides."
@@ -75,11 +79,17 @@ def _runbook_facts(audit: CheckInput) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True).drop_duplicates(["service", "url"])
 
 
-def _finding(row, age_days: float, fresh_days: float, stale_days: float, unavailable) -> tuple:
+def _finding(
+    row: Any,  # a row of the services joined with their runbook facts
+    age_days: float,
+    fresh_days: float,
+    stale_days: float,
+    unavailable: Mapping[str, str],
+) -> Finding:
     subject = f"service:{row.service}"
     name = f"The runbook of {row.service}"
 
-    def finding(outcome: str, message: str) -> tuple:
+    def finding(outcome: str, message: str) -> Finding:
         return (row.team, subject, outcome, message)
 
     if pd.isna(row.runbook_url):
@@ -92,8 +102,9 @@ def _finding(row, age_days: float, fresh_days: float, stale_days: float, unavail
     if row.host in unavailable:
         reason = str(unavailable[row.host]).rstrip(". ")
         return finding("unknown", f"{name} is on {HOSTS[row.host]}, whose data is unavailable: {reason}")
-    if pd.isna(row.found):
-        return finding("unknown", f"{name} ({row.runbook_url}) was not collected from {HOSTS[row.host]}")
+    if pd.isna(row.found):  # the source could not say (a partial answer): never a finding of absence
+        why = f": {row.error}" if isinstance(row.error, str) and row.error else ""
+        return finding("unknown", f"{name} ({row.runbook_url}) was not collected from {HOSTS[row.host]}{why}")
     if not row.found:
         return finding("fail", f"{name} cannot be read: {row.error}")
     if pd.isna(age_days):

@@ -26,7 +26,11 @@ Limits, as GitHub documents them for the GraphQL API:
 The state's ``emulator`` section can make queries fail as large ones fail on GitHub: more
 than ``graphql_resource_limit`` repositories in one query answers ``RESOURCE_LIMITS_EXCEEDED``,
 more than ``graphql_timeout_over`` a 502 timeout; ``graphql: false`` answers 404 (a GitHub
-Enterprise host without GraphQL).
+Enterprise host without GraphQL). Past ``graphql_partial_over`` repositories, a query is
+answered as GitHub answers what it could only partly resolve: HTTP 200, ``data`` holding the
+first repositories and ``null`` for the others, and for each of those an error
+``RESOURCE_LIMITS_EXCEEDED`` with its ``path`` (GitHub's "partial data" on a node or time
+limit; only ``NOT_FOUND`` says a repository does not exist).
 """
 
 from __future__ import annotations
@@ -79,11 +83,12 @@ def _timestamp(value: Any, name: str) -> datetime | None:
 
 
 class Execution:
-    """One query's answer over the state: ``data`` and the per-field ``errors`` (NOT_FOUND)."""
+    """One query's answer over the state: ``data`` and the per-field ``errors`` (NOT_FOUND, partial data)."""
 
     def __init__(self, state: GitHubState, variables: Mapping[str, Any], rate_limit: Mapping[str, Any]):
         self.state, self.variables, self.rate_limit = state, variables, rate_limit
         self.errors: list[dict[str, Any]] = []
+        self.repositories_resolved = 0
 
     def run(self, operation: Operation) -> dict[str, Any]:
         return self._object(Node("Query"), operation.selections, [])
@@ -116,6 +121,15 @@ class Execution:
         if node.typename == "Query":
             if name == "rateLimit":
                 return Node("RateLimit", values=self.rate_limit)
+            self.repositories_resolved += 1
+            partial_over = self.state.settings.graphql_partial_over
+            if partial_over is not None and self.repositories_resolved > partial_over:
+                location = {"line": field.line, "column": field.column}
+                message = "Resource limits for this query exceeded: this part was not resolved."
+                self.errors.append(
+                    {"type": "RESOURCE_LIMITS_EXCEEDED", "path": path, "locations": [location], "message": message}
+                )
+                return None
             repository = self.state.repository(str(arguments.get("owner")), str(arguments.get("name")))
             if repository is None:
                 full_name = f"{arguments.get('owner')}/{arguments.get('name')}"

@@ -13,6 +13,7 @@ State (YAML, see ``include/sample_org/github.yaml``)::
       graphql_max_nodes: 500000          # nodes one query may ask for
       graphql_resource_limit: null       # more repositories in one query: RESOURCE_LIMITS_EXCEEDED
       graphql_timeout_over: null         # more repositories in one query: a 502 timeout
+      graphql_partial_over: null         # more repositories in one query: the rest answered null, partly
     repositories:
       - name: example-org/payments-runbooks
         default_branch: main   # optional, default main
@@ -109,6 +110,7 @@ class EmulatorSettings:
     graphql_max_nodes: int = 500_000
     graphql_resource_limit: int | None = None
     graphql_timeout_over: int | None = None
+    graphql_partial_over: int | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,7 @@ def _settings(entry: Mapping[str, Any], source: str) -> EmulatorSettings:
             graphql_max_nodes=int(entry.get("graphql_max_nodes", 500_000)),
             graphql_resource_limit=_optional_int(entry, "graphql_resource_limit"),
             graphql_timeout_over=_optional_int(entry, "graphql_timeout_over"),
+            graphql_partial_over=_optional_int(entry, "graphql_partial_over"),
         )
     except (TypeError, ValueError) as error:
         raise GitHubStateError(f"{source}: emulator: {error}") from None

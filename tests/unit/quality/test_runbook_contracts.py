@@ -11,7 +11,7 @@ import pytest
 
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
 from oncall_readiness.registry import load_registry
-from oncall_readiness.runbook_facts import HOSTS
+from oncall_readiness.runbook_facts import HOSTS, PART_COLUMNS
 from oncall_readiness.source_catalogue import SOURCES
 from oncall_readiness.sources import confluence, github
 from oncall_readiness.sources.runbooks import frame
@@ -95,8 +95,27 @@ def test_found_null_or_parts_missing_on_a_found_runbook(clean, registry):
         return table
 
     _, problem = summary("confluence", corrupt(clean, "confluence", broken), registry)
-    assert "confluence_runbooks: expect_column_values_to_not_be_null(column=found) (1 unexpected" in problem
+    assert (
+        "confluence_runbooks: expect_column_values_to_not_be_null(column=error, where=found.isna()) (1 unexpected"
+        in problem
+    )
     assert "expect_column_values_to_not_be_null(column=has_mitigations, where=found==True)" in problem
+
+
+def test_a_runbook_the_host_could_not_answer_for_is_within_the_contract_when_it_says_why(clean, registry):
+    """A partial answer is an unknown runbook, not broken data: the rest of the source stays trusted."""
+
+    def unread(table):
+        table.loc[table.index[0], ["found", "error"]] = [
+            pd.NA,
+            "GitHub could not answer for it: RESOURCE_LIMITS_EXCEEDED at r0",
+        ]
+        for column in ("commit_sha", "last_changed", *PART_COLUMNS):
+            table.loc[table.index[0], column] = None
+        return table
+
+    _, problem = summary("github", corrupt(clean, "github", unread), registry)
+    assert problem is None
 
 
 def test_a_change_after_the_audit_instant(clean, registry):

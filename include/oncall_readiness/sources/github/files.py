@@ -74,6 +74,14 @@ def not_found(error: str, **commit: Any) -> dict[str, Any]:
     return {"found": False, **commit, "error": error}
 
 
+def unread(why: str) -> dict[str, Any]:
+    """A runbook GitHub could not answer for (a partial answer, a timeout): ``found`` unknown, and why.
+
+    Not a finding of absence: the check reports the service's runbook ``unknown``.
+    """
+    return {"found": None, "error": why}
+
+
 def found(text: str, commit_sha: str, last_changed: str) -> dict[str, Any]:
     """A runbook read at ``commit_sha``: its date and which of the four parts its headings name."""
     parts = runbook_parts(markdown_headings(text))

@@ -24,7 +24,13 @@ points, far under the 500,000-node limit.
 
 A query GitHub refuses for its size (``MAX_NODE_LIMIT_EXCEEDED``, ``RESOURCE_LIMITS_EXCEEDED``,
 a 502 timeout) is sent again in halves, and the smaller batch is kept for the rest of the
-run; a single runbook refused so raises. Before each query the client waits for the window
+run; a single runbook refused so raises. A **partial answer** (HTTP 200 with ``data`` in which
+some aliases are null, or null below, and an error naming each with its ``path``: GitHub could
+not resolve that part, often ``RESOURCE_LIMITS_EXCEEDED`` or a timeout) is not a finding about
+those runbooks: only ``NOT_FOUND`` at an alias says a repository is absent. The others are
+asked again in smaller queries, halving down to one runbook a query; one GitHub still cannot
+answer for is ``unread`` (``found`` null, the error in ``error``): the check reports it
+``unknown``, never a fail. Before each query the client waits for the window
 to reset when fewer points remain than the query costs. Per runbook, the errors are those
 of the REST reader: unknown repository (``NOT_FOUND`` at the alias), empty repository
 (``isEmpty``), unknown ref (``object`` null), no history at the instant (no nodes), deleted or
@@ -36,6 +42,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -76,9 +83,12 @@ def query_variables(links: Sequence[BlobLink], until: str) -> dict[str, str]:
 def read_runbooks(client: GitHubClient, links: Sequence[BlobLink], until: str) -> dict[BlobLink, dict[str, Any]]:
     """The facts of every runbook in ``links`` as of ``until``, ``client.batch_size`` per query at most."""
     facts: dict[BlobLink, dict[str, Any]] = {}
-    size, start = client.batch_size, 0
-    while start < len(links):
-        batch = links[start : start + size]
+    groups: deque[list[BlobLink]] = deque([list(links)])  # runbooks still to ask, a group at a time
+    while groups:
+        group = groups.popleft()
+        batch, rest = group[: client.batch_size], group[client.batch_size :]
+        if rest:
+            groups.appendleft(rest)
         client.wait_for_points(query_cost(len(batch)))
         try:
             answer = client.graphql(runbooks_query(len(batch)), query_variables(batch, until))
@@ -86,37 +96,71 @@ def read_runbooks(client: GitHubClient, links: Sequence[BlobLink], until: str) -
             if len(batch) == 1:
                 message = f"{error}; even a query for one runbook ({batch[0].repository}) is too large"
                 raise SourceError(message) from error
-            size = max(1, len(batch) // 2)
-            client.batch_size = size
-            log.info("GitHub refused %d runbooks in one query (%s): %d per query from now on", len(batch), error, size)
+            client.batch_size = max(1, len(batch) // 2)
+            log.info(
+                "GitHub refused %d runbooks in one query (%s): %d per query from now on",
+                len(batch),
+                error,
+                client.batch_size,
+            )
+            groups.appendleft(batch)
             continue
-        facts.update(_facts(client, batch, answer))
-        start += len(batch)
+        read, unanswered = _facts(client, batch, answer)
+        facts.update(read)
+        if len(batch) == 1:
+            facts.update({link: files.unread(why) for link, why in unanswered.items()})
+        elif unanswered:  # a partial answer: ask those again, in halves
+            again, half = list(unanswered), max(1, len(batch) // 2)
+            log.info(
+                "GitHub answered %d of %d runbooks only partly: asking them again, %d a query",
+                len(again),
+                len(batch),
+                half,
+            )
+            groups.extendleft(reversed([again[i : i + half] for i in range(0, len(again), half)]))
     return facts
 
 
-def _facts(client: GitHubClient, batch: Sequence[BlobLink], answer: Mapping[str, Any]) -> dict[BlobLink, dict]:
+def _facts(
+    client: GitHubClient, batch: Sequence[BlobLink], answer: Mapping[str, Any]
+) -> tuple[dict[BlobLink, dict[str, Any]], dict[BlobLink, str]]:
+    """The facts of the runbooks the answer speaks for, and why it does not for the others."""
     data = answer.get("data")
     errors = [error for error in answer.get("errors") or [] if isinstance(error, Mapping)]
     if not isinstance(data, Mapping):
         detail = "; ".join(f"{e.get('type') or 'error'}: {e.get('message')}" for e in errors) or "no data"
         raise SourceError(f"{SOURCE}: POST /graphql answered without data ({detail})")
-    by_alias: dict[str, Mapping[str, Any]] = {}
+    by_alias: dict[str, list[Mapping[str, Any]]] = {}
     for error in errors:
         path = error.get("path") or []
         if path and isinstance(path[0], str):
-            by_alias.setdefault(path[0], error)
+            by_alias.setdefault(path[0], []).append(error)
         else:
             raise SourceError(
                 f"{SOURCE}: POST /graphql answered {error.get('type') or 'an error'}: {error.get('message')}"
             )
-    facts = {}
+    facts, unanswered = {}, {}
     for i, link in enumerate(batch):
         alias = f"r{i}"
         if alias not in data:
             raise SourceError(f"{SOURCE}: POST /graphql answered without {alias} ({link.repository})")
-        facts[link] = _fact(client, link, data[alias], by_alias.get(alias))
-    return facts
+        problems = by_alias.get(alias, [])
+        absent = data[alias] is None and any(_is_not_found(error, alias) for error in problems)
+        if problems and not absent:  # GitHub could not resolve this part: no finding either way
+            unanswered[link] = "GitHub could not answer for it: " + "; ".join(
+                f"{e.get('type') or 'error'} at {'.'.join(map(str, e.get('path') or []))}" for e in problems
+            )
+            continue
+        if data[alias] is None and not absent:
+            unanswered[link] = "GitHub answered null for it, without saying why"
+            continue
+        facts[link] = _fact(client, link, data[alias], problems[0] if problems else None)
+    return facts, unanswered
+
+
+def _is_not_found(error: Mapping[str, Any], alias: str) -> bool:
+    """GitHub saying the repository itself does not exist (or the token cannot see it)."""
+    return error.get("type") == "NOT_FOUND" and list(error.get("path") or []) == [alias]
 
 
 def _fact(
