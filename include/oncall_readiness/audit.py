@@ -21,6 +21,7 @@ from oncall_readiness import campaigns, hr, rollup, waivers
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
 from oncall_readiness.errors import (
+    AuditInstantError,
     ConnectionConfigError,
     DataQualityError,
     RegistryError,
@@ -45,11 +46,27 @@ JOINER_DAYS = "joiner_days"  # joiner-permissions' window: which people PagerDut
 WAIVERS = "waivers"  # the staging step of the validated waivers, as of the audit instant
 
 
-def audit_instant(moment: dt.datetime | str) -> pd.Timestamp:
+# A scheduler and a worker may disagree by seconds; an instant later than now by more is refused.
+CLOCK_SKEW = pd.Timedelta(minutes=5)
+
+
+def audit_instant(moment: dt.datetime | str, *, now: pd.Timestamp | None = None) -> pd.Timestamp:
+    """The run's audit instant in UTC; one later than ``now`` is refused before anything is read or published.
+
+    The data of a future date does not exist yet: its audit would judge today's data as of a day
+    to come, and become every page's "latest" until that day.
+    """
     instant = pd.Timestamp(moment)
     if pd.isna(instant):
         raise ValueError("the audit instant is missing: a DAG run needs a data interval end or a run_after")
-    return instant.tz_localize("UTC") if instant.tzinfo is None else instant.tz_convert("UTC")
+    instant = instant.tz_localize("UTC") if instant.tzinfo is None else instant.tz_convert("UTC")
+    now = now if now is not None else pd.Timestamp.now(tz="UTC")
+    if instant > now + CLOCK_SKEW:
+        raise AuditInstantError(
+            f"the audit instant {instant:%Y-%m-%d %H:%M} UTC is later than now ({now:%Y-%m-%d %H:%M} UTC): "
+            "a date can be audited once it has come; nothing is collected or published"
+        )
+    return instant
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@
     │   ├── CatalogueError       checks.yaml
     │   └── ConnectionConfigError    an Airflow connection that is malformed
     │       └── ConnectionMissingError   ... or not defined at all (its source is skipped)
+    │   └── AuditInstantError    a run's audit instant is later than now
     ├── SourceError          a source answered with an error, or could not be read
     ├── DataQualityError     facts broke their data contract
     ├── RegistryNotValidated the run's registry did not load or broke its contract
@@ -92,6 +93,10 @@ class ConnectionConfigError(ConfigError):
 
 class ConnectionMissingError(ConnectionConfigError):
     """The connection is not defined at all: its source is not configured, so it is skipped."""
+
+
+class AuditInstantError(ConfigError):
+    """A run asks to audit an instant later than now (a future date given to a trigger or ``dags test``)."""
 
 
 class SourceError(ReadinessError, RuntimeError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -37,7 +38,12 @@ TYPES = {
     "timestamp": sa.DateTime,  # UTC, stored without zone so every dialect reads it the same
 }
 
-LATEST = "SELECT * FROM {schema}{table} WHERE audit_date = (SELECT MAX(audit_date) FROM {schema}{table})"
+# "Latest" is the latest audit published for a date not after today: an audit of a future date (one a
+# past version let through) is never the latest, whatever was published later.
+LATEST = (
+    "SELECT * FROM {schema}{table} WHERE audit_date = "
+    "(SELECT MAX(audit_date) FROM {schema}{table} WHERE audit_date <= CURRENT_DATE)"
+)
 VIEWS = {"scorecard_latest": "scorecard", "check_results_latest": "check_results"}
 
 
@@ -59,7 +65,7 @@ def url_from_connection(conn_id: str = CONNECTION_ID) -> str:
             'SQLAlchemy URL, e.g. AIRFLOW_CONN_READINESS_WAREHOUSE=\'{"conn_type": "generic", '
             '"extra": {"url": "postgresql+psycopg2://user:password@host/db"}}\''
         ) from error
-    url = conn.extra_dejson.get("url") or conn.get_uri()
+    url: str = conn.extra_dejson.get("url") or conn.get_uri()
     return url.replace("postgres://", "postgresql://", 1)
 
 
@@ -117,9 +123,9 @@ class Warehouse:
         if tables is not None:
             return
         prefix = f"{self.schema}." if self.schema else ""
-        for view, table in VIEWS.items():
+        for view, source in VIEWS.items():
             conn.execute(sa.text(f"DROP VIEW IF EXISTS {prefix}{view}"))
-            conn.execute(sa.text(f"CREATE VIEW {prefix}{view} AS {LATEST.format(schema=prefix, table=table)}"))
+            conn.execute(sa.text(f"CREATE VIEW {prefix}{view} AS {LATEST.format(schema=prefix, table=source)}"))
 
     def publish(
         self,
@@ -179,6 +185,18 @@ class Warehouse:
             conn.execute(table.delete())
             return insert(conn, table, frame, None)
 
+    def latest_audit_date(self, *, today: dt.date | None = None) -> dt.date | None:
+        """The latest audit date published in ``scorecard`` not after ``today`` (UTC); None when there is none."""
+        today = today or dt.datetime.now(dt.UTC).date()
+        table = self.table("scorecard")
+        with self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table("scorecard", schema=self.schema):
+                return None
+            latest = conn.execute(
+                sa.select(sa.func.max(table.c.audit_date)).where(table.c.audit_date <= today)
+            ).scalar()
+        return None if latest is None else pd.Timestamp(latest).date()
+
     def scores_on(self, audit_date: dt.date) -> pd.DataFrame:
         """(team, score) of the scorecard published for ``audit_date``; empty when none."""
         table = self.table("scorecard")
@@ -188,7 +206,7 @@ class Warehouse:
             rows = conn.execute(sa.select(table.c.team, table.c.score).where(table.c.audit_date == audit_date))
             return pd.DataFrame(rows.fetchall(), columns=["team", "score"])
 
-    def query(self, sql: str, **params) -> pd.DataFrame:
+    def query(self, sql: str, **params: Any) -> pd.DataFrame:
         with self.engine.connect() as conn:
             result = conn.execute(sa.text(sql), params)
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
@@ -200,7 +218,7 @@ class Warehouse:
         self.engine.dispose()
 
 
-def _records(frame: pd.DataFrame, table: sa.Table, audit_date: dt.date | None) -> list[dict]:
+def _records(frame: pd.DataFrame, table: sa.Table, audit_date: dt.date | None) -> list[dict[str, Any]]:
     """Rows as plain Python values: NA becomes None, timestamps naive UTC, extra columns dropped.
 
     ``audit_date`` fills the partition column; None for a table without one. The publish loads

@@ -61,8 +61,9 @@ MISTAKES = {
         "hr.csv:8: column start_date: bad date '2026-11-31'",
     ),
 }
-# One audit date per mistake, so each is its own DAG run.
+# One audit date per mistake, so each is its own DAG run; and a date that has not come yet.
 DATES = {name: f"2026-11-{10 + index:02d}" for index, name in enumerate(MISTAKES)}
+FUTURE = "2099-01-04"
 
 
 def organisation_with(mistake: str, folder: Path) -> dict[str, str]:
@@ -97,6 +98,8 @@ def audited(tmp_path_factory):
     airflow = str(Path(sys.executable).with_name("airflow"))
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
     scenarios = [f"{name}={DATES[name]}={json.dumps(organisation_with(name, tmp / name))}" for name in MISTAKES]
+    sample = {"READINESS_CATALOG": str(CATALOG), "READINESS_HR_CSV": str(HR_EXPORT)}
+    scenarios.append(f"future={FUTURE}={json.dumps(sample)}")
     runs = subprocess.run(
         [sys.executable, str(RUNNER), str(REPO / "dags"), *scenarios], env=env, capture_output=True, text=True
     )
@@ -118,3 +121,11 @@ def test_bad_configuration_fails_load_registry_once_naming_where_and_what(audite
     assert MISTAKES[mistake][3] in logs[mistake]
     for task in ("evaluate_checks", "score", "publish"):
         assert tasks[(day, task)][0] == "upstream_failed", f"{task} ran after a bad {mistake}"
+
+
+def test_an_audit_of_a_date_that_has_not_come_is_refused_before_it_reads_anything(audited):
+    logs, tasks = audited
+    assert tasks[(FUTURE, "load_registry")] == ("failed", 1)
+    assert "is later than now" in logs["future"] and "nothing is collected or published" in logs["future"]
+    for task in ("evaluate_checks", "score", "publish"):
+        assert tasks[(FUTURE, task)][0] == "upstream_failed"

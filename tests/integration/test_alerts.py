@@ -17,7 +17,9 @@ import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pandas as pd
 import pytest
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from oncall_readiness.alerts.delivery import AlertDeliveryError, send_alerts
@@ -179,3 +181,26 @@ def test_the_asset_events_name_the_dates_and_a_manual_run_takes_the_latest(histo
 
     assert event_dates({Scorecard(): [Event(), Event()]}) == [history.WEEK]
     assert alert_dates(history_url, None) == [history.WEEK]
+
+
+def test_a_future_audit_published_by_mistake_is_never_the_latest(mailbox, slack, history_url, history):
+    """An audit dated after today (a past version let `dags test ... 2027-01-04` publish) changes nothing."""
+    warehouse = Warehouse(history_url)
+    try:
+        with warehouse.engine.begin() as conn:
+            for table in ("scorecard", "check_results"):
+                conn.execute(
+                    sa.text(
+                        f"INSERT INTO readiness.{table} SELECT DATE '2027-01-04' AS audit_date, * EXCLUDE (audit_date) "
+                        f"FROM readiness.{table} WHERE audit_date = :week"
+                    ),
+                    {"week": history.WEEK},
+                )
+        assert warehouse.latest_audit_date() == history.WEEK
+        latest = warehouse.query("SELECT DISTINCT audit_date FROM readiness.scorecard_latest")
+        assert [pd.Timestamp(day).date() for day in latest["audit_date"]] == [history.WEEK]
+    finally:
+        warehouse.dispose()
+    assert alert_dates(history_url, None) == [history.WEEK]
+    report = send_alerts(history_url, history.WEEK)  # compared with the audit before it, not skipped as history
+    assert report.skipped is None and report.summary()["emails"] == 2

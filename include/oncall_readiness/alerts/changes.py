@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -61,6 +62,7 @@ def detect_changes(
     known = set(previous_scorecard["team"])
     changes = []
     before = previous_scorecard.set_index("team")
+    row: Any  # a row of the scorecard, then of the check results (named tuples of their columns)
     for row in scorecard.sort_values("team").itertuples(index=False):
         if row.team not in known:
             continue
@@ -97,12 +99,10 @@ def previous_audit_date(warehouse: Warehouse, audit_date: dt.date) -> dt.date | 
         f"SELECT MAX(audit_date) AS day FROM {_qualified(warehouse, 'scorecard')} WHERE audit_date < :day",
         day=audit_date,
     )
-    return None if frame.empty or pd.isna(frame.at[0, "day"]) else _as_date(frame.at[0, "day"])
-
-
-def latest_audit_date(warehouse: Warehouse) -> dt.date | None:
-    frame = warehouse.query(f"SELECT MAX(audit_date) AS day FROM {_qualified(warehouse, 'scorecard')}")
-    return None if frame.empty or pd.isna(frame.at[0, "day"]) else _as_date(frame.at[0, "day"])
+    if frame.empty:
+        return None
+    day: Any = frame.at[0, "day"]  # a date, a timestamp or NULL, as the database answers
+    return None if pd.isna(day) else _as_date(day)
 
 
 def team_addresses(warehouse: Warehouse, audit_date: dt.date) -> dict[str, str]:
@@ -111,7 +111,7 @@ def team_addresses(warehouse: Warehouse, audit_date: dt.date) -> dict[str, str]:
         f"SELECT team, email FROM {_qualified(warehouse, 'facts_registry_teams')} WHERE audit_date = :day",
         day=audit_date,
     )
-    return {row.team: row.email for row in frame.itertuples(index=False) if isinstance(row.email, str) and row.email}
+    return {str(row.team): row.email for row in frame.itertuples(index=False) if isinstance(row.email, str) and row.email}
 
 
 def _scorecard(warehouse: Warehouse, day: dt.date) -> pd.DataFrame:
@@ -132,11 +132,11 @@ def _qualified(warehouse: Warehouse, table: str) -> str:
     return f"{warehouse.schema}.{table}" if warehouse.schema else table
 
 
-def _score(score: object) -> str:
+def _score(score: Any) -> str:  # a number, or NULL
     return "not assessed" if score is None or pd.isna(score) else f"{float(score):g}"
 
 
-def _as_date(value: object) -> dt.date:
+def _as_date(value: Any) -> dt.date:  # a date, a timestamp or ISO text
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):

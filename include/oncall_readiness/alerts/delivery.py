@@ -22,9 +22,10 @@ import logging
 import smtplib
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from oncall_readiness.alerts import SLACK_CONNECTION_ID
-from oncall_readiness.alerts.changes import Change, changes_on, latest_audit_date, team_addresses
+from oncall_readiness.alerts.changes import Change, changes_on, team_addresses
 from oncall_readiness.alerts.ledger import EMAIL, SLACK, AlertLedger
 from oncall_readiness.alerts.messages import build_email, slack_message
 from oncall_readiness.errors import DeliveryError
@@ -47,7 +48,7 @@ class AlertReport:
     failed: dict[str, str] = field(default_factory=dict)
     skipped: str | None = None
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         return {
             "audit_date": self.audit_date.isoformat(),
             "changes": self.changes,
@@ -87,7 +88,7 @@ def send_alerts(
     report = AlertReport(audit_date)
     warehouse = Warehouse(warehouse_url)
     try:
-        latest = latest_audit_date(warehouse)
+        latest = warehouse.latest_audit_date()
         if latest is None or audit_date < latest:
             report.skipped = f"the latest published audit date is {latest}: {audit_date} is history, no alert"
             log.info("No alerts for %s: %s", audit_date, report.skipped)
@@ -117,7 +118,7 @@ def send_alerts(
     return report
 
 
-def _pending(changes: list[Change], held: set, channel: str) -> dict[str, list[Change]]:
+def _pending(changes: list[Change], held: set[tuple[str, str, str, str]], channel: str) -> dict[str, list[Change]]:
     """Per team, its changes the ledger does not hold for ``channel``."""
     teams: dict[str, list[Change]] = defaultdict(list)
     for change in changes:

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from oncall_readiness.alerts import EVENT_AUDIT_DATE, SCORECARD_ASSET_NAME, SCORECARD_ASSET_URI
-from oncall_readiness.alerts.changes import latest_audit_date
 from oncall_readiness.alerts.delivery import AlertDeliveryError, send_alerts
 from oncall_readiness.warehouse import Warehouse
 
@@ -35,7 +34,7 @@ def alert_dates(warehouse_url: str, triggering_asset_events: Mapping[Any, Iterab
         return dates
     warehouse = Warehouse(warehouse_url)
     try:
-        latest = latest_audit_date(warehouse)
+        latest = warehouse.latest_audit_date()
     finally:
         warehouse.dispose()
     log.info("No scorecard event names an audit date: alerting for the latest published one, %s", latest)
@@ -50,7 +49,7 @@ def page_root() -> str | None:
     return f"{base.rstrip('/')}/readiness" if base.startswith("http") else None
 
 
-def send_for_dates(warehouse_url: str, dates: list[dt.date], *, page_root: str | None = None) -> list[dict]:
+def send_for_dates(warehouse_url: str, dates: list[dt.date], *, page_root: str | None = None) -> list[dict[str, Any]]:
     """Send every date's alerts; a delivery failure of one date does not keep the others from going."""
     summaries, failures = [], []
     for day in dates:

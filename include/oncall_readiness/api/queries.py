@@ -15,6 +15,8 @@ whole team and those about that service) are listed so the caller sees what was 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Hashable, Mapping
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -30,10 +32,10 @@ class NotFound(ReadinessError, LookupError):
 
 
 def latest_date(warehouse: Warehouse) -> dt.date:
-    frame = read_tables(warehouse, "SELECT MAX(audit_date) AS day FROM {scorecard}")
-    if frame.empty or pd.isna(frame.at[0, "day"]):
+    latest = warehouse.latest_audit_date()
+    if latest is None:
         raise NotFound("No audit has been published yet: run readiness_audit first.")
-    return pd.Timestamp(frame.at[0, "day"]).date()
+    return latest
 
 
 def scorecard(warehouse: Warehouse) -> Scorecard:
@@ -82,7 +84,7 @@ def _gate(
     day: dt.date,
     team: str,
     service: str | None,
-    row: dict,
+    row: dict[str, Any],
     min_level: str,
     failing: list[CheckResult],
     waivers: list[Waiver],
@@ -111,7 +113,7 @@ def _gate(
     )
 
 
-def _team_row(warehouse: Warehouse, team: str) -> tuple[dt.date, dict]:
+def _team_row(warehouse: Warehouse, team: str) -> tuple[dt.date, dict[str, Any]]:
     day = latest_date(warehouse)
     sql = "SELECT * FROM {scorecard} WHERE audit_date = :day AND team = :team"
     row = read_tables(warehouse, sql, day=day, team=team)
@@ -132,12 +134,13 @@ def _checks(warehouse: Warehouse, day: dt.date, team: str) -> list[CheckResult]:
     )
     by_check = {check_id: group for check_id, group in findings.groupby("check_id")} if len(findings) else {}
     checks = []
-    for row in results.to_dict("records"):
-        row = _plain(row)
+    for record in results.to_dict("records"):
+        row = _plain(record)
         mine = by_check.get(row["check_id"], pd.DataFrame(columns=["subject", "outcome", "message"]))
         mine = mine.assign(rank=mine["outcome"].map(schema.severity)).sort_values(["rank", "subject"])
         row["findings"] = [Finding(**_plain(f)) for f in mine[["subject", "outcome", "message"]].to_dict("records")]
-        checks.append(CheckResult(**{key: row.get(key) for key in CheckResult.model_fields}))
+        fields: dict[str, Any] = {key: row.get(key) for key in CheckResult.model_fields}
+        checks.append(CheckResult(**fields))
     return sorted(checks, key=lambda check: (schema.severity(check.status), check.check_id))
 
 
@@ -153,17 +156,18 @@ def _waivers(warehouse: Warehouse, day: dt.date, team: str) -> list[Waiver]:
     return [Waiver(**{k: v for k, v in _plain(r).items() if k in Waiver.model_fields}) for r in rows.to_dict("records")]
 
 
-def read_tables(warehouse: Warehouse, sql: str, **params) -> pd.DataFrame:
+def read_tables(warehouse: Warehouse, sql: str, **params: Any) -> pd.DataFrame:
     """``sql`` with ``{table}`` placeholders qualified by the warehouse's schema; bound parameters."""
     prefix = f"{warehouse.schema}." if warehouse.schema else ""
     tables = ("scorecard", "check_results", "findings", "waivers", "facts_registry_services")
     return warehouse.query(sql.format(**{table: prefix + table for table in tables}), **params)
 
 
-def _plain(row: dict) -> dict:
-    """NA as None, timestamps and dates as dates: what pydantic and JSON take."""
-    plain = {}
-    for key, value in row.items():
+def _plain(row: Mapping[Hashable, Any]) -> dict[str, Any]:
+    """NA as None, timestamps and dates as dates: what pydantic and JSON take (a row's columns: text)."""
+    plain: dict[str, Any] = {}
+    for label, value in row.items():
+        key = str(label)
         if value is None or (not isinstance(value, (list, dict, str)) and pd.isna(value)):
             plain[key] = None
         elif isinstance(value, pd.Timestamp):

@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from oncall_readiness import config
-from oncall_readiness.errors import SourceError
+from oncall_readiness.errors import AuditInstantError, SourceError
 from oncall_readiness.hooks.pagerduty import PagerDutyNotesHook
 from oncall_readiness.incidents import notes
 from oncall_readiness.incidents.cost import currency, note_text, price_incidents
@@ -41,6 +41,8 @@ from oncall_readiness.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
+# A scheduler and a worker may disagree by seconds: an instant or a milestone later than now by more is refused.
+CLOCK_SKEW = pd.Timedelta(minutes=5)
 OPEN_HIGH_URGENCY = {"statuses[]": ["triggered", "acknowledged"], "urgencies[]": ["high"]}
 
 
@@ -127,8 +129,14 @@ def run(
     """
     if note_every_minutes < 1:
         raise ValueError(f"note_every_minutes must be at least 1, not {note_every_minutes}")
+    now = pd.Timestamp.now(tz="UTC")
     instant = pd.Timestamp(instant)
     instant = instant.tz_convert("UTC") if instant.tzinfo else instant.tz_localize("UTC")
+    if instant > now + CLOCK_SKEW:  # its notes would claim minutes of outage that have not happened
+        raise AuditInstantError(
+            f"incident_cost_watch as of {instant:%Y-%m-%d %H:%M} UTC is later than now ({now:%Y-%m-%d %H:%M} UTC): "
+            "no incident is priced and no note is posted"
+        )
     costs = open_costs(open_incidents(client), services, instant, money or currency())
     report = WatchReport(open_incidents=len(costs))
     warehouse = Warehouse(warehouse_url)
@@ -144,7 +152,7 @@ def run(
         else:
             held = ledger.claims(costs["incident_id"])
             for incident in costs.to_dict("records"):
-                claims = held.get(incident["incident_id"], [])
+                claims = _possible(held.get(incident["incident_id"], []), incident, now)
                 _watch_incident(
                     incident, claims, notes_account, ledger, report, every=note_every_minutes, run_id=run_id
                 )
@@ -158,6 +166,27 @@ def run(
             + "; ".join(f"{incident}: {why}" for incident, why in sorted(report.failed.items()))
         )
     return report
+
+
+def _possible(claims: list[NoteClaim], incident: dict[str, Any], now: pd.Timestamp) -> list[NoteClaim]:
+    """The claims of milestones the incident can have reached by now; a later one (a row written by a run
+    dated in the future, or by hand) is ignored, so it cannot silence the milestones still to come."""
+    created = pd.Timestamp(incident["created_at"])
+    if pd.isna(created):
+        return claims
+    elapsed = (now - (created.tz_convert("UTC") if created.tzinfo else created.tz_localize("UTC"))) / pd.Timedelta(
+        minutes=1
+    )
+    possible = [claim for claim in claims if claim.milestone_minutes <= elapsed + CLOCK_SKEW / pd.Timedelta(minutes=1)]
+    for claim in claims:
+        if claim not in possible:
+            log.warning(
+                "%s: the ledger holds milestone %d min, beyond the %d min it has been open: ignored",
+                incident["incident_id"],
+                claim.milestone_minutes,
+                int(elapsed),
+            )
+    return possible
 
 
 def _watch_incident(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -97,11 +98,13 @@ def audit_dates(warehouse: Warehouse, *, on_or_before: dt.date | None = None) ->
 
 
 def latest_week(warehouse: Warehouse, *, on_or_before: dt.date | None = None) -> dt.date:
-    """The latest audit date on or before ``on_or_before``; LookupError when there is none."""
+    """The latest audit date on or before ``on_or_before`` (default today); LookupError when there is none."""
+    on_or_before = on_or_before or dt.datetime.now(dt.UTC).date()  # a future audit is never the latest
     dates = audit_dates(warehouse, on_or_before=on_or_before)
     if not dates:
-        bound = f" on or before {on_or_before}" if on_or_before else ""
-        raise LookupError(f"the warehouse holds no scorecard{bound}: run the readiness_audit DAG first")
+        raise LookupError(
+            f"the warehouse holds no scorecard on or before {on_or_before}: run the readiness_audit DAG first"
+        )
     return dates[-1]
 
 
@@ -235,7 +238,7 @@ def _level_change(scorecard_week: ScorecardWeek, team: str) -> list[Change]:
 
 def _status_changes(before: pd.Series, after: pd.Series, *, kind: str) -> list[Change]:
     changes = []
-    for check_id, status in after.items():
+    for check_id, status in zip(after.index, after, strict=True):  # Series.items, with the index's own type
         old = before.get(check_id)
         if old == status:
             continue
@@ -249,7 +252,7 @@ def _finding_changes(before: pd.DataFrame, after: pd.DataFrame, checks_known_now
     old = before.set_index(["check_id", "subject"])["outcome"]
     new = after.set_index(["check_id", "subject"])["outcome"]
     changes = []
-    for (check_id, subject), outcome in new.items():
+    for (check_id, subject), outcome in zip(new.index, new, strict=True):  # Series.items, with the index's own type
         was = old.get((check_id, subject))
         if was == outcome or (was is None and outcome == "pass"):
             continue
@@ -259,7 +262,7 @@ def _finding_changes(before: pd.DataFrame, after: pd.DataFrame, checks_known_now
             else _direction(*map(STATUS_RANK.get, (was, outcome)))
         )
         changes.append(Change("finding", check_id, subject, was, outcome, direction))
-    for (check_id, subject), was in old.items():
+    for (check_id, subject), was in zip(old.index, old, strict=True):
         if (check_id, subject) not in new.index and was in ("warn", "fail") and check_id in checks_known_now:
             changes.append(Change("finding", check_id, subject, was, None, "improved"))
     return changes
@@ -309,5 +312,5 @@ def _team_rows(frame: pd.DataFrame, team: str) -> pd.DataFrame:
     return frame[frame["team"] == team]
 
 
-def _as_date(value) -> dt.date:
+def _as_date(value: Any) -> dt.date:  # a date, a timestamp or ISO text
     return pd.Timestamp(value).date()

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from oncall_readiness.errors import ConnectionConfigError, SourceError
+from oncall_readiness.errors import AuditInstantError, ConnectionConfigError, SourceError
 from oncall_readiness.incidents import watch
 from oncall_readiness.incidents.ledger import NotesLedger
 from oncall_readiness.incidents.notes import FROM_ENV_VAR, NotesAccount, from_address, incident_notes, post_note
@@ -189,6 +189,28 @@ def test_a_read_only_key_cannot_post_a_note(sandbox):
             post_note(reader, "Q0CHK001", "a note", from_email=BOT)
         writer = PagerDutyClient("notes-key", base_url=handle.url("pagerduty"))
         assert post_note(writer, "Q0CHK001", "a note", from_email=BOT)["content"] == "a note"
+
+
+def test_a_watch_dated_in_the_future_is_refused_and_posts_nothing(env):
+    client, url, run_at = env
+    before = [n["content"] for n in incident_notes(client, "Q0CHK001")]
+    with pytest.raises(AuditInstantError, match="later than now"):
+        watch.run(
+            client, url, instant=pd.Timestamp("2099-01-01T00:00:00Z"), services=SERVICES,
+            notes_account=NotesAccount(client, BOT), run_id="future",
+        )  # fmt: skip
+    assert [n["content"] for n in incident_notes(client, "Q0CHK001")] == before
+
+
+def test_an_impossible_milestone_in_the_ledger_cannot_silence_the_next_notes(env):
+    """A row claiming 283,710 minutes (a run dated years ahead wrote it) is beyond the incident's age: ignored."""
+    client, url, run_at = env
+    warehouse = Warehouse(url)
+    ledger = NotesLedger(warehouse)
+    ledger.create()
+    assert ledger.claim("Q0CHK001", 283_710, "Estimated loss so far: 283710 min ...", run_id="from-the-future")
+    warehouse.dispose()
+    assert run_at("07:45:00", "today").posted == [("Q0CHK001", 450)]
 
 
 def test_milestones():

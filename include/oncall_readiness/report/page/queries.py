@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -18,8 +19,8 @@ from oncall_readiness.report.page.views import (
     TREND_POINTS,
     OrgScorecard,
     TeamReport,
-    as_date,
     check_rows,
+    date_of,
     finding_rows,
     headlines,
     history_row,
@@ -64,12 +65,8 @@ def describe_url(url: str) -> str:
 
 
 def latest_audit_date(warehouse: Warehouse) -> dt.date | None:
-    """The newest audit date of the scorecard; None when nothing was published yet."""
-    if not _has_scorecard(warehouse):
-        return None
-    table = warehouse.table("scorecard")
-    with warehouse.engine.connect() as conn:
-        return as_date(conn.execute(sa.select(sa.func.max(table.c.audit_date))).scalar())
+    """The latest audit date of the scorecard not after today; None when nothing was published yet."""
+    return warehouse.latest_audit_date()
 
 
 def organisation_scorecard(
@@ -116,7 +113,7 @@ def team_report(warehouse: Warehouse, team: str, *, history_limit: int = HISTORY
         )
         if not history:
             return None
-        day = as_date(history[0]["audit_date"])
+        day = date_of(history[0]["audit_date"])
         checks = _rows(conn, _select(results, CHECK_COLUMNS).where(results.c.audit_date == day, results.c.team == team))
         open_findings = _rows(
             conn,
@@ -135,7 +132,6 @@ def team_report(warehouse: Warehouse, team: str, *, history_limit: int = HISTORY
                 findings.c.message.startswith(SCOPE_PREFIX),
             ),
         )
-        newest = conn.execute(sa.select(sa.func.max(card.c.audit_date))).scalar()
         waivers = _team_waivers(warehouse, conn, team, day)
     rows = [history_row(row) for row in history]
     return TeamReport(
@@ -146,13 +142,13 @@ def team_report(warehouse: Warehouse, team: str, *, history_limit: int = HISTORY
         findings=finding_rows(open_findings),
         history=rows,
         sparkline=sparkline([(row.audit_date, row.score) for row in reversed(rows[:TREND_POINTS])]),
-        in_latest_audit=as_date(newest) == day,
+        in_latest_audit=warehouse.latest_audit_date() == day,
         waivers=waivers,
         not_judged=not_judged(out_of_scope),
     )
 
 
-def _team_waivers(warehouse: Warehouse, conn: sa.Connection, team: str, day: dt.date) -> list[dict]:
+def _team_waivers(warehouse: Warehouse, conn: sa.Connection, team: str, day: dt.date) -> list[dict[str, Any]]:
     """The team's waivers of the audit date, in force first, then by expiry; none from an older warehouse."""
     if not sa.inspect(conn).has_table("waivers", schema=warehouse.schema):
         return []
@@ -166,11 +162,11 @@ def _has_scorecard(warehouse: Warehouse) -> bool:
         return sa.inspect(conn).has_table("scorecard", schema=warehouse.schema)
 
 
-def _select(table: sa.Table, columns: tuple[str, ...]) -> sa.Select:
+def _select(table: sa.Table, columns: tuple[str, ...]) -> sa.Select[Any]:
     return sa.select(*(table.c[name] for name in columns))
 
 
-def _rows(conn: sa.Connection, query: sa.Select) -> list[dict]:
+def _rows(conn: sa.Connection, query: sa.Select[Any]) -> list[dict[str, Any]]:
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
@@ -182,4 +178,4 @@ def _recent_dates(conn: sa.Connection, card: sa.Table, day: dt.date, count: int)
         .order_by(card.c.audit_date.desc())
         .limit(count)
     )
-    return [as_date(value) for value in conn.execute(query).scalars()]
+    return [date_of(value) for value in conn.execute(query).scalars()]
