@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -36,6 +37,7 @@ ANN_LAST_CHAOS_DAY = "readiness/last-chaos-day"
 ANN_COST_PER_MINUTE = "readiness/cost-per-minute"
 ANN_TIER = "readiness/tier"
 ANN_WAIVERS = "readiness/waivers"
+ANN_WAIVER_APPROVERS = "readiness/waiver-approvers"
 THRESHOLD_PREFIX = "readiness/"
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -141,6 +143,15 @@ class RegistryBuilder:
                 sorted(thresholds, key=lambda r: (r["team"].lower(), r["check_id"], r["key"])), THRESHOLD_COLUMNS
             ),
             waiver_annotations=waivers,
+            waiver_approvers={
+                group.ident: tuple(
+                    email.strip().lower()
+                    for email in str(self.annotations(group)[ANN_WAIVER_APPROVERS]).split(",")
+                    if email.strip()
+                )
+                for group in self.of_kind("Group")
+                if self.annotations(group).get(ANN_WAIVER_APPROVERS) is not None
+            },
             threshold_places=dict(self.threshold_places),
         )
 
@@ -164,8 +175,11 @@ class RegistryBuilder:
                 )
             settled.update(path)
 
-    def build_groups(self):
-        teams, schedules, thresholds = [], [], []
+    def build_groups(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """The rows of the teams, team_schedules and thresholds tables, from the Groups."""
+        teams: list[dict[str, Any]] = []
+        schedules: list[dict[str, Any]] = []
+        thresholds: list[dict[str, Any]] = []
         for group in self.of_kind("Group"):
             spec = _dict(group.data.get("spec"))
             profile = _dict(spec.get("profile"))
@@ -238,16 +252,16 @@ class RegistryBuilder:
                 add(user, group)
         for user in self.of_kind("User"):
             for ref in self.ref_list(user, "memberOf"):
-                group = self.resolve(user, ref, "group", "spec.memberOf", "group")
-                if group is None:
+                joined = self.resolve(user, ref, "group", "spec.memberOf", "group")
+                if joined is None:
                     continue
-                if group.kind != "Group":
+                if joined.kind != "Group":
                     self.problems.append(user.where("spec.memberOf") + f": {ref!r} is not a Group")
                     continue
-                add(user, group)
+                add(user, joined)
         return members
 
-    def build_people(self, memberships) -> list[dict[str, Any]]:
+    def build_people(self, memberships: dict[tuple[str, str, str], list[Entity]]) -> list[dict[str, Any]]:
         rows = []
         for user in self.of_kind("User"):
             profile = _dict(_dict(user.data.get("spec")).get("profile"))
@@ -271,12 +285,12 @@ class RegistryBuilder:
                 "oncall_exempt": reason,
                 "source_file": user.source_file,
             }
-            groups = memberships[user.key] or [None]
+            groups: Sequence[Entity | None] = memberships[user.key] or [None]  # a person of no team: one row
             for group in groups:
                 rows.append({**base, "team": group.ident if group else None})
         return rows
 
-    def build_services(self, memberships) -> list[dict[str, Any]]:
+    def build_services(self, memberships: dict[tuple[str, str, str], list[Entity]]) -> list[dict[str, Any]]:
         rows = []
         claimed: dict[str, Entity] = {}  # PagerDuty service id -> the first Component that names it
         for component in self.of_kind("Component"):
@@ -369,7 +383,7 @@ class RegistryBuilder:
         return number
 
 
-def _parse_ref(ref: Any, default_namespace: str):
+def _parse_ref(ref: Any, default_namespace: str) -> tuple[str | None, str, str] | None:
     """``[kind:][namespace/]name`` -> (kind or None if implicit, namespace, name)."""
     if not isinstance(ref, str) or not ref.strip():
         return None

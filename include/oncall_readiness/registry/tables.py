@@ -156,6 +156,9 @@ class Registry:
     # The Groups' ``readiness/waivers`` annotations, unparsed: (team, file, line, text); the
     # waivers module validates them with the waivers file (they are not facts).
     waiver_annotations: tuple[tuple[str, str, int, str], ...] = field(default=())
+    # The Groups' ``readiness/waiver-approvers`` (lower-cased emails): who may approve a waiver of
+    # the Group or a team below it (the nearest Group that names any decides).
+    waiver_approvers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Where each threshold override was written, (team, check_id, key) -> "file: Group 'x' field",
     # so the check catalogue can name it when it refuses the value (not facts either).
     threshold_places: Mapping[tuple[str, str, str], str] = field(default_factory=dict)

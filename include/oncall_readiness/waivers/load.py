@@ -23,6 +23,7 @@ from oncall_readiness.checks.catalogue import Catalogue
 from oncall_readiness.config_files import beside_catalog, display_path
 from oncall_readiness.errors import WaiverError
 from oncall_readiness.registry import Registry
+from oncall_readiness.registry.groups import ancestors
 
 WAIVERS_ENV_VAR = config.WAIVERS.name
 WAIVERS_FILE = "readiness-waivers.yaml"
@@ -44,7 +45,7 @@ class RawWaiver:
     origin: str  # file:line, kept in the waivers table so a reader finds the entry
 
 
-def waivers_path(catalog: str | os.PathLike) -> Path | None:
+def waivers_path(catalog: str | os.PathLike[str]) -> Path | None:
     """``$READINESS_WAIVERS``, else ``readiness-waivers.yaml`` beside the catalog when there is one.
 
     A configured path that does not exist is an error (a typo must not silently drop every waiver).
@@ -135,7 +136,9 @@ def _annotation_entries(team: str, file: str, line: int, text: str, problems: li
     return raw
 
 
-def _node_entry(node: yaml.Node, index: int, shown: str, prefix: str, loader, problems: list[str]) -> RawWaiver:
+def _node_entry(
+    node: yaml.Node, index: int, shown: str, prefix: str, loader: yaml.SafeLoader, problems: list[str]
+) -> RawWaiver:
     line = node.start_mark.line + 1
     lines: dict[str, int] = {}
     values: dict[str, Any] = {}
@@ -186,6 +189,7 @@ def _validated(
     if text["team"] not in teams:
         problems.append(where("team") + f": unknown team {text['team']!r}")
     subject = _subject(values.get("subject"), text["team"], registry, where, problems)
+    approver = _approver(text["approver"], text["team"], registry, where("approver"), problems)
     approved = _date(values["approved"], where("approved"), problems)
     expires = _date(values["expires"], where("expires"), problems)
     if approved and expires:
@@ -205,14 +209,37 @@ def _validated(
         "check_id": text["check"],
         "subject": subject,
         "reason": " ".join(text["reason"].split()),
-        "approver": text["approver"],
+        "approver": approver,
         "approved": approved,
         "expires": expires,
         "source": entry.origin,
     }
 
 
-def _subject(value: Any, team: str, registry: Registry, where, problems: list[str]) -> str | None:
+def _approver(value: str, team: str, registry: Registry, where: str, problems: list[str]) -> str:
+    """The approver's email, lower-cased: a person of the catalog outside the waived team, and one of the
+    ``readiness/waiver-approvers`` of the team's Group or its nearest ancestor that names any."""
+    email = value.strip().lower()
+    people = registry.people
+    if email not in set(people["email"].dropna()):
+        problems.append(where + f": {value!r} is no one in the catalog (the email of a User who approves it)")
+        return email
+    if email in set(people.loc[people["team"] == team, "email"].dropna()):
+        problems.append(where + f": {value!r} is a member of team {team!r}: a waiver is approved outside the team")
+        return email
+    for group in [team, *ancestors(team, registry.teams)]:
+        approvers = registry.waiver_approvers.get(group)
+        if approvers:
+            if email not in approvers:
+                problems.append(
+                    where + f": {value!r} is not one of the waiver approvers of {group!r} "
+                    f"(readiness/waiver-approvers: {', '.join(approvers)})"
+                )
+            break
+    return email
+
+
+def _subject(value: Any, team: str, registry: Registry, where: Callable[[str], str], problems: list[str]) -> str | None:
     """``service:<name>``, ``person:<name>`` or ``schedule:<id>`` that belongs to the team; None for the whole check."""
     if value is None or str(value).strip() == "":
         return None

@@ -41,6 +41,11 @@ metadata: {{name: ada}}
 spec: {{profile: {{email: ada@example.com}}}}
 ---
 apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: {{name: dana}}
+spec: {{profile: {{email: dana@example.com}}}}
+---
+apiVersion: backstage.io/v1alpha1
 kind: Component
 metadata: {{name: payments-api}}
 spec: {{type: service, lifecycle: production, owner: group:payments}}
@@ -221,3 +226,30 @@ def test_the_sample_organisation_has_an_active_and_an_expired_waiver():
     table = waiver_table(loaded(CATALOG), pd.Timestamp("2026-11-16", tz="UTC")).set_index("team")
     assert table.at["notifications", "active"] and table.at["notifications", "check_id"] == "chaos-day"
     assert not table.at["catalog", "active"] and table.at["catalog", "expires"] == dt.date(2026, 11, 13)
+
+
+@pytest.mark.parametrize(
+    ("approver", "annotations", "problem"),
+    [
+        ("me", "", "waivers[0].approver: 'me' is no one in the catalog (the email of a User who approves it)"),
+        ("ada@example.com", "", "waivers[0].approver: 'ada@example.com' is a member of team 'payments': a waiver"),
+        (
+            "dana@example.com",
+            "readiness/waiver-approvers: boss@example.com",
+            "waivers[0].approver: 'dana@example.com' is not one of the waiver approvers of 'payments' "
+            "(readiness/waiver-approvers: boss@example.com)",
+        ),
+    ],
+    ids=["no-one", "a-member-of-the-team", "not-an-approver-of-the-group"],
+)
+def test_a_waiver_cannot_approve_itself(tmp_path, approver, annotations, problem):
+    waivers = GOOD.replace("approver: dana@example.com", f"approver: {approver}", 1)
+    with pytest.raises(WaiverError) as raised:
+        loaded(catalog(tmp_path, waivers, annotations=annotations))
+    assert any(problem in line for line in raised.value.problems), raised.value.problems
+
+
+def test_an_approver_the_group_names_is_accepted_in_any_case(tmp_path):
+    waivers = GOOD.replace("approver: dana@example.com", "approver: Dana@Example.com", 1)
+    table = loaded(catalog(tmp_path, waivers, annotations="readiness/waiver-approvers: dana@example.com, x@y.z"))
+    assert set(table["approver"]) == {"dana@example.com"}
