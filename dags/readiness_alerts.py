@@ -54,9 +54,9 @@ def readiness_alerts():
         from oncall_readiness.errors import failing_fast
         from oncall_readiness.warehouse import url_from_connection
 
-        with failing_fast():
+        with failing_fast():  # a bad connection or setting: told once, not retried
             url = url_from_connection()
-        return send_for_dates(url, alert_dates(url, triggering_asset_events), page_root=page_root())
+            return send_for_dates(url, alert_dates(url, triggering_asset_events), page_root=page_root())
 
     send_alerts()
 

@@ -24,6 +24,7 @@ from aiosmtpd.controller import Controller
 
 from oncall_readiness.alerts.delivery import AlertDeliveryError, send_alerts
 from oncall_readiness.alerts.run import alert_dates, event_dates
+from oncall_readiness.errors import ConnectionConfigError
 from oncall_readiness.warehouse import Warehouse
 
 pytestmark = pytest.mark.integration
@@ -204,3 +205,38 @@ def test_a_future_audit_published_by_mistake_is_never_the_latest(mailbox, slack,
     assert alert_dates(history_url, None) == [history.WEEK]
     report = send_alerts(history_url, history.WEEK)  # compared with the audit before it, not skipped as history
     assert report.skipped is None and report.summary()["emails"] == 2
+
+
+def test_an_smtp_server_that_is_down_does_not_keep_slack_from_telling(slack, history_url, history, monkeypatch):
+    """Each channel is tried and recorded on its own: Slack tells the teams, the retry sends only the emails."""
+    closed = {"conn_type": "smtp", "host": "127.0.0.1", "port": free_port(), "extra": {"retry_limit": 0}}
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(closed))
+    monkeypatch.setenv("READINESS_EMAIL_FROM", "readiness@example.com")
+    with pytest.raises(AlertDeliveryError, match="email to team .* SMTP server of 'smtp_default' could not be reached"):
+        send_alerts(history_url, history.WEEK)
+    assert len(slack.posts) == 2  # every team told on Slack
+    assert {row[3] for row in ledger(history_url)} == {"slack"}
+
+
+def test_a_webhook_secret_in_the_host_is_refused_unquoted_and_the_emails_still_go(
+    mailbox, history_url, history, caplog
+):
+    token_path = "T0TEST000/B0TEST000/secretsecretsecret4711"
+    connection = {"conn_type": "slackwebhook", "host": f"https://hooks.slack.com/services/{token_path}"}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW_CONN_SLACK_WEBHOOK_DEFAULT", json.dumps(connection))
+        with pytest.raises(
+            ConnectionConfigError, match="'slack_webhook_default': its host holds the webhook's secret"
+        ) as error:
+            send_alerts(history_url, history.WEEK)
+    assert "secretsecret" not in str(error.value) + caplog.text
+    assert len(mailbox.received) == 2  # the email channel went on its own
+
+
+def test_the_webhook_path_is_masked_before_the_first_request(slack, history_url, history, mailbox):
+    from airflow.sdk._shared.secrets_masker.secrets_masker import _secrets_masker
+
+    send_alerts(history_url, history.WEEK)
+    assert WEBHOOK_TOKEN not in _secrets_masker().redact(
+        f"POST https://hooks.slack.com/services/{WEBHOOK_TOKEN} retried"
+    )

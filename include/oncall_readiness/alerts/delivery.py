@@ -3,8 +3,10 @@
 For one published audit date: the changes (:mod:`.changes`) not yet in the alert ledger for a
 channel are grouped per team into one message per channel, sent, and recorded at once. So a
 re-run (of the audit, or of ``readiness_alerts``) tells nothing again, and a retry after a
-failure tells only what is missing. A channel that fails for one team does not stop the others;
-the task fails at the end naming who was not told, and its retry tries only them.
+failure tells only what is missing. A channel that fails for one team does not stop the others,
+and a channel that fails as a whole (the SMTP server down) does not stop the other channel: each
+is tried and recorded on its own. The task fails at the end naming who was not told, and its
+retry tries only them.
 
 Email goes through the Airflow SMTP provider's ``SmtpHook`` (``smtp_default``) to the team's
 address (its Group's ``spec.profile.email`` in the registry published that day; a team without
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import smtplib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -28,7 +31,7 @@ from oncall_readiness.alerts import SLACK_CONNECTION_ID
 from oncall_readiness.alerts.changes import Change, changes_on, team_addresses
 from oncall_readiness.alerts.ledger import EMAIL, SLACK, AlertLedger
 from oncall_readiness.alerts.messages import build_email, slack_message
-from oncall_readiness.errors import DeliveryError
+from oncall_readiness.errors import ConnectionConfigError, DeliveryError
 from oncall_readiness.report.delivery import SMTP_CONNECTION_ID, sender_from_connection
 from oncall_readiness.warehouse import Warehouse
 
@@ -60,15 +63,33 @@ class AlertReport:
         }
 
 
+# The part of a webhook URL that is its secret: everything after /services/ (T.../B.../...).
+_WEBHOOK_SECRET = re.compile(r"/services/[^/\s]+", re.IGNORECASE)
+
+
 def slack_configured(slack_conn_id: str = SLACK_CONNECTION_ID) -> bool:
-    """Whether the Slack webhook connection is defined (no connection: alerts are email only)."""
+    """Whether the Slack webhook connection is defined (no connection: alerts are email only).
+
+    Its password (the webhook's secret path) is registered with Airflow's masker before the first
+    request, so the Slack SDK's own log lines (a retry quotes the URL) show ``***``. A host that
+    holds the secret path is refused, naming the connection and never the value: the host is shown
+    in the UI and logged in clear.
+    """
     from oncall_readiness.connections import get_connection
     from oncall_readiness.errors import ConnectionMissingError
+    from oncall_readiness.masking import mask_secret
 
     try:
-        get_connection(slack_conn_id)
+        conn = get_connection(slack_conn_id)
     except ConnectionMissingError:
         return False
+    host = (conn.host or "").strip()
+    if _WEBHOOK_SECRET.search(host):
+        mask_secret(host)
+        raise ConnectionConfigError(
+            f"Airflow connection {slack_conn_id!r}: its host holds the webhook's secret path; put "
+            "https://hooks.slack.com/services in the host and the rest (T.../B.../...) in the password, which is masked"
+        )
     return True
 
 
@@ -86,6 +107,7 @@ def send_alerts(
     ``page_root``: the Readiness page's URL (``…/readiness``) for a link to each team's page.
     """
     report = AlertReport(audit_date)
+    slack_problem: ConnectionConfigError | None = None
     warehouse = Warehouse(warehouse_url)
     try:
         latest = warehouse.latest_audit_date()
@@ -98,8 +120,12 @@ def send_alerts(
         ledger = AlertLedger(warehouse)
         ledger.create()
         held = ledger.told(audit_date)
-        channels = [EMAIL, SLACK] if slack_configured(slack_conn_id) else [EMAIL]
-        if SLACK not in channels:
+        try:
+            slack = slack_configured(slack_conn_id)
+        except ConnectionConfigError as error:  # raised once the emails went: the channels are independent
+            slack, slack_problem = False, error
+        channels = [EMAIL, SLACK] if slack else [EMAIL]
+        if SLACK not in channels and slack_problem is None:
             log.info("Airflow connection %r is not defined: alerts go by email only", slack_conn_id)
         pending = {channel: _pending(changes, held, channel) for channel in channels}
         report.already_told = sum(len(changes) - sum(map(len, p.values())) for p in pending.values())
@@ -112,6 +138,8 @@ def send_alerts(
             _send_slack(pending[SLACK], ledger, report, slack_conn_id, page_root, when)
     finally:
         warehouse.dispose()
+    if slack_problem is not None:
+        raise slack_problem
     if report.failed:
         problems = "; ".join(f"{where}: {why}" for where, why in report.failed.items())
         raise AlertDeliveryError(f"{len(report.failed)} alert(s) not delivered, a retry sends only them: {problems}")
@@ -142,7 +170,7 @@ def _send_emails(
     page_root: str | None,
     when: dt.datetime,
 ) -> None:
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
+    from airflow.exceptions import AirflowException
 
     sender = sender_from_connection(smtp_conn_id)
     reachable = {team: changes for team, changes in pending.items() if addresses.get(team)}
@@ -150,6 +178,29 @@ def _send_emails(
         log.warning("Team %r has no email address (spec.profile.email of its Group): no alert email", team)
     if not reachable:
         return
+    try:
+        _email_teams(reachable, addresses, ledger, report, smtp_conn_id, sender, page_root, when)
+    except (OSError, smtplib.SMTPException, AirflowException) as error:  # the server is down: Slack still goes
+        why = f"the SMTP server of {smtp_conn_id!r} could not be reached or refused the session"
+        why += f" ({type(error).__name__})"
+        for team in sorted(set(reachable) - set(report.told[EMAIL])):
+            report.failed.setdefault(f"email to team {team!r}", why)
+        log.error("Alert emails not sent: %s", why)
+
+
+def _email_teams(
+    reachable: dict[str, list[Change]],
+    addresses: dict[str, str],
+    ledger: AlertLedger,
+    report: AlertReport,
+    smtp_conn_id: str,
+    sender: str,
+    page_root: str | None,
+    when: dt.datetime,
+) -> None:
+    """One SMTP session: each team's message, recorded as soon as the server accepted it."""
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
     with SmtpHook(smtp_conn_id=smtp_conn_id) as hook:
         client = getattr(hook, "_smtp_client", None)  # the session SmtpHook opened (no public accessor)
         if client is None:
