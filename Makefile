@@ -24,10 +24,12 @@ test: .venv/.synced
 lint: .venv/.synced
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) mypy
 
 docs: .venv/.synced
 	$(RUN) python -m oncall_readiness.checks.docs > docs/checks.md
 	$(RUN) python -m oncall_readiness.config > docs/configuration.md
+	$(RUN) python -m oncall_readiness.api.openapi > docs/api-openapi.json
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen

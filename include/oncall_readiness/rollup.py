@@ -43,16 +43,17 @@ ROLLUP_COLUMNS = list(schema.RESULT_TABLES["scorecard_rollup"])
 def scorecard_rollup(scorecard: pd.DataFrame, teams: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
     """One ``scorecard_rollup`` row per parent group: its teams' service-weighted score and lowest level."""
     card = scorecard.set_index("team")
+    card_scores, card_levels = card["score"], card["level"]
     counts = services["team"].dropna().value_counts()
     info = teams.set_index("team")
     rows = []
     for group in sorted(parent_groups(teams) & set(teams["team"]), key=str.casefold):
         members = [team for team in teams_under(group, teams, set(card.index))]
-        scored = [team for team in members if pd.notna(card.at[team, "score"])]
+        scored = [team for team in members if pd.notna(card_scores[team])]
         weights = pd.Series({team: max(int(counts.get(team, 0)), 1) for team in scored}, dtype=float)
-        scores = pd.Series({team: float(card.at[team, "score"]) for team in scored}, dtype=float)
-        score = round(float((scores * weights).sum() / weights.sum()), 1) if scored else None
-        levels = [card.at[team, "level"] for team in members]
+        scores = pd.Series({team: float(card_scores[team]) for team in scored}, dtype=float)
+        score = schema.rounded_score(float((scores * weights).sum() / weights.sum())) if scored else None
+        levels = [card_levels[team] for team in members]
         level = schema.lowest_level(levels)
         rows.append(
             {

@@ -182,6 +182,17 @@ OPEN_INCIDENT_COST_COLUMNS: dict[str, str] = {
     "priced": "boolean",
 }
 
+# Scores (0 to 100, and a check's 0 to 10) have one decimal wherever they are stored, served or shown.
+SCORE_DECIMALS = 1
+
+
+def rounded_score(value: float | None) -> float | None:
+    """A score to ``SCORE_DECIMALS``; None (or NaN) stays None. Drops the noise of a single-precision column."""
+    if value is None or value != value:
+        return None
+    return round(float(value), SCORE_DECIMALS)
+
+
 LEVELS: tuple[str, ...] = ("gold", "silver", "bronze", "none")
 NO_LEVEL = LEVELS[-1]
 
@@ -221,4 +232,4 @@ def levels_rubric() -> str:
 
 def severity(status: str | None) -> int:
     """The rank of a status, worst first; a status outside the vocabulary ranks after every known one."""
-    return SEVERITY.get(status, len(STATUSES))
+    return len(STATUSES) if status is None else SEVERITY.get(status, len(STATUSES))

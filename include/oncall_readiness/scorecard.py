@@ -53,17 +53,18 @@ def score_teams(
     weights = {check_id: check.weight for check_id, check in catalogue.checks.items()}
     known = results[results["score"].notna()].assign(weight=lambda r: r["check_id"].map(weights).astype(float))
     weighted = (known["score"].astype(float) * known["weight"]).groupby(known["team"]).sum()
-    score = (10 * weighted / known.groupby("team")["weight"].sum()).round(1)
+    score = (10 * weighted / known.groupby("team")["weight"].sum()).round(schema.SCORE_DECIMALS)
     counts = pd.crosstab(results["team"], results["status"]).reindex(columns=list(schema.STATUS_COUNTS), fill_value=0)
     card = pd.DataFrame({"team": results["team"].drop_duplicates()})
     card["score"] = card["team"].map(score).astype("Float64")
     card[list(schema.STATUS_COUNTS.values())] = counts.loc[card["team"]].to_numpy()
     card["level"] = [_level(s, f) for s, f in zip(card["score"], card["failed"], strict=True)]
-    for requirement in catalogue.level_requirements if services is not None else ():
-        card["level"] = _capped(card, results, services, requirement)
+    if services is not None:
+        for requirement in catalogue.level_requirements:
+            card["level"] = _capped(card, results, services, requirement)
     card["fully_assessed"] = card["unknown"] == 0
     before = previous.set_index("team")["score"] if previous is not None and len(previous) else pd.Series()
-    card["score_change_7d"] = (card["score"] - card["team"].map(before).astype("Float64")).round(1)
+    card["score_change_7d"] = (card["score"] - card["team"].map(before).astype("Float64")).round(schema.SCORE_DECIMALS)
     return card[SCORECARD_COLUMNS].sort_values("team", ignore_index=True)
 
 

@@ -32,7 +32,7 @@ SCHEMA = "readiness"
 TYPES = {
     "string": sa.Text,
     "integer": sa.BigInteger,
-    "float": sa.Float,
+    "float": sa.Double,  # 8 bytes on every dialect: DuckDB's FLOAT is single precision (43.8 read back 43.7999992)
     "boolean": sa.Boolean,
     "date": sa.Date,
     "timestamp": sa.DateTime,  # UTC, stored without zone so every dialect reads it the same

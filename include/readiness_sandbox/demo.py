@@ -22,6 +22,7 @@ from pathlib import Path
 from oncall_readiness.hooks.pagerduty import PagerDutyNotesHook
 from oncall_readiness.report.email import write_emails
 from oncall_readiness.report.html import load_audit, write_scorecard
+from oncall_readiness.report.message import format_score
 from oncall_readiness.report.page.campaigns import campaigns_view, group_tree, render_campaigns_page, render_groups_page
 from oncall_readiness.source_catalogue import SOURCES
 from oncall_readiness.warehouse import Warehouse
@@ -172,11 +173,13 @@ def print_scorecard(warehouse_path: Path, day: dt.date, page: Path) -> None:
         warehouse.dispose()
     write_scorecard(audit, page)
     card = audit["scorecard"][["team", "score", "level", "passed", "warned", "failed", "unknown"]]
+    card = card.assign(score=card["score"].map(format_score))  # as the page and the emails show it
     print(f"\nReadiness scorecard, audit date {audit['audit_date']}\n")
     print(card.to_string(index=False))
     grid = audit["results"].pivot(index="team", columns="check_id", values="status").loc[card["team"]]
     print(f"\n{grid.to_string()}")
     print("\nParent groups, rolled up from their teams (service-weighted score, lowest level):")
+    rollup = rollup.assign(score=rollup["score"].map(format_score))
     print(rollup[["group_name", "group_type", "score", "level", "teams", "services"]].to_string(index=False))
     print("\nCampaigns:")
     for campaign_id, rows in campaigns.groupby("campaign_id", sort=False):

@@ -6,10 +6,15 @@ FastAPI derives the OpenAPI schema (``/readiness/api/openapi.json``, docs/api.md
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from oncall_readiness.schema import rounded_score
 
 EXTERNAL_STATUSES = ("pass", "warn", "fail", "unknown")  # `waived` comes only from a waiver
+# A score as the page and the emails show it: one decimal (schema.SCORE_DECIMALS), whatever the column held.
+Score = Annotated[float | None, AfterValidator(rounded_score)]
 
 
 class ExternalResult(BaseModel):
@@ -58,14 +63,14 @@ class StoredExternalResult(ExternalResult):
 
 class TeamScore(BaseModel):
     team: str
-    score: float | None = Field(description="0 to 100 over the checks with a known outcome; null: none.")
+    score: Score = Field(description="0 to 100 over the checks with a known outcome, one decimal; null: none.")
     level: str = Field(description="gold, silver, bronze or none.")
     passed: int
     warned: int
     failed: int
     unknown: int
     fully_assessed: bool | None = None
-    score_change_7d: float | None = None
+    score_change_7d: Score = None
 
 
 class Scorecard(BaseModel):
@@ -82,7 +87,7 @@ class Finding(BaseModel):
 class CheckResult(BaseModel):
     check_id: str
     status: str = Field(description="pass, warn, fail, unknown or waived.")
-    score: float | None = None
+    score: Score = None
     reason: str
     remediation: str | None = None
     findings: list[Finding] = []
@@ -100,7 +105,7 @@ class Waiver(BaseModel):
 class TeamReport(BaseModel):
     audit_date: dt.date
     team: str
-    score: float | None
+    score: Score
     level: str
     checks: list[CheckResult]
     waivers: list[Waiver]
@@ -113,7 +118,7 @@ class Gate(BaseModel):
     team: str
     service: str | None = None
     level: str
-    score: float | None
+    score: Score
     min_level: str
     open: bool = Field(description="True: level at least min_level and no failing check (for a service: about it).")
     reason: str

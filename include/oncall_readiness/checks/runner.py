@@ -28,6 +28,7 @@ from oncall_readiness.checks.catalogue import (
 )
 from oncall_readiness.checks.waivers import waive
 from oncall_readiness.frames import is_in
+from oncall_readiness.reasons import one_sentence, sentences
 from oncall_readiness.registry.groups import audited_teams
 
 # The warehouse's check_results and findings tables (without audit_date).
@@ -52,6 +53,7 @@ def evaluate_checks(
     the waivers table as of the audit instant (its active rows apply).
     """
     catalogue = catalogue or load_catalogue()
+    unavailable = {source: one_sentence(reason) for source, reason in unavailable.items()}
     waivers = waivers if waivers is not None else pd.DataFrame(columns=list(schema.WAIVER_COLUMNS))
     facts = _audited(facts)
     teams = facts["registry_teams"]
@@ -71,10 +73,10 @@ def evaluate_checks(
         results, findings = waive(check.id, results, findings, waivers)
         all_results.append(_scored(results.assign(check_id=check.id), check, catalogue))
         all_findings.append(findings.assign(check_id=check.id)[CHECK_FINDING_COLUMNS])
-    return (
-        pd.concat(all_results, ignore_index=True)[RESULT_COLUMNS],
-        pd.concat(all_findings, ignore_index=True),
-    )
+    results = pd.concat(all_results, ignore_index=True)[RESULT_COLUMNS]
+    findings = pd.concat(all_findings, ignore_index=True)
+    # One sentence each: a source error repeated per item is said once, with a count (reasons.py).
+    return results.assign(reason=sentences(results["reason"])), findings.assign(message=sentences(findings["message"]))
 
 
 def _audited(facts: Mapping[str, pd.DataFrame]) -> Mapping[str, pd.DataFrame]:
@@ -106,7 +108,11 @@ def _scoped(
 
 
 def _with_out_of_scope(
-    results: pd.DataFrame, findings: pd.DataFrame, skipped: pd.DataFrame, services: pd.DataFrame, check: CheckDefinition
+    results: pd.DataFrame,
+    findings: pd.DataFrame,
+    skipped: pd.DataFrame,
+    services: pd.DataFrame | None,
+    check: CheckDefinition,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A pass finding per service outside the scope saying why; a team with none in scope says so."""
     if skipped.empty:
@@ -120,7 +126,7 @@ def _with_out_of_scope(
         }
     )
     findings = pd.concat([findings, notes[FINDING_COLUMNS]], ignore_index=True)
-    judged = set(services.loc[in_scope(services, check.applies_to), "team"].dropna())
+    judged = set(services.loc[in_scope(services, check.applies_to), "team"].dropna()) if services is not None else set()
     none_in_scope = is_in(results["team"], set(skipped["team"]) - judged) & (results["status"] == "pass")
     scope = "; ".join(f"{key} {' or '.join(values)}" for key, values in check.applies_to.items())
     results = results.copy()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import pandas as pd
 
+from oncall_readiness.report.message import format_score
 from oncall_readiness.warehouse import Warehouse
 
 TEMPLATES = jinja2.Environment(
@@ -17,9 +19,10 @@ TEMPLATES = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+TEMPLATES.filters["score"] = format_score  # the emails' rule: one decimal, "–" when unknown
 
 
-def load_audit(warehouse: Warehouse, day: dt.date | None = None) -> dict:
+def load_audit(warehouse: Warehouse, day: dt.date | None = None) -> dict[str, Any]:
     """The scorecard, results and findings of ``day`` (default: the latest audit) as plain data."""
     schema = f"{warehouse.schema}." if warehouse.schema else ""
     if day is None:
@@ -42,7 +45,7 @@ def load_audit(warehouse: Warehouse, day: dt.date | None = None) -> dict:
     return {"audit_date": day, "scorecard": card, "results": results, "findings": findings}
 
 
-def render_scorecard(audit: dict, *, generated_at: dt.datetime | None = None) -> str:
+def render_scorecard(audit: dict[str, Any], *, generated_at: dt.datetime | None = None) -> str:
     teams = []
     for row in audit["scorecard"].to_dict("records"):
         team_results = audit["results"][audit["results"]["team"] == row["team"]].to_dict("records")
@@ -55,13 +58,13 @@ def render_scorecard(audit: dict, *, generated_at: dt.datetime | None = None) ->
     )
 
 
-def write_scorecard(audit: dict, path: Path) -> Path:
+def write_scorecard(audit: dict[str, Any], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_scorecard(audit))
     return path
 
 
-def _clean(record: dict) -> dict:
+def _clean(record: dict[str, Any]) -> dict[str, Any]:
     return {
         key: (None if value is None or (isinstance(value, float) and pd.isna(value)) else value)
         for key, value in record.items()

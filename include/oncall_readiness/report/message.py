@@ -38,7 +38,7 @@ def format_score(score: float | None) -> str:
     """``100``, ``87.5``; an en dash when the score is unknown."""
     if score is None or pd.isna(score):
         return "–"
-    return f"{float(score):.1f}".removesuffix(".0")
+    return f"{float(score):.{schema.SCORE_DECIMALS}f}".removesuffix(".0")
 
 
 def format_change(change: float | None) -> str:
@@ -105,7 +105,7 @@ def build_message(
         message[HEADER_TEAM] = team
     message.set_content(text)
     message.add_alternative(html, subtype="html")
-    html_part = message.get_payload()[1]
+    html_part = list(message.iter_parts())[1]  # text, then html
     for chart, filename in zip(charts, ("trend.png", "incidents.png"), strict=False):
         html_part.add_related(chart.png, "image", "png", cid=f"<{chart.cid}>", filename=filename, disposition="inline")
     for index, part in enumerate(part for part in message.walk() if part.is_multipart()):
@@ -124,7 +124,7 @@ def short_hash(text: str) -> str:
 
 
 def record(row: pd.Series) -> dict[str, Any]:
-    return {key: plain(value) for key, value in row.items()}
+    return {str(key): plain(value) for key, value in row.items()}  # a row's labels: its columns
 
 
 def plain(value: Any) -> Any:
