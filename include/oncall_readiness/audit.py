@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -96,7 +97,7 @@ def sources_to_collect() -> list[str]:
     return [name for name in SOURCES if name in needed and name != REGISTRY]
 
 
-def stage_registry(run: AuditRun, catalog: str | None = None) -> str:
+def stage_registry(run: AuditRun, catalog: str | os.PathLike[str] | None = None) -> str:
     """Load and validate the registry (and the HR export of joiners); a bad one stops the run here."""
     catalog = catalog or catalog_path()
     registry = load_registry(catalog)
@@ -124,6 +125,8 @@ def stage_source(name: str, run: AuditRun) -> str:
     holds a client's raw error text: that goes only to the task log, where Airflow masks secrets.
     """
     source = SOURCES[name]
+    if source.hook is None or source.collect is None:
+        raise ValueError(f"{source.title} is not collected through a connection")
     registry = run.staging.read(REGISTRY)
     try:
         frames = source.collect(source.hook(), registry, audit_window(name, run.instant, registry))

@@ -44,7 +44,7 @@ import datetime as dt
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,13 +90,13 @@ class Campaign:
         return " and ".join([*parts, *([f"level {self.level}"] if self.level else [])])
 
 
-def campaigns_path(catalog: str | os.PathLike) -> Path | None:
+def campaigns_path(catalog: str | os.PathLike[str]) -> Path | None:
     """``$READINESS_CAMPAIGNS``, else the campaigns file next to the catalog when there is one, else None."""
     return beside_catalog(config.CAMPAIGNS, catalog, CAMPAIGNS_FILE, CampaignError)
 
 
 def load_campaigns(
-    path: str | os.PathLike | None, teams: pd.DataFrame, services: pd.DataFrame, check_ids: Iterable[str]
+    path: str | os.PathLike[str] | None, teams: pd.DataFrame, services: pd.DataFrame, check_ids: Iterable[str]
 ) -> list[Campaign]:
     """The campaigns of ``path`` (none when None), validated against the registry and the implemented checks.
 
@@ -136,7 +136,7 @@ def load_campaigns(
         for field in REQUIRED:
             if entry.get(field) in (None, "", []):
                 problem(field, "missing")
-        campaign_id = entry.get("id")
+        campaign_id: Any = entry.get("id")  # any YAML value until checked
         if isinstance(campaign_id, str) and campaign_id:
             if not _ID_RE.match(campaign_id):
                 problem("id", f"{campaign_id!r} is not lower-case words joined by hyphens")
@@ -157,7 +157,7 @@ def load_campaigns(
         start, due = _date(entry.get("start"), "start", problem), _date(entry.get("due"), "due", problem)
         if start and due and due < start:
             problem("due", f"{due} is before the start {start}")
-        if problems:
+        if problems or start is None or due is None:  # both required: a missing one is a problem
             continue
         campaigns.append(
             Campaign(
@@ -256,15 +256,18 @@ def campaign_progress(
 
 # Reading the file ---------------------------------------------------------------------------------
 
+# Records a problem of one campaign: (field, what is wrong)
+Problem = Callable[[str, str], None]
 
-class _LinedDict(dict[str, Any]):
+
+class _LinedDict(dict[Hashable, Any]):
     """A YAML mapping that remembers its line and the line of each key (1-based)."""
 
     line: int = 1
     lines: dict[str, int]
 
 
-class _LinedList(list):
+class _LinedList(list[Any]):
     lines: list[int]
 
 
@@ -284,7 +287,8 @@ class _LineLoader(yaml.SafeLoader):
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _LineLoader.construct_mapping)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _LineLoader.construct_sequence)
 # Dates stay text until _date reads them, so a bad one (2026-13-02) is a problem with its line, not a crash.
-_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
+# types-PyYAML bind add_constructor's callable to a Loader; SafeConstructor's own methods are one at run time
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)  # type: ignore[type-var]
 
 
 def _line(items: Any, index: int) -> int:
@@ -292,7 +296,7 @@ def _line(items: Any, index: int) -> int:
     return lines[index] if lines and index < len(lines) else 1
 
 
-def _names(value: Any, field: str, problem) -> list[str]:
+def _names(value: Any, field: str, problem: Problem) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
@@ -303,7 +307,7 @@ def _names(value: Any, field: str, problem) -> list[str]:
     return list(dict.fromkeys(item.strip() for item in value))
 
 
-def _campaign_teams(value, known: set[str], audited: set[str], teams: pd.DataFrame, problem) -> list[str]:
+def _campaign_teams(value: Any, known: set[str], audited: set[str], teams: pd.DataFrame, problem: Problem) -> list[str]:
     if value == ALL_TEAMS:
         return sorted(audited, key=str.casefold)
     if isinstance(value, str):
@@ -322,7 +326,7 @@ def _campaign_teams(value, known: set[str], audited: set[str], teams: pd.DataFra
     return sorted(members, key=str.casefold)
 
 
-def _date(value: Any, field: str, problem) -> dt.date | None:
+def _date(value: Any, field: str, problem: Problem) -> dt.date | None:
     if value in (None, ""):
         return None
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
@@ -334,7 +338,7 @@ def _date(value: Any, field: str, problem) -> dt.date | None:
         return None
 
 
-def load_for_audit(catalog: str | os.PathLike, teams: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
+def load_for_audit(catalog: str | os.PathLike[str], teams: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
     """The campaigns beside ``catalog`` (or of ``READINESS_CAMPAIGNS``), validated, as the table the audit stages."""
     path = campaigns_path(catalog)
     implemented = [check.id for check in load_catalogue().implemented()]

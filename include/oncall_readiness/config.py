@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from oncall_readiness.errors import SettingError
 
@@ -55,6 +55,12 @@ class Setting(Generic[T]):
         if value is None:
             raise SettingError(f"{self.name} is not set: it must be {self.kind} ({self.meaning})")
         return value
+
+    def declared_default(self) -> T:
+        """The default this module declares, for a setting that has one (the signature's default of its reader)."""
+        if self.default is None:
+            raise SettingError(f"{self.name} has no default")
+        return self.default
 
     @property
     def documented_default(self) -> str:
@@ -235,7 +241,7 @@ EMAIL_FROM = Setting(
     "the sender of the weekly emails and the alerts",
     default_text="the `smtp_default` connection's `from_email` extra, else `oncall-readiness@localhost`",
 )
-DIGEST_RECIPIENTS = Setting(
+DIGEST_RECIPIENTS: Setting[tuple[str, ...]] = Setting(
     "READINESS_DIGEST_RECIPIENTS",
     (),
     _emails,
@@ -276,7 +282,7 @@ PAGERDUTY_FROM = Setting(
     default_text="the `pagerduty_notes` connection's `from` extra",
 )
 
-SECTIONS: dict[str, tuple[Setting, ...]] = {
+SECTIONS: dict[str, tuple[Setting[Any], ...]] = {
     "The registry and the audit's files": (CATALOG, WAIVERS, CAMPAIGNS, HR_CSV),
     "Reading the sources": (
         SOURCE_RETRIES,
@@ -290,7 +296,7 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
     "Emails and alerts": (EMAIL_FROM, DIGEST_RECIPIENTS, EMAIL_TIMEZONE),
     "Incidents": (CURRENCY, NOTE_EVERY_MINUTES, PAGERDUTY_FROM),
 }
-SETTINGS: dict[str, Setting] = {setting.name: setting for settings in SECTIONS.values() for setting in settings}
+SETTINGS: dict[str, Setting[Any]] = {setting.name: setting for settings in SECTIONS.values() for setting in settings}
 
 
 def markdown() -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,11 @@ def is_in(column: pd.Series, values: Iterable[object]) -> pd.Series:
         return column.isin(values)
     texts = pa.array(column.array)
     try:
-        value_set = pa.array(values if isinstance(values, _ARRAYS) else list(values), from_pandas=True)
+        # pyarrow-stubs type array() per element type only; any values are accepted, their type inferred
+        value_set: pa.Array[Any] = pa.array(
+            values if isinstance(values, _ARRAYS) else list(values),  # type: ignore[arg-type]
+            from_pandas=True,
+        )
         value_set = value_set.cast(texts.type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
         return column.isin(values)
@@ -39,7 +44,11 @@ def is_in(column: pd.Series, values: Iterable[object]) -> pd.Series:
     return pd.Series(hits.to_numpy(zero_copy_only=False), index=column.index, name=column.name)
 
 
-def records(frame: pd.DataFrame) -> Iterator[tuple]:
-    """``frame.itertuples(index=False)``, each column read once with ``tolist``."""
-    row = namedtuple("Row", frame.columns, rename=True)  # noqa: PYI024 (columns known only at run time)
+def records(frame: pd.DataFrame) -> Iterator[Any]:
+    """``frame.itertuples(index=False)``, each column read once with ``tolist``.
+
+    Rows are named tuples whose fields are the frame's columns: known only at run time, so typed ``Any``.
+    """
+    # mypy types a namedtuple from literal field names only (here the columns: known only at run time)
+    row = namedtuple("Row", frame.columns, rename=True)  # type: ignore[misc]  # noqa: PYI024
     return map(row._make, zip(*(frame.iloc[:, i].tolist() for i in range(frame.shape[1])), strict=True))

@@ -41,6 +41,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -71,7 +72,7 @@ def empty_joiners() -> pd.DataFrame:
     return pd.DataFrame(columns=COLUMNS, dtype=object)
 
 
-def joiner_facts(teams: Iterable[str], *, path: str | os.PathLike | None = None) -> dict[str, pd.DataFrame]:
+def joiner_facts(teams: Iterable[str], *, path: str | os.PathLike[str] | None = None) -> dict[str, pd.DataFrame]:
     """``{"registry_hr_joiners": rows}`` of the export (``path``, else ``$READINESS_HR_CSV``); empty without one."""
     path = Path(path) if path is not None else configured_hr_path()
     if path is None:
@@ -81,7 +82,7 @@ def joiner_facts(teams: Iterable[str], *, path: str | os.PathLike | None = None)
     return {TABLE: joiners}
 
 
-def load_hr_joiners(path: str | os.PathLike, *, teams: Iterable[str]) -> pd.DataFrame:
+def load_hr_joiners(path: str | os.PathLike[str], *, teams: Iterable[str]) -> pd.DataFrame:
     """Read and validate the export; ``teams`` are the registry's team names (compared without case).
 
     Raises :class:`HRExportError` listing every problem, one per line.
@@ -105,13 +106,13 @@ def load_hr_joiners(path: str | os.PathLike, *, teams: Iterable[str]) -> pd.Data
             [f"{shown}:1: missing column {column!r} (the header must name {expected})" for column in missing]
         )
     problems: list[str] = []
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     first_line: dict[tuple[str, str], int] = {}
     for line, fields in enumerate(reader, start=2):
         if not any(field.strip() for field in fields):
             continue  # blank line
 
-        def value(column: str, fields=fields) -> str:
+        def value(column: str, fields: list[str] = fields) -> str:
             position = index.get(column)
             return fields[position].strip() if position is not None and position < len(fields) else ""
 

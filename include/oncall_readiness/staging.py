@@ -29,7 +29,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, TypeAlias
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeAlias
 
 import pandas as pd
 
@@ -106,11 +106,12 @@ class Step:
     def __str__(self) -> str:
         return str(self.location)
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         """What the step's commit marker says; a step without one was not run (or was killed)."""
         path = self._file(STATUS_FILE)
         try:
-            return json.loads(self._fs.cat_file(path))  # a GET, never a possibly stale listing
+            status: dict[str, Any] = json.loads(self._fs.cat_file(path))  # a GET, never a possibly stale listing
+            return status
         except FileNotFoundError:
             return {"ok": False, "reason": NOT_RUN}
         except ValueError:  # cannot happen with a one-put commit; never trust a half file
@@ -150,7 +151,9 @@ class Step:
         # A status written before attempts existed names its tables only: they sit in the step folder.
         return status.get("files") or {name: f"{name}.parquet" for name in status["tables"]}
 
-    def _commit(self, status: dict, names: Mapping[str, str], writers: Mapping[str, Callable[[BinaryIO], None]]) -> str:
+    def _commit(
+        self, status: dict[str, Any], names: Mapping[str, str], writers: Mapping[str, Callable[[BinaryIO], None]]
+    ) -> str:
         attempt = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         committed = False
         try:
@@ -167,7 +170,7 @@ class Step:
         self._drop_attempts(keep=attempt)
         return str(self.location)
 
-    def _put_status(self, status: dict) -> None:
+    def _put_status(self, status: dict[str, Any]) -> None:
         """The commit: one put on an object store; on a local disk, a rename over the old status."""
         data = json.dumps(status).encode()
         final = self._file(STATUS_FILE)
@@ -205,7 +208,10 @@ def _parquet_writer(frame: pd.DataFrame) -> Callable[[BinaryIO], None]:
 
 
 def _bytes_writer(data: bytes) -> Callable[[BinaryIO], None]:
-    return lambda out: out.write(data)
+    def write(out: BinaryIO) -> None:
+        out.write(data)
+
+    return write
 
 
 def step_at(location: str) -> Step:
@@ -249,7 +255,7 @@ class RunStaging:
     def read_files(self, step: str) -> dict[str, bytes]:
         return self.step(step).read_files()
 
-    def status(self, step: str) -> dict:
+    def status(self, step: str) -> dict[str, Any]:
         return self.step(step).status()
 
     def table_path(self, step: str, table: str) -> StagingPath:

@@ -13,9 +13,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from oncall_readiness import config
 from oncall_readiness.staging import RunStaging, StagingPath, filesystem, staging_root
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +53,7 @@ def clean_staging(
     return {"deleted_runs": deleted, "kept_old_runs": kept}
 
 
-def _folders(fs, path: str) -> list[str]:
+def _folders(fs: AbstractFileSystem, path: str) -> list[str]:
     fs.invalidate_cache(path)  # another worker may have written or deleted since this process listed
     try:
         return [entry["name"] for entry in fs.ls(path, detail=True) if entry["type"] == "directory"]
@@ -63,12 +68,12 @@ def _audit_date(path: str) -> dt.date | None:
         return None  # not ours
 
 
-def _last_written(fs, path: str) -> dt.datetime:
+def _last_written(fs: AbstractFileSystem, path: str) -> dt.datetime:
     stamps = [_modified(info) for info in fs.find(path, detail=True).values()]
     return max(stamps, default=dt.datetime.min.replace(tzinfo=dt.UTC))
 
 
-def _modified(info: dict) -> dt.datetime:
+def _modified(info: Mapping[str, Any]) -> dt.datetime:
     """When a file was last written, as each filesystem reports it (local, S3, GCS)."""
     if "mtime" in info:
         return dt.datetime.fromtimestamp(float(info["mtime"]), dt.UTC)
@@ -80,7 +85,7 @@ def _modified(info: dict) -> dt.datetime:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
 
-def _remove(fs, path: str) -> None:
+def _remove(fs: AbstractFileSystem, path: str) -> None:
     with contextlib.suppress(FileNotFoundError):  # a concurrent clean-up got there first
         fs.rm(path, recursive=True)
     fs.invalidate_cache(path)

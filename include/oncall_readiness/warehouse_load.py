@@ -21,9 +21,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _registered = itertools.count()
 
@@ -51,10 +55,10 @@ def load_frame(frame: pd.DataFrame, table: sa.Table, audit_date: dt.date | None)
     return out.reset_index(drop=True)
 
 
-def records(load: pd.DataFrame) -> list[dict]:
+def records(load: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as plain Python values for ``executemany``: NA becomes None, timestamps ``datetime``."""
     out = load.astype(object).where(load.notna(), None)
-    rows = out.to_dict("records")
+    rows = cast("list[dict[str, Any]]", out.to_dict("records"))  # pandas-stubs: labels Hashable; here column names
     for row in rows:
         for key, value in row.items():
             if isinstance(value, pd.Timestamp):
@@ -91,10 +95,18 @@ def _names(conn: sa.Connection, table: sa.Table) -> tuple[str, str]:
     return preparer.format_table(table), ", ".join(preparer.quote(column.name) for column in table.columns)
 
 
+def _driver_connection(conn: sa.Connection) -> Any:
+    """The DB-API driver's own connection under ``conn`` (its bulk calls are the driver's, untyped)."""
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise sa.exc.InvalidRequestError("the publish's connection has no driver connection (it was invalidated)")
+    return driver
+
+
 # --- DuckDB: register an Arrow table, INSERT ... SELECT ------------------------------------------
 
 
-def _arrow_type(column: sa.Column):
+def _arrow_type(column: sa.Column[Any]) -> pa.DataType:
     import pyarrow as pa
 
     kind = column.type
@@ -111,7 +123,7 @@ def _arrow_type(column: sa.Column):
     return pa.string()
 
 
-def _arrow_table(table: sa.Table, load: pd.DataFrame):
+def _arrow_table(table: sa.Table, load: pd.DataFrame) -> pa.Table:
     import pyarrow as pa
 
     arrays = []
@@ -132,7 +144,7 @@ def _arrow_table(table: sa.Table, load: pd.DataFrame):
 
 def _insert_duckdb(conn: sa.Connection, table: sa.Table, load: pd.DataFrame) -> None:
     rows = _arrow_table(table, load)
-    duck = conn.connection.driver_connection  # the publish's own DuckDB connection: same transaction
+    duck = _driver_connection(conn)  # the publish's own DuckDB connection: same transaction
     view = f"readiness_load_{next(_registered)}"
     qualified, columns = _names(conn, table)
     duck.register(view, rows)
@@ -145,7 +157,7 @@ def _insert_duckdb(conn: sa.Connection, table: sa.Table, load: pd.DataFrame) -> 
 # --- PostgreSQL: COPY FROM STDIN in CSV -------------------------------------------------------------
 
 
-def _csv_column(column: sa.Column, values: pd.Series) -> pd.Series:
+def _csv_column(column: sa.Column[Any], values: pd.Series) -> pd.Series:
     """One column as CSV fields: NULL an unquoted empty field, text always quoted (so "" stays an empty string)."""
     missing = values.isna()
     present = values[~missing]
@@ -153,10 +165,11 @@ def _csv_column(column: sa.Column, values: pd.Series) -> pd.Series:
         text = _csv_text(column.type, present)
     except (TypeError, ValueError, AttributeError) as error:
         raise _Untypable(f"{column.name}: {error}") from None
-    return pd.concat([text, pd.Series("", index=values.index[missing], dtype=object)]).reindex(values.index)
+    fields: pd.Series = pd.concat([text, pd.Series("", index=values.index[missing], dtype=object)])
+    return fields.reindex(values.index)
 
 
-def _csv_text(kind: sa.types.TypeEngine, present: pd.Series) -> pd.Series:
+def _csv_text(kind: sa.types.TypeEngine[Any], present: pd.Series) -> pd.Series:
     if isinstance(kind, sa.Boolean):
         if not present.isin([True, False]).all():
             raise TypeError("a boolean column holds other values")
@@ -179,9 +192,10 @@ def _csv_text(kind: sa.types.TypeEngine, present: pd.Series) -> pd.Series:
 
 def _copy_postgresql(conn: sa.Connection, table: sa.Table, load: pd.DataFrame) -> None:
     fields = [_csv_column(column, load[column.name]).astype(str) for column in table.columns]
-    lines = fields[0].str.cat(fields[1:], sep=",") if len(fields) > 1 else fields[0]
+    # pandas-stubs omit a list of Series from str.cat's others, which pandas takes (one per column)
+    lines = fields[0].str.cat(fields[1:], sep=",") if len(fields) > 1 else fields[0]  # type: ignore[arg-type]
     buffer = io.StringIO("\n".join(lines) + "\n")
     qualified, columns = _names(conn, table)
-    raw = conn.connection.driver_connection  # the publish's own psycopg2 connection: same transaction
+    raw = _driver_connection(conn)  # the publish's own psycopg2 connection: same transaction
     with raw.cursor() as cursor:
         cursor.copy_expert(f"COPY {qualified} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)

@@ -112,7 +112,9 @@ def _implicit_tag(node: yaml.Node) -> str:
     """The tag YAML gives ``node`` when the file writes none."""
     if isinstance(node, yaml.ScalarNode):
         plain = not node.style  # None from the Python parser, "" from libyaml
-        return _RESOLVER.resolve(yaml.ScalarNode, node.value, (plain, not plain))
+        # types-PyYAML leave BaseResolver.resolve unannotated
+        tag: str = _RESOLVER.resolve(yaml.ScalarNode, node.value, (plain, not plain))  # type: ignore[no-untyped-call]
+        return tag
     if isinstance(node, yaml.SequenceNode):
         return _RESOLVER.DEFAULT_SEQUENCE_TAG
     return _RESOLVER.DEFAULT_MAPPING_TAG

@@ -111,7 +111,9 @@ def team_addresses(warehouse: Warehouse, audit_date: dt.date) -> dict[str, str]:
         f"SELECT team, email FROM {_qualified(warehouse, 'facts_registry_teams')} WHERE audit_date = :day",
         day=audit_date,
     )
-    return {str(row.team): row.email for row in frame.itertuples(index=False) if isinstance(row.email, str) and row.email}
+    return {
+        str(row.team): row.email for row in frame.itertuples(index=False) if isinstance(row.email, str) and row.email
+    }
 
 
 def _scorecard(warehouse: Warehouse, day: dt.date) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import hashlib
 import html
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Any
 
 from oncall_readiness.alerts.changes import LEVEL_DROP, Change
 
@@ -46,11 +47,11 @@ def build_email(
     return message
 
 
-def slack_message(team: str, changes: list[Change], *, page_url: str | None) -> dict:
+def slack_message(team: str, changes: list[Change], *, page_url: str | None) -> dict[str, Any]:
     """The Slack webhook payload: a fallback ``text`` and Block Kit sections (mrkdwn escaped)."""
     lines = [f"• {_mrkdwn(change.sentence())}" for change in changes]
     header = _mrkdwn(subject(team, changes).removeprefix("[Readiness] "))
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*On-call readiness: {header}*"}},
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
     ]

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -35,6 +35,11 @@ from oncall_readiness import schema
 from oncall_readiness.api.models import ExternalResult, Gate, Scorecard, StoredExternalResult, TeamReport
 from oncall_readiness.errors import ReadinessError
 
+if TYPE_CHECKING:
+    from oncall_readiness.warehouse import Warehouse
+
+T = TypeVar("T")
+
 log = logging.getLogger(__name__)
 
 DAG_ID = "readiness_audit"
@@ -42,7 +47,7 @@ WAREHOUSE_CONNECTION = "readiness_warehouse"
 PREFIX = "/v1"
 
 
-def _requires(method: str) -> Callable:
+def _requires(method: Literal["GET", "POST"]) -> Callable[[Request], Awaitable[Any]]:
     """A dependency: Airflow's JWT validated, then ``method`` access to the runs of ``readiness_audit``."""
 
     async def authorize(request: Request) -> Any:
@@ -92,7 +97,7 @@ async def _unavailable(request: Request, exc: WarehouseUnavailable) -> Response:
 
 
 @contextmanager
-def _warehouse(*, write: bool = False) -> Iterator[Any]:
+def _warehouse(*, write: bool = False) -> Iterator[Warehouse]:
     """The warehouse of ``readiness_warehouse`` for this request (read-only unless ``write``)."""
     import sqlalchemy as sa
 
@@ -121,7 +126,7 @@ def _warehouse(*, write: bool = False) -> Iterator[Any]:
         warehouse.dispose()
 
 
-def _answer(read: Callable[[Any], Any]) -> Any:
+def _answer(read: Callable[[Warehouse], T]) -> T:
     from oncall_readiness.api.queries import NotFound
 
     with _warehouse() as warehouse:

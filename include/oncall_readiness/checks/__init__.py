@@ -46,7 +46,7 @@ class CheckOutcome:
     findings: pd.DataFrame  # FINDING_COLUMNS
 
 
-def worst(outcomes: pd.Series) -> str:
+def worst(outcomes: pd.Series[str]) -> str:
     return min(outcomes, key=SEVERITY.__getitem__)
 
 
@@ -63,8 +63,8 @@ def results_from_findings(teams: pd.Series, findings: pd.DataFrame, *, all_clear
     worst_message = dict(zip(first["team"].tolist(), first["message"].tolist(), strict=True))
     counts = problems["team"].value_counts().to_dict()
     statuses, reasons = [], []
-    teams = teams.tolist()
-    for team in teams:
+    team_names = teams.tolist()
+    for team in team_names:
         if team not in worst_outcome:
             statuses.append("pass")
             reasons.append(all_clear)
@@ -73,7 +73,7 @@ def results_from_findings(teams: pd.Series, findings: pd.DataFrame, *, all_clear
         suffix = f" (and {more} more finding{'s' if more > 1 else ''})" if more else ""
         statuses.append(worst_outcome[team])
         reasons.append(f"{worst_message[team]}{suffix}.")
-    return pd.DataFrame({"team": teams, "status": statuses, "reason": reasons}, columns=RESULT_COLUMNS)
+    return pd.DataFrame({"team": team_names, "status": statuses, "reason": reasons}, columns=RESULT_COLUMNS)
 
 
 def one_per_subject(findings: pd.DataFrame) -> pd.DataFrame:

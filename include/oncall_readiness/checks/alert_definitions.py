@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,8 +65,14 @@ class Matcher:
     value: str
 
     @cached_property
-    def pattern(self) -> re.Pattern | None:
+    def pattern(self) -> re.Pattern[str] | None:
         return re.compile(self.value) if self.op in ("=~", "!~") else None
+
+    def _regex(self) -> re.Pattern[str]:
+        """The pattern of a ``=~`` or ``!~`` matcher (the only operators left once ``=`` and ``!=`` are)."""
+        if self.pattern is None:
+            raise AlertSelectorError(f"{self}: unknown operator {self.op!r}")
+        return self.pattern
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         actual = labels.get(self.name, "")
@@ -73,7 +80,7 @@ class Matcher:
             return actual == self.value
         if self.op == "!=":
             return actual != self.value
-        found = self.pattern.fullmatch(actual) is not None
+        found = self._regex().fullmatch(actual) is not None
         return found if self.op == "=~" else not found
 
     def mask(self, values: pd.Series) -> pd.Series:
@@ -82,7 +89,7 @@ class Matcher:
             return values == self.value
         if self.op == "!=":
             return values != self.value
-        found = values.str.fullmatch(self.pattern).astype(bool)
+        found = values.str.fullmatch(self._regex()).astype(bool)
         return found if self.op == "=~" else ~found
 
     def __str__(self) -> str:
@@ -248,7 +255,7 @@ def _match(services: pd.DataFrame, rules: pd.DataFrame) -> tuple[pd.DataFrame, p
     every rule for every service made the check grow with services x rules (minutes at 2,000 teams).
     """
     label_values: dict[str, pd.Series] = {}
-    label_index: dict[str, dict[str, np.ndarray]] = {}
+    label_index: dict[str, dict[Hashable, np.ndarray]] = {}
 
     def values(name: str) -> pd.Series:
         if name not in label_values:
@@ -311,13 +318,13 @@ def _match(services: pd.DataFrame, rules: pd.DataFrame) -> tuple[pd.DataFrame, p
     return matches, pd.DataFrame(findings, columns=FINDING_COLUMNS)
 
 
-def _rule_sources(sources: np.ndarray, dtype) -> str:
+def _rule_sources(sources: np.ndarray, dtype: np.dtype[Any] | pd.api.extensions.ExtensionDtype) -> str:
     """``2 in Prometheus, 1 in Grafana``: the matched rules' sources, the most frequent first."""
     distinct = set(sources)
     if len(distinct) == 1:  # the usual case, without a Series per service
         return f"{len(sources)} in {next(iter(distinct)).capitalize()}"
     counts = pd.Series(sources, dtype=dtype).value_counts()
-    return ", ".join(f"{n} in {source.capitalize()}" for source, n in counts.items())
+    return ", ".join(f"{n} in {str(source).capitalize()}" for source, n in counts.items())
 
 
 def _rule_findings(matches: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:

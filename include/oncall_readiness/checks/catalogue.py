@@ -8,13 +8,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import yaml
 
 from oncall_readiness import schema
 from oncall_readiness.errors import CatalogueError
+
+if TYPE_CHECKING:
+    from oncall_readiness.checks import CheckInput, CheckOutcome
 
 CATALOGUE_PATH = Path(__file__).with_name("checks.yaml")
 STATUSES = schema.STATUSES  # worst first
@@ -70,17 +73,19 @@ class CheckDefinition:
     def implemented(self) -> bool:
         return self.status == "implemented"
 
-    def evaluator(self) -> Callable:
+    def evaluator(self) -> Callable[[CheckInput], CheckOutcome]:
         """The function the catalogue entry names (``function: oncall_readiness.checks.<module>:evaluate``).
 
         An external check's function serves every external check: it is given the check's id.
         """
-        evaluate = pkgutil.resolve_name(self.function)
+        if self.function is None:
+            raise CatalogueError(f"check {self.id!r} names no `function` in checks.yaml")
+        evaluate: Callable[..., CheckOutcome] = pkgutil.resolve_name(self.function)
         if self.kind != EXTERNAL:
             return evaluate
 
         @functools.wraps(evaluate)
-        def evaluate_external(audit: Any) -> Any:
+        def evaluate_external(audit: CheckInput) -> CheckOutcome:
             return evaluate(audit, check_id=self.id)
 
         return evaluate_external
@@ -128,14 +133,14 @@ class Catalogue:
         starting where it was written (``places``, by (team, check_id, key))."""
         problems = []
         for row in overrides.itertuples(index=False):
-            check = self.checks.get(row.check_id)
+            check = self.checks.get(str(row.check_id))
             problem = (
-                threshold_problem(check, row.key, row.value)
+                threshold_problem(check, str(row.key), str(row.value))
                 if check
                 else f"no check {row.check_id!r} in checks.yaml (checks: {', '.join(sorted(self.checks))})"
             )
             if problem:
-                where = places.get((row.team, row.check_id, row.key), f"team {row.team!r}")
+                where = places.get((str(row.team), str(row.check_id), str(row.key)), f"team {row.team!r}")
                 problems.append(f"{where}: {problem}")
         return problems
 
@@ -167,7 +172,7 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
     )
 
 
-def _definition(entry: dict, path: Path) -> CheckDefinition:
+def _definition(entry: dict[str, Any], path: Path) -> CheckDefinition:
     missing = {"id", "title", "status", "sources", "weight", "rationale", "rubric", "remediation"} - entry.keys()
     if missing:
         raise CatalogueError(f"{path}: check {entry.get('id', '?')!r} lacks {', '.join(sorted(missing))}")
@@ -194,9 +199,9 @@ def _definition(entry: dict, path: Path) -> CheckDefinition:
     )
 
 
-def _kind(entry: dict, path: Path) -> str:
+def _kind(entry: dict[str, Any], path: Path) -> str:
     """``computed`` (the default) or ``external`` (pushed results; see checks/external.py)."""
-    kind = entry.get("kind", "computed")
+    kind: str = entry.get("kind", "computed")
     if kind not in KINDS:
         raise CatalogueError(f"{path}: check {entry['id']!r} `kind` must be one of {', '.join(KINDS)}, got {kind!r}")
     return kind
@@ -277,7 +282,7 @@ def _outside(key: str, text: str | None, values: tuple[str, ...]) -> str:
     return f"{key} {text or 'not set'} (the check applies to {key} {' or '.join(values)})"
 
 
-def _check_function(entry: dict, path: Path) -> None:
+def _check_function(entry: dict[str, Any], path: Path) -> None:
     """An implemented check names a callable in the checks package; say which entry when it does not."""
     function = entry.get("function")
     where = f"{path}: check {entry['id']!r}"
@@ -303,10 +308,11 @@ def team_thresholds(check: CheckDefinition, teams: pd.Series, overrides: pd.Data
         frame[name] = threshold.default
     mine = overrides[overrides["check_id"] == check.id] if len(overrides) else overrides
     for row in mine.itertuples(index=False):
-        problem = threshold_problem(check, str(row.key), str(row.value))
+        key, value = str(row.key), str(row.value)  # annotations: text
+        problem = threshold_problem(check, key, value)
         if problem:
             raise CatalogueError(f"team {row.team!r}: annotation 'readiness/{check.id}.{row.key}': {problem}")
-        frame.loc[frame["team"] == row.team, row.key] = type(check.thresholds[row.key].default)(row.value)
+        frame.loc[frame["team"] == row.team, key] = type(check.thresholds[key].default)(value)
     return frame.set_index("team")
 
 

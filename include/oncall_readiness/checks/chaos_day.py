@@ -24,6 +24,7 @@ into a warn), and a pass drawn from half the data is the one result a team must 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, TypeAlias
 
 import pandas as pd
 
@@ -35,6 +36,11 @@ ANNOTATION = "readiness/last-chaos-day"
 EVENT_COLUMNS = ["team", "uid", "start", "day", "summary", "write_up_url", "recurring"]
 # The calendar's state: read, not connected (optional), or else why it could not be read or trusted.
 READ, NOT_CONNECTED = "read", "not configured"
+
+# One row of _last_and_next's frame (a named tuple of its columns)
+TeamRow: TypeAlias = Any
+# team, subject, outcome, message
+Finding = tuple[str, str, str, str]
 
 
 def evaluate(audit: CheckInput) -> CheckOutcome:
@@ -97,7 +103,7 @@ def _first_member_since(audit: CheckInput) -> pd.Series:
     return earliest.where(~undated).rename("first_member_since")
 
 
-def _judge(team, calendar: str) -> tuple[dict, list[tuple]]:
+def _judge(team: TeamRow, calendar: str) -> tuple[dict[str, str], list[Finding]]:
     """The team's result and findings (team, subject, outcome, message)."""
     status, reason = _by_age(team, calendar)
     recent = status == "pass"
@@ -117,7 +123,7 @@ def _judge(team, calendar: str) -> tuple[dict, list[tuple]]:
     return result, findings
 
 
-def _by_age(team, calendar: str) -> tuple[str, str]:
+def _by_age(team: TeamRow, calendar: str) -> tuple[str, str]:
     if pd.isna(team.last_day):
         if calendar == READ:
             return "fail", f"No Chaos Day recorded, neither in {ANNOTATION} nor in the Chaos Day calendar"
@@ -132,17 +138,17 @@ def _by_age(team, calendar: str) -> tuple[str, str]:
     return "pass", reason
 
 
-def _is_new(team) -> bool:
+def _is_new(team: TeamRow) -> bool:
     return bool(pd.notna(team.first_member_since) and team.new_team)
 
 
-def _new_team_reason(team, reason: str) -> str:
+def _new_team_reason(team: TeamRow, reason: str) -> str:
     due = team.first_member_since + pd.Timedelta(days=int(team.max_days))
     joined = _day(team.first_member_since)
     return f"{reason}, but the team is new (its first member joined {joined}): first Chaos Day due by {_day(due)}"
 
 
-def _calendar_unreadable(team, status: str, reason: str, why: str) -> tuple[str, str]:
+def _calendar_unreadable(team: TeamRow, status: str, reason: str, why: str) -> tuple[str, str]:
     """Unknown, saying what the annotation alone would give."""
     if status == "pass":
         return "unknown", f"The Chaos Day calendar could not be read: {why}; {reason} by {ANNOTATION} alone"
@@ -153,7 +159,7 @@ def _calendar_unreadable(team, status: str, reason: str, why: str) -> tuple[str,
     return "unknown", f"The Chaos Day calendar could not be read: {why}; {alone}"
 
 
-def _last_finding(team, status: str, reason: str) -> tuple:
+def _last_finding(team: TeamRow, status: str, reason: str) -> Finding:
     if not team.from_event:
         return (team.team, f"team:{team.team}", status, reason)
     link = team.held_write_up_url
@@ -162,24 +168,24 @@ def _last_finding(team, status: str, reason: str) -> tuple:
     return (team.team, _subject(team.held_uid, team.held_day, team.held_recurring), status, message)
 
 
-def _next_finding(team) -> tuple:
+def _next_finding(team: TeamRow) -> Finding:
     message = f"Chaos Day {_quoted(team.next_summary)} is planned for {_day(team.next_day)}"
     return (team.team, _subject(team.next_uid, team.next_day, team.next_recurring), "pass", message)
 
 
-def _subject(uid: str, day, recurring) -> str:
+def _subject(uid: str, day: object, recurring: object) -> str:
     """``event:<uid>``; an occurrence of a recurring series also names its date."""
     return f"event:{uid}/{_day(day)}" if bool(recurring) else f"event:{uid}"
 
 
-def _quoted(summary) -> str:
+def _quoted(summary: Any) -> str:  # a cell: text, or missing
     return f'"{summary}"' if pd.notna(summary) else "an untitled event"
 
 
-def _day(value) -> str:
+def _day(value: object) -> str:
     return pd.Timestamp(value).strftime("%Y-%m-%d") if isinstance(value, dt.date | pd.Timestamp) else str(value)
 
 
-def _ago(count) -> str:
+def _ago(count: float) -> str:
     count = int(count)
     return "today" if count == 0 else f"{count} day{'s' if count != 1 else ''} ago"

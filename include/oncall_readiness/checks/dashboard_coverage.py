@@ -13,6 +13,8 @@ The team's status is its worst service's; a team without services passes.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, results_from_findings
@@ -72,7 +74,14 @@ def _titles_per_service(services: pd.DataFrame, dashboards: pd.DataFrame) -> dic
     return titles
 
 
-def _finding(team, service, selector, dashboard_selector, monitoring: list[str], logging: list[str]) -> dict:
+def _finding(
+    team: str,
+    service: str,
+    selector: Any,  # the selector tags are matched with (text, or missing)
+    dashboard_selector: Any,  # the annotation as written (text, or missing)
+    monitoring: list[str],
+    logging: list[str],
+) -> dict[str, str]:
     subject = f"service:{service}"
     if pd.isna(selector) or not selector:
         outcome = "fail"

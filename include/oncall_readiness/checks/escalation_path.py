@@ -22,6 +22,8 @@ A team's status is its worst finding; a team without services passes, saying so.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
+
 import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, one_per_subject, results_from_findings
@@ -35,6 +37,9 @@ from oncall_readiness.checks.oncall_timeline import (
     when,
 )
 from oncall_readiness.frames import is_in, records
+
+# A finding of one policy's timeline: subject, outcome, message (the team is added by its caller).
+Finding = tuple[str, str, str]
 
 WAKING_CONTACTS = ("phone", "sms", "push")
 MAX_WINDOWS = 3
@@ -71,7 +76,7 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
 class People:
     """Names and reachability of PagerDuty users, named as the registry names them where it can."""
 
-    def __init__(self, facts) -> None:
+    def __init__(self, facts: Mapping[str, pd.DataFrame]) -> None:
         users = facts["pagerduty_users"][["user_id", "name", "email"]]
         registry = facts["registry_people"].drop_duplicates("email")[["email", "person", "display_name"]]
         known = users.merge(registry, on="email", how="left")
@@ -92,7 +97,7 @@ class People:
     def name(self, user_id: str) -> str:
         return self.names.get(user_id) or f"PagerDuty user {user_id}"
 
-    def names_of(self, user_ids) -> str:
+    def names_of(self, user_ids: Iterable[str]) -> str:
         return ", ".join(sorted(self.name(user) for user in user_ids))
 
     def can_wake(self, user_id: str) -> bool:
@@ -104,7 +109,8 @@ def _first_waking_minutes(rules: pd.DataFrame, methods: pd.DataFrame) -> dict[st
     usable = methods.loc[~methods["blacklisted"].fillna(False).astype(bool), ["user_id", "contact_method_id"]]
     waking = rules[(rules["urgency"] == "high") & rules["contact_method_type"].isin(WAKING_CONTACTS)]
     waking = waking.merge(usable, on=["user_id", "contact_method_id"])
-    return waking.groupby("user_id")["start_delay_in_minutes"].min().astype(int).to_dict()
+    minutes = waking.groupby("user_id")["start_delay_in_minutes"].min().astype(int)
+    return dict(zip(minutes.index.tolist(), minutes.tolist(), strict=True))
 
 
 def _team_policies(services: pd.DataFrame, pagerduty: pd.DataFrame) -> pd.DataFrame:
@@ -135,7 +141,13 @@ def _policies(linked: pd.DataFrame) -> pd.DataFrame:
     return linked[["team", "escalation_policy_id"]].dropna().drop_duplicates()
 
 
-def _policy_findings(linked, by_policy: dict[str, PolicyTargets], facts, thresholds, people: People) -> pd.DataFrame:
+def _policy_findings(
+    linked: pd.DataFrame,
+    by_policy: dict[str, PolicyTargets],
+    facts: Mapping[str, pd.DataFrame],
+    thresholds: pd.DataFrame,
+    people: People,
+) -> pd.DataFrame:
     own = facts["registry_team_schedules"].groupby("team")["schedule_id"].agg(set)
     schedule_names = _schedule_names(facts)
     slowest_delay = thresholds["max_escalation_delay_minutes"].to_dict()  # not .at per team
@@ -166,7 +178,7 @@ def _policy_findings(linked, by_policy: dict[str, PolicyTargets], facts, thresho
     return pd.DataFrame(rows, columns=FINDING_COLUMNS)
 
 
-def _schedule_names(facts) -> dict[str, str]:
+def _schedule_names(facts: Mapping[str, pd.DataFrame]) -> dict[str, str]:
     schedules = facts["pagerduty_schedules"]
     return dict(zip(schedules["schedule_id"].tolist(), schedules["name"].tolist(), strict=True))
 
@@ -176,7 +188,7 @@ def _policy_name(policy: PolicyTargets | None, policy_id: str) -> str:
 
 
 def _structure_problems(
-    policy: PolicyTargets, name: str, own: set[str], schedule_names: dict, people: People
+    policy: PolicyTargets, name: str, own: set[str], schedule_names: dict[str, str], people: People
 ) -> list[str]:
     levels = policy.levels
     first = levels[0]
@@ -204,7 +216,14 @@ def _slow_levels(policy: PolicyTargets, name: str, most: int) -> list[str]:
     ]
 
 
-def _coverage_findings(linked, by_policy: dict[str, PolicyTargets], facts, thresholds, people, window) -> pd.DataFrame:
+def _coverage_findings(
+    linked: pd.DataFrame,
+    by_policy: dict[str, PolicyTargets],
+    facts: Mapping[str, pd.DataFrame],
+    thresholds: pd.DataFrame,
+    people: People,
+    window: Window,
+) -> pd.DataFrame:
     shifts = shifts_by_schedule(facts["pagerduty_oncall_shifts"])
     schedule_names = _schedule_names(facts)
     # A policy that pages for several teams is walked once.
@@ -229,11 +248,11 @@ def _coverage_findings(linked, by_policy: dict[str, PolicyTargets], facts, thres
     return findings.drop_duplicates(["team", "subject", "outcome", "message"])
 
 
-def _gaps(segments: list[Segment], schedule_names: dict) -> list[tuple]:
+def _gaps(segments: list[Segment], schedule_names: dict[str, str]) -> list[Finding]:
     schedules = sorted({s for segment in segments for s in segment.schedules})
     found = []
     for schedule in schedules:
-        gaps = [w for w, _ in spans(segments, lambda s, sid=schedule: True if not s.schedules.get(sid) else None)]
+        gaps = [w for w, _ in spans(segments, _nobody_on_call(schedule))]
         name = schedule_names.get(schedule, schedule)
         if gaps:
             found.append((f"schedule:{schedule}", "fail", f"Nobody is on call in {name} {_windows(gaps)}"))
@@ -242,8 +261,18 @@ def _gaps(segments: list[Segment], schedule_names: dict) -> list[tuple]:
     return found
 
 
-def _unreachable(segments: list[Segment], name: str, people: People) -> list[tuple]:
-    def asleep(segment: Segment):
+def _nobody_on_call(schedule: str) -> Callable[[Segment], bool | None]:
+    """A ``spans`` key: True where nobody is on call in ``schedule``."""
+    return lambda segment: True if not segment.schedules.get(schedule) else None
+
+
+def _at_first_level(user: str) -> Callable[[Segment], bool | None]:
+    """A ``spans`` key: True where the first level pages ``user``."""
+    return lambda segment: True if segment.levels and user in segment.levels[0] else None
+
+
+def _unreachable(segments: list[Segment], name: str, people: People) -> list[Finding]:
+    def asleep(segment: Segment) -> frozenset[str] | None:
         first = segment.levels[0]
         return first if first and not any(people.can_wake(user) for user in first) else None
 
@@ -258,13 +287,13 @@ def _unreachable(segments: list[Segment], name: str, people: People) -> list[tup
     return found
 
 
-def _slow_to_wake(segments: list[Segment], name: str, people: People, slowest: int) -> list[tuple]:
+def _slow_to_wake(segments: list[Segment], name: str, people: People, slowest: int) -> list[Finding]:
     found = []
     for user in sorted({user for segment in segments if segment.levels for user in segment.levels[0]}):
         minutes = people.first_wake.get(user)
         if minutes is None or minutes <= slowest:
             continue
-        on_call = [w for w, _ in spans(segments, lambda s, u=user: True if s.levels and u in s.levels[0] else None)]
+        on_call = [w for w, _ in spans(segments, _at_first_level(user))]
         message = (
             f"{people.name(user)} is on call at the first level of {name} {_windows(on_call)} but is first "
             f"called, texted or pushed {minutes} minutes after a page; at most {slowest} are allowed"
@@ -273,8 +302,8 @@ def _slow_to_wake(segments: list[Segment], name: str, people: People, slowest: i
     return found
 
 
-def _same_people(segments: list[Segment], policy_id: str, name: str, people: People) -> list[tuple]:
-    def repeated(segment: Segment):
+def _same_people(segments: list[Segment], policy_id: str, name: str, people: People) -> list[Finding]:
+    def repeated(segment: Segment) -> frozenset[str] | None:
         first, later = segment.levels[0], frozenset().union(*segment.levels[1:])
         return first if len(segment.levels) > 1 and first and later <= first else None
 

@@ -18,6 +18,8 @@ fixes configuration. A team without joiners passes.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, results_from_findings
@@ -87,7 +89,7 @@ def recent_joiners(audit: CheckInput) -> pd.DataFrame:
     day = (instant.tz_convert("UTC").tz_localize(None) if instant.tzinfo else instant).normalize()
     days_in = (day - people["start_date"]).dt.days
     window = people["team"].map(audit.thresholds["joiner_days"]).astype(float)
-    recent = days_in.between(0, window) & days_in.notna()
+    recent: pd.Series[bool] = days_in.between(0, window) & days_in.notna()
     return people.assign(days_in=days_in)[recent].reset_index(drop=True)
 
 
@@ -123,7 +125,7 @@ def _with_hr_export(people: pd.DataFrame, hr: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([keyed[list(added.columns)], added], ignore_index=True)
 
 
-def _finding(row) -> dict:
+def _finding(row: Any) -> dict[str, str]:  # row: one of recent_joiners' with their access
     problems, config_problem = [], False
     if not row.has_pagerduty:
         problems.append("has no PagerDuty user")

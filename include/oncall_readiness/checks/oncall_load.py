@@ -18,6 +18,9 @@ A team's status is its worst finding; a team whose members had no interruptions 
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
+from typing import Any
+
 import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, one_per_subject, results_from_findings
@@ -58,7 +61,7 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     return CheckOutcome(results=results, findings=findings)
 
 
-def _all_clear(limits: dict, days: int) -> str:
+def _all_clear(limits: Mapping[Hashable, Any], days: int) -> str:
     """The pass reason, with the team's own limits (thresholds may differ per team)."""
     return ALL_CLEAR.format(
         sleep=int(limits["max_sleep_interruptions_per_week"]),
@@ -68,7 +71,7 @@ def _all_clear(limits: dict, days: int) -> str:
     )
 
 
-def _members(facts, teams: pd.Series) -> pd.DataFrame:
+def _members(facts: Mapping[str, pd.DataFrame], teams: pd.Series) -> pd.DataFrame:
     """team, person, name, user_id of every member who takes on-call turns (not exempt) with a PagerDuty user."""
     people = facts["registry_people"]
     people = people[is_in(people["team"], teams) & people["oncall_exempt"].isna()]
@@ -77,7 +80,7 @@ def _members(facts, teams: pd.Series) -> pd.DataFrame:
     return members.assign(name=members["display_name"].fillna(members["person"]))[["team", "person", "name", "user_id"]]
 
 
-def _service_names(facts) -> dict[str, str]:
+def _service_names(facts: Mapping[str, pd.DataFrame]) -> dict[str, str]:
     """PagerDuty service id -> the registry's service name, else PagerDuty's."""
     names = dict(
         zip(
@@ -98,7 +101,9 @@ def _assignments(incidents: pd.DataFrame) -> pd.DataFrame:
     return assigned[assigned["user_id"].str.len() > 0][["user_id", "service_id", "created_at"]]
 
 
-def _weekly_findings(load: pd.DataFrame, thresholds: pd.DataFrame, incidents, services) -> pd.DataFrame:
+def _weekly_findings(
+    load: pd.DataFrame, thresholds: pd.DataFrame, incidents: pd.DataFrame, services: dict[str, str]
+) -> pd.DataFrame:
     """A fail per responder-week woken too often, a warn per one interrupted too often off hours."""
     weeks = load.join(thresholds, on="team")
     sleep = weeks["sleep_hour_interruptions"].fillna(0).astype(int)
@@ -212,10 +217,11 @@ def _noisiest(incidents: pd.DataFrame, services: dict[str, str], weeks: pd.DataF
             counts[several].groupby(keys, sort=False)["part"].agg(", ".join),
         ]
     )
-    return (", mostly from " + parts).rename("noisiest").reset_index()
+    noisiest: pd.Series = ", mostly from " + parts
+    return noisiest.rename("noisiest").reset_index()
 
 
-def _count(value) -> int:
+def _count(value: Any) -> int:  # a cell: a number, or missing
     return 0 if pd.isna(value) else int(value)
 
 

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any, TypeVar
 
 import pandas as pd
 
 SCHEDULE_TARGETS = ("schedule_reference", "schedule")
 USER_TARGETS = ("user_reference", "user")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ def _nanoseconds(moments: pd.Series) -> list[int]:
 
 
 @functools.lru_cache(maxsize=4096)  # policies share their cuts (the hand-overs of a weekly rotation)
-def _moment(nanoseconds: int, tz) -> pd.Timestamp:
+def _moment(nanoseconds: int, tz: tzinfo | None) -> pd.Timestamp:
     """A cut back as a Timestamp in the window's time zone (or naive, as the window is)."""
     moment = pd.Timestamp(nanoseconds, tz="UTC")
     return moment.tz_convert(tz) if tz is not None else moment.tz_localize(None)
@@ -73,14 +77,14 @@ class PolicyTargets:
 
     policy_id: str
     name: str | None  # the first name the rows give
-    levels: tuple  # the levels, in order
-    targets: dict  # level -> [(target_type, target_id)] in row order
-    delays: dict  # level -> the longest escalation delay the level's rows give (levels without one absent)
+    levels: tuple[int, ...]  # the levels, in order
+    targets: dict[int, list[tuple[str, str]]]  # level -> [(target_type, target_id)] in row order
+    delays: dict[int, int]  # level -> the longest escalation delay the level's rows give (levels without one absent)
 
     @classmethod
     def by_policy(cls, targets: pd.DataFrame) -> dict[str, PolicyTargets]:
         """Every policy of the facts table, by id."""
-        rows: dict[str, list[tuple]] = defaultdict(list)
+        rows: dict[str, list[Sequence[Any]]] = defaultdict(list)
         columns = ("escalation_policy_id", "escalation_policy_name", "level", "target_type", "target_id")
         delays = targets.get("escalation_delay_in_minutes", pd.Series([None] * len(targets), dtype=object))
         values = [*(targets[column].tolist() for column in columns), delays.tolist()]
@@ -89,10 +93,11 @@ class PolicyTargets:
         return {policy_id: cls.of(policy_id, policy_rows) for policy_id, policy_rows in rows.items()}
 
     @classmethod
-    def of(cls, policy_id: str, rows: list[tuple]) -> PolicyTargets:
+    def of(cls, policy_id: str, rows: list[Sequence[Any]]) -> PolicyTargets:
+        """One policy from its rows: (name, level, target_type, target_id, escalation delay) each."""
         names = [name for name, *_ in rows if not pd.isna(name)]
-        targets: dict = defaultdict(list)
-        delays: dict = {}
+        targets: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        delays: dict[int, int] = {}
         for _, level, kind, target, delay in rows:
             if pd.isna(level):
                 continue
@@ -101,10 +106,10 @@ class PolicyTargets:
                 delays[level] = max(delays.get(level, delay), delay)
         return cls(policy_id, names[0] if names else None, tuple(sorted(targets)), dict(targets), delays)
 
-    def users(self, level) -> set[str]:
+    def users(self, level: int) -> set[str]:
         return {target for kind, target in self.targets[level] if kind in USER_TARGETS}
 
-    def schedules(self, level) -> list[str]:
+    def schedules(self, level: int) -> list[str]:
         return [target for kind, target in self.targets[level] if kind in SCHEDULE_TARGETS]
 
 
@@ -152,19 +157,19 @@ def _level_users(users: set[str], schedules: list[str], on_call: dict[str, froze
     return frozenset(found)
 
 
-def spans(segments: list[Segment], key) -> Iterator[tuple[Window, object]]:
+def spans(segments: list[Segment], key: Callable[[Segment], T | None]) -> Iterator[tuple[Window, T]]:
     """Consecutive segments with the same non-None ``key(segment)``, merged into one window each."""
-    current, value = None, None
+    current: tuple[Window, T] | None = None  # the open window and its value
     for segment in segments:
         found = key(segment)
-        if current is not None and found == value and segment.start == current.end:
-            current = Window(current.start, segment.end)
+        if current is not None and found == current[1] and segment.start == current[0].end:
+            current = (Window(current[0].start, segment.end), current[1])
             continue
         if current is not None:
-            yield current, value
-        current, value = (Window(segment.start, segment.end), found) if found is not None else (None, None)
+            yield current
+        current = (Window(segment.start, segment.end), found) if found is not None else None
     if current is not None:
-        yield current, value
+        yield current
 
 
 def when(window: Window) -> str:

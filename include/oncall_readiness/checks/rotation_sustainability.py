@@ -60,8 +60,9 @@ def _active_members(members: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timest
 
 def _clipped_shifts(shifts: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp]) -> pd.DataFrame:
     since, until = window
-    start = shifts["start"].clip(lower=since)
-    end = shifts["end"].clip(upper=until)
+    # pandas-stubs type Series.clip's bounds as numbers and arrays; a Timestamp bounds a datetime column
+    start: pd.Series = shifts["start"].clip(lower=since)  # type: ignore[call-overload]
+    end: pd.Series = shifts["end"].clip(upper=until)  # type: ignore[call-overload]
     hours = (end - start).dt.total_seconds() / 3600
     return shifts.assign(hours=hours)[hours > 0]
 
@@ -140,10 +141,10 @@ def _schedule_findings(
     return pd.DataFrame(rows, columns=FINDING_COLUMNS)
 
 
-def _turn_lengths(members: pd.DataFrame) -> dict[str, list]:
+def _turn_lengths(members: pd.DataFrame) -> dict[str, list[int]]:
     """schedule_id -> the distinct turn lengths (seconds) of its active layers, smallest first."""
     distinct = members[["schedule_id", "turn_length_seconds"]].dropna().drop_duplicates()
-    turns: dict[str, set] = {}
+    turns: dict[str, set[int]] = {}
     for schedule, seconds in zip(
         distinct["schedule_id"].tolist(), distinct["turn_length_seconds"].tolist(), strict=True
     ):

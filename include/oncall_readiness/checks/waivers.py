@@ -5,6 +5,8 @@ The rules are in :mod:`oncall_readiness.waivers`, which loads the waivers with t
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from oncall_readiness.checks import SEVERITY, results_from_findings, worst
@@ -13,8 +15,11 @@ from oncall_readiness.checks import SEVERITY, results_from_findings, worst
 WAIVABLE = ("fail", "warn")
 
 
-def waived_reason(waiver) -> str:
-    """``Waived until <expires> by <approver>: <reason>`` (no closing full stop; a finding message)."""
+def waived_reason(waiver: Any) -> str:
+    """``Waived until <expires> by <approver>: <reason>`` (no closing full stop; a finding message).
+
+    ``waiver`` is a row of the waivers table (a named tuple of its columns).
+    """
     return f"Waived until {waiver.expires} by {waiver.approver}: {str(waiver.reason).rstrip('.')}"
 
 
@@ -43,7 +48,7 @@ def waive(
         if hit.any():
             findings.loc[hit, "message"] = f"{waived_reason(waiver)} (" + findings.loc[hit, "message"] + ")"
             findings.loc[hit, "outcome"] = "waived"
-            touched.add(waiver.team)
+            touched.add(str(waiver.team))
     for team in sorted(touched):
         results = _recomputed(results, team, original[original["team"] == team], findings[findings["team"] == team])
     for waiver in mine[mine["subject"].isna()].itertuples(index=False):

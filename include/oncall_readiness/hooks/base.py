@@ -16,7 +16,7 @@ seconds, and returns ``(ok, message)``; a refusal names the source and the API's
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, overload
 from urllib.parse import urlsplit
 
 from airflow.sdk.bases.hook import BaseHook
@@ -75,6 +75,10 @@ class ReadinessHook(BaseHook):
             return False, message if message.startswith(self.title) else f"{self.title} test failed: {message}"
         return True, f"{self.title} answered the test call at {client.base_url}."
 
+    @overload
+    def token(self, conn: Any, *, required: Literal[True] = True) -> str: ...
+    @overload
+    def token(self, conn: Any, *, required: bool) -> str | None: ...
     def token(self, conn: Any, *, required: bool = True) -> str | None:
         """The API token from the password field, without surrounding whitespace, masked in logs."""
         token = (conn.password or "").strip()

@@ -125,7 +125,8 @@ def incident_tables(
 def iso_week(moments: pd.Series) -> pd.Series:
     """``2026-W46``: the ISO year and week of each timestamp (UTC)."""
     calendar = _utc(moments).dt.isocalendar()
-    return calendar["year"].astype(str) + "-W" + calendar["week"].astype(str).str.zfill(2)
+    weeks: pd.Series = calendar["year"].astype(str) + "-W" + calendar["week"].astype(str).str.zfill(2)
+    return weeks
 
 
 def money_text(amount: float) -> str:

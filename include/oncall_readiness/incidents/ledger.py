@@ -15,9 +15,8 @@ the incident's notes before posting again (``watch``). Times are UTC, without zo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -127,7 +126,7 @@ class NotesLedger(Ledger):
             conn.execute(update)
 
 
-def _claim(row: Mapping[str, Any]) -> NoteClaim:
+def _claim(row: sa.RowMapping) -> NoteClaim:
     return NoteClaim(
         incident_id=row["incident_id"],
         milestone_minutes=int(row["milestone_minutes"]),

@@ -83,7 +83,8 @@ def post_note(client: PagerDutyClient, incident_id: str, content: str, *, from_e
         log.info("PagerDuty rate-limited the note on %s; posting again in %.0f s", incident_id, wait)
         time.sleep(wait)
     raise_for_error(response, SOURCE)
-    return response.json()["note"]
+    note: dict[str, Any] = response.json()["note"]
+    return note
 
 
 def incident_notes(client: PagerDutyClient, incident_id: str) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ prices the open incidents for the page, and posts nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,7 +120,7 @@ def run(
     services: pd.DataFrame,
     notes_account: notes.NotesAccount | None,
     run_id: str,
-    note_every_minutes: int = config.NOTE_EVERY_MINUTES.default,
+    note_every_minutes: int = config.NOTE_EVERY_MINUTES.declared_default(),
     money: str | None = None,
 ) -> WatchReport:
     """One run of the watch as of ``instant`` (the DAG run's data interval end); raises when a note failed.
@@ -168,7 +169,7 @@ def run(
     return report
 
 
-def _possible(claims: list[NoteClaim], incident: dict[str, Any], now: pd.Timestamp) -> list[NoteClaim]:
+def _possible(claims: list[NoteClaim], incident: Mapping[Hashable, Any], now: pd.Timestamp) -> list[NoteClaim]:
     """The claims of milestones the incident can have reached by now; a later one (a row written by a run
     dated in the future, or by hand) is ignored, so it cannot silence the milestones still to come."""
     created = pd.Timestamp(incident["created_at"])
@@ -190,7 +191,7 @@ def _possible(claims: list[NoteClaim], incident: dict[str, Any], now: pd.Timesta
 
 
 def _watch_incident(
-    incident: dict[str, Any],
+    incident: Mapping[Hashable, Any],  # a row of the open incidents' costs
     claims: list[NoteClaim],
     account: notes.NotesAccount,
     ledger: NotesLedger,

@@ -14,9 +14,15 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from great_expectations.core.expectation_validation_result import ExpectationValidationResult
+    from great_expectations.expectations import Expectation, ExpectColumnValuesToBeInSet
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
 QUALITY_COLUMNS = ["source", "facts_table", "expectation", "success", "observed_value", "details"]
 MAX_EXAMPLES = 5
@@ -26,8 +32,10 @@ _IN_VALUE_SET = "\x00in the value set"  # the marker: no identifier, email or na
 _POSITION = "readiness_position"  # each expectation's place in its suite, kept in its meta
 
 
+# A facts table's GX expectations
+Expectations: TypeAlias = list["Expectation"]
 # (facts, context) -> facts table -> GX expectations: a source's data contract
-Suites = Callable[[Mapping[str, pd.DataFrame], "QualityContext"], dict[str, list]]
+Suites = Callable[[Mapping[str, pd.DataFrame], "QualityContext"], dict[str, Expectations]]
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,7 @@ def validate_source(
 ) -> pd.DataFrame:
     """Run a source's suites (its catalogue entry's) over its facts; one row per expectation (QUALITY_COLUMNS)."""
     gx = _great_expectations()
-    suites = suites(facts, context)
+    contract = suites(facts, context)
     # A suite may also hold the registry up against the source (is anyone missing?).
     frames = {**context.registry, **facts}
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -53,22 +61,30 @@ def validate_source(
     gx_context.variables.progress_bars = ProgressBarsConfig(globally=False)
     datasource = gx_context.data_sources.add_pandas(f"readiness_{source}")
 
-    def run(name: str, frame: pd.DataFrame, expectations: list) -> list:
+    def run(name: str, frame: pd.DataFrame, expectations: Expectations) -> list[ExpectationValidationResult]:
         batch = (
             datasource.add_dataframe_asset(name=name)
             .add_batch_definition_whole_dataframe("audit")
             .get_batch(batch_parameters={"dataframe": frame})
         )
         suite = gx_context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
-        return batch.validate(suite, result_format={"result_format": "SUMMARY"}).results
+        results: list[ExpectationValidationResult] = batch.validate(
+            suite, result_format={"result_format": "SUMMARY"}
+        ).results
+        return results
 
     rows = []
-    for table, expectations in suites.items():
+    for table, expectations in contract.items():
         rows += [_row(source, table, result) for result in _validate_table(table, frames[table], expectations, run)]
     return pd.DataFrame(rows, columns=QUALITY_COLUMNS)
 
 
-def _validate_table(table: str, frame: pd.DataFrame, expectations: list, run: Callable) -> list:
+def _validate_table(
+    table: str,
+    frame: pd.DataFrame,
+    expectations: Expectations,
+    run: Callable[[str, pd.DataFrame, Expectations], list[ExpectationValidationResult]],
+) -> list[ExpectationValidationResult]:
     """One table's results, in the order one suite run gives them (grouped by column, as GX orders them).
 
     GX copies an expectation's arguments each time it reads its configuration, about a hundred
@@ -88,14 +104,15 @@ def _validate_table(table: str, frame: pd.DataFrame, expectations: list, run: Ca
         # As objects: isin hashes (the str dtype's isin takes 4x as long), and a numeric column
         # (Grafana's Int64 ids) can hold the marker. GX leaves nulls out of the test.
         values = frame[column].astype(object)
-        known = values.notna() & values.isin(expectation.value_set)
+        in_set = cast("ExpectColumnValuesToBeInSet", expectation)  # its type checked by _large_value_set_column
+        known = values.notna() & values.isin(in_set.value_set)
         marked[column] = values.where(~known, _IN_VALUE_SET)
         in_marked.append(expectation.copy(update={"value_set": [_IN_VALUE_SET]}))
     results = run(table, frame, direct) if direct else []
     if in_marked:
         results += run(f"{table} (large value sets)", pd.DataFrame(marked, index=frame.index), in_marked)
     order = _suite_order(expectations)
-    return sorted(results, key=lambda result: order[result.expectation_config.meta[_POSITION]])
+    return sorted(results, key=lambda result: order[_config(result).meta[_POSITION]])
 
 
 def _large_value_set_column(expectation: Any, frame: pd.DataFrame) -> str | None:
@@ -109,7 +126,7 @@ def _large_value_set_column(expectation: Any, frame: pd.DataFrame) -> str | None
     return expectation.column if expectation.column in frame.columns else None
 
 
-def _suite_order(expectations: list) -> list[int]:
+def _suite_order(expectations: Expectations) -> list[int]:
     """Each expectation's place in one suite run's results: GX groups them by column, first seen first."""
     columns: dict[str, int] = {}
     keys = []
@@ -133,8 +150,15 @@ def failure_summary(report: pd.DataFrame) -> str | None:
     return f"{len(parts)} failed expectation{'s' if len(parts) > 1 else ''}: " + "; ".join(parts)
 
 
-def _row(source: str, table: str, result: Any) -> dict:
-    config = result.expectation_config
+def _config(result: ExpectationValidationResult) -> ExpectationConfiguration:
+    """The expectation a result is of (GX names it in every result of a suite run)."""
+    if result.expectation_config is None:
+        raise ValueError(f"a GX validation result without its expectation: {result}")
+    return result.expectation_config
+
+
+def _row(source: str, table: str, result: ExpectationValidationResult) -> dict[str, Any]:
+    config = _config(result)
     hidden = ("batch_id", "value_set", "value_pairs_set", "result_format", "condition_parser", "row_condition")
     kwargs = {k: v for k, v in config.kwargs.items() if k not in hidden}
     condition = config.kwargs.get("row_condition")
@@ -161,7 +185,7 @@ def _row(source: str, table: str, result: Any) -> dict:
     }
 
 
-def _great_expectations():
+def _great_expectations() -> ModuleType:
     """Import GX quietly: no analytics calls, no docs-registration chatter, no progress bars."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     logging.getLogger("great_expectations").setLevel(logging.WARNING)

@@ -15,13 +15,13 @@ from collections.abc import Mapping
 import pandas as pd
 
 from oncall_readiness.frames import is_in
-from oncall_readiness.quality import QualityContext
+from oncall_readiness.quality import Expectations, QualityContext
 
 EVENTS, CLAIMS, FEED = "chaos_calendar_events", "chaos_calendar_event_teams", "chaos_calendar_feed"
 CLAIM_KINDS = ["categories", "description"]
 
 
-def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, list]:
+def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, Expectations]:
     import great_expectations.expectations as gxe  # imported on use: GX is slow to import
 
     occurrences = facts[FEED]["occurrences"].dropna()
@@ -57,13 +57,15 @@ def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[s
     }
 
 
-def _zoned(column: str, **bounds: pd.Timestamp) -> list:
+def _zoned(
+    column: str, *, min_value: pd.Timestamp | None = None, max_value: pd.Timestamp | None = None
+) -> Expectations:
     """Not null, and comparable with a UTC bound: a time without a zone cannot be, so it fails."""
     import great_expectations.expectations as gxe
 
     return [
         gxe.ExpectColumnValuesToNotBeNull(column=column),
-        gxe.ExpectColumnValuesToBeBetween(column=column, **bounds),
+        gxe.ExpectColumnValuesToBeBetween(column=column, min_value=min_value, max_value=max_value),
     ]
 
 

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from oncall_readiness.quality import QualityContext
+from oncall_readiness.quality import Expectations, QualityContext
 from oncall_readiness.quality.github import runbook_expectations
 from oncall_readiness.runbook_facts import HOSTS
 
 
-def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, list]:
+def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, Expectations]:
     host = HOSTS["confluence"]
     return {host.table: runbook_expectations(context, host, ("page_id", "version", "title"))}

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from oncall_readiness.quality import QualityContext
+from oncall_readiness.quality import Expectations, QualityContext
 from oncall_readiness.sources.grafana import KIND_SOURCES, KINDS
 
 # A registry typo makes one team or selector missing; most of them missing is a bad read.
@@ -23,7 +23,7 @@ LOWER_CASE_EMAIL = r"^[^A-Z\s]+@[^A-Z\s]+$"
 JSON_OBJECT = r"^\{.*\}$"
 
 
-def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, list]:
+def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, Expectations]:
     import great_expectations.expectations as gxe  # imported on use: GX is slow to import
 
     team_names = sorted(facts["grafana_teams"]["team_name"].dropna())

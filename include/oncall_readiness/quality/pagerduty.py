@@ -15,21 +15,21 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from oncall_readiness.quality import QualityContext
+from oncall_readiness.quality import Expectations, QualityContext
 
 # A registry typo makes one schedule or person missing; most of them missing is a bad read.
 MOSTLY_FOUND = 0.5
 
 
-def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, list]:
+def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, Expectations]:
     import great_expectations.expectations as gxe  # imported on use: GX is slow to import
 
     users = sorted(facts["pagerduty_users"]["user_id"].dropna())
     emails = sorted(facts["pagerduty_users"]["email"].dropna())
     schedules = sorted(facts["pagerduty_schedules"]["schedule_id"].dropna())
-    now = context.audit_instant.isoformat()
+    now = context.audit_instant.to_pydatetime()
     # Shifts are read ahead of the instant as far as a check looks ahead, and no further.
-    ahead = (context.audit_instant + pd.Timedelta(days=context.look_ahead_days)).isoformat()
+    ahead = (context.audit_instant + pd.Timedelta(days=context.look_ahead_days)).to_pydatetime()
     services = sorted(facts["pagerduty_services"]["service_id"].dropna())
     methods = facts["pagerduty_contact_methods"]
     method_ids = sorted(methods["contact_method_id"].dropna())

@@ -13,14 +13,14 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from oncall_readiness.quality import QualityContext
+from oncall_readiness.quality import Expectations, QualityContext
 from oncall_readiness.sources.prometheus import HEALTH_VALUES
 
 # JSON object text as the source writes it (json.dumps of a dict): starts with { and ends with }.
 JSON_OBJECT = r"^\{.*\}$"
 
 
-def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, list]:
+def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, Expectations]:
     import great_expectations.expectations as gxe  # imported on use: GX is slow to import
 
     return {

@@ -6,14 +6,14 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from oncall_readiness.quality import QualityContext
+from oncall_readiness.quality import Expectations, QualityContext
 
 
-def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, list]:
+def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, Expectations]:
     import great_expectations.expectations as gxe  # imported on use: GX is slow to import
 
     teams = sorted(facts["registry_teams"]["team"].dropna())
-    today = context.audit_instant.date().isoformat()
+    today = context.audit_instant.date()
     return {
         "registry_teams": [
             gxe.ExpectTableRowCountToBeBetween(min_value=1),

@@ -77,7 +77,7 @@ def catalog_path() -> Path:
     return configured
 
 
-def load_registry(path: str | os.PathLike) -> Registry:
+def load_registry(path: str | os.PathLike[str]) -> Registry:
     """Read a Backstage catalog (a file or a folder) into a :class:`Registry`.
 
     Raises :class:`RegistryError` listing every problem found, one per line.

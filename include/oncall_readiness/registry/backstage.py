@@ -144,13 +144,12 @@ class CatalogReader:
         kind = doc.get("kind")
         metadata = doc.get("metadata")
         name = metadata.get("name") if isinstance(metadata, dict) else None
-        has_name = isinstance(name, str) and bool(name.strip())
         if not isinstance(kind, str) or not kind.strip():
-            entity = f"entity '{name.strip()}'" if has_name else "entity"
-            self.problems.append(f"{at}: {entity} kind: missing")
+            what = f"entity '{name.strip()}'" if isinstance(name, str) and name.strip() else "entity"
+            self.problems.append(f"{at}: {what} kind: missing")
             return
         kind = kind.strip()
-        if not has_name:
+        if not isinstance(metadata, dict) or not isinstance(name, str) or not name.strip():  # no name (or metadata)
             self.problems.append(f"{at}: {kind} (no name) metadata.name: missing")
             return
         name = name.strip()

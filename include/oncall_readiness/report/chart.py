@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from oncall_readiness import schema
 
@@ -48,7 +51,7 @@ def score_trend_png(weeks: Sequence[dt.date], scores: Sequence[float | None]) ->
     return _png(figure)
 
 
-def level_distribution_png(weeks: Sequence[dt.date], counts: Sequence[Mapping[str, int]]) -> bytes:
+def level_distribution_png(weeks: Sequence[dt.date], counts: Sequence[Mapping[Hashable, int]]) -> bytes:
     """How many teams held each level, week by week, as stacked bars (gold on top)."""
     figure = _figure()
     axes = figure.add_subplot()
@@ -59,7 +62,7 @@ def level_distribution_png(weeks: Sequence[dt.date], counts: Sequence[Mapping[st
         axes.bar(positions, heights, bottom=bottoms, color=LEVEL_COLOURS[level], label=level, width=0.6)
         bottoms = [bottom + height for bottom, height in zip(bottoms, heights, strict=True)]
     axes.set_ylabel("teams")
-    axes.yaxis.get_major_locator().set_params(integer=True)
+    _whole_numbers(axes.yaxis)
     axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False, reverse=True)
     _week_axis(axes, weeks)
     return _png(figure)
@@ -79,12 +82,12 @@ def incident_weeks_png(
         axes.bar(positions, heights, bottom=bottoms, color=INTERRUPTION_COLOURS[kind], label=label, width=0.6)
         bottoms = [bottom + height for bottom, height in zip(bottoms, heights, strict=True)]
     axes.set_ylabel("interruptions")
-    axes.yaxis.get_major_locator().set_params(integer=True)
+    _whole_numbers(axes.yaxis)
     counts = axes.twinx()
     counts.plot(positions, [float(count) for count in incidents], marker="o", color="#cf222e", label="incidents")
     counts.set_ylabel("incidents", color="#cf222e")
     counts.set_ylim(bottom=0, top=max([*map(float, incidents), 1.0]) * 1.2)
-    counts.yaxis.get_major_locator().set_params(integer=True)
+    _whole_numbers(counts.yaxis)
     counts.spines[["top"]].set_visible(False)
     handles = [*axes.get_legend_handles_labels()[0], *counts.get_legend_handles_labels()[0]]
     axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.12, 1.0), fontsize=7, frameon=False)
@@ -98,7 +101,14 @@ def _figure() -> Figure:
     return figure
 
 
-def _week_axis(axes, weeks: Sequence[dt.date]) -> None:
+def _whole_numbers(axis: Axis) -> None:
+    """Ticks at whole numbers only (an axis's default locator, an AutoLocator, is a MaxNLocator)."""
+    locator = axis.get_major_locator()
+    if isinstance(locator, MaxNLocator):
+        locator.set_params(integer=True)
+
+
+def _week_axis(axes: Axes, weeks: Sequence[dt.date]) -> None:
     axes.set_xticks(range(len(weeks)), [f"{week.day} {week:%b}" for week in weeks], fontsize=8)
     axes.set_xlim(-0.5, max(len(weeks) - 0.5, 0.5))
     axes.spines[["top", "right"]].set_visible(False)

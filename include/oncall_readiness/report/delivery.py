@@ -31,12 +31,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from oncall_readiness.errors import DeliveryError
 from oncall_readiness.report.email import DIGEST, sender_address
 from oncall_readiness.report.ledger import SendLedger, normalise_address
 from oncall_readiness.report.message import HEADER_KIND, HEADER_TEAM, HEADER_WEEK
 from oncall_readiness.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
 
 log = logging.getLogger(__name__)
 
@@ -183,16 +187,17 @@ def _send(pending: list[Delivery], ledger: SendLedger, report: DeliveryReport, s
             )
 
 
-def _connected_client(hook) -> smtplib.SMTP:
+def _connected_client(hook: SmtpHook) -> smtplib.SMTP:
     """The SMTP session ``SmtpHook`` opened (TLS or SSL and login per the connection)."""
-    client = getattr(hook, "_smtp_client", None)  # the provider offers no public accessor
+    client: smtplib.SMTP | None = getattr(hook, "_smtp_client", None)  # the provider offers no public accessor
     if client is None:
         raise RuntimeError("SmtpHook did not open an SMTP session")
     return client
 
 
 def _envelope_sender(message: EmailMessage) -> str:
-    return message["From"].addresses[0].addr_spec
+    sender: str = message["From"].addresses[0].addr_spec
+    return sender
 
 
 def _answer(error: Exception) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from email.message import EmailMessage
+from typing import Any
 
 import pandas as pd
 
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 DEPARTMENT = "department"
 
 
-def behind_campaigns(scorecard_week: ScorecardWeek, team: str) -> list[dict]:
+def behind_campaigns(scorecard_week: ScorecardWeek, team: str) -> list[dict[str, Any]]:
     """The campaigns ``team`` is behind on in the week's audit, the soonest due first."""
     progress = scorecard_week.campaigns
     if progress is None or progress.empty:
@@ -63,7 +64,11 @@ def build_department_email(
     scorecard_week: ScorecardWeek, group: str, *, recipient: str, sender: str, date: dt.datetime
 ) -> EmailMessage:
     """One parent group's digest: its roll-up, every team below it ranked, and the campaigns they are behind on."""
+    if scorecard_week.rollup is None:
+        raise LookupError(f"the week of {scorecard_week.week} has no roll-up: no department digest")
     rollup = scorecard_week.rollup.set_index("group_name").loc[group]
+    if not isinstance(rollup, pd.Series):
+        raise ValueError(f"group {group!r} has more than one row in the roll-up of {scorecard_week.week}")
     members = teams_under(group, scorecard_week.teams, set(scorecard_week.scorecard["team"]))
     ranked = score_changes(scorecard_week)
     ranked = ranked[is_in(ranked["team"], members)].merge(

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -272,7 +272,7 @@ def eml_name(kind: str, team: str) -> str:
     return f"{kind}-{slug}" if slug == team else f"{kind}-{slug}-{short_hash(team)}"
 
 
-def _incident_chart(incidents: dict) -> list[Chart]:
+def _incident_chart(incidents: dict[str, Any]) -> list[Chart]:
     """The incidents chart, when the section shows one (incident data, and incidents in the five weeks)."""
     chart = incidents.get("chart")
     return [Chart(png=chart["png"], cid=chart["cid"], alt=chart["alt"])] if chart and not incidents["quiet"] else []
@@ -289,7 +289,7 @@ def _movement(change: float | None) -> str:
     return f", {'up' if change > 0 else 'down'} {format_score(abs(change))}"
 
 
-def stage_emails(warehouse_url: str, staging: RunStaging, **options) -> str:
+def stage_emails(warehouse_url: str, staging: RunStaging, **options: Any) -> str:
     """Build the week's emails (``write_emails``' options) into the run's ``emails`` step; return the step.
 
     Staged, not left on this worker's disk: the sending task may run on another worker.

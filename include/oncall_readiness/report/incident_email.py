@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from oncall_readiness.report.insights import Figures, TeamInsights, WeekInsights
 
@@ -49,13 +50,13 @@ def format_losses(losses: dict[str, float], unpriced: float) -> str:
     return f"{money} + {count} unpriced incident{plural}" if money else f"unknown: {count} unpriced incident{plural}"
 
 
-def team_section(insights: WeekInsights | None, team: str, *, cid: str | None) -> dict:
+def team_section(insights: WeekInsights | None, team: str, *, cid: str | None) -> dict[str, Any]:
     """The context of a team's section: ``available``/``unavailable``, rows, services, responders, chart.
 
     ``cid``: the inline chart's Content-ID; None for no chart (the Readiness page).
     """
     section = _base(insights)
-    if not section["available"]:
+    if insights is None or not section["available"]:
         return section
     team_insights = insights.team(team)
     if team_insights is None:
@@ -65,12 +66,14 @@ def team_section(insights: WeekInsights | None, team: str, *, cid: str | None) -
     return {**section, "quiet": False, **_details(team_insights), "chart": chart}
 
 
-def digest_section(insights: WeekInsights | None, *, cid: str) -> dict:
+def digest_section(insights: WeekInsights | None, *, cid: str) -> dict[str, Any]:
     """The digest's section: the organisation's figures and one line per team, no person named."""
     section = _base(insights)
-    if not section["available"]:
+    if insights is None or not section["available"]:
         return section
     organisation = insights.organisation
+    if organisation is None:
+        raise ValueError("the insights of an available week lack the organisation's figures")
     teams = [
         {
             "team": row.team,
@@ -98,17 +101,19 @@ def digest_section(insights: WeekInsights | None, *, cid: str) -> dict:
     }
 
 
-def _base(insights: WeekInsights | None) -> dict:
+def _base(insights: WeekInsights | None) -> dict[str, Any]:
     if insights is None:
         return {"available": False, "unavailable": "the incident insights were not read", "period": None}
     if not insights.available:
         return {"available": False, "unavailable": insights.unavailable, "period": None}
+    if insights.start is None or insights.end is None:
+        raise ValueError("the insights of an available week lack its start or end")
     last_day = insights.end - dt.timedelta(microseconds=1)
     period = f"{insights.start.day} {insights.start:%b} to {last_day.day} {last_day:%b %Y}"
     return {"available": True, "unavailable": None, "period": period}
 
 
-def _details(insights: TeamInsights) -> dict:
+def _details(insights: TeamInsights) -> dict[str, Any]:
     week, before = insights.week, insights.baseline
     return {
         "rows": _rows(insights),
@@ -171,7 +176,8 @@ def _time_row(label: str, insights: TeamInsights, name: str) -> FigureRow:
 def _value(figures: Figures, name: str) -> float:
     if name.startswith("interruptions_"):
         return figures.interruptions[name.removeprefix("interruptions_")]
-    return getattr(figures, name)
+    value: float = getattr(figures, name)
+    return value
 
 
 def _worse(change: float | None) -> bool | None:
@@ -195,7 +201,7 @@ def _number(value: float | None) -> str:
     return f"{float(value):.1f}".removesuffix(".0")
 
 
-def _chart(insights: TeamInsights, cid: str, alt: str) -> dict:
+def _chart(insights: TeamInsights, cid: str, alt: str) -> dict[str, Any]:
     from oncall_readiness.report.chart import incident_weeks_png  # matplotlib: only when an email is built
 
     weeks = [start for start, _ in insights.weekly]

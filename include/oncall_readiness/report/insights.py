@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -259,10 +260,11 @@ def _noisiest(rows: pd.DataFrame) -> list[NoisyService]:
     ).groupby("service", sort=True)
     table = grouped.agg(incidents=("incident_id", "size"), high=("high", "sum"), noise=("noise", "sum"))
     table = table.reset_index().sort_values(["incidents", "noise", "service"], ascending=[False, False, True])
-    return [
-        NoisyService(row.service, int(row.incidents), int(row.high), int(row.noise))
-        for row in table.head(TOP_SERVICES).itertuples()
-    ]
+    noisiest: list[NoisyService] = []
+    row: Any  # a row of the table (a named tuple of its columns)
+    for row in table.head(TOP_SERVICES).itertuples():
+        noisiest.append(NoisyService(row.service, int(row.incidents), int(row.high), int(row.noise)))
+    return noisiest
 
 
 def _responders(
@@ -281,6 +283,7 @@ def _responders(
     named = named.assign(**counts, total=sum(counts.values()))
     named = named[named["total"] > 0].sort_values(["total", "sleep", "display_name"], ascending=[False, False, True])
     out: dict[str, list[Responder]] = {}
+    row: Any  # a row of named (a named tuple of its columns)
     for row in named.itertuples():
         listed = out.setdefault(str(row.team), [])
         if len(listed) < TOP_RESPONDERS:
@@ -312,7 +315,7 @@ def _incident_frame(incidents: pd.DataFrame, facts: pd.DataFrame | None) -> pd.D
 def _instant(audit_date: dt.date, responders: pd.DataFrame | None) -> pd.Timestamp:
     """The audit instant: the end of the last responder week, else midnight UTC of the audit date."""
     if responders is not None and not responders.empty:
-        latest = _utc(responders["week_end"]).max()
+        latest: pd.Timestamp = _utc(responders["week_end"]).max()
         if pd.notna(latest):
             return latest
     return pd.Timestamp(audit_date, tz="UTC")
@@ -362,7 +365,8 @@ def _figure(figures_: Figures, name: str) -> float | None:
         return figures_.interruptions[name.removeprefix("interruptions_")]
     if name == "losses":
         return sum(figures_.losses.values()) if len(figures_.losses) <= 1 else None
-    return getattr(figures_, name)
+    value: float | None = getattr(figures_, name)
+    return value
 
 
 def _without_people(insights: TeamInsights) -> TeamInsights:

@@ -120,7 +120,7 @@ def normalise_address(address: str) -> str:
     return address.strip().lower()
 
 
-def _delivery_key(table: sa.Table | sa.Alias) -> tuple[sa.ColumnElement[object], ...]:
+def _delivery_key(table: sa.FromClause) -> tuple[sa.ColumnElement[object], ...]:
     """What makes a delivery unique; the digest's NULL team compares as ''."""
     return (table.c.week, table.c.kind, sa.func.coalesce(table.c.team, ""), table.c.recipient)
 

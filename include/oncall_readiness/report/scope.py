@@ -9,15 +9,19 @@ service is not counted rather than wonder.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from oncall_readiness.schema import OUT_OF_SCOPE
 
 PREFIX = f"{OUT_OF_SCOPE}:"
 
 
-def not_judged(findings: Iterable[Mapping]) -> list[dict]:
-    """Per subject: the checks that skip it and why (the scope's words), by subject."""
-    by_subject: dict[str, dict] = {}
+def not_judged(findings: Iterable[Mapping[Any, Any]]) -> list[dict[str, Any]]:
+    """Per subject: the checks that skip it and why (the scope's words), by subject.
+
+    ``findings``: rows of the findings table, by column (as SQLAlchemy or ``DataFrame.to_dict`` gives them).
+    """
+    by_subject: dict[str, dict[str, Any]] = {}
     for finding in findings:
         message = finding.get("message") or ""
         if finding.get("outcome") != "pass" or not message.startswith(PREFIX):

@@ -41,7 +41,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -316,6 +316,7 @@ def write_up(event: Event) -> str | None:
     url = _text(event.get("URL"))
     if url and url.lower().startswith(("http://", "https://")):
         return url
+    link: str
     for link in LINK.findall(_text(event.get("DESCRIPTION")) or ""):
         link = link.rstrip(".,;:)")
         host = (urlsplit(link).hostname or "").lower()
@@ -331,7 +332,7 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _frame(table: str, rows: list[dict]) -> pd.DataFrame:
+def _frame(table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     return typed_frame(rows, FACT_COLUMNS[table])
 
 
@@ -342,7 +343,7 @@ def collect_for_audit(hook: ReadinessHook, registry: Mapping[str, pd.DataFrame],
     annotation alone), so a connection that is not defined is not an error: the facts say so.
     """
     try:
-        client = hook.get_conn()
+        client = cast(ChaosCalendarClient, hook.get_conn())  # the source's hook builds its client
     except ConnectionMissingError as error:
         log.info("%s: %s; Chaos Days are read from the registry's annotations alone", TITLE, error)
         return not_configured()

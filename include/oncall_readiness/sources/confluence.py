@@ -42,7 +42,7 @@ Facts table (schema version 1; timestamps UTC):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -176,7 +176,9 @@ class ConfluenceClient(ApiClient):
         self.session.auth = (email, token)
         self.session.headers.update({"Accept": "application/json", "User-Agent": "oncall-readiness"})
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None, *, absent=()) -> requests.Response:
+    def get(
+        self, path: str, params: Mapping[str, Any] | None = None, *, absent: Iterable[int] = ()
+    ) -> requests.Response:
         """One API call (``path`` below the site, e.g. ``/wiki/rest/api/content/1``)."""
         response = self._send(path, params)
         self.count_request()
@@ -236,16 +238,17 @@ def collect(client: ConfluenceClient, to_read: pd.DataFrame, instant: pd.Timesta
     read = {page_id: _fact(page_id, current.get(page_id), instant) for page_id in page_ids}
     older = [page_id for page_id, fact in read.items() if fact is None]
     as_of = bounded_map(lambda page_id: _as_of(client, page_id, instant), older, workers=client.concurrency)
+    facts = {page_id: fact for page_id, fact in read.items() if fact is not None}
     for page_id, fact in zip(older, as_of, strict=True):
-        read[page_id] = fact if fact["found"] else {"title": current[page_id].get("title"), **fact}
+        facts[page_id] = fact if fact["found"] else {"title": current[page_id].get("title"), **fact}
     rows = []
     for service, url in zip(to_read["service"], to_read["url"], strict=True):
-        page_id = parse_page_url(url)
-        if page_id is None:
+        linked_id = parse_page_url(url)
+        if linked_id is None:
             error = f"{url} names no page id (expected .../wiki/spaces/<SPACE>/pages/<id>/...)"
             fact = {"found": False, "error": error}
         else:
-            fact = {"page_id": page_id, **read[page_id]}
+            fact = {"page_id": linked_id, **facts[linked_id]}
         rows.append({"service": service, "url": url, **fact})
     return {TABLE: frame(TABLE, rows, FACT_COLUMNS)}
 

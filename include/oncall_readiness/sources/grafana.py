@@ -44,7 +44,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -127,9 +127,9 @@ class GrafanaClient(ApiClient):
         except ValueError:
             raise SourceError(f"{SOURCE}: GET {path} answered {response.status_code} without JSON") from None
 
-    def dashboards(self) -> list[dict]:
+    def dashboards(self) -> list[dict[str, Any]]:
         """Every dashboard's search hit, page by page at ``limit=5000``."""
-        hits: list[dict] = []
+        hits: list[dict[str, Any]] = []
         for page in range(1, MAX_PAGES + 1):
             batch = self.get("/api/search", {"type": "dash-db", "limit": SEARCH_LIMIT, "page": page})
             if not isinstance(batch, list):
@@ -139,15 +139,15 @@ class GrafanaClient(ApiClient):
                 return hits
         raise SourceError(f"{SOURCE}: GET /api/search kept answering full pages after {MAX_PAGES} pages")
 
-    def dashboard(self, uid: str) -> dict | None:
+    def dashboard(self, uid: str) -> dict[str, Any] | None:
         """The dashboard JSON model, or None when it was deleted since the search."""
         body = self.get(f"/api/dashboards/uid/{uid}", missing_ok=True)
         return None if body is None else body.get("dashboard") or {}
 
-    def teams(self) -> list[dict]:
+    def teams(self) -> list[dict[str, Any]]:
         """Every team of the organisation, page by page; the count is checked against ``totalCount``."""
         path = "/api/teams/search"
-        teams: list[dict] = []
+        teams: list[dict[str, Any]] = []
         counts = self.collections.setdefault(path, [0, 0])
         for page in range(1, MAX_PAGES + 1):
             body = self.get(path, {"perpage": TEAMS_PER_PAGE, "page": page})
@@ -162,7 +162,7 @@ class GrafanaClient(ApiClient):
                 return teams
         raise SourceError(f"{SOURCE}: GET {path} kept answering full pages after {MAX_PAGES} pages")
 
-    def team_members(self, team: Mapping[str, Any]) -> list[dict]:
+    def team_members(self, team: Mapping[str, Any]) -> list[dict[str, Any]]:
         path = f"/api/teams/{team['id']}/members"
         members = self.get(path)
         if not isinstance(members, list):
@@ -170,7 +170,7 @@ class GrafanaClient(ApiClient):
         self.collections[path] = [int(team.get("memberCount") or 0), len(members)]
         return members
 
-    def alert_rules(self) -> list[dict]:
+    def alert_rules(self) -> list[dict[str, Any]]:
         rules = self.get("/api/v1/provisioning/alert-rules")
         if not isinstance(rules, list):
             raise SourceError(f"{SOURCE}: GET /api/v1/provisioning/alert-rules answered without a list of rules")
@@ -217,7 +217,7 @@ def collect(
     return facts
 
 
-def _kind_from_tags(hit: dict, selectors: set[str]) -> tuple[str | None, str | None] | None:
+def _kind_from_tags(hit: dict[str, Any], selectors: set[str]) -> tuple[str | None, str | None] | None:
     """(kind, "tag") when the tags tell it, (None, None) when no service selects it, None when it must be opened."""
     tags = {str(tag).strip().lower() for tag in hit.get("tags") or []}
     if tags & LOGGING_TAGS:
@@ -227,7 +227,9 @@ def _kind_from_tags(hit: dict, selectors: set[str]) -> tuple[str | None, str | N
     return None if tags & selectors else (None, None)
 
 
-def _classified(hit: dict, selectors: set[str], models: Mapping[str, dict | None]) -> dict | None:
+def _classified(
+    hit: dict[str, Any], selectors: set[str], models: Mapping[str, dict[str, Any] | None]
+) -> dict[str, Any] | None:
     """The hit with its kind: from its tags when they tell, else from its panels (``models``: the opened ones)."""
     told = _kind_from_tags(hit, selectors)
     if told is not None:
@@ -242,7 +244,7 @@ def _classified(hit: dict, selectors: set[str], models: Mapping[str, dict | None
     return {**hit, "kind": kind, "kind_from": kind_from}
 
 
-def _panels(model: Mapping[str, Any]) -> Iterator[dict]:
+def _panels(model: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     """Every panel of a dashboard model: top level, inside (collapsed) rows, and legacy ``rows``."""
     stack = list(model.get("panels") or [])
     stack += [panel for row in model.get("rows") or [] for panel in row.get("panels") or []]
@@ -254,7 +256,11 @@ def _panels(model: Mapping[str, Any]) -> Iterator[dict]:
 
 
 def normalise(
-    *, dashboards: list[dict], teams: list[dict], members: list[tuple[dict, dict]], rules: list[dict]
+    *,
+    dashboards: list[dict[str, Any]],
+    teams: list[dict[str, Any]],
+    members: list[tuple[dict[str, Any], dict[str, Any]]],
+    rules: list[dict[str, Any]],
 ) -> dict[str, pd.DataFrame]:
     """Turn raw API objects into the documented facts tables (``members`` are (team, member) pairs)."""
     return {
@@ -323,14 +329,14 @@ def _json_object(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def _frame(table: str, rows) -> pd.DataFrame:
+def _frame(table: str, rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return typed_frame(rows, FACT_COLUMNS[table])
 
 
 def collect_for_audit(hook: ReadinessHook, registry: Mapping[str, pd.DataFrame], window: AuditWindow) -> Facts:
     """The audit's collection: the registry's dashboard selectors and Grafana teams (no time window:
     Grafana keeps no history of dashboards or memberships, so a backfill records today's state)."""
-    client = hook.get_conn()
+    client = cast(GrafanaClient, hook.get_conn())  # the source's hook builds its client
     facts = collect(
         client,
         dashboard_selectors=registry["registry_services"]["dashboard_selector"].dropna(),

@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any, Self
+from urllib.parse import urlparse
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from oncall_readiness import config
@@ -89,16 +92,16 @@ class RateLimitAwareRetry(Retry):
 
     RESET_HEADERS = ("ratelimit-reset", "x-ratelimit-reset")
 
-    def __init__(self, *args, gate: RateLimitGate | None = None, **kwargs) -> None:
+    def __init__(self, *args: Any, gate: RateLimitGate | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.gate = gate
 
-    def new(self, **kw):  # type: ignore[override]
+    def new(self, **kw: Any) -> Self:
         retry = super().new(**kw)
         retry.gate = self.gate  # urllib3 rebuilds the Retry after each attempt: keep the shared gate
         return retry
 
-    def sleep_for_retry(self, response) -> bool:  # type: ignore[override]
+    def sleep_for_retry(self, response: BaseHTTPResponse) -> bool:
         if self.gate is None or response.status != 429:
             return super().sleep_for_retry(response)
         wait = self.get_retry_after(response)
@@ -106,7 +109,7 @@ class RateLimitAwareRetry(Retry):
         self.gate.wait()
         return True
 
-    def get_retry_after(self, response) -> float | None:  # type: ignore[override]
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
         retry_after = super().get_retry_after(response)
         if retry_after is not None or response.status != 429:
             return _capped(retry_after)
@@ -125,25 +128,39 @@ def _capped(seconds: float | None) -> float | None:
     return None if seconds is None else min(seconds, max_retry_wait_seconds())
 
 
+# What requests takes as a timeout: one for both, or (connect, read), either None for no limit.
+Timeout = float | tuple[float, float] | tuple[float, None] | None
+
+
 class BoundedAdapter(HTTPAdapter):
     """An adapter whose requests never wait longer than ``READINESS_HTTP_TIMEOUT_SECONDS`` for the server.
 
     A caller's own (connect, read) timeout is kept where shorter; none at all becomes the bound.
     """
 
-    def __init__(self, *args, timeout: float, **kwargs) -> None:
+    def __init__(self, *args: Any, timeout: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.timeout = timeout
 
-    def send(self, request, stream=False, timeout=None, **kwargs):  # type: ignore[override]
-        return super().send(request, stream=stream, timeout=_bounded_timeout(timeout, self.timeout), **kwargs)
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Timeout = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        bounded = _bounded_timeout(timeout, self.timeout)
+        return super().send(request, stream=stream, timeout=bounded, verify=verify, cert=cert, proxies=proxies)
 
 
-def _bounded_timeout(given, bound: float):
+def _bounded_timeout(given: Timeout, bound: float) -> float | tuple[float, float]:
     if given is None:
         return bound
     if isinstance(given, tuple):
-        return tuple(bound if part is None else min(part, bound) for part in given)
+        connect, read = given
+        return (bound if connect is None else min(connect, bound), bound if read is None else min(read, bound))
     return min(given, bound)
 
 
@@ -209,7 +226,7 @@ def raise_for_error(response: requests.Response, source: str) -> None:
     except ValueError:
         body = None
     message = _error_message(body) or response.reason or "no message"
-    path = requests.utils.urlparse(response.url).path
+    path = urlparse(response.url).path
     method = response.request.method if response.request is not None else "GET"
     raise SourceError(f"{source}: {method} {path} answered {response.status_code}: {message}")
 
@@ -282,7 +299,7 @@ class ApiClient:
             with self._lock:
                 self._idle_sessions.append(session)
 
-    def _send(self, path: str, params=None, **kwargs) -> requests.Response:
+    def _send(self, path: str, params: Mapping[str, Any] | str | None = None, **kwargs: Any) -> requests.Response:
         """``GET`` a path below the base URL, adding the retries urllib3 made to ``retries``.
 
         Waits first while a 429 of any of the client's workers holds the gate.

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from oncall_readiness import config
 from oncall_readiness.errors import ConnectionConfigError
 
-DEFAULT_CONCURRENCY = config.HTTP_CONCURRENCY.default
+DEFAULT_CONCURRENCY = config.HTTP_CONCURRENCY.declared_default()
 # More than this buys nothing against a rate-limited API and only opens connections.
 MAX_CONCURRENCY = 64
 CONCURRENCY_EXTRA = "concurrency"

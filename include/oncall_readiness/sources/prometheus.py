@@ -28,8 +28,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
@@ -111,11 +111,12 @@ class PrometheusClient(ApiClient):
                 f"({response.headers.get('Content-Type', 'no content type')}); is the host a Prometheus API?"
             ) from None
         if not isinstance(body, dict) or body.get("status") != "success" or not isinstance(body.get("data"), dict):
-            error = body.get("error") if isinstance(body, dict) else None
-            raise SourceError(f"{SOURCE}: GET {path} did not succeed: {error or 'no data in the answer'}")
-        return body["data"]
+            said = body.get("error") if isinstance(body, dict) else None
+            raise SourceError(f"{SOURCE}: GET {path} did not succeed: {said or 'no data in the answer'}")
+        data: dict[str, Any] = body["data"]
+        return data
 
-    def alert_rule_groups(self) -> list[dict]:
+    def alert_rule_groups(self) -> list[dict[str, Any]]:
         """Every rule group with its alerting rules, in one request."""
         groups = self.get(RULES_PATH, {"type": "alert"}).get("groups")
         if not isinstance(groups, list):
@@ -140,12 +141,12 @@ def collect(client: PrometheusClient) -> dict[str, pd.DataFrame]:
     return normalise(client.alert_rule_groups())
 
 
-def normalise(groups: list[dict]) -> dict[str, pd.DataFrame]:
+def normalise(groups: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
     """Turn the rules API's groups into the documented facts table."""
     return {"prometheus_alert_rules": _frame("prometheus_alert_rules", _alert_rules(groups))}
 
 
-def _alert_rules(groups: list[dict]) -> Iterator[dict]:
+def _alert_rules(groups: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for group in groups:
         for rule in group.get("rules") or []:
             if rule.get("type", "alerting") != "alerting":
@@ -173,13 +174,13 @@ def _json_object(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def _frame(table: str, rows) -> pd.DataFrame:
+def _frame(table: str, rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return typed_frame(rows, FACT_COLUMNS[table])
 
 
 def collect_for_audit(hook: ReadinessHook, registry: Mapping[str, pd.DataFrame], window: AuditWindow) -> Facts:
     """The audit's collection: the alerting rules as they are now (the rules API has no history)."""
-    client = hook.get_conn()
+    client = cast(PrometheusClient, hook.get_conn())  # the source's hook builds its client
     facts = collect(client)
     log.info(
         "Prometheus: %d alerting rules, %d requests, %d retried",

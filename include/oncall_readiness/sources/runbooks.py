@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pandas as pd
 
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from oncall_readiness.sources.http import ApiClient
 
 log = logging.getLogger(__name__)
+
+ClientT = TypeVar("ClientT", bound="ApiClient")
 
 
 # The headings that name each of the four parts (runbook_facts.PART_LABELS), matched case-insensitively against a
@@ -87,7 +89,7 @@ def collect_for_audit(
     window: AuditWindow,
     *,
     host: RunbookHost,
-    read: Callable[[ApiClient, pd.DataFrame, pd.Timestamp], Facts],
+    read: Callable[[ClientT, pd.DataFrame, pd.Timestamp], Facts],
     fact_columns: Mapping[str, Mapping[str, str]],
 ) -> Facts:
     """The audit's collection of one host: every team service's runbook on it, as of the audit instant.
@@ -98,7 +100,7 @@ def collect_for_audit(
     runbooks = runbooks_to_collect(host, registry["registry_services"])
     if runbooks.empty:
         return {host.table: frame(host.table, [], fact_columns)}
-    client = hook.get_conn()
+    client = cast(ClientT, hook.get_conn())  # the host's hook builds the client its reader takes
     facts = read(client, runbooks, window.instant)
     log.info(
         "%s: %d runbooks, %d requests, %d retried after a rate limit or 5xx",

@@ -12,6 +12,7 @@ The email is the only place a team is told, unasked, that an exception is ending
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 
@@ -19,7 +20,7 @@ NOTICE_DAYS = 7
 ACTIVE, ENDING, EXPIRED = "active", "ending", "expired"
 
 
-def team_waivers(waivers: pd.DataFrame | None, team: str, audit_date: dt.date) -> list[dict]:
+def team_waivers(waivers: pd.DataFrame | None, team: str, audit_date: dt.date) -> list[dict[str, Any]]:
     """The team's waivers worth telling in the email of ``audit_date``'s scorecard, ending soonest first."""
     if waivers is None or waivers.empty:
         return []
@@ -55,5 +56,5 @@ def _note(state: str, expires: dt.date) -> str:
     return f"in force until {expires}"
 
 
-def _date(value) -> dt.date:
+def _date(value: Any) -> dt.date:  # a cell: a date, a timestamp or ISO text
     return value if isinstance(value, dt.date) and not isinstance(value, dt.datetime) else pd.Timestamp(value).date()

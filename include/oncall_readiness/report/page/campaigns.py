@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 
-from oncall_readiness.report.page.views import as_date, optional_float, team_href
+from oncall_readiness.report.page.views import date_of, optional_float, team_href
 from oncall_readiness.warehouse import Warehouse
 
 BURNUP_WIDTH, BURNUP_HEIGHT, BURNUP_PAD = 360, 140, 24
@@ -106,16 +106,16 @@ def campaigns_view(warehouse: Warehouse, audit_date: dt.date) -> list[CampaignVi
     table = warehouse.table("campaign_progress")
     with warehouse.engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(sa.select(table).where(table.c.audit_date <= audit_date)).mappings()]
-    today = [row for row in rows if as_date(row["audit_date"]) == audit_date]
+    today = [row for row in rows if date_of(row["audit_date"]) == audit_date]
     views = []
     for campaign_id in dict.fromkeys(row["campaign_id"] for row in today):
         current = [row for row in today if row["campaign_id"] == campaign_id]
         first = current[0]
-        start, due = as_date(first["start"]), as_date(first["due"])
+        start, due = date_of(first["start"]), date_of(first["due"])
         history: dict[dt.date, int] = {}
         for row in rows:
-            if row["campaign_id"] == campaign_id and as_date(row["audit_date"]) >= start:
-                day = as_date(row["audit_date"])
+            if row["campaign_id"] == campaign_id and date_of(row["audit_date"]) >= start:
+                day = date_of(row["audit_date"])
                 history[day] = history.get(day, 0) + bool(row["meets"])
         behind = sorted((row for row in current if not row["meets"]), key=lambda row: row["team"].casefold())
         views.append(
@@ -189,20 +189,21 @@ def group_tree(warehouse: Warehouse, audit_date: dt.date, focus: str | None = No
         )
         for row in rollup
     }
-    unparented = []
+    unparented: list[GroupTeam] = []
     for row in sorted(card, key=lambda row: row["team"].casefold()):
         member = GroupTeam(
             row["team"], team_href(row["team"]), optional_float(row["score"]), row["level"], int(row["failed"] or 0)
         )
         parent = parent_of.get(row["team"])
         (nodes[parent].members if parent in nodes else unparented).append(member)
-    roots = []
+    roots: list[GroupNode] = []
     for node in sorted(nodes.values(), key=lambda node: node.name.casefold()):
         (nodes[node.parent].children if node.parent in nodes else roots).append(node)
     if focus is not None and focus not in nodes:
         return None
-    chain, current = [], nodes[focus].parent if focus else None
-    while current in nodes and current not in chain:
+    chain: list[str] = []
+    current = nodes[focus].parent if focus else None
+    while current is not None and current in nodes and current not in chain:
         chain.insert(0, current)
         current = nodes[current].parent
     behind = []

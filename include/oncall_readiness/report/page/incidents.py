@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -99,12 +100,12 @@ def open_incidents(
     return OpenIncidents(checked_at, [_incident(row) for row in rows], None, stale)
 
 
-def team_insights(warehouse: Warehouse, team: str, audit_date: dt.date) -> dict:
+def team_insights(warehouse: Warehouse, team: str, audit_date: dt.date) -> dict[str, Any]:
     """The email's "Last week's incidents" section of ``team`` for its audit, without the chart."""
     return team_section(load_insights(warehouse, audit_date), team, cid=None)
 
 
-def _incident(row: dict) -> OpenIncident:
+def _incident(row: dict[str, Any]) -> OpenIncident:
     number = row.get("incident_number")
     return OpenIncident(
         incident_id=str(row.get("incident_id") or ""),
@@ -119,7 +120,7 @@ def _incident(row: dict) -> OpenIncident:
     )
 
 
-def _cost(row: dict) -> str:
+def _cost(row: dict[str, Any]) -> str:
     currency = row.get("currency") or ""
     minutes, rate, loss = row.get("minutes"), row.get("cost_per_minute"), row.get("estimated_loss")
     if not row.get("priced") or loss is None:

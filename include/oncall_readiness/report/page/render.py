@@ -5,7 +5,12 @@ Jinja2 with autoescape: every value from the warehouse arrives as text.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from oncall_readiness.report.page.incidents import OpenIncidents
+
+if TYPE_CHECKING:
+    from jinja2 import Template
 from oncall_readiness.report.page.views import (
     DAG_ID,
     TREND_POINTS,
@@ -46,7 +51,7 @@ def render_team_page(
     *,
     scorecard_href: str,
     ui_root: str = "/",
-    incidents: dict | None = None,
+    incidents: dict[str, Any] | None = None,
     open_incidents: OpenIncidents | None = None,
 ) -> str:
     """``incidents``: the team's last week (``page.team_insights``); ``open_incidents``: the cost watch's list."""
@@ -70,7 +75,7 @@ def render_message(headline: str, detail: str, *, scorecard_href: str | None = N
     )
 
 
-def _template(name: str):
+def _template(name: str) -> Template:
     from oncall_readiness.report.html import TEMPLATES
 
     return TEMPLATES.get_template(name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any, SupportsFloat
 from urllib.parse import quote
 
 from oncall_readiness import schema
@@ -119,15 +120,15 @@ class TeamReport:
     sparkline: Sparkline
     in_latest_audit: bool
     # The team's waivers on that audit date, in force first (warehouse ``waivers``; empty before it existed).
-    waivers: list[dict] = field(default_factory=list)
+    waivers: list[dict[str, Any]] = field(default_factory=list)
     # The services its checks did not judge, and why (oncall_readiness.report.scope).
-    not_judged: list[dict] = field(default_factory=list)
+    not_judged: list[dict[str, Any]] = field(default_factory=list)
 
 
 # Rows of the warehouse -> view models ------------------------------------------------------------
 
 
-def scorecard_figures(row: Mapping) -> dict:
+def scorecard_figures(row: Mapping[str, Any]) -> dict[str, Any]:
     """A scorecard row's score, level, counts and 7-day change, as both the org table and a team's history show them."""
     return {
         "score": optional_float(row["score"]),
@@ -140,7 +141,7 @@ def scorecard_figures(row: Mapping) -> dict:
     }
 
 
-def team_row(row: Mapping, headline: str | None, trend: list[tuple[dt.date, float | None]]) -> TeamRow:
+def team_row(row: Mapping[str, Any], headline: str | None, trend: list[tuple[dt.date, float | None]]) -> TeamRow:
     """A team's line of the organisation's scorecard."""
     return TeamRow(
         team=row["team"],
@@ -152,12 +153,12 @@ def team_row(row: Mapping, headline: str | None, trend: list[tuple[dt.date, floa
     )
 
 
-def history_row(row: Mapping) -> HistoryRow:
+def history_row(row: Mapping[str, Any]) -> HistoryRow:
     """One audit date of a team's history."""
-    return HistoryRow(audit_date=as_date(row["audit_date"]), **scorecard_figures(row))
+    return HistoryRow(audit_date=date_of(row["audit_date"]), **scorecard_figures(row))
 
 
-def check_rows(rows: list[dict]) -> list[CheckRow]:
+def check_rows(rows: list[dict[str, Any]]) -> list[CheckRow]:
     """A team's checks, worst status first, with the catalogue's titles."""
     titles = _check_titles()
     return [
@@ -173,7 +174,7 @@ def check_rows(rows: list[dict]) -> list[CheckRow]:
     ]
 
 
-def finding_rows(rows: list[dict]) -> list[FindingRow]:
+def finding_rows(rows: list[dict[str, Any]]) -> list[FindingRow]:
     """Findings, worst outcome first, then by check and subject."""
     ordered = sorted(rows, key=lambda row: (schema.severity(row["outcome"]), row["check_id"], row["subject"]))
     return [
@@ -182,9 +183,9 @@ def finding_rows(rows: list[dict]) -> list[FindingRow]:
     ]
 
 
-def headlines(checks: list[dict]) -> dict[str, str]:
+def headlines(checks: list[dict[str, Any]]) -> dict[str, str]:
     """Per team, the reason of its most severe check that is not a pass."""
-    worst: dict[str, dict] = {}
+    worst: dict[str, dict[str, Any]] = {}
     for row in checks:
         if row["status"] == "pass":
             continue
@@ -194,11 +195,11 @@ def headlines(checks: list[dict]) -> dict[str, str]:
     return {team: row["reason"] for team, row in worst.items() if row["reason"]}
 
 
-def trends(scores: list[dict], dates: list[dt.date]) -> dict[str, list[tuple[dt.date, float | None]]]:
+def trends(scores: list[dict[str, Any]], dates: list[dt.date]) -> dict[str, list[tuple[dt.date, float | None]]]:
     """Per team, its score on each of ``dates`` (None where it has none)."""
     by_team: dict[str, dict[dt.date, float | None]] = {}
     for row in scores:
-        by_team.setdefault(row["team"], {})[as_date(row["audit_date"])] = optional_float(row["score"])
+        by_team.setdefault(row["team"], {})[date_of(row["audit_date"])] = optional_float(row["score"])
     return {team: [(day, scores_of.get(day)) for day in dates] for team, scores_of in by_team.items()}
 
 
@@ -218,7 +219,7 @@ def sort_teams(teams: list[TeamRow], key: str, *, descending: bool) -> list[Team
     known = [row for row in teams if _sort_value(row, key) is not None]
     missing = [row for row in teams if _sort_value(row, key) is None]
     known.sort(key=lambda row: row.team.casefold())
-    known.sort(key=lambda row: _sort_value(row, key), reverse=descending)
+    known.sort(key=lambda row: _known(_sort_value(row, key)), reverse=descending)
     return known + sorted(missing, key=lambda row: row.team.casefold())
 
 
@@ -296,7 +297,7 @@ def runs_by_audit_date(runs: Iterable[DagRunRecord], *, ui_root: str = "/") -> d
 # Values ------------------------------------------------------------------------------------------
 
 
-def optional_float(value: object) -> float | None:
+def optional_float(value: SupportsFloat | str | None) -> float | None:
     """A number from the warehouse; None and NaN are "no value"."""
     if value is None:
         return None
@@ -315,13 +316,21 @@ def as_date(value: object) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
+def date_of(value: object) -> dt.date:
+    """``as_date`` of a column that is never NULL (``audit_date``, a campaign's start and due)."""
+    day = as_date(value)
+    if day is None:
+        raise ValueError("a NULL where the warehouse always keeps a date")
+    return day
+
+
 def _check_titles() -> dict[str, str]:
     from oncall_readiness.checks.catalogue import load_catalogue
 
     return {check_id: check.title for check_id, check in load_catalogue().checks.items()}
 
 
-def _check_order(row: dict) -> tuple[int, str]:
+def _check_order(row: dict[str, Any]) -> tuple[int, str]:
     return schema.severity(row["status"]), row["check_id"]
 
 
@@ -330,7 +339,15 @@ def _sort_value(row: TeamRow, key: str) -> float | None:
         return schema.level_rank(row.level)
     if key == "change":
         return row.change
-    return getattr(row, key)
+    value: float | None = getattr(row, key)
+    return value
+
+
+def _known(value: float | None) -> float:
+    """A sort value of a team that has one (``sort_teams`` sorts the others apart)."""
+    if value is None:
+        raise ValueError("a team without a value among those that have one")
+    return value
 
 
 def _run_order(run: DagRunRecord) -> tuple[bool, float]:

@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlparse
 
 import requests
 
@@ -142,7 +143,7 @@ class GitHubClient(ApiClient):
             wait, why = self._graphql_wait(response, attempt)
             if wait is None:
                 raise_for_error(response, SOURCE)
-                body = response.json()
+                body: dict[str, Any] = response.json()
                 self._note_points(response, body)
                 too_large = _error_types(body) & TOO_LARGE
                 if too_large and not body.get("data"):
@@ -242,4 +243,4 @@ def _error_text(body: Mapping[str, Any]) -> str:
 
 
 def _path(response: requests.Response) -> str:
-    return requests.utils.urlparse(response.url).path
+    return urlparse(response.url).path

@@ -61,13 +61,15 @@ class PagerDutyClient(ApiClient):
         self.count_retries(response)
         self.count_request()
         raise_for_error(response, SOURCE)
-        return decode(response.content)
+        answer: dict[str, Any] = decode(response.content)
+        return answer
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         response = self._send(path, params)
         self.count_request()
         raise_for_error(response, SOURCE)
-        return response.json()
+        answer: dict[str, Any] = response.json()
+        return answer
 
     def find(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         """``get`` for an object that may not exist (an id the registry names): None on 404."""
@@ -76,9 +78,10 @@ class PagerDutyClient(ApiClient):
         if response.status_code == 404:
             return None
         raise_for_error(response, SOURCE)
-        return response.json()
+        found: dict[str, Any] = response.json()
+        return found
 
-    def iter_all(self, path: str, key: str, params: Mapping[str, Any] | None = None) -> Iterator[dict]:
+    def iter_all(self, path: str, key: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Every object of a classic-paginated collection, following ``more`` page by page.
 
         Raises ``BeyondOffsetCap`` before yielding anything when PagerDuty's own ``total`` says

@@ -22,7 +22,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -127,11 +127,11 @@ def _collections(client: PagerDutyClient) -> pd.DataFrame:
     )
 
 
-def _policies_of(services: list[dict], service_ids: set[str]) -> set[str]:
+def _policies_of(services: list[dict[str, Any]], service_ids: set[str]) -> set[str | None]:
     return {(service.get("escalation_policy") or {}).get("id") for service in services if service["id"] in service_ids}
 
 
-def _paged_schedules(policies: list[dict], services: list[dict], service_ids: set[str]) -> set[str]:
+def _paged_schedules(policies: list[dict[str, Any]], services: list[dict[str, Any]], service_ids: set[str]) -> set[str]:
     """The schedules that the escalation policies of ``service_ids`` page, at any level."""
     policy_ids = _policies_of(services, service_ids)
     return {
@@ -144,7 +144,9 @@ def _paged_schedules(policies: list[dict], services: list[dict], service_ids: se
     }
 
 
-def _referenced_users(schedules: list[dict], policies: list[dict], shifts: list[dict]) -> set[str]:
+def _referenced_users(
+    schedules: list[dict[str, Any]], policies: list[dict[str, Any]], shifts: list[dict[str, Any]]
+) -> set[str]:
     """The users that rotations, escalation rules and on-call shifts name: the ones a check may look up."""
     members = {
         (member.get("user") or {}).get("id")
@@ -159,16 +161,16 @@ def _referenced_users(schedules: list[dict], policies: list[dict], shifts: list[
         for target in rule.get("targets") or []
         if target.get("type") in USER_TARGETS
     }
-    return (members | targets | {shift["user_id"] for shift in shifts}) - {None}
+    return {user for user in members | targets | {shift["user_id"] for shift in shifts} if user is not None}
 
 
 def _final_schedules(
     client: PagerDutyClient,
     schedule_ids: list[str],
-    policies: list[dict],
+    policies: list[dict[str, Any]],
     window: AuditWindow,
-    schedules: Mapping[str, dict],
-) -> list[dict]:
+    schedules: Mapping[str, dict[str, Any]],
+) -> list[dict[str, Any]]:
     """(schedule_id, user_id, start, end) of every final-schedule shift of the schedules in the window.
 
     ``/oncalls`` is asked for batches of schedules over the whole window, packed so that each
@@ -204,7 +206,7 @@ def _final_schedules(
 
 
 def _expected_entries(
-    schedule_ids: list[str], policies: list[dict], schedules: Mapping[str, dict]
+    schedule_ids: list[str], policies: list[dict[str, Any]], schedules: Mapping[str, dict[str, Any]]
 ) -> list[tuple[str, int]]:
     """(schedule id, the ``/oncalls`` entries it should bring): its layers' turns in the window, once per
     escalation rule that pages it (``/oncalls`` answers an entry per policy and level)."""
@@ -225,7 +227,7 @@ def _expected_entries(
     return [(schedule_id, max(1, rules[schedule_id]) * turns.get(schedule_id, 1)) for schedule_id in schedule_ids]
 
 
-def _shift(schedule_id: str, entry: dict) -> dict:
+def _shift(schedule_id: str, entry: dict[str, Any]) -> dict[str, Any]:
     return {
         "schedule_id": schedule_id,
         "user_id": (entry.get("user") or {}).get("id"),
@@ -236,7 +238,7 @@ def _shift(schedule_id: str, entry: dict) -> dict:
 
 def collect_for_audit(hook: ReadinessHook, registry: Mapping[str, pd.DataFrame], window: AuditWindow) -> Facts:
     """The audit's collection: the window's days back and ahead of the audit instant, and its incidents."""
-    client = hook.get_conn()
+    client = cast(PagerDutyClient, hook.get_conn())  # the source's hook builds its client
     facts = collect(
         client,
         window,

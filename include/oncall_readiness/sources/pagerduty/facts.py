@@ -35,7 +35,8 @@ Schema version 3 (every timestamp is UTC):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -149,7 +150,12 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
 
 
 def normalise(
-    *, users: list[dict], schedules: list[dict], services: list[dict], policies: list[dict], shifts: list[dict]
+    *,
+    users: list[dict[str, Any]],
+    schedules: list[dict[str, Any]],
+    services: list[dict[str, Any]],
+    policies: list[dict[str, Any]],
+    shifts: list[dict[str, Any]],
 ) -> dict[str, pd.DataFrame]:
     """Turn raw API objects into the documented facts tables."""
     facts = {
@@ -200,7 +206,7 @@ def normalise(
     return facts
 
 
-def _contact_methods(users: list[dict]) -> Iterator[dict]:
+def _contact_methods(users: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for user in users:
         for method in user.get("contact_methods") or []:
             yield {
@@ -212,7 +218,7 @@ def _contact_methods(users: list[dict]) -> Iterator[dict]:
             }
 
 
-def _notification_rules(users: list[dict]) -> Iterator[dict]:
+def _notification_rules(users: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for user in users:
         for rule in user.get("notification_rules") or []:
             method = rule.get("contact_method") or {}
@@ -233,7 +239,7 @@ def _contact_type(api_type: str | None) -> str | None:
     return CONTACT_METHOD_TYPES.get(api_type.removesuffix("_reference"), api_type)
 
 
-def _rotation_members(schedules: list[dict]) -> Iterator[dict]:
+def _rotation_members(schedules: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for schedule in schedules:
         for layer_position, layer in enumerate(schedule.get("schedule_layers") or [], start=1):
             for member_position, member in enumerate(layer.get("users") or [], start=1):
@@ -250,7 +256,7 @@ def _rotation_members(schedules: list[dict]) -> Iterator[dict]:
                 }
 
 
-def _escalation_targets(policies: list[dict]) -> Iterator[dict]:
+def _escalation_targets(policies: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for policy in policies:
         for level, rule in enumerate(policy.get("escalation_rules") or [], start=1):
             for target in rule.get("targets") or []:
@@ -265,6 +271,6 @@ def _escalation_targets(policies: list[dict]) -> Iterator[dict]:
                 }
 
 
-def frame(table: str, rows) -> pd.DataFrame:
+def frame(table: str, rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """The PagerDuty facts table ``table`` from raw rows, with its documented columns and kinds."""
     return typed_frame(rows, FACT_COLUMNS[table])

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, overload
 
 import pandas as pd
 
@@ -68,7 +68,7 @@ def collect_incidents(client: PagerDutyClient, instant: pd.Timestamp, *, window_
         return {"pagerduty_incidents": incidents, "pagerduty_responder_weeks": weeks.result()}
 
 
-def _analytics_incidents(client: PagerDutyClient, since: pd.Timestamp, until: pd.Timestamp) -> Iterator[dict]:
+def _analytics_incidents(client: PagerDutyClient, since: pd.Timestamp, until: pd.Timestamp) -> Iterator[dict[str, Any]]:
     body = {
         "filters": {"created_at_start": since.isoformat(), "created_at_end": until.isoformat()},
         "limit": ANALYTICS_PAGE_LIMIT,
@@ -84,13 +84,15 @@ def _analytics_incidents(client: PagerDutyClient, since: pd.Timestamp, until: pd
         body = {**body, "starting_after": page["last"]}
 
 
-def _listed_incidents(client: PagerDutyClient, since: pd.Timestamp, until: pd.Timestamp) -> Iterator[dict]:
+def _listed_incidents(client: PagerDutyClient, since: pd.Timestamp, until: pd.Timestamp) -> Iterator[dict[str, Any]]:
     """Incidents created in the window, then every incident open now (a long-running one may predate it)."""
     yield from _windowed(client, since, until, {"time_zone": "UTC"})
     yield from client.iter_all("/incidents", "incidents", {"statuses[]": OPEN_STATUSES, "date_range": "all"})
 
 
-def _windowed(client: PagerDutyClient, since: pd.Timestamp, until: pd.Timestamp, params: dict) -> Iterator[dict]:
+def _windowed(
+    client: PagerDutyClient, since: pd.Timestamp, until: pd.Timestamp, params: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
     """``GET /incidents`` over [since, until), halving the window while it holds more than the offset cap."""
     try:
         window = {**params, "since": since.isoformat(), "until": until.isoformat()}
@@ -113,7 +115,7 @@ def _responder_weeks(client: PagerDutyClient, instant: pd.Timestamp) -> pd.DataF
     return frame("pagerduty_responder_weeks", weeks)
 
 
-def _responder_week(client: PagerDutyClient, start: pd.Timestamp, end: pd.Timestamp) -> list[dict]:
+def _responder_week(client: PagerDutyClient, start: pd.Timestamp, end: pd.Timestamp) -> list[dict[str, Any]]:
     body = {"filters": {"date_range_start": start.isoformat(), "date_range_end": end.isoformat()}}
     page = client.query("/analytics/metrics/responders/all", {**body, "time_zone": "Etc/UTC"})
     return [
@@ -127,7 +129,7 @@ def _responder_week(client: PagerDutyClient, start: pd.Timestamp, end: pd.Timest
     ]
 
 
-def _from_analytics(row: dict, listed: dict | None) -> dict:
+def _from_analytics(row: dict[str, Any], listed: dict[str, Any] | None) -> dict[str, Any]:
     acknowledged = _first_acknowledgement(listed) if listed else None
     if acknowledged is None and row.get("seconds_to_first_ack") is not None and row.get("created_at"):
         created = pd.Timestamp(_zoned(row["created_at"]))
@@ -158,7 +160,7 @@ def _from_analytics(row: dict, listed: dict | None) -> dict:
     }
 
 
-def _from_list(incident: dict) -> dict:
+def _from_list(incident: dict[str, Any]) -> dict[str, Any]:
     created, resolved = incident.get("created_at"), incident.get("resolved_at")
     acknowledged = _first_acknowledgement(incident)
     assigned = [(a.get("assignee") or {}).get("id") for a in incident.get("assignments") or []]
@@ -182,7 +184,7 @@ def _from_list(incident: dict) -> dict:
     }
 
 
-def _first_acknowledgement(incident: dict) -> str | None:
+def _first_acknowledgement(incident: dict[str, Any]) -> str | None:
     times = sorted(ack["at"] for ack in incident.get("acknowledgements") or [] if ack.get("at"))
     return times[0] if times else None
 
@@ -193,6 +195,10 @@ def _seconds(start: str | None, end: str | None) -> int | None:
     return int((pd.Timestamp(end) - pd.Timestamp(start)).total_seconds())
 
 
+@overload
+def _zoned(value: str) -> str: ...
+@overload
+def _zoned(value: str | None) -> str | None: ...
 def _zoned(value: str | None) -> str | None:
     """Analytics answers in the asked ``time_zone`` (UTC) without an offset: say it is UTC."""
     if not value or re.search(ZONED_ISO_8601, value):

@@ -122,8 +122,8 @@ def ahead(pages: Iterator[Any]) -> Iterator[Any]:
     a page holds the interpreter, and started first it would hold back the next request by as
     long as it takes.
     """
-    handed: queue.Queue = queue.Queue()  # pages (or the reader's error, or _DONE), one at a time
-    asking: queue.Queue = queue.Queue()  # a token each time the reader starts asking for a page
+    handed: queue.Queue[Any] = queue.Queue()  # pages (or the reader's error, or _DONE), one at a time
+    asking: queue.Queue[None] = queue.Queue()  # a token each time the reader starts asking for a page
     stopped = threading.Event()
 
     def read() -> None:

@@ -80,8 +80,8 @@ class Slice:
             middle = len(self.ids) // 2
             return replace(self, ids=self.ids[:middle]), replace(self, ids=self.ids[middle:])
         if self.since is not None and self.until is not None and self.until - self.since > self.smallest:
-            middle = self.since + (self.until - self.since) / 2
-            return replace(self, until=middle), replace(self, since=middle)
+            halfway = self.since + (self.until - self.since) / 2
+            return replace(self, until=halfway), replace(self, since=halfway)
         return None
 
     def describe(self) -> str:
@@ -91,7 +91,9 @@ class Slice:
         return ", ".join(parts) or "the whole collection"
 
 
-def read_slice(client: PagerDutyClient, path: str, key: str, params: Mapping[str, Any], piece: Slice) -> Iterator[dict]:
+def read_slice(
+    client: PagerDutyClient, path: str, key: str, params: Mapping[str, Any], piece: Slice
+) -> Iterator[dict[str, Any]]:
     """Every object of ``piece``, halving it while its first page says it holds more than the cap."""
     try:
         yield from client.iter_all(path, key, {**params, **piece.params()})
@@ -169,7 +171,8 @@ class AccountTeams:
     """
 
     def __init__(self, client: PagerDutyClient):
-        self.client, self._listed = client, None
+        self.client = client
+        self._listed: list[str] | None = None
         self.named: dict[str, None] = {}  # team ids in the order met, each once
 
     def learn(self, collected: Collected) -> None:
@@ -193,8 +196,8 @@ class AccountTeams:
 class Collected:
     """One collection's objects by id, and whether the cap made it a team-sliced read (which lacks no-team objects)."""
 
-    def __init__(self, objects: Iterable[dict] = (), *, sliced: bool = False, reported_total: int | None = 0):
-        self.by_id: dict[str, dict] = {}
+    def __init__(self, objects: Iterable[dict[str, Any]] = (), *, sliced: bool = False, reported_total: int | None = 0):
+        self.by_id: dict[str, dict[str, Any]] = {}
         self.sliced, self.reported_total = sliced, reported_total
         self.add(objects)
 
@@ -204,10 +207,10 @@ class Collected:
         return self.sliced and (self.reported_total is None or len(self.by_id) < self.reported_total)
 
     @property
-    def objects(self) -> list[dict]:
+    def objects(self) -> list[dict[str, Any]]:
         return list(self.by_id.values())
 
-    def add(self, found: Iterable[dict]) -> None:
+    def add(self, found: Iterable[dict[str, Any]]) -> None:
         """Keep each object once: the first slice that brings it wins (a user in two teams comes twice)."""
         for obj in found:
             self.by_id.setdefault(obj["id"], obj)
@@ -237,7 +240,7 @@ def read_by_team(
 def fetch_missing(
     client: PagerDutyClient,
     collected: Collected,
-    wanted: Iterable[str],
+    wanted: Iterable[str | None],
     path: str,
     key: str,
     params: Mapping[str, Any] | None = None,
