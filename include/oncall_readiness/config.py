@@ -148,6 +148,14 @@ CAMPAIGNS = Setting(
     "the campaigns file ([campaigns.md](campaigns.md))",
     default_text="`readiness-campaigns.yaml` beside the catalog, when there is one",
 )
+CHECKS = Setting(
+    "READINESS_CHECKS",
+    None,
+    _path,
+    "a path to an existing YAML file",
+    "the organisation's external checks and who may push their results ([api.md](api.md#external-checks))",
+    default_text="`readiness-checks.yaml` beside the catalog, when there is one",
+)
 HR_CSV = Setting(
     "READINESS_HR_CSV",
     None,
@@ -283,7 +291,7 @@ PAGERDUTY_FROM = Setting(
 )
 
 SECTIONS: dict[str, tuple[Setting[Any], ...]] = {
-    "The registry and the audit's files": (CATALOG, WAIVERS, CAMPAIGNS, HR_CSV),
+    "The registry and the audit's files": (CATALOG, WAIVERS, CAMPAIGNS, CHECKS, HR_CSV),
     "Reading the sources": (
         SOURCE_RETRIES,
         SOURCE_RETRY_DELAY_SECONDS,

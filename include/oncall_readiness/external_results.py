@@ -19,8 +19,9 @@ instant (:func:`results_as_of`), so re-running or backfilling a date reads the s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -46,24 +47,73 @@ class ExternalResultError(ReadinessError, ValueError):
         self.message = message
 
 
-def check_acceptable(
-    result: ExternalResult, *, external_checks: Iterable[str], teams: Iterable[str] | None, now: dt.datetime
-) -> None:
-    """The checks a model cannot make: a declared external check, a known team, not dated in the future.
+SUBJECT_KINDS = {"service": "registry_services", "person": "registry_people", "schedule": "registry_team_schedules"}
+SUBJECT_COLUMNS = {"service": "service", "person": "person", "schedule": "schedule_id"}
 
-    ``teams``: the teams of the latest audit's registry; None when nothing was audited yet (any team
-    is then accepted: the audit reports results of unknown teams nowhere).
+
+@dataclass(frozen=True)
+class Registered:
+    """What the latest audit's registry lets a push name: its teams, and each team's subjects.
+
+    ``subjects``: team -> a subject lower-cased (``service:checkout-api``) -> as the registry spells it.
+    """
+
+    teams: frozenset[str]
+    subjects: Mapping[str, Mapping[str, str]]
+
+
+def registered(warehouse: Warehouse) -> Registered | None:
+    """The teams, services, people and schedules of the latest audit's registry; None before any audit."""
+    day = warehouse.latest_audit_date()
+    if day is None:
+        return None
+    teams = {team for (team,) in _registry_rows(warehouse, "registry_teams", ("team",), day)}
+    subjects: dict[str, dict[str, str]] = {}
+    for kind, table in SUBJECT_KINDS.items():
+        for team, name in _registry_rows(warehouse, table, ("team", SUBJECT_COLUMNS[kind]), day):
+            if isinstance(team, str) and isinstance(name, str):
+                subjects.setdefault(team, {})[f"{kind}:{name}".lower()] = f"{kind}:{name}"
+    return Registered(frozenset(teams), subjects)
+
+
+def _registry_rows(warehouse: Warehouse, table: str, columns: tuple[str, ...], day: dt.date) -> list[tuple[Any, ...]]:
+    facts = warehouse.table(f"facts_{table}")
+    query = sa.select(*(facts.c[column] for column in columns)).where(facts.c.audit_date == day)
+    with warehouse.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(query)]
+
+
+def accepted(
+    result: ExternalResult, *, external_checks: Iterable[str], registry: Registered | None, now: dt.datetime
+) -> ExternalResult:
+    """The result as stored, after the checks a model cannot make: a declared external check, a team and a
+    subject of the latest audit's registry (the subject in its registry spelling), not dated in the future.
+
+    ``registry`` None: nothing was audited yet, so any team and subject of a known kind is accepted (the
+    audit reports results of unknown teams nowhere).
     """
     checks = sorted(external_checks)
     if result.check_id not in checks:
         declared = ", ".join(checks) or "none are declared"
-        raise ExternalResultError(
-            "check_id", f"{result.check_id!r} is not an external check of checks.yaml (kind: external): {declared}"
-        )
-    if teams is not None and result.team not in set(teams):
+        not_declared = f"{result.check_id!r} is not an external check the organisation declares"
+        raise ExternalResultError("check_id", f"{not_declared} (readiness-checks.yaml): {declared}")
+    if registry is not None and result.team not in registry.teams:
         raise ExternalResultError("team", f"{result.team!r} is not a team of the latest audit's registry")
     if result.observed_at > now + FUTURE_TOLERANCE:
         raise ExternalResultError("observed_at", f"{result.observed_at.isoformat()} is in the future")
+    if result.subject is None:
+        return result
+    kind, _, name = result.subject.partition(":")
+    if kind.lower() not in SUBJECT_KINDS or not name.strip():
+        raise ExternalResultError("subject", "must be service:<name>, person:<name> or schedule:<id> of the team")
+    if registry is None:
+        return result
+    spelled = registry.subjects.get(result.team, {}).get(result.subject.lower())
+    if spelled is None:
+        raise ExternalResultError(
+            "subject", f"team {result.team!r} has no {kind.lower()} {name!r} in the latest audit's registry"
+        )
+    return result.model_copy(update={"subject": spelled})
 
 
 class ExternalResults(Ledger):
@@ -99,14 +149,33 @@ class ExternalResults(Ledger):
             "received_at": naive_utc(received_at),
             "received_by": received_by,
         }
+        return self.insert_once([row], unless=sa.select(sa.literal(1)).where(*self._same(result)))
+
+    def held(self, result: ExternalResult) -> dict[str, Any] | None:
+        """The stored result with the key of ``result`` (check, team, subject, observed_at): the one that stands."""
+        with self.warehouse.engine.connect() as conn:
+            row = (
+                conn.execute(sa.select(*(self.table.c[c] for c in COLUMNS)).where(*self._same(result)))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            return None
+        return {
+            **row,
+            "observed_at": row["observed_at"].replace(tzinfo=dt.UTC),
+            "received_at": row["received_at"].replace(tzinfo=dt.UTC),
+        }
+
+    def _same(self, result: ExternalResult) -> tuple[sa.ColumnElement[bool], ...]:
+        """What makes two pushes the same result (the unique index's key)."""
         table = self.table
-        held = sa.select(sa.literal(1)).where(
-            table.c.check_id == row["check_id"],
-            table.c.team == row["team"],
-            sa.func.coalesce(table.c.subject, "") == (row["subject"] or ""),
-            table.c.observed_at == row["observed_at"],
+        return (
+            table.c.check_id == result.check_id,
+            table.c.team == result.team,
+            sa.func.coalesce(table.c.subject, "") == (result.subject or ""),
+            table.c.observed_at == naive_utc(result.observed_at),
         )
-        return self.insert_once([row], unless=held)
 
     def as_of(self, instant: pd.Timestamp) -> pd.DataFrame:
         """Per check, team and subject, the latest result observed at or before ``instant`` (COLUMNS; UTC)."""

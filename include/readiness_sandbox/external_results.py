@@ -14,20 +14,21 @@ from pathlib import Path
 import yaml
 
 from oncall_readiness.api.models import ExternalResult
-from oncall_readiness.checks.catalogue import EXTERNAL, load_catalogue
-from oncall_readiness.external_results import check_acceptable, record
+from oncall_readiness.checks import organisation
+from oncall_readiness.external_results import accepted, record
 from oncall_readiness.warehouse import Warehouse
-from readiness_sandbox.sample_org import state_file
+from readiness_sandbox.sample_org import CATALOG, state_file
 
 RESULTS_FILE = "external_results.yaml"
-PUSHED_BY = "sample-security-scanner"
+PUSHED_BY = "security-scanner"  # the pusher the sample organisation declares (catalog/readiness-checks.yaml)
 
 
 def seed_external_results(warehouse_url: str, path: Path | None = None) -> int:
     """Store every result of the sample file (validated like a POST); the number newly stored."""
     path = path or state_file(RESULTS_FILE)
     entries = yaml.safe_load(path.read_text())["results"]
-    external = [check.id for check in load_catalogue().implemented() if check.kind == EXTERNAL]
+    declared = organisation.entries(CATALOG / organisation.ORGANISATION_CHECKS_FILE)
+    external = [entry["id"] for entry, _ in declared]
     warehouse = Warehouse(warehouse_url)
     stored = 0
     try:
@@ -43,8 +44,9 @@ def seed_external_results(warehouse_url: str, path: Path | None = None) -> int:
 def _validated(entry: dict, external: list[str], where: str) -> ExternalResult:
     """The entry as the API would accept it; a bad one names the file and the result's position."""
     try:
-        result = ExternalResult.model_validate(entry)
-        check_acceptable(result, external_checks=external, teams=None, now=result.observed_at)
+        result = accepted(
+            ExternalResult.model_validate(entry), external_checks=external, registry=None, now=dt.datetime.now(dt.UTC)
+        )
     except ValueError as error:
         raise ValueError(f"{where}: {error}") from error
     return result

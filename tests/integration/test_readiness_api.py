@@ -21,11 +21,19 @@ import sqlalchemy as sa
 
 from oncall_readiness.external_results import results_as_of
 from oncall_readiness.warehouse import Warehouse
+from readiness_sandbox.sample_org import CATALOG
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-USERS = {"admin": ("admin", "api-test-admin-password"), "viewer": ("viewer", "api-test-viewer-password")}
+USERS = {
+    "admin": ("admin", "api-test-admin-password"),
+    "viewer": ("viewer", "api-test-viewer-password"),
+    # The sample organisation's pushers of security-scan (catalog/readiness-checks.yaml), and a user who is none.
+    "security-scanner": ("user", "api-test-scanner-password"),
+    "payments-ci": ("user", "api-test-payments-password"),
+    "intruder": ("user", "api-test-intruder-password"),
+}
 API = "/readiness/api/v1"
 TIMEOUT = 60  # the first request of a worker imports pandas and the warehouse: slow on a busy machine
 RESULT = {
@@ -82,6 +90,7 @@ def server(tmp_path_factory, seeded_duckdb, running_api_server) -> Iterator[tupl
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(16).hex(),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "READINESS_CATALOG": str(CATALOG),  # the API reads the organisation's external checks beside it
         "AIRFLOW_CONN_READINESS_WAREHOUSE": json.dumps(
             {"conn_type": "generic", "extra": {"url": f"duckdb:///{warehouse}"}}
         ),
@@ -172,7 +181,10 @@ def test_the_gate_of_a_team_and_of_a_service(server):
 def test_bad_input_gets_a_422_naming_the_field(server, change, field):
     base_url, _ = server
     response = requests.post(
-        f"{base_url}{API}/external-results", json=RESULT | change, headers=bearer(base_url, "admin"), timeout=TIMEOUT
+        f"{base_url}{API}/external-results",
+        json=RESULT | change,
+        headers=bearer(base_url, "security-scanner"),
+        timeout=TIMEOUT,
     )
     assert response.status_code == 422, response.text
     assert [error["loc"] for error in response.json()["detail"]] == [["body", field]]
@@ -180,10 +192,10 @@ def test_bad_input_gets_a_422_naming_the_field(server, change, field):
 
 def test_a_pushed_result_is_stored_once_and_joins_the_next_audit(server):
     base_url, warehouse_path = server
-    headers = bearer(base_url, "admin")
+    headers = bearer(base_url, "security-scanner")
     created = requests.post(f"{base_url}{API}/external-results", json=RESULT, headers=headers, timeout=TIMEOUT)
     assert created.status_code == 201, created.text
-    assert created.json()["stored"] is True and created.json()["received_by"] == "admin"
+    assert created.json()["stored"] is True and created.json()["received_by"] == "security-scanner"
     again = requests.post(f"{base_url}{API}/external-results", json=RESULT, headers=headers, timeout=TIMEOUT)
     assert again.status_code == 200 and again.json()["stored"] is False
     warehouse = Warehouse(f"duckdb:///{warehouse_path}")
@@ -192,7 +204,7 @@ def test_a_pushed_result_is_stored_once_and_joins_the_next_audit(server):
     finally:
         warehouse.dispose()
     assert list(zip(pushed["team"], pushed["status"], pushed["received_by"], strict=True)) == [
-        ("checkout", "fail", "admin")
+        ("checkout", "fail", "security-scanner")
     ]
 
 
@@ -201,3 +213,72 @@ def test_the_openapi_schema_is_served_and_documented(server):
     served = requests.get(f"{base_url}/readiness/api/openapi.json", timeout=TIMEOUT).json()
     documented = json.loads((REPO / "docs" / "api-openapi.json").read_text())
     assert (served["paths"], served["components"]) == (documented["paths"], documented["components"])
+
+
+def push(base_url: str, user: str, body: dict | str, **headers: str) -> requests.Response:
+    data = body if isinstance(body, str) else json.dumps(body)
+    headers = bearer(base_url, user) | {"Content-Type": "application/json"} | headers
+    return requests.post(f"{base_url}{API}/external-results", data=data, headers=headers, timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize(
+    ("user", "team", "subject", "status"),
+    [
+        ("intruder", "checkout", "service:checkout-api", 403),  # may trigger the audit, pushes nothing
+        ("admin", "checkout", "service:checkout-api", 403),  # an admin is no pusher either
+        ("payments-ci", "checkout", "service:checkout-api", 403),  # pushes for payments only
+        ("payments-ci", "payments", None, 201),  # a result about the whole team (the history's payments has no service)
+    ],
+)
+def test_only_the_checks_pushers_may_push_and_each_for_its_teams(server, user, team, subject, status):
+    base_url, _ = server
+    observed = f"2026-11-14T0{len(user) % 10}:00:00Z"  # a key of its own per case
+    response = push(base_url, user, RESULT | {"team": team, "subject": subject, "observed_at": observed})
+    assert response.status_code == status, response.text
+    if status == 403:
+        assert f"'{user}'" in response.json()["detail"] and "pushers" in response.json()["detail"]
+
+
+def test_a_subject_must_be_the_teams_and_is_stored_in_the_registrys_spelling(server):
+    base_url, _ = server
+    other = push(base_url, "security-scanner", RESULT | {"subject": "service:search-api"})  # search's, not checkout's
+    assert other.status_code == 422 and other.json()["detail"][0]["loc"] == ["body", "subject"]
+    spelled = push(
+        base_url,
+        "security-scanner",
+        RESULT | {"subject": "SERVICE:Checkout-API", "observed_at": "2026-11-13T10:00:00Z"},
+    )
+    assert spelled.status_code == 201 and spelled.json()["subject"] == "service:checkout-api"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps(RESULT | {"observed_at": 1731664800}),  # an epoch number, not ISO 8601
+        json.dumps(RESULT | {"observed_at": "0001-01-01T00:00:00+01:00"}),
+        json.dumps(RESULT | {"observed_at": "9999-12-31T23:59:59-01:00"}),
+        json.dumps(RESULT | {"reason": "Found\u0000it."}),
+        json.dumps(RESULT).replace('"CVE-', '"\\ud800CVE-'),  # a lone surrogate
+    ],
+    ids=["epoch", "year-1", "year-9999", "nul", "lone-surrogate"],
+)
+def test_input_no_warehouse_can_hold_is_a_422_that_does_not_echo_it(server, body):
+    base_url, _ = server
+    response = push(base_url, "security-scanner", body)
+    assert response.status_code == 422, response.text
+    assert all("input" not in error for error in response.json()["detail"])
+
+
+def test_a_body_over_64_kb_is_a_413(server):
+    base_url, _ = server
+    response = push(base_url, "security-scanner", RESULT | {"reason": "x" * 70_000})
+    assert response.status_code == 413 and "65536" in response.text
+
+
+def test_a_second_push_of_a_key_with_another_status_answers_the_stored_result(server):
+    base_url, _ = server
+    first = RESULT | {"observed_at": "2026-11-12T10:00:00Z"}
+    assert push(base_url, "security-scanner", first).status_code == 201
+    again = push(base_url, "security-scanner", first | {"status": "pass", "reason": "All fixed."})
+    assert again.status_code == 200
+    assert (again.json()["stored"], again.json()["status"], again.json()["reason"]) == (False, "fail", RESULT["reason"])

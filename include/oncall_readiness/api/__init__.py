@@ -27,9 +27,11 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from oncall_readiness import schema
 from oncall_readiness.api.models import ExternalResult, Gate, Scorecard, StoredExternalResult, TeamReport
@@ -43,7 +45,15 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 DAG_ID = "readiness_audit"
+# A pushed result is a few hundred bytes; a body far larger is a mistake or an attack.
+MAX_BODY_BYTES = 64 * 1024
 WAREHOUSE_CONNECTION = "readiness_warehouse"
+BUSY_RETRY_AFTER = 5  # seconds
+BUSY = (
+    "The warehouse is busy: its DuckDB file stayed held by another process (the audit's publish, or a "
+    f"DuckDB session left open) past the wait. Try again in {BUSY_RETRY_AFTER} seconds; the API server's "
+    "log names the process."
+)
 PREFIX = "/v1"
 
 
@@ -88,12 +98,17 @@ app = FastAPI(
 
 
 class WarehouseUnavailable(ReadinessError, RuntimeError):
-    """The warehouse could not be read; the message is safe to show."""
+    """The warehouse could not be read; the message is safe to show. ``retry_after``: seconds, when worth it."""
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @app.exception_handler(WarehouseUnavailable)
 async def _unavailable(request: Request, exc: WarehouseUnavailable) -> Response:
-    return JSONResponse({"detail": str(exc)}, status_code=503)
+    headers = None if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers=headers)
 
 
 @contextmanager
@@ -101,9 +116,10 @@ def _warehouse(*, write: bool = False) -> Iterator[Warehouse]:
     """The warehouse of ``readiness_warehouse`` for this request (read-only unless ``write``)."""
     import sqlalchemy as sa
 
-    from oncall_readiness.errors import ConnectionConfigError
+    from oncall_readiness.errors import ConnectionConfigError, WarehouseBusy
     from oncall_readiness.report import page
     from oncall_readiness.warehouse import Warehouse, url_from_connection
+    from oncall_readiness.warehouse_file import REQUEST_WAIT
 
     safe = (
         f"The readiness API could not read the warehouse. Check the Airflow connection {WAREHOUSE_CONNECTION} "
@@ -113,12 +129,16 @@ def _warehouse(*, write: bool = False) -> Iterator[Warehouse]:
         url = url_from_connection(WAREHOUSE_CONNECTION)
         if not write and not page.warehouse_exists(url):
             raise HTTPException(404, "No audit has been published yet: run readiness_audit first.")
-        warehouse = Warehouse(url if write else page.read_only_url(url))
+        # A DuckDB file: read-only for a read; every connection waits its turn up to REQUEST_WAIT (warehouse_file).
+        warehouse = Warehouse(url if write else page.read_only_url(url), wait=REQUEST_WAIT)
     except (ConnectionConfigError, sa.exc.SQLAlchemyError, ValueError):
         log.exception("The readiness API cannot open the warehouse")
         raise WarehouseUnavailable(safe) from None
     try:
         yield warehouse
+    except WarehouseBusy:
+        log.exception("The readiness API waited too long for the warehouse")
+        raise WarehouseUnavailable(BUSY, retry_after=BUSY_RETRY_AFTER) from None
     except sa.exc.SQLAlchemyError:
         log.exception("The readiness API cannot read the warehouse")
         raise WarehouseUnavailable(safe) from None
@@ -169,37 +189,88 @@ def get_service_gate(service: str, user: Reader, min_level: MinLevel = "bronze")
     response_model=StoredExternalResult,
     status_code=201,
     summary="Push one result of an external check",
-    responses={200: {"description": "The same result was already stored (nothing new)."}, 422: {}},
+    responses={
+        200: {"description": "A result with the same key (check, team, subject, observed_at) is stored: it stands."},
+        403: {"description": "The user is not one of the check's pushers, or may not push for that team."},
+        413: {"description": f"The body is larger than {MAX_BODY_BYTES} bytes."},
+        422: {},
+    },
 )
 def post_external_result(result: ExternalResult, user: Writer, response: Response) -> StoredExternalResult:
-    """Validated (a clear 422 naming the field), stored in ``external_results``; the next audit reads it."""
+    """Checked (who may push it, a 422 naming the field), stored in ``external_results``; the next audit reads it."""
     from oncall_readiness import external_results
     from oncall_readiness.checks.catalogue import EXTERNAL, load_catalogue
 
     now = dt.datetime.now(dt.UTC)
-    external = [check.id for check in load_catalogue().implemented() if check.kind == EXTERNAL]
     by = getattr(user, "get_name", lambda: None)()
+    checks = {check.id: check for check in load_catalogue().implemented() if check.kind == EXTERNAL}
+    check = checks.get(result.check_id)
+    if check is not None and check.pushers is not None:
+        refusal = check.pushers.refusal(by, result.team)
+        if refusal:
+            who = f"Results of {check.id} are pushed by its pushers (readiness-checks.yaml)"
+            raise HTTPException(403, f"{who}: {refusal}.")
     with _warehouse(write=True) as warehouse:
         try:
-            external_results.check_acceptable(result, external_checks=external, teams=_teams(warehouse), now=now)
+            result = external_results.accepted(
+                result, external_checks=checks, registry=external_results.registered(warehouse), now=now
+            )
         except external_results.ExternalResultError as error:
             detail = [{"loc": ["body", error.field], "msg": error.message, "type": "value_error"}]
             raise HTTPException(422, detail) from None
-        stored = external_results.record(warehouse, result, received_at=now, received_by=by)
-    if not stored:
-        response.status_code = 200
-    return StoredExternalResult(**result.model_dump(), received_at=now, received_by=by, stored=stored)
+        ledger = external_results.ExternalResults(warehouse)
+        if ledger.record(result, received_at=now, received_by=by):
+            return StoredExternalResult(**result.model_dump(), received_at=now, received_by=by, stored=True)
+        held = ledger.held(result)
+    response.status_code = 200  # the first push of this key stands, whatever this one says
+    return StoredExternalResult.model_validate({**(held or result.model_dump()), "stored": False})
 
 
-def _teams(warehouse: Any) -> list[str] | None:
-    """The teams of the latest audit's registry; None before any audit."""
-    import sqlalchemy as sa
+@app.exception_handler(RequestValidationError)
+async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+    """422 naming each field and what is wrong with it, never quoting the input back."""
+    detail = [{key: error[key] for key in ("loc", "msg", "type") if key in error} for error in exc.errors()]
+    return JSONResponse({"detail": detail}, status_code=422)
 
-    from oncall_readiness.api import queries
 
-    try:
-        day = queries.latest_date(warehouse)
-    except (queries.NotFound, sa.exc.SQLAlchemyError):  # no scorecard (table) yet: nothing audited
-        return None
-    teams = queries.read_tables(warehouse, "SELECT team FROM {scorecard} WHERE audit_date = :day", day=day)
-    return list(teams["team"])
+class _BodyLimit:
+    """413 for a request body over ``MAX_BODY_BYTES``, declared or streamed, before anything reads it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            await _too_large(send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY_BYTES:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await _too_large(send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send) -> None:
+    response = JSONResponse({"detail": f"The body is larger than {MAX_BODY_BYTES} bytes."}, status_code=413)
+    await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+app.add_middleware(_BodyLimit)

@@ -6,13 +6,19 @@ FastAPI derives the OpenAPI schema (``/readiness/api/openapi.json``, docs/api.md
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from oncall_readiness.schema import rounded_score
 
 EXTERNAL_STATUSES = ("pass", "warn", "fail", "unknown")  # `waived` comes only from a waiver
+# Observations the audit can place: a year outside this is a mistake (and year 1 or 9999 would not
+# survive a time-zone conversion).
+OBSERVED_YEARS = range(2000, 2200)
+# NUL and lone surrogates: text no warehouse, email or page can carry.
+_UNPRINTABLE = re.compile("[\x00\ud800-\udfff]")
 # A score as the page and the emails show it: one decimal (schema.SCORE_DECIMALS), whatever the column held.
 Score = Annotated[float | None, AfterValidator(rounded_score)]
 
@@ -23,13 +29,16 @@ class ExternalResult(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     team: str = Field(min_length=1, max_length=200, description="The team (Backstage Group name).")
-    check_id: str = Field(min_length=1, max_length=200, description="An external check of checks.yaml.")
+    check_id: str = Field(
+        min_length=1, max_length=200, description="An external check the organisation declares (readiness-checks.yaml)."
+    )
     status: str = Field(description="pass, warn, fail or unknown.", examples=["fail"])
     reason: str = Field(min_length=1, max_length=2000, description="One sentence: what was found.")
     subject: str | None = Field(
         default=None,
         max_length=300,
-        description="What the result is about, e.g. `service:checkout-api`; omitted: the whole team.",
+        description="What the result is about: `service:`, `person:` or `schedule:` and a name of the team's "
+        "(any case); omitted: the whole team.",
     )
     observed_at: dt.datetime = Field(description="When the result was observed, ISO 8601 with a time zone.")
 
@@ -40,11 +49,27 @@ class ExternalResult(BaseModel):
             raise ValueError(f"must be one of {', '.join(EXTERNAL_STATUSES)}, got {status!r}")
         return status
 
+    @field_validator("team", "check_id", "reason", "subject", mode="before")
+    @classmethod
+    def _printable(cls, text: Any) -> Any:
+        if isinstance(text, str) and _UNPRINTABLE.search(text):
+            raise ValueError("must not hold a NUL or a lone surrogate character")
+        return text
+
+    @field_validator("observed_at", mode="before")
+    @classmethod
+    def _iso_text(cls, observed_at: Any) -> Any:
+        if not isinstance(observed_at, str | dt.datetime):  # pydantic would take 1731664800 as an epoch
+            raise ValueError("must be ISO 8601 text with a time zone, e.g. 2026-11-15T10:00:00Z")
+        return observed_at
+
     @field_validator("observed_at")
     @classmethod
     def _zoned(cls, observed_at: dt.datetime) -> dt.datetime:
         if observed_at.tzinfo is None:
             raise ValueError("needs a time zone, e.g. 2026-11-15T10:00:00Z")
+        if observed_at.year not in OBSERVED_YEARS:
+            raise ValueError(f"year {observed_at.year} is outside {OBSERVED_YEARS.start}-{OBSERVED_YEARS.stop - 1}")
         return observed_at.astimezone(dt.UTC)
 
     @field_validator("subject")

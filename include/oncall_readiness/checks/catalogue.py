@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import pkgutil
 from collections.abc import Callable, Mapping
@@ -14,6 +15,7 @@ import pandas as pd
 import yaml
 
 from oncall_readiness import schema
+from oncall_readiness.checks import organisation
 from oncall_readiness.errors import CatalogueError
 
 if TYPE_CHECKING:
@@ -64,6 +66,8 @@ class CheckDefinition:
     applies_to: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # `kind: external`: results pushed through the readiness API (checks/external.py), else computed here.
     kind: str = "computed"
+    # An external check's pushers (the organisation declares them with the check: checks/organisation.py).
+    pushers: organisation.Pushers | None = None
 
     @property
     def required_sources(self) -> tuple[str, ...]:
@@ -152,8 +156,29 @@ class Catalogue:
         ]
 
 
-@cache
 def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
+    """The checks of ``path`` (the built-in checks.yaml), and the organisation's external checks
+    (``readiness-checks.yaml`` beside the catalog: :mod:`.organisation`), read again when that file changes."""
+    own = organisation.checks_path()
+    return _catalogue(path, own, own.stat().st_mtime_ns if own else None)
+
+
+@cache
+def _catalogue(path: Path, own: Path | None, changed: int | None) -> Catalogue:
+    catalogue = _builtin(path)
+    if own is None:
+        return catalogue
+    checks = dict(catalogue.checks)
+    for entry, where in organisation.entries(own):
+        if entry["id"] in checks:
+            raise CatalogueError(f"{where}.id: {entry['id']!r} is a check already (checks.yaml, or an entry above)")
+        check = _definition(entry, where)
+        checks[check.id] = dataclasses.replace(check, pushers=organisation.pushers(entry["pushers"], where))
+    return dataclasses.replace(catalogue, checks=checks)
+
+
+@cache
+def _builtin(path: Path) -> Catalogue:
     document = yaml.safe_load(path.read_text())
     checks = {}
     for entry in document["checks"]:

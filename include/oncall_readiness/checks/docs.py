@@ -22,6 +22,8 @@ def render(catalogue: Catalogue) -> str:
         "`spec.type`, annotation `readiness/tier`); each other service gets a `pass` finding starting `Out of scope:`.",
         f"A waiver ([waivers.md](waivers.md)) turns a fail or warn into `waived`, "
         f"for {catalogue.max_waiver_days} days at most.",
+        "External checks (results a scanner or a pipeline pushes) are the organisation's own, declared beside",
+        "its catalog with who may push them: [api.md](api.md#external-checks).",
         *_level_requirements(catalogue),
         "",
         "| id | title | status | weight | sources |",

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from oncall_readiness import external_results
 from oncall_readiness.api.models import ExternalResult
-from oncall_readiness.external_results import ExternalResultError, check_acceptable, record, results_as_of
+from oncall_readiness.external_results import ExternalResultError, Registered, accepted, record, results_as_of
 from oncall_readiness.warehouse import Warehouse
 
 NOW = dt.datetime(2026, 11, 16, 9, tzinfo=dt.UTC)
@@ -22,6 +22,9 @@ GOOD = {
     "subject": "service:checkout-web",
     "observed_at": "2026-11-15T10:00:00+01:00",
 }
+
+
+REGISTRY = Registered(frozenset({"checkout"}), {"checkout": {"service:checkout-web": "service:checkout-web"}})
 
 
 @pytest.fixture
@@ -58,7 +61,7 @@ def test_a_malformed_result_names_its_field(change, field):
 def test_what_only_the_catalogue_and_registry_can_tell_is_refused_too(change, field, words):
     result = ExternalResult.model_validate(GOOD | change)
     with pytest.raises(ExternalResultError) as error:
-        check_acceptable(result, external_checks=["security-scan"], teams=["checkout"], now=NOW)
+        accepted(result, external_checks=["security-scan"], registry=REGISTRY, now=NOW)
     assert error.value.field == field and words in error.value.message
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from oncall_readiness.checks import CheckInput
 from oncall_readiness.checks.catalogue import EXTERNAL, load_catalogue
 from oncall_readiness.checks.external import evaluate
+from oncall_readiness.errors import CatalogueError
+from readiness_sandbox.sample_org import CATALOG
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
 TEAMS = pd.DataFrame({"team": ["payments", "checkout", "search", "catalog"]})
@@ -67,9 +70,26 @@ def test_a_team_without_any_result_is_unknown_never_a_pass():
     assert set(empty.results["status"]) == {"unknown"} and empty.findings.empty
 
 
-def test_the_catalogue_binds_each_external_checks_id():
+def test_the_organisation_declares_its_external_checks_and_the_catalogue_binds_each_id(monkeypatch):
+    monkeypatch.setenv("READINESS_CATALOG", str(CATALOG))  # the sample declares security-scan beside its catalog
     catalogue = load_catalogue()
     external = [check for check in catalogue.implemented() if check.kind == EXTERNAL]
     assert [check.id for check in external] == ["security-scan"]
+    assert external[0].pushers is not None and external[0].pushers.refusal("security-scanner", "checkout") is None
     outcome = external[0].evaluator()(audit(RESULTS))
     assert outcome.results.set_index("team").at["checkout", "status"] == "fail"
+
+
+def test_an_organisation_that_declares_no_external_check_gets_none(monkeypatch, tmp_path):
+    """security-scan is the sample organisation's, not a default: nobody else sees it unknown forever."""
+    monkeypatch.setenv("READINESS_CATALOG", str(tmp_path))
+    assert [check.id for check in load_catalogue().implemented() if check.kind == EXTERNAL] == []
+    monkeypatch.delenv("READINESS_CATALOG")
+    assert [check.id for check in load_catalogue().implemented() if check.kind == EXTERNAL] == []
+
+
+def test_a_bad_declaration_names_the_file_the_entry_and_the_field(monkeypatch, tmp_path):
+    (tmp_path / "readiness-checks.yaml").write_text("external_checks:\n  - id: load-test\n    title: Load test\n")
+    monkeypatch.setenv("READINESS_CATALOG", str(tmp_path))
+    with pytest.raises(CatalogueError, match=r"readiness-checks.yaml:2: external_checks\[0\].weight: missing"):
+        load_catalogue()
