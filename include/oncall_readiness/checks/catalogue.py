@@ -197,7 +197,8 @@ def _builtin(path: Path) -> Catalogue:
     )
 
 
-def _definition(entry: dict[str, Any], path: Path) -> CheckDefinition:
+def _definition(entry: dict[str, Any], path: Path | str) -> CheckDefinition:
+    """One check of ``entry``; ``path``, where it is written, starts its problems (a file, or a file and a place)."""
     missing = {"id", "title", "status", "sources", "weight", "rationale", "rubric", "remediation"} - entry.keys()
     if missing:
         raise CatalogueError(f"{path}: check {entry.get('id', '?')!r} lacks {', '.join(sorted(missing))}")
@@ -224,7 +225,7 @@ def _definition(entry: dict[str, Any], path: Path) -> CheckDefinition:
     )
 
 
-def _kind(entry: dict[str, Any], path: Path) -> str:
+def _kind(entry: dict[str, Any], path: Path | str) -> str:
     """``computed`` (the default) or ``external`` (pushed results; see checks/external.py)."""
     kind: str = entry.get("kind", "computed")
     if kind not in KINDS:
@@ -307,7 +308,7 @@ def _outside(key: str, text: str | None, values: tuple[str, ...]) -> str:
     return f"{key} {text or 'not set'} (the check applies to {key} {' or '.join(values)})"
 
 
-def _check_function(entry: dict[str, Any], path: Path) -> None:
+def _check_function(entry: dict[str, Any], path: Path | str) -> None:
     """An implemented check names a callable in the checks package; say which entry when it does not."""
     function = entry.get("function")
     where = f"{path}: check {entry['id']!r}"
