@@ -39,7 +39,9 @@ AUDIT_DATE = INSTANT.date().isoformat()
 DAG_ID = "readiness_audit"
 
 
-def measure(teams: int, *, latency_ms: float, out: Path, template_db: Path) -> dict[str, Any]:
+def measure(
+    teams: int, *, latency_ms: float, out: Path, template_db: Path, github_partial_over: int | None = None
+) -> dict[str, Any]:
     """Generate, serve and audit an organisation of ``teams`` teams; what it cost."""
     from readiness_sandbox.demo import airflow_env
     from readiness_sandbox.process import running_sandbox
@@ -50,6 +52,10 @@ def measure(teams: int, *, latency_ms: float, out: Path, template_db: Path) -> d
     org = Organisation.of(teams)
     started = time.perf_counter()
     files = write(org, work / "org")
+    if github_partial_over is not None:  # GitHub resolving only part of a large query, as it documents
+        github = json.loads(files.state("github").read_text(encoding="utf-8"))
+        github["emulator"] = {"graphql_partial_over": github_partial_over}
+        files.state("github").write_text(json.dumps(github), encoding="utf-8")
     generated = time.perf_counter() - started
     _say(f"{teams} teams: organisation written in {generated:.1f} s; starting the sandbox and Prometheus")
     started = time.perf_counter()
@@ -281,6 +287,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--teams", type=int, nargs="+", default=[50, 500, 2000], help="organisation sizes")
     parser.add_argument("--latency-ms", type=float, default=20.0, help="least round trip of an emulator request")
     parser.add_argument("--out", type=Path, default=REPO / ".benchmark", help="working folder and results")
+    parser.add_argument(
+        "--github-partial-over",
+        type=int,
+        default=None,
+        metavar="N",
+        help="GitHub answers a query of more than N repositories with partial data (the rest null, an error each)",
+    )
     args = parser.parse_args(argv)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -288,7 +301,13 @@ def main(argv: list[str] | None = None) -> int:
     template = migrated_metadata(out)
     results = []
     for teams in args.teams:
-        result = measure(teams, latency_ms=args.latency_ms, out=out, template_db=template)
+        result = measure(
+            teams,
+            latency_ms=args.latency_ms,
+            out=out,
+            template_db=template,
+            github_partial_over=args.github_partial_over,
+        )
         results.append(result)
         print(report.text(result), flush=True)
     (out / "results.md").write_text(report.markdown(results), encoding="utf-8")

@@ -15,18 +15,14 @@ from pathlib import Path
 import pytest
 from urllib3 import HTTPResponse
 
+from oncall_readiness import config
+from oncall_readiness.errors import SettingError
 from oncall_readiness.hooks.pagerduty import PagerDutyHook
 from oncall_readiness.sources import http
 
 REPO = Path(__file__).resolve().parents[2]
 DAG_FILE = REPO / "dags" / "readiness_audit.py"
-POLICY_ENV = (
-    "READINESS_SOURCE_RETRIES",
-    "READINESS_SOURCE_RETRY_DELAY_SECONDS",
-    http.MAX_RETRIES_ENV,
-    http.MAX_WAIT_ENV,
-    http.TIMEOUT_ENV,
-)
+POLICY_ENV = tuple(setting.name for setting in config.SECTIONS["Reading the sources"])
 
 
 @pytest.fixture
@@ -60,9 +56,9 @@ def test_the_collect_task_defaults_to_one_retry_after_a_minute(policy):
 
 
 def test_a_client_from_a_hook_retries_waits_and_times_out_as_configured(policy):
-    policy.setenv(http.MAX_RETRIES_ENV, "2")
-    policy.setenv(http.MAX_WAIT_ENV, "7")
-    policy.setenv(http.TIMEOUT_ENV, "4")
+    policy.setenv(config.HTTP_MAX_RETRIES.name, "2")
+    policy.setenv(config.HTTP_MAX_WAIT_SECONDS.name, "7")
+    policy.setenv(config.HTTP_TIMEOUT_SECONDS.name, "4")
     policy.setenv("AIRFLOW_CONN_PAGERDUTY_DEFAULT", json.dumps({"conn_type": "readiness_pagerduty",
                                                                  "host": "https://api.pagerduty.com",
                                                                  "password": "a-token"}))  # fmt: skip
@@ -78,7 +74,7 @@ def test_a_client_from_a_hook_retries_waits_and_times_out_as_configured(policy):
 
 
 def test_a_request_never_waits_longer_than_the_timeout_for_the_server(policy):
-    policy.setenv(http.TIMEOUT_ENV, "4")
+    policy.setenv(config.HTTP_TIMEOUT_SECONDS.name, "4")
     adapter = http.retrying_session().get_adapter("https://x")
     assert http._bounded_timeout(None, adapter.timeout) == 4
     assert http._bounded_timeout((10, 60), adapter.timeout) == (4, 4)
@@ -86,8 +82,8 @@ def test_a_request_never_waits_longer_than_the_timeout_for_the_server(policy):
 
 
 def test_a_setting_that_is_not_a_number_fails_naming_the_variable(policy):
-    policy.setenv(http.MAX_RETRIES_ENV, "many")
-    with pytest.raises(Exception, match="READINESS_HTTP_MAX_RETRIES must be a number"):
+    policy.setenv(config.HTTP_MAX_RETRIES.name, "many")
+    with pytest.raises(SettingError, match="READINESS_HTTP_MAX_RETRIES must be a whole number"):
         http.retrying_session()
 
 
