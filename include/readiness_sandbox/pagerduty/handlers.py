@@ -22,6 +22,16 @@ from .schedules import UTC, Entry, add_months, format_time, overlapping, render_
 from .state import EscalationPolicy, Incident, PagerDutyState
 
 SECTIONS = ("users", "teams", "schedules", "escalation_policies", "services", "incidents")
+# GET /incidents' sort_by fields (at most two, "field:asc" or "field:desc", comma-separated; by
+# created_at without one). An incident not resolved has no resolved_at: the emulator sorts it
+# after every resolved one ascending, so before them descending (PagerDuty does not say).
+INCIDENT_SORT_KEYS: dict[str, Callable[[Incident], Any]] = {
+    "incident_number": lambda i: i.number,
+    "created_at": lambda i: i.created_at,
+    "resolved_at": lambda i: (i.resolved_at is None, i.resolved_at or i.created_at),
+    "urgency": lambda i: ("low", "high").index(i.urgency),
+}
+MAX_SORT_FIELDS = 2
 SCHEDULE_DEFAULT_SPAN = timedelta(weeks=2)
 INCIDENT_DEFAULT_SPAN = timedelta(days=30)
 ONCALL_HORIZON = timedelta(days=90)
@@ -304,16 +314,22 @@ class PagerDutyEmulator:
         filters = tuple(
             frozenset(q.ids(name)) for name in ("statuses", "urgencies", "service_ids", "team_ids", "user_ids")
         )
-        incidents = self._matching(("incidents", window, filters), lambda: self._incidents(q, window))
+        order = _incident_order(q)
+        incidents = self._matching(("incidents", window, filters, order), lambda: self._incidents(q, window, order))
         page, meta = q.paginate(incidents)
         return {"incidents": [render.incident(i, tz) for i in page], **meta}
 
-    def _incidents(self, q: Query, window: tuple[datetime, datetime] | None) -> list[Incident]:
+    def _incidents(
+        self, q: Query, window: tuple[datetime, datetime] | None, order: tuple[tuple[str, bool], ...]
+    ) -> list[Incident]:
         incidents = sorted(self.state.incidents.values(), key=lambda i: (i.created_at, i.number))
         if window is not None:
             since, until = window
             incidents = [i for i in incidents if since <= i.created_at < until]
-        return [i for i in incidents if self._incidentmatches(q, i)]
+        incidents = [i for i in incidents if self._incidentmatches(q, i)]
+        for field, descending in reversed(order):  # the last key first: each stable sort keeps the one after it
+            incidents.sort(key=INCIDENT_SORT_KEYS[field], reverse=descending)
+        return incidents
 
     def _incident_window(self, q: Query, tz) -> tuple[datetime, datetime]:
         since, until = q.moment("since", tz), q.moment("until", tz)
@@ -342,6 +358,21 @@ class PagerDutyEmulator:
         incident = self._get(self.state.incidents, id)
         tz = Query(request).zone(UTC)
         return {"incident": self.renderer(request).incident(incident, tz)}
+
+
+def _incident_order(q: Query) -> tuple[tuple[str, bool], ...]:
+    """``sort_by`` as (field, descending) pairs; a 400 for an unknown field or direction, or more than two."""
+    values = [*q.params.getlist("sort_by"), *q.params.getlist("sort_by[]")]
+    fields = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    if len(fields) > MAX_SORT_FIELDS:
+        raise invalid(f"sort_by takes at most {MAX_SORT_FIELDS} fields, got {len(fields)}")
+    order = []
+    for field in fields:
+        name, _, direction = field.partition(":")
+        if name not in INCIDENT_SORT_KEYS or direction not in ("", "asc", "desc"):
+            raise invalid(f"sort_by: {field!r} is not one of {', '.join(INCIDENT_SORT_KEYS)} with :asc or :desc")
+        order.append((name, direction == "desc"))
+    return tuple(order)
 
 
 def _direct_users(policy: EscalationPolicy) -> set[str]:

@@ -273,6 +273,31 @@ def test_incidents_list_filters_and_new_fields(client):
     assert [i["id"] for i in low] == ["QMONDAY"]
 
 
+def test_incidents_list_sorts_by_up_to_two_fields(client):
+    params = {"date_range": "all", "total": "true"}
+    newest = client.get("/incidents", params={**params, "sort_by": "resolved_at:desc,incident_number:desc"}).json()
+    ids = [i["id"] for i in newest["incidents"]]
+    # Not resolved, no resolved_at: before every resolved one, newest first (the emulator's choice).
+    assert ids == ["QOPEN", "QRECENT", "QZONES", "QMONDAY", "QSATURDAY", "QBEDTIME", "QDEDUPE"]
+    assert newest["total"] == 7
+    resolved = client.get("/incidents", params={**params, "statuses[]": "resolved", "sort_by": "resolved_at:desc"})
+    assert [i["id"] for i in resolved.json()["incidents"]][:2] == ["QRECENT", "QZONES"]
+    by_number = client.get("/incidents", params={**params, "sort_by": "incident_number:desc", "limit": 2})
+    assert [i["incident_number"] for i in by_number.json()["incidents"]] == [7, 6]
+    by_urgency = client.get("/incidents", params={**params, "sort_by": "urgency,created_at:desc"}).json()
+    assert by_urgency["incidents"][0]["id"] == "QMONDAY"  # the one low-urgency incident, then high by newest
+    assert by_urgency["incidents"][1]["id"] == "QRECENT"
+
+
+@pytest.mark.parametrize(
+    "sort_by", ["title:desc", "resolved_at:down", "created_at,resolved_at,incident_number"], ids=str
+)
+def test_incidents_list_refuses_a_sort_it_does_not_know(client, assert_matches_spec, sort_by):
+    response = client.get("/incidents", params={"sort_by": sort_by})
+    assert response.status_code == 400 and "sort_by" in str(response.json()["error"])
+    assert_matches_spec("/incidents", response.json(), status=400)
+
+
 def test_incidents_list_keeps_the_offset_cap(client):
     response = client.get("/incidents", params={"offset": 9950, "limit": 100})
     assert response.status_code == 400 and response.json()["error"]["code"] == 2002

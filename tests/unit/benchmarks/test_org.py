@@ -79,6 +79,16 @@ def test_request_floors_are_pages_of_the_largest_size():
     assert floors.oncall_entries(Organisation.of(3), 28, 14) - floors.oncall_entries(Organisation.of(2), 28, 14) == 43
 
 
+def test_the_incidents_floor_lists_only_what_the_sandboxs_analytics_lacks():
+    org = Organisation.of(2000)  # 12,000 incidents, 240 of them open, in the 34 days before the instant
+    caught_up = floors.request_floors(org, now=INSTANT + dt.timedelta(days=2))["pagerduty"]
+    assert caught_up["incidents"] == 1 + 3  # the page whose total says analytics holds them all; the open ones
+    assert caught_up["analytics"] == 12 + 4  # 11,760 resolved, 1,000 a page; a query per week
+    at_the_instant = floors.request_floors(org, now=INSTANT)["pagerduty"]
+    assert at_the_instant["incidents"] == 4 + 3  # 331 resolved in the last 24 hours, 100 a page
+    assert at_the_instant["analytics"] == 12 + 4  # 11,429 held
+
+
 def test_the_time_floor_is_latency_bound_until_the_rate_limit_binds():
     assert floors.time_floor("pagerduty", 960, 0.02) == pytest.approx(19.2)  # one window: latency only
     assert floors.time_floor("pagerduty", 961, 0.02) == 60  # the 961st waits for the next minute
