@@ -220,7 +220,7 @@ def _unavailable(why: str) -> WarehouseUnavailable:
 @contextmanager
 def _warehouse() -> Iterator[Warehouse | None]:
     """The warehouse of ``readiness_warehouse``, opened for this request only (a DuckDB file read-only,
-    so the audit's publish task is never locked out for long); None when it was never written.
+    taking its turn with the audit's publish: ``warehouse_file``); None when it was never written.
 
     A connection that is missing, or a warehouse that cannot be read, raises ``WarehouseUnavailable``
     with a message safe to show; the details (the URL without its password, the driver's error)
@@ -228,9 +228,10 @@ def _warehouse() -> Iterator[Warehouse | None]:
     """
     import sqlalchemy as sa
 
-    from oncall_readiness.errors import ConnectionConfigError
+    from oncall_readiness.errors import ConnectionConfigError, WarehouseBusy
     from oncall_readiness.report import page
     from oncall_readiness.warehouse import Warehouse, url_from_connection
+    from oncall_readiness.warehouse_file import REQUEST_WAIT
 
     try:
         url = url_from_connection(WAREHOUSE_CONNECTION)
@@ -239,7 +240,7 @@ def _warehouse() -> Iterator[Warehouse | None]:
         raise _unavailable("find the warehouse's connection") from None
     try:
         exists = page.warehouse_exists(url)
-        warehouse = Warehouse(page.read_only_url(url)) if exists else None
+        warehouse = Warehouse(page.read_only_url(url), wait=REQUEST_WAIT) if exists else None
     except (sa.exc.SQLAlchemyError, ValueError):
         log.exception("The Readiness page cannot open the warehouse %s", _safe_url(url))
         raise _unavailable("open the warehouse") from None
@@ -248,6 +249,9 @@ def _warehouse() -> Iterator[Warehouse | None]:
         return
     try:
         yield warehouse
+    except WarehouseBusy:
+        log.exception("The Readiness page waited too long for the warehouse %s", _safe_url(url))
+        raise _unavailable("read the warehouse in time: another process (the audit's publish) held it") from None
     except sa.exc.SQLAlchemyError:
         log.exception("The Readiness page cannot read the warehouse %s", _safe_url(url))
         raise _unavailable("read the warehouse") from None

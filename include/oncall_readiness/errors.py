@@ -16,7 +16,8 @@
     ├── SourceError          a source answered with an error, or could not be read
     ├── DataQualityError     facts broke their data contract
     ├── RegistryNotValidated the run's registry did not load or broke its contract
-    └── DeliveryError        an email, a Slack message or a note was not delivered
+    ├── DeliveryError        an email, a Slack message or a note was not delivered
+    └── WarehouseBusy        the DuckDB warehouse file stayed held by another process past the wait
 
 The DAGs fail a task at once, without retries, on any ``ConfigError`` (:func:`failing_fast`);
 everything else is retried as the task's ``retries`` say. The messages are the users': they
@@ -120,6 +121,14 @@ class RegistryNotValidated(ReadinessError, RuntimeError):
 
 class DeliveryError(ReadinessError, RuntimeError):
     """A message was not delivered (an email, a Slack message); the ledger keeps what was."""
+
+
+class WarehouseBusy(ReadinessError, RuntimeError):
+    """The embedded DuckDB warehouse file was not free within the wait (another process holds it).
+
+    The message says how long was waited and, from DuckDB, which process holds the file; a task
+    failing on it is retried, and the readiness API answers 503 with ``Retry-After``.
+    """
 
 
 @contextmanager

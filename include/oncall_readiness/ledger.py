@@ -32,9 +32,19 @@ class Ledger:
         raise NotImplementedError
 
     def create(self) -> None:
-        """Create the schema, the table and its unique index when missing; every other table is left alone."""
-        with self.warehouse.engine.begin() as conn:
-            self.warehouse.ensure_schema(conn, [self.table])
+        """Create the schema, the table and its unique index when missing; every other table is left alone.
+
+        Two writers creating it at the same moment (the first pushes, on PostgreSQL): the second's
+        CREATE fails on the first's committed one; once more, it finds the table.
+        """
+        for attempt in (1, 2):
+            try:
+                with self.warehouse.engine.begin() as conn:
+                    self.warehouse.ensure_schema(conn, [self.table])
+                return
+            except (sa.exc.IntegrityError, sa.exc.ProgrammingError):
+                if attempt == 2:
+                    raise
 
     def exists(self, conn: sa.Connection) -> bool:
         return sa.inspect(conn).has_table(self.TABLE, schema=self.warehouse.schema)

@@ -5,6 +5,10 @@ URI). The embedded default is a DuckDB file. Tables live in schema ``readiness``
 dialect has schemas (DuckDB, PostgreSQL). Publishing an audit date deletes and rewrites that
 date's rows of every table in one transaction: a rerun never duplicates, and a failed
 publish leaves the previous rows as they were.
+
+A DuckDB file is shared by the API server and the workers by taking turns (``warehouse_file``):
+each connection waits its turn up to ``wait`` seconds, and holds the file until it is closed
+(``dispose``).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from oncall_readiness.schema import (
     RESULT_TABLES,
 )
 from oncall_readiness.source_catalogue import fact_schemas
+from oncall_readiness.warehouse_file import TASK_WAIT, take_turns
 from oncall_readiness.warehouse_load import insert, load_frame
 from oncall_readiness.warehouse_load import records as _plain_records
 
@@ -70,8 +75,10 @@ def url_from_connection(conn_id: str = CONNECTION_ID) -> str:
 
 
 class Warehouse:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, wait: float = TASK_WAIT) -> None:
+        """``wait``: how long a connection to a DuckDB file waits for its turn (a request waits less than a task)."""
         self.engine = sa.create_engine(url)
+        take_turns(self.engine, wait=wait)
         self.schema = None if self.engine.dialect.name == "sqlite" else SCHEMA
         self.metadata = sa.MetaData(schema=self.schema)
         # DuckDB finds a date's rows from its row groups' min/max without an index; the ART index

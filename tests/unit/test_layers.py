@@ -37,7 +37,7 @@ LAYERS: dict[str, set[str]] = {
     "inputs": {"registry", "hr", "sources", "hooks", "quality", "source_catalogue"},
     "checks": {"checks"},
     "verdicts": {"scorecard", "rollup", "campaigns", "waivers"},
-    "warehouse": {"warehouse", "warehouse_load", "ledger", "external_results"},
+    "warehouse": {"warehouse", "warehouse_load", "warehouse_file", "ledger", "external_results"},
     "outputs": {"audit", "report", "api", "alerts", "incidents"},
 }
 RANK = {entry: rank for rank, entries in enumerate(LAYERS.values()) for entry in entries}
