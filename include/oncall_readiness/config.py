@@ -106,6 +106,14 @@ def _email(value: str) -> str:
     return value
 
 
+def _sender(value: str) -> str:
+    """An address for a From header: ``readiness@example.com`` or ``Readiness Bot <readiness@example.com>``."""
+    from email.utils import parseaddr
+
+    _email(parseaddr(value)[1])
+    return value
+
+
 def _emails(value: str) -> tuple[str, ...]:
     addresses = tuple(dict.fromkeys(item.strip() for item in re.split(r"[,;]", value) if item.strip()))
     for address in addresses:
@@ -244,8 +252,8 @@ STAGING_RETENTION_DAYS = Setting(
 EMAIL_FROM = Setting(
     "READINESS_EMAIL_FROM",
     None,
-    _email,
-    "an email address",
+    _sender,
+    "an email address, or a name and an address (`Readiness Bot <readiness@example.com>`)",
     "the sender of the weekly emails and the alerts",
     default_text="the `smtp_default` connection's `from_email` extra, else `oncall-readiness@localhost`",
 )

@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from oncall_readiness import provider
+from oncall_readiness.hooks.pagerduty import PagerDutyNotesHook
 from oncall_readiness.source_catalogue import collected_sources
 from readiness_sandbox.process import running_sandbox
 
@@ -29,7 +30,8 @@ pytestmark = pytest.mark.integration
 AIRFLOW_CLI = Path(sys.executable).with_name("airflow")
 ADMIN, PASSWORD = "admin", "readiness-connections-password"
 WRONG_TOKEN = "wrong-secret-token-4711"
-HOOKS = {source.hook.conn_type: source.hook for source in collected_sources()}
+# Every source's hook, and the cost watch's notes hook (a key that may write notes).
+HOOKS = {hook.conn_type: hook for hook in [*(source.hook for source in collected_sources()), PagerDutyNotesHook]}
 # provider field name -> the name the API gives it in standard_fields
 STANDARD_FIELDS = {"schema": "url_schema", "host": "host", "port": "port", "login": "login", "password": "password"}
 

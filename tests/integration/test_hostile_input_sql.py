@@ -29,8 +29,8 @@ IDENTIFIERS_FROM_CODE = {
         "self.schema",
         "prefix",
         "view",
-        "table",
-        "LATEST.format(schema=prefix, table=table)",
+        "source",  # a table of VIEWS: the one each *_latest view selects from
+        "LATEST.format(schema=prefix, table=source)",
         "self._qualified(table.name)",
         "column.name",  # a column of the declared schema (schema.py, the source catalogue's facts)
         "kind",  # the column's type compiled by the dialect
@@ -38,7 +38,6 @@ IDENTIFIERS_FROM_CODE = {
     # Quoted by the dialect's identifier preparer (_names); the view is a counter-numbered name.
     "include/oncall_readiness/warehouse_load.py": {"qualified", "columns", "view"},
     "include/oncall_readiness/report/html.py": {"schema"},
-    "include/oncall_readiness/report/ledger.py": {"self.warehouse.schema"},
     "include/oncall_readiness/api/queries.py": {"{table: prefix + table for table in tables}"},
     "include/oncall_readiness/alerts/changes.py": {
         "_qualified(warehouse, 'scorecard')",

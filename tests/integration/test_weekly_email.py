@@ -30,7 +30,7 @@ from aiosmtpd.smtp import AuthResult
 from oncall_readiness.errors import DeliveryError
 from oncall_readiness.report.delivery import send_emails
 from oncall_readiness.report.email import write_emails
-from oncall_readiness.report.ledger import TABLE as LEDGER
+from oncall_readiness.report.ledger import SendLedger
 from oncall_readiness.report.ledger import SendLedger
 from oncall_readiness.warehouse import Warehouse
 from tests import secret_search
@@ -401,7 +401,7 @@ def ledger_warehouse(request, tmp_path):
         warehouse = Warehouse(request.getfixturevalue("postgres_url"))
     yield warehouse
     with warehouse.engine.begin() as conn:
-        conn.execute(sa.text(f"DROP TABLE IF EXISTS readiness.{LEDGER}"))
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS readiness.{SendLedger.TABLE}"))
     warehouse.dispose()
 
 
@@ -431,7 +431,7 @@ def test_the_ledger_holds_each_delivery_once_the_digest_too(ledger_warehouse):
 
 
 def test_a_ledger_from_before_the_unique_index_gets_it_keeping_the_first_delivery(ledger_warehouse):
-    qualified = f"readiness.{LEDGER}"
+    qualified = f"readiness.{SendLedger.TABLE}"
     with ledger_warehouse.engine.begin() as conn:  # the table as the previous version created it, no unique index
         conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS readiness"))
         conn.execute(
@@ -463,10 +463,10 @@ def test_a_ledger_from_before_the_unique_index_gets_it_keeping_the_first_deliver
 
 
 @pytest.mark.e2e
-def test_the_dag_sends_the_week_once_under_airflow_dags_test(mailbox, history_url, history, tmp_path):
+def test_the_dag_sends_the_week_once_under_airflow_dags_test(mailbox, history_url, history, tmp_path, airflow_metadata):
     """The real readiness_weekly_email DAG, twice for the same date: every recipient gets one email."""
     env = _airflow_env(tmp_path, history_url, mailbox.port)
-    subprocess.run([_airflow(), "db", "migrate"], env=env, check=True, capture_output=True)
+    airflow_metadata(tmp_path / "airflow.db")  # migrated: env's SQLite metadata database
     for attempt in ("first", "second"):
         run = subprocess.run(
             [_airflow(), "dags", "test", "readiness_weekly_email", "2026-11-16"],

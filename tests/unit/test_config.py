@@ -22,7 +22,7 @@ BAD = {
     config.HTTP_TIMEOUT_SECONDS: ["0", "0.05", "thirty"],
     config.HTTP_CONCURRENCY: ["0", "65", "8.0", "eight"],
     config.STAGING_RETENTION_DAYS: ["0", "-1", "1.5", "seven"],
-    config.EMAIL_FROM: ["readiness", "a@b@c", "a@b.c, d@e.f"],
+    config.EMAIL_FROM: ["readiness", "a@b@c", "Readiness <nobody>"],
     config.DIGEST_RECIPIENTS: ["cto@example.com, vp", "ops"],
     config.EMAIL_TIMEZONE: ["Europe/Nowhere", "GMT+25"],
     config.CURRENCY: ["£", "EURO", "12"],
@@ -63,6 +63,7 @@ def test_a_value_of_the_wrong_kind_is_refused_naming_the_variable(monkeypatch, s
         ),
         (config.EMAIL_TIMEZONE, "America/New_York", "America/New_York"),
         (config.CATALOG, "catalog/", Path("catalog")),
+        (config.EMAIL_FROM, "Readiness Bot <readiness@example.com>", "Readiness Bot <readiness@example.com>"),
     ],
     ids=lambda x: getattr(x, "name", None) or repr(x),
 )
