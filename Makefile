@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: demo test lint docs clean airflow prometheus benchmark
+.PHONY: demo test test-fast lint docs clean airflow prometheus benchmark
 
 demo: .venv/.synced prometheus
 	$(RUN) python -m readiness_sandbox.demo
@@ -18,8 +18,16 @@ TEAMS ?= 50 500 2000
 benchmark: .venv/.synced prometheus
 	$(RUN) python -m benchmarks.audit --teams $(TEAMS)
 
+# The whole suite, whole files spread over every core, the slowest files first (tests/conftest.py
+# orders them; --no-loadscope-reorder keeps that order). docs/sandbox.md says what runs, how long.
 test: .venv/.synced
-	$(RUN) pytest -n auto --dist loadfile --durations=15
+	$(RUN) pytest -n auto --dist loadfile --no-loadscope-reorder --durations=15
+
+# The quick loop: the unit and contract tests and every other test that starts no Airflow and no
+# server costing seconds (none marked integration or e2e; tests under tests/integration/ and
+# tests/production/ are marked integration whatever their module says).
+test-fast: .venv/.synced
+	$(RUN) pytest -n auto --dist loadfile -m "not integration and not e2e" --durations=15
 
 lint: .venv/.synced
 	$(RUN) ruff check .

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +23,47 @@ REFERENCE = REPO.parent / "shared" / "reference"
 # Airflow reads its home when first imported: give the tests their own, never ~/airflow.
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="readiness-airflow-home-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+TESTS = Path(__file__).resolve().parent
+# Tests in these folders start real servers (CONVENTIONS.md): they are marked integration here,
+# whether or not their module says so, so that a new file there never lands in `make test-fast`.
+SERVER_FOLDERS = {"integration", "production"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by the markers added here
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the server folders' tests integration, then order the files slowest first.
+
+    `make test-fast` is ``-m "not integration and not e2e"``: the unit and contract tests, and
+    every other test that starts no Airflow and no server that costs seconds, including a new
+    file under tests/unit/ or tests/contract/ without any marker. `make test` hands whole files
+    to the xdist workers in collection order (``--dist loadfile --no-loadscope-reorder``): the
+    production-shape stack first, then the DAG runs (e2e), then the other servers, then the
+    quick files, so the long files start at once on different workers and the quick ones fill
+    in behind them instead of one long file starting last with the other core idle.
+    """
+    rank: dict[Path, int] = {}
+    for item in items:
+        folder = _folder(item)
+        if folder in SERVER_FOLDERS:
+            item.add_marker(pytest.mark.integration)
+        if folder == "production":
+            item_rank = 0
+        elif item.get_closest_marker("e2e"):
+            item_rank = 1
+        elif item.get_closest_marker("integration"):
+            item_rank = 2
+        else:
+            item_rank = 3
+        rank[item.path] = min(rank.get(item.path, item_rank), item_rank)
+    items.sort(key=lambda item: rank[item.path])  # stable: each file's tests keep their order
+
+
+def _folder(item: pytest.Item) -> str | None:
+    try:
+        return item.path.relative_to(TESTS).parts[0]
+    except ValueError:
+        return None
 
 
 def stop_process_group(process: subprocess.Popen) -> None:
@@ -84,6 +127,46 @@ def reference_dir() -> Path:
     if not REFERENCE.is_dir():
         pytest.skip(f"the shared reference material is not at {REFERENCE}")
     return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def airflow_metadata(tmp_path_factory) -> Callable[[Path], Path]:
+    """``airflow_metadata(path)``: Airflow's SQLite metadata database, migrated, at ``path``; the path.
+
+    ``airflow db migrate`` costs seconds of CPU, and each ``airflow dags test`` run and API server
+    of the suite needs a database of its own: the session migrates one template, shared by the
+    xdist workers (under a lock), and each caller gets a copy of it.
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's folder, above each worker's own
+    template = shared / "airflow-metadata" / "airflow.db"
+    with (shared / "airflow-metadata.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not template.exists():
+            _migrate_sqlite(template)
+
+    def copy(path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, path)
+        return path
+
+    return copy
+
+
+def _migrate_sqlite(database: Path) -> None:
+    """``airflow db migrate`` into a new SQLite file at ``database``, with no setting of the caller's."""
+    home = database.parent
+    home.mkdir(parents=True, exist_ok=True)
+    partial = home / "migrating.db"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")} | {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{partial}",
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    }
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    partial.replace(database)  # whole, or not there
 
 
 @pytest.fixture(scope="session")

@@ -80,7 +80,7 @@ def organisation_with(mistake: str, folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def audited(tmp_path_factory):
+def audited(tmp_path_factory, airflow_metadata):
     tmp = tmp_path_factory.mktemp("bad-configuration")
     home = tmp / "airflow"
     env = {
@@ -95,8 +95,7 @@ def audited(tmp_path_factory):
             {"conn_type": "generic", "extra": {"url": f"duckdb:///{tmp / 'warehouse.duckdb'}"}}
         ),
     }
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+    airflow_metadata(home / "airflow.db")  # migrated: env's SQLite metadata database
     scenarios = [f"{name}={DATES[name]}={json.dumps(organisation_with(name, tmp / name))}" for name in MISTAKES]
     sample = {"READINESS_CATALOG": str(CATALOG), "READINESS_HR_CSV": str(HR_EXPORT)}
     scenarios.append(f"future={FUTURE}={json.dumps(sample)}")

@@ -42,7 +42,7 @@ def note(minutes: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def watched(tmp_path_factory):
+def watched(tmp_path_factory, airflow_metadata):
     tmp = tmp_path_factory.mktemp("watch-e2e")
     warehouse = tmp / "warehouse.duckdb"
     # The listing reads with a read-only key (PagerDuty would refuse a note posted with it), the notes
@@ -55,8 +55,7 @@ def watched(tmp_path_factory):
         env["AIRFLOW_CONN_PAGERDUTY_NOTES"] = with_fields(env["AIRFLOW_CONN_PAGERDUTY_NOTES"], extra={"from": BOT})
         env.pop("READINESS_PAGERDUTY_FROM", None)
         env.pop("READINESS_CURRENCY", None)
-        airflow = str(Path(sys.executable).with_name("airflow"))
-        subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+        airflow_metadata(tmp / "airflow" / "airflow.db")  # migrated: env's SQLite metadata database
         log = tmp / "runs.log"
         with log.open("w") as out:
             runs = subprocess.run(

@@ -41,10 +41,11 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def audited(tmp_path_factory):
+def audited(tmp_path_factory, airflow_metadata):
     """Run the audit of the demo date twice (the second run must replace, not add)."""
     tmp = tmp_path_factory.mktemp("e2e")
     warehouse_path = tmp / "warehouse.duckdb"
+    airflow_metadata(tmp / "airflow" / "airflow.db")  # migrated (run_audit would migrate a missing one)
     # The audit's PagerDuty key is read-only (the emulator refuses a write with it): it never needs more.
     writers = " ".join(token for source, token in TOKENS.items() if source != "pagerduty")
     with (
@@ -309,9 +310,10 @@ def page_html(warehouse: Warehouse) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def corrupted(tmp_path_factory):
+def corrupted(tmp_path_factory, airflow_metadata):
     """The audit while PagerDuty answers with two users sharing one email (a broken read)."""
     tmp = tmp_path_factory.mktemp("e2e-corrupted")
+    airflow_metadata(tmp / "airflow" / "airflow.db")
     state = yaml.safe_load((SAMPLE_CATALOG.parent / "pagerduty.yaml").read_text())
     state["users"][1]["email"] = state["users"][0]["email"]
     warehouse_path = tmp / "warehouse.duckdb"

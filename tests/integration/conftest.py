@@ -19,6 +19,7 @@ except one on 11-16 (pagerduty_users: an email is missing).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import shutil
 import socket
 import subprocess
@@ -222,20 +223,25 @@ def history():
 
 
 @pytest.fixture(scope="session")
-def running_api_server():
-    """``running_api_server(env, home)``: `airflow db migrate`, then `airflow api-server` on a free
-    loopback port in a process group of its own, stopped on exit; yields the base URL."""
-    return _running_api_server
+def running_api_server(airflow_metadata):
+    """``running_api_server(env, home)``: a migrated metadata database (a copy of the session's, for
+    SQLite: tests/conftest.py), then `airflow api-server` on a free loopback port in a process group
+    of its own, stopped on exit; yields the base URL."""
+    return functools.partial(_running_api_server, airflow_metadata=airflow_metadata)
 
 
 @contextmanager
-def _running_api_server(env: dict[str, str], home: Path) -> Iterator[str]:
+def _running_api_server(env: dict[str, str], home: Path, *, airflow_metadata=None) -> Iterator[str]:
     airflow = str(Path(sys.executable).with_name("airflow"))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = env | {"AIRFLOW__API__PORT": str(port)}
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    database = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    if airflow_metadata and database.startswith("sqlite:///"):
+        airflow_metadata(Path(database.removeprefix("sqlite:///")))
+    else:
+        subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
     log = home / "api-server.log"
     command = [airflow, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     with log.open("wb") as out:

@@ -1,12 +1,15 @@
-"""The production-shape scenario: the daily audit, then the weekly emails, through a real Airflow.
+"""The production-shape scenario: the daily audit, then the weekly emails, through a real Airflow,
+with the LocalExecutor, then with the CeleryExecutor.
 
 Everything a deployment has, started here on loopback and stopped at the end: Airflow's
 metadata PostgreSQL and the warehouse PostgreSQL (two clusters), the sandbox serving the sample
-organisation's SaaS APIs, a real Prometheus with its alerting rules, a real SMTP server and, for
-the Celery shape, Redis, two Celery workers and an S3 server holding the staging. The test
-triggers ``readiness_audit`` for the demo date, then ``readiness_weekly_email`` for that Monday,
-through the REST API, and returns what a user would look at: the warehouse, the mail, the task
-instances (and the staging keys). docs/production-test.md.
+organisation's SaaS APIs, a real Prometheus with its alerting rules, a real SMTP server, and
+Airflow's API server, DAG processor and triggerer; each of these starts once. Then, per executor,
+its scheduler (and, for Celery, Redis, two Celery workers and an S3 server holding the staging)
+starts on an empty warehouse, mailbox and list of DAG runs; the test triggers ``readiness_audit``
+for the demo date, then ``readiness_weekly_email`` for that Monday, through the REST API, keeps
+what a user would look at (the warehouse, the mail, the task instances, the staging keys) and
+stops that scheduler. docs/production-test.md.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -33,6 +37,7 @@ from tests.production.stack import (
     local_settings,
     running_airflow,
     running_redis,
+    running_scheduler,
 )
 
 AUDIT_DATE = dt.date.fromisoformat(DEMO_AUDIT_DATE)  # a Monday: the sample organisation is designed for it
@@ -41,11 +46,12 @@ EMAIL_LOGICAL_DATE = f"{DEMO_AUDIT_DATE}T08:00:00Z"  # Monday 08:00 in Europe/Lo
 DIGEST_RECIPIENT = "engineering-leadership@example.com"
 STAGING_BUCKET, STAGING_PREFIX = "readiness-staging", "staging"
 AUDIT_TIMEOUT, EMAIL_TIMEOUT = 900, 300  # seconds; generous: a busy 2-core machine runs a task in 10-60 s
+EXECUTORS = ("LocalExecutor", "CeleryExecutor")  # in the order they run
 
 
 @dataclass
 class Observed:
-    """What the run left behind, read while the stack was still up."""
+    """What one executor's runs left behind, read while its scheduler was still up."""
 
     scorecard: pd.DataFrame  # team, score, level of the audit date
     team_emails: dict[str, str | None]  # the registry's team → address, as published
@@ -53,16 +59,31 @@ class Observed:
     audit_tasks: list[dict]  # the audit run's task instances, from the REST API
     email_tasks: list[dict]
     audit_run_id: str
-    staging_keys: list[str] | None = None  # S3 keys under the staging prefix (Celery shape)
+    staging_keys: list[str] | None = None  # S3 keys under the staging prefix (Celery)
+
+
+@dataclass
+class Stack:
+    """The servers and Airflow components both executors' runs share."""
+
+    airflow: AirflowRest
+    metadata_url: str
+    warehouse_url: str
+    mailbox: Any  # tests.integration.test_weekly_email.Mailbox, with its smtp_default connection
+    tmp: Path
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def run_flow(tmp: Path, *, celery: bool) -> Observed:
-    """Start the stack, run the audit and the weekly email through the REST API, read the results."""
+def run_flows(tmp: Path) -> dict[str, Observed | Exception]:
+    """Start the shared stack, run the flow with each executor in turn, read the results.
+
+    Executor → what its runs left, or the error that ended them: the next executor still runs,
+    and the failed one's tests raise that error.
+    """
     if not find_prometheus():
         unavailable(f"the production-shape test runs a real Prometheus: {INSTALL_HINT}")
     started, cpu_started = time.monotonic(), _cpu_seconds()
-    seconds: dict[str, float] = {}
+    observed: dict[str, Observed | Exception] = {}
     with ExitStack() as stack:
         sandbox = stack.enter_context(running_sandbox())
         prometheus = stack.enter_context(running_prometheus())
@@ -83,34 +104,61 @@ def run_flow(tmp: Path, *, celery: bool) -> Observed:
             "AIRFLOW_CONN_SMTP_DEFAULT": mailbox.connection,
             "READINESS_DIGEST_RECIPIENTS": DIGEST_RECIPIENT,
         }
+        airflow = stack.enter_context(running_airflow(env, home))
+        shared = Stack(airflow, metadata_url, warehouse_url, mailbox, tmp)
+        shared.seconds["shared stack started"] = time.monotonic() - started
+        for executor in EXECUTORS:
+            try:
+                observed[executor] = run_with(executor, shared)
+            except Exception as error:  # noqa: BLE001 - the tests of this executor raise it
+                observed[executor] = error
+        stopping = time.monotonic()
+    seconds = shared.seconds
+    seconds["shared stack stopped"] = time.monotonic() - stopping
+    seconds["total"] = time.monotonic() - started
+    # CPU time (ours and every process we started and waited for; not the PostgreSQL servers, which
+    # pg_ctl detaches): what the run costs whatever else the machine is doing.
+    seconds["cpu"] = _cpu_seconds() - cpu_started
+    # Beside the logs (pytest-xdist swallows prints): what docs/production-test.md reports.
+    (tmp / "seconds.json").write_text(json.dumps({key: round(value, 1) for key, value in seconds.items()}))
+    print(f"production-shape seconds: {seconds}")
+    return observed
+
+
+def run_with(executor: str, shared: Stack) -> Observed:
+    """One executor's scheduler (and workers) on an empty warehouse, mailbox and list of runs: the
+    audit, then the weekly emails; what they left."""
+    started, airflow, seconds = time.monotonic(), shared.airflow, shared.seconds
+    for dag_id in ("readiness_audit", "readiness_weekly_email"):  # the previous executor's, if any
+        airflow.delete_runs(dag_id)
+    drop_warehouse(shared.warehouse_url)
+    shared.mailbox.received.clear()
+    celery = executor == "CeleryExecutor"
+    work = shared.tmp / executor
+    work.mkdir()
+    with ExitStack() as stack:
         s3 = None
         if celery:
-            env |= celery_settings(stack.enter_context(running_redis(tmp)), metadata_url)
-            s3 = stack.enter_context(running_staging_bucket(env))
+            settings = celery_settings(stack.enter_context(running_redis(work)), shared.metadata_url)
+            s3 = stack.enter_context(running_staging_bucket(settings))
         else:
-            env |= local_settings()
-        airflow = stack.enter_context(running_airflow(env, home, celery_workers=2 if celery else 0))
-        seconds["stack started"] = time.monotonic() - started
-        audit_run = run_dag(airflow, "readiness_audit", AUDIT_LOGICAL_DATE, AUDIT_TIMEOUT, seconds)
-        email_run = run_dag(airflow, "readiness_weekly_email", EMAIL_LOGICAL_DATE, EMAIL_TIMEOUT, seconds)
+            settings = local_settings()
+        logs = airflow.home / "component-logs" / executor
+        stack.enter_context(running_scheduler(airflow, settings, logs, celery_workers=2 if celery else 0))
+        seconds[f"{executor} started"] = time.monotonic() - started
+        prefix = executor.removesuffix("Executor").lower()
+        audit_run = run_dag(airflow, "readiness_audit", AUDIT_LOGICAL_DATE, prefix, seconds, executor)
+        email_run = run_dag(airflow, "readiness_weekly_email", EMAIL_LOGICAL_DATE, prefix, seconds, executor)
         observed = Observed(
-            **read_warehouse(warehouse_url),
-            inbox=mailbox.messages(),
+            **read_warehouse(shared.warehouse_url),
+            inbox=shared.mailbox.messages(),
             audit_tasks=airflow.task_instances("readiness_audit", audit_run),
             email_tasks=airflow.task_instances("readiness_weekly_email", email_run),
             audit_run_id=audit_run,
             staging_keys=s3.list_keys(f"{STAGING_PREFIX}/") if s3 else None,
         )
         stopping = time.monotonic()
-    seconds["stack stopped"] = time.monotonic() - stopping
-    seconds["total"] = time.monotonic() - started
-    # CPU time (ours and every process we started and waited for; not the PostgreSQL servers, which
-    # pg_ctl detaches): what the run costs whatever else the machine is doing.
-    seconds["cpu"] = _cpu_seconds() - cpu_started
-    observed.seconds = seconds
-    # Beside the logs (pytest-xdist swallows prints): what docs/production-test.md reports.
-    (tmp / "seconds.json").write_text(json.dumps({key: round(value, 1) for key, value in seconds.items()}))
-    print(f"production-shape ({'Celery' if celery else 'Local'}Executor) seconds: {seconds}")
+    seconds[f"{executor} stopped"] = time.monotonic() - stopping
     return observed
 
 
@@ -119,12 +167,28 @@ def _cpu_seconds() -> float:
     return times.user + times.system + times.children_user + times.children_system
 
 
-def run_dag(airflow: AirflowRest, dag_id: str, logical_date: str, timeout: float, seconds: dict) -> str:
+TIMEOUTS = {"readiness_audit": AUDIT_TIMEOUT, "readiness_weekly_email": EMAIL_TIMEOUT}
+
+
+def run_dag(airflow: AirflowRest, dag_id: str, logical_date: str, prefix: str, seconds: dict, executor: str) -> str:
+    """Trigger a run of the DAG (its id: the executor's prefix and the logical date) and wait for its end."""
     started = time.monotonic()
-    run_id = airflow.trigger(dag_id, logical_date)
-    airflow.wait_for_run(dag_id, run_id, timeout)
-    seconds[dag_id] = time.monotonic() - started
+    run_id = airflow.trigger(dag_id, logical_date, f"{prefix}__{logical_date}")
+    airflow.wait_for_run(dag_id, run_id, TIMEOUTS[dag_id])
+    seconds[f"{executor} {dag_id}"] = time.monotonic() - started
     return run_id
+
+
+def drop_warehouse(url: str) -> None:
+    """An empty warehouse: the previous executor's scorecard and send ledger gone."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA IF EXISTS readiness CASCADE"))
+    finally:
+        engine.dispose()
 
 
 def read_warehouse(url: str) -> dict:

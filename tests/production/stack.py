@@ -2,9 +2,11 @@
 on a free loopback port, in a process group of its own, logging to a file, stopped on exit.
 
 Airflow runs as a deployment runs it: ``airflow db migrate`` on PostgreSQL, then ``api-server``,
-``scheduler``, ``dag-processor``, ``triggerer`` (and ``celery worker``s) as separate processes
-sharing one environment. ``AirflowRest`` drives it through the public REST API v2, with a JWT
-from ``POST /auth/token``, as an operator or a deploy pipeline would. docs/production-test.md.
+``dag-processor``, ``triggerer`` and ``scheduler`` (and ``celery worker``s) as separate processes
+sharing one environment; the scheduler (and workers) of one executor, then of the other, on the
+same API server, DAG processor and triggerer. ``AirflowRest`` drives it through the public REST
+API v2, with a JWT from ``POST /auth/token``, as an operator or a deploy pipeline would.
+docs/production-test.md.
 """
 
 from __future__ import annotations
@@ -198,8 +200,12 @@ def worker_settings(name: str, env: dict[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def running_airflow(env: dict[str, str], home: Path, *, celery_workers: int = 0) -> Iterator[AirflowRest]:
-    """Migrate, start the API server, then the scheduler, DAG processor, triggerer (and Celery workers)."""
+def running_airflow(env: dict[str, str], home: Path) -> Iterator[AirflowRest]:
+    """Migrate, then start the API server, DAG processor and triggerer; the scheduler comes per executor.
+
+    None of these three hands a task to an executor, so one of each serves the runs of every
+    executor in turn (``running_scheduler``), as they would serve a deployment whose executor changed.
+    """
     logs = home / "component-logs"
     logs.mkdir(parents=True, exist_ok=True)
     migrate(env, logs / "db-migrate.log")
@@ -209,17 +215,35 @@ def running_airflow(env: dict[str, str], home: Path, *, celery_workers: int = 0)
     with ExitStack() as stack:
         api_server = [AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
         components = [stack.enter_context(running_component("api-server", api_server, env, logs))]
-        for name in ("scheduler", "dag-processor", "triggerer"):
+        for name in ("dag-processor", "triggerer"):
             components.append(stack.enter_context(running_component(name, [AIRFLOW, name], env, logs)))
-        for number in range(1, celery_workers + 1):
-            name = f"worker{number}"
-            command = [AIRFLOW, "celery", "worker", "--concurrency", "2", "--celery-hostname", f"{name}@%h"]
-            components.append(stack.enter_context(running_component(name, command, worker_settings(name, env), logs)))
         _wait_until_healthy(components[0].process, base_url, components[0].log, timeout=300)
         # The execution API builds its versioned routes on its first request (tens of seconds on a
         # busy machine); make that request here, not a task, whose calls time out after seconds.
         requests.get(f"{base_url}/execution/health", timeout=300).raise_for_status()
-        yield AirflowRest.login(base_url, components, home)
+        yield AirflowRest.login(base_url, components, home, env)
+
+
+@contextmanager
+def running_scheduler(
+    airflow: AirflowRest, settings: dict[str, str], logs: Path, *, celery_workers: int = 0
+) -> Iterator[None]:
+    """The scheduler (and Celery workers) of one executor, on the running API server, DAG processor and
+    triggerer: ``settings`` (local_settings() or celery_settings()) on top of the stack's environment."""
+    logs.mkdir(parents=True, exist_ok=True)
+    env = airflow.env | settings
+    with ExitStack() as stack:
+        components = [stack.enter_context(running_component("scheduler", [AIRFLOW, "scheduler"], env, logs))]
+        for number in range(1, celery_workers + 1):
+            name = f"worker{number}"
+            command = [AIRFLOW, "celery", "worker", "--concurrency", "2", "--celery-hostname", f"{name}@%h"]
+            components.append(stack.enter_context(running_component(name, command, worker_settings(name, env), logs)))
+        airflow.components += components
+        try:
+            yield
+        finally:  # stopped on leaving the ExitStack: no longer watched by _check_alive
+            for component in components:
+                airflow.components.remove(component)
 
 
 def migrate(env: dict[str, str], log: Path) -> None:
@@ -238,18 +262,29 @@ class AirflowRest:
     token: str
     components: list[Component]
     home: Path
+    env: dict[str, str]  # what every process of the stack shares, the API server's port included
 
     @classmethod
-    def login(cls, base_url: str, components: list[Component], home: Path) -> AirflowRest:
+    def login(cls, base_url: str, components: list[Component], home: Path, env: dict[str, str]) -> AirflowRest:
         response = requests.post(f"{base_url}/auth/token", json={"username": ADMIN, "password": PASSWORD}, timeout=30)
         assert response.status_code in (200, 201), response.text
-        return cls(base_url, response.json()["access_token"], components, home)
+        return cls(base_url, response.json()["access_token"], components, home, env)
 
     def call(self, method: str, path: str, **kwargs) -> dict:
         headers = {"Authorization": f"Bearer {self.token}"}
         response = requests.request(method, f"{self.base_url}/api/v2{path}", headers=headers, timeout=60, **kwargs)
         assert response.ok, f"{method} {path}: {response.status_code} {response.text[:2000]}"
-        return response.json()
+        return response.json() if response.content else {}
+
+    def delete_runs(self, dag_id: str) -> None:
+        """Delete every run of the DAG (and its task instances), if the DAG processor has parsed it."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        response = requests.get(f"{self.base_url}/api/v2/dags/{dag_id}/dagRuns", headers=headers, timeout=60)
+        if response.status_code == 404:
+            return
+        assert response.ok, f"GET /dags/{dag_id}/dagRuns: {response.status_code} {response.text[:2000]}"
+        for run in response.json()["dag_runs"]:
+            self.call("DELETE", f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}")
 
     def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
         """Until the DAG processor has parsed the DAG into the metadata database."""
@@ -261,12 +296,12 @@ class AirflowRest:
                 raise AssertionError(f"{dag_id} was not parsed within {timeout:.0f} s\n{self.diagnostics()}")
             time.sleep(1)
 
-    def trigger(self, dag_id: str, logical_date: str, conf: dict | None = None) -> str:
-        """Unpause the DAG and trigger a run of it for ``logical_date``; the run id."""
+    def trigger(self, dag_id: str, logical_date: str, run_id: str) -> str:
+        """Unpause the DAG and trigger the run ``run_id`` of it for ``logical_date``; the run id."""
         self.wait_for_dag(dag_id)
         self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
-        run = self.call("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": logical_date, "conf": conf or {}})
-        return run["dag_run_id"]
+        body = {"dag_run_id": run_id, "logical_date": logical_date, "conf": {}}
+        return self.call("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float) -> None:
         """Poll the run until it ends; fail with every task's state and the logs' tails unless it succeeded."""
