@@ -31,7 +31,6 @@ from oncall_readiness.errors import DeliveryError
 from oncall_readiness.report.delivery import send_emails
 from oncall_readiness.report.email import write_emails
 from oncall_readiness.report.ledger import SendLedger
-from oncall_readiness.report.ledger import SendLedger
 from oncall_readiness.warehouse import Warehouse
 from tests import secret_search
 
