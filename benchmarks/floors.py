@@ -5,21 +5,25 @@ the largest size the API allows, every query as full as the API lets it be, no o
 twice, no failed or retried request:
 
 - PagerDuty (classic pagination, 100 a page): users, schedules, services, escalation
-  policies, on-call entries of the window (every turn of every team schedule overlapping
-  [instant - window_days, instant + coverage_days)), the open incidents, and listed of the
+  policies, on-call entries of the window (every turn of every team schedule and every
+  division's incident-commander schedule overlapping [instant - window_days, instant +
+  coverage_days): one query), the priorities, the incident workflows with their steps, their
+  triggers (cursor pagination, 100 a page), the open incidents, and listed of the
   look-back's resolved incidents only those analytics does not hold yet (the sandbox's
   analytics holds back what was created in the last 24 hours of its clock), at least the one
   page whose ``total`` says analytics holds the rest; the analytics API's raw incidents it
   holds (1,000 a page) and one responder-metrics query per week of the load check.
 - Grafana: the dashboard search (5,000 a page), one ``GET /api/dashboards/uid`` per
   dashboard whose kind only its panels tell, the team search (1,000 a page), one member list
-  per registry team (Grafana does not page or batch it), one alert-rules call.
+  per registry team (Grafana does not page or batch it), one alert-rules call, one Grafana SLO
+  list (the SLO plugin's API has no paging: every SLO in one answer).
 - GitHub: one GraphQL query per ``GITHUB_FILES_PER_QUERY`` (100) runbooks (each file's last commit
   before the instant and its text at that commit); the REST floor, two calls per runbook,
   is shown beside it.
 - Confluence: one v2 pages call per 250 page ids (no page was edited after the instant, so
   no version history is needed).
-- Chaos Day calendar: the feed, once. Prometheus: one rules call (a real server, not counted).
+- Chaos Day calendar: the feed, once. Prometheus: one rules call, alerting and recording rules
+  together (a real server, not counted).
 
 **Time floor** of a source: ``max(n x latency / concurrency, rate-limit time)`` for its request
 floor ``n``, where concurrency is what the collector uses with the API (GitHub serially, as its
@@ -37,7 +41,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from benchmarks.org import INSTANT, ROTATION_START, Organisation
+from benchmarks.org import INSTANT, ROTATION_START, WEEK, Organisation
 from readiness_sandbox.pagerduty.analytics import ANALYTICS_LAG
 
 PAGERDUTY_PAGE = 100
@@ -89,6 +93,15 @@ def oncall_entries(org: Organisation, window_days: int, coverage_days: int) -> i
     return total
 
 
+def commander_oncall_entries(org: Organisation, window_days: int, coverage_days: int) -> int:
+    """Weekly turns of every division's incident-commander schedule that overlap the same window."""
+    since = INSTANT - dt.timedelta(days=window_days)
+    until = INSTANT + dt.timedelta(days=coverage_days)
+    first = (since - ROTATION_START) // WEEK
+    last = math.ceil((until - ROTATION_START) / WEEK)
+    return len(org.divisions) * (last - first)
+
+
 def request_floors(
     org: Organisation, *, window_days: int = 28, coverage_days: int = 14, now: dt.datetime | None = None
 ) -> dict[str, dict[str, int]]:
@@ -104,7 +117,15 @@ def request_floors(
             "schedules": pages(counts["schedules"], PAGERDUTY_PAGE),
             "services": pages(counts["services"], PAGERDUTY_PAGE),
             "escalation_policies": pages(counts["escalation_policies"], PAGERDUTY_PAGE),
-            "oncalls": pages(oncall_entries(org, window_days, coverage_days), PAGERDUTY_PAGE),
+            "oncalls": pages(
+                oncall_entries(org, window_days, coverage_days)
+                + commander_oncall_entries(org, window_days, coverage_days),
+                PAGERDUTY_PAGE,
+            ),
+            # incident-command: what a major incident brings in (one walk each)
+            "priorities": pages(counts["priorities"], PAGERDUTY_PAGE),
+            "incident_workflows": pages(counts["incident_workflows"], PAGERDUTY_PAGE),
+            "workflow_triggers": pages(counts["workflow_triggers"], PAGERDUTY_PAGE),
             "incidents": pages(len(resolved) - analysed, PAGERDUTY_PAGE)
             + pages(counts["open_incidents"], PAGERDUTY_PAGE),
             "analytics": pages(analysed, PAGERDUTY_ANALYTICS_PAGE) + LOAD_WEEKS,
@@ -113,6 +134,7 @@ def request_floors(
             "dashboards": pages(counts["dashboards"], GRAFANA_SEARCH_PAGE) + counts["panel_only_dashboards"],
             "teams": pages(counts["grafana_teams"], GRAFANA_TEAMS_PAGE) + counts["teams"],
             "alert_rules": 1,
+            "slos": 1,
         },
         "github": {"runbooks": pages(counts["github_runbooks"], GITHUB_FILES_PER_QUERY)},
         "confluence": {"runbooks": pages(counts["confluence_runbooks"], CONFLUENCE_IDS_PER_CALL)},

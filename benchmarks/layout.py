@@ -83,6 +83,8 @@ def catalog_entities(team: Team) -> list[dict[str, Any]]:
     annotations = {"pagerduty.com/schedule-ids": team.schedule_id, "grafana/team": team.name}
     if team.chaos_day is not None and team.chaos_day_in_catalog:
         annotations["readiness/last-chaos-day"] = team.chaos_day.date().isoformat()
+    if team.commander_schedule is not None:
+        annotations["readiness/incident-commander-schedule"] = team.commander_schedule
     entities: list[dict[str, Any]] = [
         _entity(
             "Group",
@@ -116,6 +118,7 @@ def catalog_entities(team: Team) -> list[dict[str, Any]]:
                 "pagerduty.com/service-id": service.service_id,
                 "grafana/dashboard-selector": service.name,
                 "readiness/alert-selector": f"service={service.name}",
+                "readiness/availability-target": "99.9",
             },
             {"type": "service", "lifecycle": "production", "owner": f"group:{team.name}"},
         )

@@ -2,6 +2,8 @@
 
 Per team (``team-0001``, ...): 10 people (one exempt from on-call; some recent joiners), 5
 services, one weekly schedule, one escalation policy (the schedule, then the team's manager),
+incident commanders shared by a division of 20 teams (a weekly rota of three people in no team,
+named on each team's Group, with an escalation policy and a P1 incident workflow that adds it),
 each person with a phone and an email contact method and their notification rules, a Grafana
 team with its members, a monitoring and a logging dashboard per service (a few of which only
 their panels tell apart), Prometheus alerting rules for four services and a Grafana-managed
@@ -9,7 +11,8 @@ rule for the fifth, a runbook per service (nine in ten on GitHub, one repository
 the rest on Confluence), about six PagerDuty incidents in the last five weeks, and a Chaos Day
 in the calendar feed or in the catalog. A few teams are built to warn or fail (daily turns, a
 rotation of two, an email-only responder, a stale or incomplete runbook, a missing logging
-dashboard), so every check has work to do; everything is deterministic for a given size.
+dashboard, no incident commanders, a service the major-incident trigger leaves out), so every
+check has work to do; everything is deterministic for a given size.
 
 ``Organisation.of(teams)`` plans it; ``write(organisation, folder)`` writes what the sandbox and
 the audit read (``layout.Files``). The counts the request floors are computed from are
@@ -35,6 +38,9 @@ EMAIL_DOMAIN = "bench.example.com"
 GITHUB_OWNER = "bench-org"
 CONFLUENCE_SITE = "https://bench.atlassian.net/wiki/spaces/OPS/pages"
 FIRST_PAGE_ID = 50_000_000
+TEAMS_PER_DIVISION = 20  # teams that share one incident-commander rota
+COMMANDERS_PER_DIVISION = 3
+PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,51 @@ class Service:
     def prometheus_rules(self) -> bool:
         """Services 0-3 alert from Prometheus, the last from a Grafana-managed rule."""
         return self.index < SERVICES_PER_TEAM - 1
+
+
+@dataclass(frozen=True)
+class Commander:
+    division: int
+    index: int
+
+    @property
+    def user_id(self) -> str:  # PagerDuty (7 characters, like every id)
+        return f"PUC{self.division:03d}{self.index}"
+
+    @property
+    def name(self) -> str:
+        return f"Commander {self.division:04d} {self.index}"
+
+    @property
+    def email(self) -> str:
+        return f"ic-{self.division:04d}-{self.index}@{EMAIL_DOMAIN}"
+
+
+@dataclass(frozen=True)
+class Division:
+    """Up to ``TEAMS_PER_DIVISION`` teams and their incident commanders."""
+
+    index: int  # 1-based
+
+    @property
+    def schedule_id(self) -> str:
+        return f"PSC{self.index:04d}"
+
+    @property
+    def policy_id(self) -> str:
+        return f"PEC{self.index:04d}"
+
+    @property
+    def workflow_id(self) -> str:
+        return f"PWC{self.index:04d}"
+
+    @property
+    def trigger_id(self) -> str:
+        return f"00000000-0000-4000-8000-{self.index:012d}"
+
+    @property
+    def commanders(self) -> list[Commander]:
+        return [Commander(self.index, n) for n in range(COMMANDERS_PER_DIVISION)]
 
 
 def team_name(team: int) -> str:
@@ -158,9 +209,25 @@ class Team:
                 ("no-logging-dashboard", t % 8 == 1),
                 ("alert-without-runbook-url", t % 10 == 7),
                 ("no-chaos-day", t % 12 == 9),
+                ("no-commander", t % 13 == 11),
+                ("uncovered-service", t % 17 == 8),
             )
             if hit
         )
+
+    @property
+    def division(self) -> Division:
+        return Division((self.index - 1) // TEAMS_PER_DIVISION + 1)
+
+    @property
+    def commander_schedule(self) -> str | None:
+        """What the team's Group names as its incident commanders (none for the flaw)."""
+        return None if "no-commander" in self.flaws else self.division.schedule_id
+
+    @property
+    def major_incident_services(self) -> list[Service]:
+        """The services the division's P1 trigger covers: all, or all but the last (the flaw)."""
+        return self.services[:-1] if "uncovered-service" in self.flaws else self.services
 
     @property
     def rotation(self) -> list[Person]:
@@ -239,6 +306,10 @@ class Organisation:
         return [Team(t) for t in range(1, self.size + 1)]
 
     @cached_property
+    def divisions(self) -> list[Division]:
+        return [Division(d) for d in range(1, -(-self.size // TEAMS_PER_DIVISION) + 1)]
+
+    @cached_property
     def incidents(self) -> list[Incident]:
         """Six per team in the last 34 days, spread over the day so that some wake people up."""
         incidents, number = [], 0
@@ -259,19 +330,25 @@ class Organisation:
         pagerduty_users = sum(
             len(team.people) - (1 if team.joiner and team.joiner_without_pagerduty else 0) for team in self.teams
         )
+        divisions = len(self.divisions)
         return {
             "teams": self.size,
             "people": self.size * PEOPLE_PER_TEAM,
-            "pagerduty_users": pagerduty_users,
+            "commanders": divisions * COMMANDERS_PER_DIVISION,
+            "pagerduty_users": pagerduty_users + divisions * COMMANDERS_PER_DIVISION,
             "services": len(services),
-            "schedules": self.size,
-            "escalation_policies": self.size,
+            "schedules": self.size + divisions,
+            "escalation_policies": self.size + divisions,
+            "priorities": len(PRIORITIES),
+            "incident_workflows": divisions,
+            "workflow_triggers": divisions,
             "incidents": len(self.incidents),
             "open_incidents": sum(incident.resolved is None for incident in self.incidents),
             "grafana_teams": self.size,
             "dashboards": 2 * len(services) - sum("no-logging-dashboard" in team.flaws for team in self.teams),
             "panel_only_dashboards": sum(team.index % PANELS_ONLY_EVERY == 0 for team in self.teams),
-            "grafana_alert_rules": self.size,
+            "grafana_alert_rules": 2 * self.size,  # an error-rate rule and an SLO's fast-burn rule per team
+            "grafana_slos": self.size,
             "github_runbooks": len(services) - confluence,
             "github_repositories": self.size,
             "confluence_runbooks": confluence,

@@ -8,19 +8,24 @@ One function per emulator, each returning the mapping its state file holds (form
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from benchmarks.org import (
     GITHUB_OWNER,
     INSTANT,
     PANELS_ONLY_EVERY,
+    PRIORITIES,
     ROTATION_START,
+    Commander,
+    Division,
     Organisation,
     Person,
     Service,
     Team,
 )
 
+ADD_RESPONDERS = "pagerduty.com:incident-workflows:add-responders:2"
 RUNBOOK_AUTHOR = {"name": "Runbook Bot", "email": "runbook-bot@bench.example.com", "login": "runbook-bot"}
 
 
@@ -100,6 +105,102 @@ def pagerduty(org: Organisation) -> dict[str, Any]:
         "escalation_policies": policies,
         "services": services,
         "incidents": [_incident(incident) for incident in org.incidents],
+    } | _incident_command(org, users, schedules, policies)
+
+
+def _incident_command(
+    org: Organisation, users: list[dict[str, Any]], schedules: list[dict[str, Any]], policies: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Each division's commanders (users, a weekly schedule, a policy), its P1 workflow, and the priorities.
+
+    Adds to ``users``, ``schedules`` and ``policies``; returns the sections of their own.
+    """
+    workflows, triggers = [], []
+    for division in org.divisions:
+        users += [_commander(commander) for commander in division.commanders]
+        schedules.append(_commander_schedule(division))
+        policies.append(
+            {
+                "id": division.policy_id,
+                "name": f"Division {division.index:04d} incident command",
+                "num_loops": 2,
+                "teams": [],
+                "rules": [
+                    {
+                        "escalation_delay_in_minutes": 10,
+                        "targets": [{"type": "schedule_reference", "id": division.schedule_id}],
+                    }
+                ],
+            }
+        )
+        responders = json.dumps([{"id": division.policy_id, "type": "escalation_policy"}])
+        add = {"name": "Responders", "value": responders}
+        workflows.append(
+            {
+                "id": division.workflow_id,
+                "name": f"Major incident: division {division.index:04d}",
+                "steps": [
+                    {
+                        "id": f"PTC{division.index:04d}",
+                        "name": "Add Responders",
+                        "action_id": ADD_RESPONDERS,
+                        "inputs": [add],
+                    }
+                ],
+            }
+        )
+        teams = [team for team in org.teams if team.division == division]
+        covered = [service.service_id for team in teams for service in team.major_incident_services]
+        triggers.append(
+            {
+                "id": division.trigger_id,
+                "workflow": division.workflow_id,
+                "trigger_type": "conditional",
+                "condition": "incident.priority matches 'P1'",
+                "services": covered,
+            }
+        )
+    return {
+        "priorities": [{"name": name} for name in PRIORITIES],
+        "incident_workflows": workflows,
+        "incident_workflow_triggers": triggers,
+    }
+
+
+def _commander(commander: Commander) -> dict[str, Any]:
+    uid = commander.user_id[2:]
+    phone = {"id": f"PC{uid}", "type": "phone", "label": "Mobile", "address": f"+44 7700 8{uid[-6:]}"}
+    rule = {"id": f"PR{uid}", "urgency": "high", "start_delay_in_minutes": 0, "contact_method": phone["id"]}
+    return {
+        "id": commander.user_id,
+        "name": commander.name,
+        "email": commander.email,
+        "time_zone": "UTC",
+        "role": "user",
+        "contact_methods": [phone],
+        "notification_rules": [rule],
+    }
+
+
+def _commander_schedule(division: Division) -> dict[str, Any]:
+    return {
+        "id": division.schedule_id,
+        "name": f"Division {division.index:04d} incident commanders",
+        "time_zone": "UTC",
+        "teams": [],
+        "layers": [
+            {
+                "id": f"PLC{division.index:04d}",
+                "name": "Layer 1",
+                "start": iso(ROTATION_START),
+                "end": None,
+                "rotation_virtual_start": iso(ROTATION_START),
+                "rotation_turn_length_seconds": 604_800,
+                "users": [commander.user_id for commander in division.commanders],
+                "restrictions": [],
+            }
+        ],
+        "overrides": [],
     }
 
 
@@ -159,7 +260,7 @@ def _incident(incident) -> dict[str, Any]:
 
 
 def grafana(org: Organisation) -> dict[str, Any]:
-    folders, dashboards, teams, rules = [], [], [], []
+    folders, dashboards, teams, rules, slos = [], [], [], [], []
     for team in org.teams:
         folders.append({"uid": team.name, "title": team.name})
         teams.append(
@@ -185,7 +286,29 @@ def grafana(org: Organisation) -> dict[str, Any]:
                 "updated": "2026-10-01T09:00:00Z",
             }
         )
-    return {"folders": folders, "dashboards": dashboards, "teams": teams, "alert_rules": rules}
+        slo, fast_burn = _slo(team)
+        slos.append(slo)
+        rules.append(fast_burn)
+    return {"folders": folders, "dashboards": dashboards, "teams": teams, "alert_rules": rules, "slos": slos}
+
+
+def _slo(team: Team) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A Grafana SLO of the team's first service (its other services' targets have none: availability-target
+    warns), with the fast-burn rule Grafana SLO creates for it: the SLO list costs one call whatever its size."""
+    first = team.services[0]
+    uuid = f"slo-{first.name}"
+    slo = {"uuid": uuid, "name": f"{first.name} availability", "objectives": [{"value": 0.999, "window": "28d"}],
+           "labels": {"service": first.name, "team": team.name}}  # fmt: skip
+    fast_burn = {
+        "uid": f"{uuid}-fast",
+        "title": f"{first.name} SLO burn rate very high",
+        "folder": team.name,
+        "rule_group": uuid,
+        "for": "2m",
+        "labels": {"grafana_slo_uuid": uuid, "grafana_slo_severity": "critical", "grafana_slo_window": "1h"},
+        "updated": "2026-10-01T09:00:00Z",
+    }
+    return slo, fast_burn
 
 
 def _dashboards(team: Team, service: Service) -> list[dict[str, Any]]:

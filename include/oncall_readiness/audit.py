@@ -34,6 +34,7 @@ from oncall_readiness.masking import redact
 from oncall_readiness.quality import QUALITY_COLUMNS, QualityContext, failure_summary, validate_source
 from oncall_readiness.registry import catalog_path, load_registry
 from oncall_readiness.scorecard import score_teams
+from oncall_readiness.slo_facts import slo_table
 from oncall_readiness.source_catalogue import REGISTRY, SOURCES
 from oncall_readiness.sources.http import describe_failure
 from oncall_readiness.sources.window import AuditWindow
@@ -234,6 +235,7 @@ def publish(run: AuditRun, warehouse_url: str) -> dict[str, int]:
             incidents=incidents,
             incident_costs=incident_costs,
             waivers=run.staging.read(WAIVERS)["waivers"],
+            slos=slo_table(facts),  # the SLOs of the sources read and trusted in this run
         )
     finally:
         warehouse.dispose()

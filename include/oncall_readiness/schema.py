@@ -108,6 +108,16 @@ RESULT_TABLES: dict[str, dict[str, str]] = {
         "teams": "integer",
         "services": "integer",
     },
+    # Per SLO matched to a service (Sloth, Pyrra, Grafana SLO): the SLOs the availability-target check judged.
+    "slos": {
+        "team": "string",
+        "service": "string",
+        "slo": "string",
+        "objective_percent": "float",
+        "window": "string",
+        "source": "string",
+        "page_alert": "boolean",
+    },
 }
 AUDIT_DATE = "audit_date"
 

@@ -148,6 +148,7 @@ class Warehouse:
         waivers: pd.DataFrame | None = None,
         campaign_progress: pd.DataFrame | None = None,
         scorecard_rollup: pd.DataFrame | None = None,
+        slos: pd.DataFrame | None = None,
     ) -> dict[str, int]:
         """Replace the audit date's rows of every table in one transaction; return rows written.
 
@@ -168,6 +169,8 @@ class Warehouse:
             frames["campaign_progress"] = campaign_progress
         if scorecard_rollup is not None:
             frames["scorecard_rollup"] = scorecard_rollup
+        if slos is not None:
+            frames["slos"] = slos
         frames.update({f"facts_{name}": frame for name, frame in facts.items()})
         written = {}
         with self.engine.begin() as conn:

@@ -137,9 +137,13 @@ DESIGNED = {
     "dashboard-coverage": ["pass", "warn", "fail", "warn", "pass", "fail"],
     "joiner-permissions": ["pass", "warn", "pass", "fail", "fail", "fail"],
     "escalation-path": ["pass", "warn", "warn", "fail", "fail", "fail"],
+    # Commanders named up the Group tree, their workflows in pagerduty.yaml (include/sample_org/README.md).
+    "incident-command": ["pass", "warn", "warn", "warn", "fail", "fail"],
     "oncall-load": ["pass", "warn", "warn", "pass", "fail", "fail"],
     # notifications' fail is waived (include/sample_org/catalog/readiness-waivers.yaml); catalog's waiver expired.
     "chaos-day": ["pass", "warn", "warn", "fail", "pass", "waived"],
+    # Sloth and Pyrra rules in the sample Prometheus, Grafana SLOs in grafana.yaml (include/sample_org/README.md).
+    "availability-target": ["pass", "warn", "fail", "warn", "pass", "fail"],
     # External: the results include/sample_org/external_results.yaml pushed (observed up to the instant).
     "security-scan": ["pass", "pass", "warn", "pass", "pass", "fail"],
 }
@@ -202,7 +206,14 @@ def test_waivers_and_scopes_show_in_the_warehouse_and_the_emails(audited):
         d=DEMO_AUDIT_DATE,
         s="service:payments-sandbox",
     )
-    scoped = {"runbook-freshness", "alert-definitions", "dashboard-coverage", "escalation-path"}
+    scoped = {
+        "runbook-freshness",
+        "alert-definitions",
+        "dashboard-coverage",
+        "escalation-path",
+        "incident-command",
+        "availability-target",
+    }
     assert set(skipped["check_id"]) == scoped
     assert (skipped["outcome"] == "pass").all() and skipped["message"].str.startswith("Out of scope:").all()
 
@@ -214,7 +225,8 @@ def test_waivers_and_scopes_show_in_the_warehouse_and_the_emails(audited):
     assert "chaos-day: in force until 2026-12-15" in plain_text("notifications")
     assert (
         "- service:payments-sandbox: lifecycle experimental (the check applies to lifecycle production); "
-        "not counted by alert-definitions, dashboard-coverage, escalation-path, runbook-freshness"
+        "not counted by alert-definitions, availability-target, dashboard-coverage, escalation-path, "
+        "incident-command, runbook-freshness"
     ) in plain_text("payments")
 
 
@@ -337,7 +349,7 @@ def test_a_corrupted_source_fails_its_validation_task_and_its_checks_are_unknown
     assert "pagerduty data failed validation" in log  # the failed task says why
     results = warehouse.query("SELECT team, check_id, status, reason FROM readiness.check_results_latest")
     reads_pagerduty = results["check_id"].isin(
-        ["rotation-sustainability", "joiner-permissions", "escalation-path", "oncall-load"]
+        ["rotation-sustainability", "joiner-permissions", "escalation-path", "incident-command", "oncall-load"]
     )
     dependent, rest = results[reads_pagerduty], results[~reads_pagerduty]
     assert sorted(dependent["team"].unique()) == sorted(SAMPLE_TEAMS)

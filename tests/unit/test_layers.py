@@ -28,6 +28,8 @@ LAYERS: dict[str, set[str]] = {
         "schema",
         "reasons",
         "frames",
+        "label_matchers",
+        "slo_facts",
         "provider",
         "runbook_facts",
         "connections",

@@ -22,27 +22,26 @@ A team's status is its worst finding; a team without services passes, saying so.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, one_per_subject, results_from_findings
 from oncall_readiness.checks.oncall_timeline import (
+    Finding,
+    People,
     PolicyTargets,
     Segment,
     Window,
+    gaps,
     policy_segments,
     shifts_by_schedule,
     spans,
-    when,
+    unreachable,
+    windows,
 )
 from oncall_readiness.frames import is_in, records
 
-# A finding of one policy's timeline: subject, outcome, message (the team is added by its caller).
-Finding = tuple[str, str, str]
-
-WAKING_CONTACTS = ("phone", "sms", "push")
-MAX_WINDOWS = 3
 ALL_CLEAR = (
     "Every service escalates through the team's schedule to other people, and someone who can be woken "
     "is on call at every moment of the next {days} days."
@@ -71,46 +70,6 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     no_services = ~is_in(results["team"], services["team"])
     results.loc[no_services, ["status", "reason"]] = ["pass", "The team owns no service in the registry."]
     return CheckOutcome(results=results, findings=findings)
-
-
-class People:
-    """Names and reachability of PagerDuty users, named as the registry names them where it can."""
-
-    def __init__(self, facts: Mapping[str, pd.DataFrame]) -> None:
-        users = facts["pagerduty_users"][["user_id", "name", "email"]]
-        registry = facts["registry_people"].drop_duplicates("email")[["email", "person", "display_name"]]
-        known = users.merge(registry, on="email", how="left")
-        self.names = dict(
-            zip(known["user_id"].tolist(), known["display_name"].fillna(known["name"]).tolist(), strict=True)
-        )
-        self.subjects = dict(
-            zip(
-                known["user_id"].tolist(),
-                ("person:" + known["person"]).fillna("pagerduty-user:" + known["user_id"]).tolist(),
-                strict=True,
-            )
-        )
-        self.first_wake = _first_waking_minutes(
-            facts["pagerduty_notification_rules"], facts["pagerduty_contact_methods"]
-        )
-
-    def name(self, user_id: str) -> str:
-        return self.names.get(user_id) or f"PagerDuty user {user_id}"
-
-    def names_of(self, user_ids: Iterable[str]) -> str:
-        return ", ".join(sorted(self.name(user) for user in user_ids))
-
-    def can_wake(self, user_id: str) -> bool:
-        return user_id in self.first_wake
-
-
-def _first_waking_minutes(rules: pd.DataFrame, methods: pd.DataFrame) -> dict[str, int]:
-    """User id -> minutes after a high-urgency page until a call, text or push reaches them."""
-    usable = methods.loc[~methods["blacklisted"].fillna(False).astype(bool), ["user_id", "contact_method_id"]]
-    waking = rules[(rules["urgency"] == "high") & rules["contact_method_type"].isin(WAKING_CONTACTS)]
-    waking = waking.merge(usable, on=["user_id", "contact_method_id"])
-    minutes = waking.groupby("user_id")["start_delay_in_minutes"].min().astype(int)
-    return dict(zip(minutes.index.tolist(), minutes.tolist(), strict=True))
 
 
 def _team_policies(services: pd.DataFrame, pagerduty: pd.DataFrame) -> pd.DataFrame:
@@ -240,51 +199,17 @@ def _coverage_findings(
         policy, segments = by_policy[policy_id], timelines[policy_id]
         name = _policy_name(policy, policy_id)
         slowest = int(first_notification[team])
-        rows += [(team, *finding) for finding in _gaps(segments, schedule_names)]
-        rows += [(team, *finding) for finding in _unreachable(segments, name, people)]
+        rows += [(team, *finding) for finding in gaps(segments, schedule_names)]
+        rows += [(team, *finding) for finding in unreachable(segments, f"at the first level of {name}", people)]
         rows += [(team, *finding) for finding in _slow_to_wake(segments, name, people, slowest)]
         rows += [(team, *finding) for finding in _same_people(segments, policy_id, name, people)]
     findings = pd.DataFrame(rows, columns=FINDING_COLUMNS)
     return findings.drop_duplicates(["team", "subject", "outcome", "message"])
 
 
-def _gaps(segments: list[Segment], schedule_names: dict[str, str]) -> list[Finding]:
-    schedules = sorted({s for segment in segments for s in segment.schedules})
-    found = []
-    for schedule in schedules:
-        gaps = [w for w, _ in spans(segments, _nobody_on_call(schedule))]
-        name = schedule_names.get(schedule, schedule)
-        if gaps:
-            found.append((f"schedule:{schedule}", "fail", f"Nobody is on call in {name} {_windows(gaps)}"))
-        else:
-            found.append((f"schedule:{schedule}", "pass", f"{name} has someone on call at every moment ahead"))
-    return found
-
-
-def _nobody_on_call(schedule: str) -> Callable[[Segment], bool | None]:
-    """A ``spans`` key: True where nobody is on call in ``schedule``."""
-    return lambda segment: True if not segment.schedules.get(schedule) else None
-
-
 def _at_first_level(user: str) -> Callable[[Segment], bool | None]:
     """A ``spans`` key: True where the first level pages ``user``."""
     return lambda segment: True if segment.levels and user in segment.levels[0] else None
-
-
-def _unreachable(segments: list[Segment], name: str, people: People) -> list[Finding]:
-    def asleep(segment: Segment) -> frozenset[str] | None:
-        first = segment.levels[0]
-        return first if first and not any(people.can_wake(user) for user in first) else None
-
-    found = []
-    for window, users in spans(segments, asleep):
-        for user in sorted(users):
-            message = (
-                f"Nobody at the first level of {name} can be woken {when(window)}: {people.name(user)} "
-                "has no high-urgency notification rule that calls, texts or pushes"
-            )
-            found.append((people.subjects.get(user, f"pagerduty-user:{user}"), "fail", message))
-    return found
 
 
 def _slow_to_wake(segments: list[Segment], name: str, people: People, slowest: int) -> list[Finding]:
@@ -295,10 +220,10 @@ def _slow_to_wake(segments: list[Segment], name: str, people: People, slowest: i
             continue
         on_call = [w for w, _ in spans(segments, _at_first_level(user))]
         message = (
-            f"{people.name(user)} is on call at the first level of {name} {_windows(on_call)} but is first "
+            f"{people.name(user)} is on call at the first level of {name} {windows(on_call)} but is first "
             f"called, texted or pushed {minutes} minutes after a page; at most {slowest} are allowed"
         )
-        found.append((people.subjects.get(user, f"pagerduty-user:{user}"), "warn", message))
+        found.append((people.subject(user), "warn", message))
     return found
 
 
@@ -314,17 +239,11 @@ def _same_people(segments: list[Segment], policy_id: str, name: str, people: Peo
         (
             f"escalation_policy:{policy_id}",
             "warn",
-            f"Every level of {name} pages only {people.names_of(users)} {_windows(windows)}: nobody comes next",
+            f"Every level of {name} pages only {people.names_of(users)} {windows(repeats)}: nobody comes next",
         )
-        for users, windows in by_people.items()
+        for users, repeats in by_people.items()
     ]
 
 
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def _windows(windows: list[Window]) -> str:
-    shown = ", ".join(when(window) for window in windows[:MAX_WINDOWS])
-    more = len(windows) - MAX_WINDOWS
-    return shown + (f" and {more} more times" if more > 0 else "")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any, TypeVar
@@ -175,3 +175,101 @@ def spans(segments: list[Segment], key: Callable[[Segment], T | None]) -> Iterat
 def when(window: Window) -> str:
     """``from 2026-11-21 18:00 to 2026-11-23 09:00 UTC``."""
     return f"from {window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} UTC"
+
+
+# --- who can be woken, and the findings every on-call timeline shares ------------------------
+# escalation-path judges a policy's first level with these, incident-command a commander
+# schedule: the same rules, so the same words.
+
+# A finding of one timeline: subject, outcome, message (the team is added by its caller).
+Finding = tuple[str, str, str]
+
+WAKING_CONTACTS = ("phone", "sms", "push")
+MAX_WINDOWS = 3
+
+
+class People:
+    """Names and reachability of PagerDuty users, named as the registry names them where it can."""
+
+    def __init__(self, facts: Mapping[str, pd.DataFrame]) -> None:
+        users = facts["pagerduty_users"][["user_id", "name", "email"]]
+        registry = facts["registry_people"].drop_duplicates("email")[["email", "person", "display_name"]]
+        known = users.merge(registry, on="email", how="left")
+        self.names = dict(
+            zip(known["user_id"].tolist(), known["display_name"].fillna(known["name"]).tolist(), strict=True)
+        )
+        self.subjects: dict[str, str] = dict(
+            zip(
+                known["user_id"].tolist(),
+                ("person:" + known["person"]).fillna("pagerduty-user:" + known["user_id"]).tolist(),
+                strict=True,
+            )
+        )
+        self.first_wake = _first_waking_minutes(
+            facts["pagerduty_notification_rules"], facts["pagerduty_contact_methods"]
+        )
+
+    def name(self, user_id: str) -> str:
+        return self.names.get(user_id) or f"PagerDuty user {user_id}"
+
+    def names_of(self, user_ids: Iterable[str]) -> str:
+        return ", ".join(sorted(self.name(user) for user in user_ids))
+
+    def can_wake(self, user_id: str) -> bool:
+        return user_id in self.first_wake
+
+    def subject(self, user_id: str) -> str:
+        return self.subjects.get(user_id, f"pagerduty-user:{user_id}")
+
+
+def _first_waking_minutes(rules: pd.DataFrame, methods: pd.DataFrame) -> dict[str, int]:
+    """User id -> minutes after a high-urgency page until a call, text or push reaches them."""
+    usable = methods.loc[~methods["blacklisted"].fillna(False).astype(bool), ["user_id", "contact_method_id"]]
+    waking = rules[(rules["urgency"] == "high") & rules["contact_method_type"].isin(WAKING_CONTACTS)]
+    waking = waking.merge(usable, on=["user_id", "contact_method_id"])
+    minutes = waking.groupby("user_id")["start_delay_in_minutes"].min().astype(int)
+    return dict(zip(minutes.index.tolist(), minutes.tolist(), strict=True))
+
+
+def gaps(segments: list[Segment], schedule_names: Mapping[str, str]) -> list[Finding]:
+    """Per first-level schedule: fail naming the windows with nobody on call, else a pass."""
+    schedules = sorted({s for segment in segments for s in segment.schedules})
+    found = []
+    for schedule in schedules:
+        empty = [w for w, _ in spans(segments, _nobody_on_call(schedule))]
+        name = schedule_names.get(schedule, schedule)
+        if empty:
+            found.append((f"schedule:{schedule}", "fail", f"Nobody is on call in {name} {windows(empty)}"))
+        else:
+            found.append((f"schedule:{schedule}", "pass", f"{name} has someone on call at every moment ahead"))
+    return found
+
+
+def _nobody_on_call(schedule: str) -> Callable[[Segment], bool | None]:
+    """A ``spans`` key: True where nobody is on call in ``schedule``."""
+    return lambda segment: True if not segment.schedules.get(schedule) else None
+
+
+def unreachable(segments: list[Segment], where: str, people: People) -> list[Finding]:
+    """A fail per person in each window where nobody at the first level (``where`` says which) can be woken."""
+
+    def asleep(segment: Segment) -> frozenset[str] | None:
+        first = segment.levels[0]
+        return first if first and not any(people.can_wake(user) for user in first) else None
+
+    found = []
+    for window, users in spans(segments, asleep):
+        for user in sorted(users):
+            message = (
+                f"Nobody {where} can be woken {when(window)}: {people.name(user)} "
+                "has no high-urgency notification rule that calls, texts or pushes"
+            )
+            found.append((people.subject(user), "fail", message))
+    return found
+
+
+def windows(found: list[Window]) -> str:
+    """The first ``MAX_WINDOWS`` windows, and how many more."""
+    shown = ", ".join(when(window) for window in found[:MAX_WINDOWS])
+    more = len(found) - MAX_WINDOWS
+    return shown + (f" and {more} more times" if more > 0 else "")

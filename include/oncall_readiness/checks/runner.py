@@ -81,11 +81,15 @@ def evaluate_checks(
 
 def _audited(facts: Mapping[str, pd.DataFrame]) -> Mapping[str, pd.DataFrame]:
     """The facts with only the teams the checks judge (``registry.groups.audited_teams``): a parent
-    group owning no service (a department) is scored through its roll-up, not as a team."""
+    group owning no service (a department) is scored through its roll-up, not as a team.
+
+    ``registry_groups`` keeps every group: a check that inherits from the tree (the nearest
+    group's incident commanders) walks up through the departments the teams table leaves out.
+    """
     teams, services = facts["registry_teams"], facts.get("registry_services")
     if "parent" not in teams.columns or services is None:
-        return facts
-    return {**facts, "registry_teams": audited_teams(teams, services)}
+        return {**facts, "registry_groups": teams}
+    return {**facts, "registry_teams": audited_teams(teams, services), "registry_groups": teams}
 
 
 def _scoped(

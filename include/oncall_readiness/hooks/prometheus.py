@@ -21,4 +21,4 @@ class PrometheusHook(ReadinessHook):
         return PrometheusClient(self.url(conn), login=login, password=self.token(conn, required=False), **options)
 
     def probe(self, client: PrometheusClient) -> None:
-        client.get(RULES_PATH, {"type": "alert"})
+        client.get(RULES_PATH)

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypedDict, cast
 
 import pandas as pd
 
@@ -34,6 +34,15 @@ _POSITION = "readiness_position"  # each expectation's place in its suite, kept 
 
 # A facts table's GX expectations
 Expectations: TypeAlias = list["Expectation"]
+
+
+class RowCondition(TypedDict):
+    """An expectation's pandas row condition, passed as its keyword arguments."""
+
+    row_condition: str
+    condition_parser: Literal["pandas"]
+
+
 # (facts, context) -> facts table -> GX expectations: a source's data contract
 Suites = Callable[[Mapping[str, pd.DataFrame], "QualityContext"], dict[str, Expectations]]
 

@@ -10,21 +10,12 @@ reason.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal, TypedDict
 
 import pandas as pd
 
-from oncall_readiness.quality import Expectations, QualityContext
+from oncall_readiness.quality import Expectations, QualityContext, RowCondition
 from oncall_readiness.runbook_facts import HOSTS, PART_COLUMNS, RunbookHost
 from oncall_readiness.sources.runbooks import runbooks_to_collect
-
-
-class RowCondition(TypedDict):
-    """An expectation's pandas row condition, passed as its keyword arguments."""
-
-    row_condition: str
-    condition_parser: Literal["pandas"]
-
 
 FOUND: RowCondition = {"row_condition": "found==True", "condition_parser": "pandas"}
 NOT_FOUND: RowCondition = {"row_condition": "found==False", "condition_parser": "pandas"}

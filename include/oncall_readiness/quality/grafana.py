@@ -5,7 +5,8 @@ objects than Grafana's own ``totalCount`` / ``memberCount``), duplicated records
 uids, team ids, memberships), a field dropped by an API change (nulls in keys and emails,
 labels that are not a map), values outside the documented sets (kinds), and a read that
 silently lost most of what the registry names: its Grafana teams, or the dashboards its
-services' selectors tag (a single typo is left to the checks to report).
+services' selectors tag (a single typo is left to the checks to report). Grafana SLOs meet the
+SLO contract (``quality/slos.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from oncall_readiness.quality import Expectations, QualityContext
+from oncall_readiness.quality.slos import slo_expectations
 from oncall_readiness.sources.grafana import KIND_SOURCES, KINDS
 
 # A registry typo makes one team or selector missing; most of them missing is a bad read.
@@ -78,6 +80,7 @@ def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[s
             gxe.ExpectColumnValuesToMatchRegex(column="annotations", regex=JSON_OBJECT),
             gxe.ExpectColumnValuesToNotBeNull(column="is_paused"),
         ],
+        "grafana_slos": slo_expectations(facts["grafana_slos"]),
     }
 
 

@@ -5,17 +5,22 @@ a truncated last page (fewer objects than PagerDuty's own ``total``), duplicated
 (unique ids), timestamps without a zone or past what was asked for (a service created after
 the audit instant, a shift starting after the look-ahead), references that do not resolve (a
 rotation member or a shift's user who is not a user, a notification rule that delivers
-through no contact method), and a read that silently lost most of the registry's schedules
-or people.
+through no contact method, a trigger of a workflow the listing lacks), and a read that silently
+lost most of the registry's schedules or people. A collection PagerDuty would not give
+(``pagerduty_unreadable``, 402/403) is not bad data: its check says unknown.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
 from oncall_readiness.quality import Expectations, QualityContext
+from oncall_readiness.sources.pagerduty.workflows import WHAT as WORKFLOW_COLLECTIONS
+
+TRIGGER_TYPES = ("conditional", "manual", "incident_type")
 
 # A registry typo makes one schedule or person missing; most of them missing is a bad read.
 MOSTLY_FOUND = 0.5
@@ -33,7 +38,7 @@ def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[s
     services = sorted(facts["pagerduty_services"]["service_id"].dropna())
     methods = facts["pagerduty_contact_methods"]
     method_ids = sorted(methods["contact_method_id"].dropna())
-    return {
+    account: dict[str, Expectations] = {
         "registry_team_schedules": [
             gxe.ExpectColumnValuesToBeInSet(column="schedule_id", value_set=schedules, mostly=MOSTLY_FOUND),
         ],
@@ -120,3 +125,33 @@ def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[s
             ),
         ],
     }
+    return account | _workflows(facts, gxe)
+
+
+def _workflows(facts: Mapping[str, pd.DataFrame], gxe: Any) -> dict[str, Expectations]:
+    """Priorities, incident workflows and triggers: ids present and unique, triggers of listed workflows."""
+    unread = set(facts["pagerduty_unreadable"]["collection"]) if "pagerduty_unreadable" in facts else set()
+    triggers: Expectations = [
+        gxe.ExpectColumnValuesToNotBeNull(column="trigger_id"),
+        gxe.ExpectColumnValuesToBeInSet(column="trigger_type", value_set=list(TRIGGER_TYPES)),
+    ]
+    if "/incident_workflows" not in unread and "pagerduty_incident_workflows" in facts:
+        workflows = sorted(facts["pagerduty_incident_workflows"]["workflow_id"].dropna())
+        triggers.append(gxe.ExpectColumnValuesToBeInSet(column="workflow_id", value_set=workflows))
+    contract: dict[str, Expectations] = {
+        "pagerduty_priorities": [
+            gxe.ExpectColumnValuesToNotBeNull(column="priority_id"),
+            gxe.ExpectColumnValuesToBeUnique(column="priority_id"),
+            gxe.ExpectColumnValuesToNotBeNull(column="name"),
+        ],
+        "pagerduty_incident_workflows": [
+            gxe.ExpectColumnValuesToNotBeNull(column="workflow_id"),
+            gxe.ExpectColumnValuesToBeUnique(column="workflow_id"),
+        ],
+        "pagerduty_workflow_responders": [gxe.ExpectColumnValuesToNotBeNull(column="target_id")],
+        "pagerduty_workflow_triggers": triggers,
+        "pagerduty_unreadable": [
+            gxe.ExpectColumnValuesToBeInSet(column="collection", value_set=list(WORKFLOW_COLLECTIONS)),
+        ],
+    }
+    return {table: expectations for table, expectations in contract.items() if table in facts}

@@ -4,7 +4,8 @@ Catches the ways a read of ``/api/v1/rules`` goes wrong: a rule or group without
 or a query (a field dropped or renamed by an API change, or another API behind the
 host), labels or annotations that are not a JSON object (a shape change that would make
 every rule look unlabelled), a negative ``for:`` duration, and a health value Prometheus
-does not define.
+does not define; and the SLOs that Sloth and Pyrra generate break the SLO contract
+(``quality/slos.py``: objective, window, one service at most, the unmatched reported).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from oncall_readiness.quality import Expectations, QualityContext
+from oncall_readiness.quality.slos import slo_expectations
 from oncall_readiness.sources.prometheus import HEALTH_VALUES
 
 # JSON object text as the source writes it (json.dumps of a dict): starts with { and ends with }.
@@ -38,4 +40,5 @@ def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[s
             gxe.ExpectColumnValuesToBeBetween(column="duration_seconds", min_value=0),
             gxe.ExpectColumnValuesToBeInSet(column="health", value_set=list(HEALTH_VALUES)),
         ],
+        "prometheus_slos": slo_expectations(facts["prometheus_slos"]),
     }

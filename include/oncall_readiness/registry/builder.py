@@ -36,8 +36,11 @@ ANN_ONCALL_EXEMPT = "readiness/oncall-exempt"
 ANN_LAST_CHAOS_DAY = "readiness/last-chaos-day"
 ANN_COST_PER_MINUTE = "readiness/cost-per-minute"
 ANN_TIER = "readiness/tier"
+ANN_AVAILABILITY_TARGET = "readiness/availability-target"
+ANN_SLO_SELECTOR = "readiness/slo-selector"
 ANN_WAIVERS = "readiness/waivers"
 ANN_WAIVER_APPROVERS = "readiness/waiver-approvers"
+ANN_INCIDENT_COMMANDERS = "readiness/incident-commander-schedule"
 THRESHOLD_PREFIX = "readiness/"
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -199,6 +202,7 @@ class RegistryBuilder:
                     "opsgenie_team": _text(annotations.get(ANN_OPSGENIE_TEAM)),
                     "grafana_team": _text(annotations.get(ANN_GRAFANA_TEAM)),
                     "last_chaos_day": self.date(group, annotations, ANN_LAST_CHAOS_DAY),
+                    "incident_commander_schedule": _text(annotations.get(ANN_INCIDENT_COMMANDERS)),
                     "source_file": group.source_file,
                 }
             )
@@ -345,6 +349,8 @@ class RegistryBuilder:
                     "lifecycle": _text(spec.get("lifecycle")),
                     "type": _text(spec.get("type")),
                     "tier": _text(annotations.get(ANN_TIER)),
+                    "availability_target": self.availability_target(component, annotations),
+                    "slo_selector": _text(annotations.get(ANN_SLO_SELECTOR)),
                     "source_file": component.source_file,
                 }
             )
@@ -381,6 +387,27 @@ class RegistryBuilder:
             )
             return None
         return number
+
+    def availability_target(self, component: Entity, annotations: dict[str, Any]) -> float | None:
+        """The availability agreed at inception, in percent: a number above 0 and at most 100."""
+        value = annotations.get(ANN_AVAILABILITY_TARGET)
+        if value is None or value == "":
+            return None
+        number = _number(str(value).strip().removesuffix("%")) if not isinstance(value, bool) else math.nan
+        if not math.isfinite(number) or not 0 < number <= 100:
+            self.problems.append(
+                component.where(f"metadata.annotations.{ANN_AVAILABILITY_TARGET}")
+                + f': not a percentage above 0 and at most 100 {str(value)!r} (write it as "99.9")'
+            )
+            return None
+        return number
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
 
 
 def _parse_ref(ref: Any, default_namespace: str) -> tuple[str | None, str, str] | None:

@@ -62,3 +62,28 @@ def ancestors(group: str, teams: pd.DataFrame) -> list[str]:
         chain.append(current)
         current = parents.get(current)
     return chain
+
+
+def nearest_value(teams: pd.DataFrame, column: str) -> dict[str, tuple[str, str]]:
+    """Each group's own ``column``, else its nearest ancestor's: group -> (value, the group that gives it).
+
+    A group with no value anywhere up the tree is left out. Each chain is walked once and its
+    answer kept for every group on it, so a deep or wide tree costs one pass (a cycle ends a walk).
+    """
+    parents = dict(zip(teams["team"], teams["parent"], strict=True))
+    own = {
+        group: (str(value), group)
+        for group, value in zip(teams["team"], teams[column], strict=True)
+        if isinstance(value, str) and value.strip()
+    }
+    found: dict[str, tuple[str, str] | None] = {}
+    for group in parents:
+        path: list[str] = []
+        current: str | None = group
+        while isinstance(current, str) and current not in found and current not in own and current not in path:
+            path.append(current)
+            current = parents.get(current)
+        answer = found.get(current) if current in found else own.get(current) if isinstance(current, str) else None
+        for walked in path:
+            found[walked] = answer
+    return {group: answer for group, answer in {**found, **own}.items() if answer is not None and group in parents}

@@ -38,38 +38,45 @@ can be matched against other systems.
 
 Annotations (``metadata.annotations``)
 --------------------------------------
-=============================== ========= ==========================================
-annotation                      on        becomes
-=============================== ========= ==========================================
-``pagerduty.com/service-id``    Component ``services.pagerduty_service_id``
-``pagerduty.com/schedule-ids``  Group     rows of ``team_schedules`` (comma-separated)
-``opsgenie.com/team``           Group     ``teams.opsgenie_team``
-``grafana/dashboard-selector``  Component ``services.dashboard_selector``
-``grafana/team``                Group     ``teams.grafana_team``
-``readiness/alert-selector``    Component ``services.alert_selector``
-``readiness/start-date``        User      ``people.start_date`` (YYYY-MM-DD)
-``readiness/oncall-exempt``     User      ``people.oncall_exempt`` (the reason)
-``readiness/last-chaos-day``    Group     ``teams.last_chaos_day`` (YYYY-MM-DD)
-``readiness/cost-per-minute``   Component ``services.cost_per_minute`` (number >= 0)
-``readiness/<check-id>.<key>``  Group     rows of ``thresholds`` (a per-team override)
-``readiness/tier``              Component ``services.tier`` (text, e.g. ``1``: check scopes, level rules)
-``readiness/waivers``           Group     the team's waivers (YAML list; :mod:`oncall_readiness.waivers`)
-=============================== ========= ==========================================
+================================= ========= ==========================================
+annotation                        on        becomes
+================================= ========= ==========================================
+``pagerduty.com/service-id``      Component ``services.pagerduty_service_id``
+``pagerduty.com/schedule-ids``    Group     rows of ``team_schedules`` (comma-separated)
+``opsgenie.com/team``             Group     ``teams.opsgenie_team``
+``grafana/dashboard-selector``    Component ``services.dashboard_selector``
+``grafana/team``                  Group     ``teams.grafana_team``
+``readiness/alert-selector``      Component ``services.alert_selector``
+``readiness/start-date``          User      ``people.start_date`` (YYYY-MM-DD)
+``readiness/oncall-exempt``       User      ``people.oncall_exempt`` (the reason)
+``readiness/last-chaos-day``      Group     ``teams.last_chaos_day`` (YYYY-MM-DD)
+``readiness/cost-per-minute``     Component ``services.cost_per_minute`` (number >= 0)
+``readiness/<check-id>.<key>``    Group     rows of ``thresholds`` (a per-team override)
+``readiness/tier``                Component ``services.tier`` (text, e.g. ``1``: check scopes, level rules)
+``readiness/availability-target`` Component ``services.availability_target`` (percent, > 0 and <= 100)
+``readiness/slo-selector``        Component ``services.slo_selector`` (label matchers; absent: ``service=<name>``)
+``readiness/waivers``             Group     the team's waivers (YAML list; :mod:`oncall_readiness.waivers`)
+================================= ========= ==========================================
+
+The Group annotation ``readiness/incident-commander-schedule`` becomes
+``teams.incident_commander_schedule``: the PagerDuty schedule of the incident commanders of the
+group and of every group below it (the nearest group up the tree that names one applies; the
+``incident-command`` check walks the tree).
 
 Columns
 -------
 Every column has dtype ``object``; a missing value is ``None`` (never NaN). Text is
-``str``, dates are ``datetime.date``, ``cost_per_minute`` is a ``float``. This writes
+``str``, dates are ``datetime.date``, ``cost_per_minute`` and ``availability_target`` are ``float``. This writes
 to SQL as TEXT, DATE and FLOAT columns. ``FACT_COLUMNS`` states each facts table's column
 kinds (``string``, ``date``, ``float``).
 
 * ``teams``: team, display_name, email, parent, type, opsgenie_team, grafana_team,
-  last_chaos_day, source_file. One row per Group.
+  last_chaos_day, incident_commander_schedule, source_file. One row per Group.
 * ``people``: person, display_name, email, team, start_date, oncall_exempt,
   source_file. One row per (person, team) membership.
 * ``services``: service, team, owner, runbook_url, pagerduty_service_id,
-  dashboard_selector, alert_selector, cost_per_minute, lifecycle, type, tier, source_file.
-  One row per Component.
+  dashboard_selector, alert_selector, cost_per_minute, lifecycle, type, tier,
+  availability_target, slo_selector, source_file. One row per Component.
 * ``team_schedules``: team, schedule_id, source (``"pagerduty"``).
 * ``thresholds``: team, check_id, key, value (the annotation's text).
 
@@ -98,6 +105,7 @@ TEAM_COLUMNS = [
     "opsgenie_team",
     "grafana_team",
     "last_chaos_day",
+    "incident_commander_schedule",
     "source_file",
 ]
 PEOPLE_COLUMNS = [
@@ -121,12 +129,14 @@ SERVICE_COLUMNS = [
     "lifecycle",
     "type",
     "tier",
+    "availability_target",
+    "slo_selector",
     "source_file",
 ]
 TEAM_SCHEDULE_COLUMNS = ["team", "schedule_id", "source"]
 THRESHOLD_COLUMNS = ["team", "check_id", "key", "value"]
 
-_KINDS = {"last_chaos_day": "date", "start_date": "date", "cost_per_minute": "float"}
+_KINDS = {"last_chaos_day": "date", "start_date": "date", "cost_per_minute": "float", "availability_target": "float"}
 # The facts tables of :meth:`Registry.to_facts` and their column kinds (string, date, float),
 # gathered with every source's tables by ``oncall_readiness.source_catalogue``.
 FACT_COLUMNS: dict[str, dict[str, str]] = {

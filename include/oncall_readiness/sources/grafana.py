@@ -1,9 +1,11 @@
-"""Grafana HTTP API: dashboards, teams with their members, and Grafana-managed alert rules.
+"""Grafana HTTP API: dashboards, teams with their members, Grafana-managed alert rules and SLOs.
 
 Collection costs one paged walk of ``GET /api/search?type=dash-db`` at the largest page
 Grafana allows (``limit=5000``), one paged walk of ``GET /api/teams/search``
-(``perpage=1000``), and one ``GET /api/v1/provisioning/alert-rules`` (every rule, no
-paging). Only two things cost a call each, and only where the audit needs them:
+(``perpage=1000``), one ``GET /api/v1/provisioning/alert-rules`` (every rule, no
+paging) and one ``GET /api/plugins/grafana-slo-app/resources/v1/slo`` (every SLO of Grafana
+SLO, no paging; a 404, a Grafana without the SLO plugin, means no SLOs, while any other error
+fails the read like every other call). Only two things cost a call each, and only where the audit needs them:
 
 - ``GET /api/dashboards/uid/{uid}`` for a dashboard that carries a service's
   ``grafana/dashboard-selector`` tag but no tag that tells its kind (``logs`` or
@@ -32,10 +34,16 @@ Facts tables (schema version 1):
   members of the teams the registry names only
 - ``grafana_alert_rules``: uid, title, rule_group, folder_uid, labels and annotations
   (JSON object text with sorted keys, ``{}`` when none), is_paused
+- ``grafana_slos``: one row per Grafana SLO, the columns of ``slo_facts.SLO_COLUMNS``
+  (source ``grafana``, slo_id its uuid, slo its name, labels its ``labels`` as a map, the
+  strictest of its ``objectives`` as a percentage with its window). Its page alert is the
+  fast-burn rule Grafana SLO generates: an unpaused alert rule labelled
+  ``grafana_slo_uuid=<uuid>`` and ``grafana_slo_severity="critical"``.
 
 Connection ``grafana_default``: the Grafana base URL in the host (required, e.g.
 ``https://grafana.example.com``), a service account token (Viewer role is enough, plus
-``teams:read`` and ``alert.provisioning:read``) in the password. The token is only ever
+``teams:read``, ``alert.provisioning:read`` and, on Grafana Cloud, the SLO plugin's
+read access) in the password. The token is only ever
 sent as ``Authorization: Bearer``; it never appears in an error or a log.
 """
 
@@ -49,6 +57,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pandas as pd
 
 from oncall_readiness.errors import SourceError
+from oncall_readiness.slo_facts import SLO_COLUMNS, label_map, match_services, window_days
 from oncall_readiness.sources.facts import Facts, typed_frame
 from oncall_readiness.sources.http import ApiClient, raise_for_error
 from oncall_readiness.sources.pool import DEFAULT_CONCURRENCY, bounded_map
@@ -67,6 +76,8 @@ MONITORING_TAGS = frozenset({"monitoring", "metrics"})
 LOG_PANEL_TYPES = frozenset({"logs"})
 KINDS = ("monitoring", "logging")
 KIND_SOURCES = ("tag", "panels")
+SLO_PATH = "/api/plugins/grafana-slo-app/resources/v1/slo"
+SLO_PAGE_SEVERITY = "critical"  # grafana_slo_severity of the fast-burn rule; slow burn is "warning"
 # Walking pages stops here whatever the server says: a server that ignores `page` must not loop forever.
 MAX_PAGES = 1000
 
@@ -91,6 +102,7 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
         "annotations": "string",
         "is_paused": "boolean",
     },
+    "grafana_slos": SLO_COLUMNS,
 }
 
 
@@ -176,15 +188,31 @@ class GrafanaClient(ApiClient):
             raise SourceError(f"{SOURCE}: GET /api/v1/provisioning/alert-rules answered without a list of rules")
         return rules
 
+    def slos(self) -> list[dict[str, Any]]:
+        """Every Grafana SLO; none when the SLO plugin is not installed (404), an error for anything else."""
+        body = self.get(SLO_PATH, missing_ok=True)
+        if body is None:
+            log.info("Grafana has no SLO plugin (GET %s answered 404): no Grafana SLOs", SLO_PATH)
+            return []
+        slos = body.get("slos") if isinstance(body, dict) else None
+        if not isinstance(slos, list):
+            raise SourceError(f"{SOURCE}: GET {SLO_PATH} answered without a 'slos' list")
+        return slos
+
 
 def collect(
-    client: GrafanaClient, *, dashboard_selectors: Iterable[str] = (), team_names: Iterable[str] = ()
+    client: GrafanaClient,
+    *,
+    dashboard_selectors: Iterable[str] = (),
+    team_names: Iterable[str] = (),
+    services: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Read the Grafana instance and return its facts tables.
 
     ``dashboard_selectors`` are the services' ``grafana/dashboard-selector`` tags: only
     dashboards carrying one are classified (and opened, when their tags do not tell the
     kind). ``team_names`` are the registry's ``grafana/team`` names: only their members are read.
+    ``services`` (registry_services) are what the SLOs are matched to.
     """
     selectors = {selector.strip().lower() for selector in dashboard_selectors if selector and selector.strip()}
     hits = client.dashboards()
@@ -199,6 +227,7 @@ def collect(
     members = [(team, member) for team, listed in zip(named, member_lists, strict=True) for member in listed]
     rules = client.alert_rules()
     facts = normalise(dashboards=[d for d in dashboards if d], teams=teams, members=members, rules=rules)
+    facts["grafana_slos"] = _frame("grafana_slos", slo_rows(client.slos(), rules, services))
     # The member lists in the teams' order, not in the order the pool's workers finished them.
     listed = [f"/api/teams/{team['id']}/members" for team in named]
     member_paths = frozenset(listed)
@@ -320,6 +349,61 @@ def normalise(
     }
 
 
+def slo_rows(
+    slos: list[dict[str, Any]], rules: list[dict[str, Any]], services: pd.DataFrame | None
+) -> list[dict[str, Any]]:
+    """One row per Grafana SLO (``slo_facts.SLO_COLUMNS``) with its enabled fast-burn rules, matched to services."""
+    pages = _fast_burn_rules(rules)
+    labels = [_slo_labels(slo) for slo in slos]
+    matches = match_services(labels, services)
+    return [
+        _slo_row(slo, slo_labels, pages.get(str(slo.get("uuid")), [])) | match
+        for slo, slo_labels, match in zip(slos, labels, matches, strict=True)
+    ]
+
+
+def _fast_burn_rules(rules: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """SLO uuid -> the uids of its unpaused page-severity burn-rate rules."""
+    pages: dict[str, list[str]] = {}
+    for rule in rules:
+        labels = rule.get("labels")
+        labels = labels if isinstance(labels, dict) else {}
+        paging = labels.get("grafana_slo_uuid") and labels.get("grafana_slo_severity") == SLO_PAGE_SEVERITY
+        if paging and not rule.get("isPaused", False):
+            pages.setdefault(str(labels["grafana_slo_uuid"]), []).append(str(rule.get("uid")))
+    return pages
+
+
+def _slo_row(slo: Mapping[str, Any], labels: dict[str, str], page_rules: list[str]) -> dict[str, Any]:
+    """The SLO's own columns; ``match_services`` adds the service it is matched to."""
+    objective = _strictest_objective(slo)
+    value, window = objective.get("value"), objective.get("window")
+    return {
+        "source": "grafana",
+        "slo_id": slo.get("uuid"),
+        "slo": slo.get("name"),
+        "labels": json.dumps(labels, sort_keys=True, ensure_ascii=False),
+        "objective_percent": round(value * 100, 6) if isinstance(value, (int, float)) else None,
+        "window": window,
+        "window_days": window_days(window),
+        "page_alert": bool(page_rules),
+        "page_alert_rules": ", ".join(page_rules) or None,
+    }
+
+
+def _slo_labels(slo: Mapping[str, Any]) -> dict[str, str]:
+    """A Grafana SLO's labels (a list of ``{key, value}``) as a map."""
+    pairs = slo.get("labels") or []
+    return label_map(json.dumps({p.get("key"): p.get("value") for p in pairs if isinstance(p, dict)}))
+
+
+def _strictest_objective(slo: Mapping[str, Any]) -> dict[str, Any]:
+    """The highest of an SLO's objectives (Grafana allows several); {} when it has none."""
+    objectives = [o for o in slo.get("objectives") or [] if isinstance(o, dict)]
+    numeric = [o for o in objectives if isinstance(o.get("value"), (int, float))]
+    return max(numeric, key=lambda o: o["value"]) if numeric else (objectives[0] if objectives else {})
+
+
 def _json_object(value: Any) -> str | None:
     """A label or annotation map as JSON object text with sorted keys; ``{}`` when absent."""
     if value is None:
@@ -341,6 +425,7 @@ def collect_for_audit(hook: ReadinessHook, registry: Mapping[str, pd.DataFrame],
         client,
         dashboard_selectors=registry["registry_services"]["dashboard_selector"].dropna(),
         team_names=registry["registry_teams"]["grafana_team"].dropna(),
+        services=registry["registry_services"],
     )
     log.info(
         "Grafana: %d requests (at most %d at once), %d retried after 429 or 5xx, %d rate-limit pauses",

@@ -10,7 +10,13 @@ readiness audit uses, with the shapes of Grafana's HTTP API docs:
 - ``GET /api/teams/search?perpage=&page=&query=&name=``: ``{totalCount, teams, page,
   perPage}``; ``perpage`` defaults to 1000 (Grafana sets no maximum);
 - ``GET /api/teams/{id}/members``: a bare array, no paging;
-- ``GET /api/v1/provisioning/alert-rules``: a bare array of every alert rule.
+- ``GET /api/v1/provisioning/alert-rules``: a bare array of every alert rule;
+- ``GET /api/plugins/grafana-slo-app/resources/v1/slo``: Grafana SLO's list, ``{"slos": [...]}``
+  (no paging), and ``.../v1/slo/{uuid}`` one SLO, in the shapes of Grafana SLO's OpenAPI
+  (``slo.v0_0.Slo``: objectives as ratios, labels as ``{key, value}`` pairs, ``alerting.fastBurn``
+  and ``slowBurn``); an unknown uuid is 404 ``{"code": 404, "error": ...}``, the plugin's error
+  body. With ``slo_plugin: false`` in the state both answer Grafana's own 404 ``{"message":
+  "Plugin not found"}``, as a Grafana without the plugin does.
 
 Auth is ``Authorization: Bearer <service account token>`` (401 otherwise); every error
 body is ``{"message": ...}``. Each token gets a rate limit (429 with ``Retry-After``), and
@@ -32,7 +38,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..json_answers import answered_as_json
 from ..rate_limit import DEFAULT_RATE_LIMIT, RateLimit
 from ..rate_limit import RateLimiter as _RateLimiter
-from .state import Dashboard, GrafanaState, Panel, StateError, load_grafana_state, parse_state
+from .state import Dashboard, GrafanaState, Panel, Slo, StateError, load_grafana_state, parse_state
 
 __all__ = ["GrafanaState", "StateError", "create_app", "load_grafana_state", "parse_state"]
 
@@ -41,6 +47,7 @@ SEARCH_MAX_LIMIT = 5000
 SEARCHES_KEPT = 64
 TEAMS_DEFAULT_PERPAGE = 1000
 ORG_ID = 1
+SLO_API = "/api/plugins/grafana-slo-app/resources"
 _BEARER = re.compile(r"Bearer\s+(\S+)", re.IGNORECASE)
 
 
@@ -299,6 +306,41 @@ class _GrafanaEmulator:
             for index, rule in enumerate(self.state.alert_rules, start=1)
         ]
 
+    # --- /api/plugins/grafana-slo-app/resources/v1/slo
+    def slos(self) -> dict:
+        self._require_slo_plugin()
+        return {"slos": [_slo(slo) for slo in self.state.slos]}
+
+    def slo(self, uuid: str) -> Any:
+        self._require_slo_plugin()
+        found = next((slo for slo in self.state.slos if slo.uuid == uuid), None)
+        if found is None:
+            return JSONResponse({"code": 404, "error": f"slo {uuid} not found"}, status_code=404)
+        return _slo(found)
+
+    def _require_slo_plugin(self) -> None:
+        if not self.state.slo_plugin:
+            raise ApiError(404, "Plugin not found")
+
+
+def _slo(slo: Slo) -> dict:
+    """An SLO as Grafana SLO's API answers it (``slo.v0_0.Slo``)."""
+    alerting: dict[str, Any] = {}
+    for key, enabled, name in (("fastBurn", slo.fast_burn, "Very High"), ("slowBurn", slo.slow_burn, "High")):
+        if enabled:
+            alerting[key] = {"annotations": [{"key": "name", "value": f"SLO Burn Rate {name}"}], "labels": []}
+    return {
+        "uuid": slo.uuid,
+        "name": slo.name,
+        "description": slo.description,
+        "query": {"type": "freeform", "freeform": {"query": slo.query}},
+        "objectives": [{"value": o.value, "window": o.window} for o in slo.objectives],
+        "labels": [{"key": key, "value": value} for key, value in slo.labels.items()],
+        "alerting": alerting,
+        "destinationDatasource": {"uid": "grafanacloud-prom", "type": "prometheus"},
+        "readOnly": {"creationTimestamp": int(slo.created.timestamp()), "status": {"type": "created"}},
+    }
+
 
 def _panel(panel: Panel, ids) -> dict:
     body: dict[str, Any] = {"id": next(ids), "type": panel.type, "title": panel.title}
@@ -338,6 +380,8 @@ def create_app(
     app.add_api_route("/api/teams/search", answered_as_json(emulator.teams_search), methods=["GET"])
     app.add_api_route("/api/teams/{team_id}/members", answered_as_json(emulator.team_members), methods=["GET"])
     app.add_api_route("/api/v1/provisioning/alert-rules", answered_as_json(emulator.alert_rules), methods=["GET"])
+    app.add_api_route(f"{SLO_API}/v1/slo", answered_as_json(emulator.slos), methods=["GET"])
+    app.add_api_route(f"{SLO_API}/v1/slo/{{uuid}}", emulator.slo, methods=["GET"])
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:

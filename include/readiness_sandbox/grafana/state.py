@@ -10,6 +10,13 @@ Every section is optional (a list)::
     alert_rules: [{uid, title, folder: <folder uid>, rule_group, for: 5m,
                    labels: {name: value}, annotations: {name: value},
                    is_paused: false, updated}]
+    slos:        [{uuid, name, description, query: <PromQL>, objectives: [{value: 0.999, window: 28d}],
+                   labels: {key: value}, fast_burn: true, slow_burn: true, created}]
+    slo_plugin:  true (false: Grafana without the SLO plugin; its API answers 404)
+
+SLOs are Grafana SLO's (Grafana Cloud): their burn-rate rules are ``alert_rules`` labelled
+``grafana_slo_uuid`` and ``grafana_slo_severity`` (``critical`` fast burn, ``warning`` slow), as
+Grafana SLO creates them; the state lists them, so a paused or missing one can be shown.
 
 Users are the team members, by email: the emulator gives each a numeric id (in order of
 first appearance), a login (the email's local part) and a name ("ada.lovelace" → "Ada
@@ -33,7 +40,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..state_text import parse_document
 
-SECTIONS = ("folders", "dashboards", "teams", "alert_rules")
+SECTIONS = ("folders", "dashboards", "teams", "alert_rules", "slos")
+SETTINGS = ("slo_plugin",)
 DEFAULT_TIME = datetime.fromisoformat("2026-01-05T09:00:00+00:00")
 _UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _DURATION_RE = re.compile(r"^(\d+[smhdw])+$")
@@ -121,6 +129,35 @@ class AlertRule(_Strict):
         return value
 
 
+class SloObjective(_Strict):
+    value: float = Field(gt=0, le=1)  # a ratio, as Grafana SLO's API takes it
+    window: str
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        if not _DURATION_RE.match(value):
+            raise ValueError(f"not a duration {value!r} (e.g. 28d)")
+        return value
+
+
+class Slo(_Strict):
+    uuid: str
+    name: str
+    description: str = ""
+    query: str = 'sum(rate(http_requests_total{code!~"5.."}[5m])) / sum(rate(http_requests_total[5m]))'
+    objectives: tuple[SloObjective, ...] = Field(min_length=1)
+    labels: dict[str, str] = Field(default_factory=dict)
+    fast_burn: bool = True
+    slow_burn: bool = True
+    created: datetime = DEFAULT_TIME
+
+    @field_validator("uuid")
+    @classmethod
+    def _uuid(cls, value: str) -> str:
+        return _valid_uid(value)
+
+
 @dataclass(frozen=True)
 class User:
     id: int
@@ -135,6 +172,8 @@ class GrafanaState:
     dashboards: tuple[Dashboard, ...] = ()
     teams: tuple[Team, ...] = ()
     alert_rules: tuple[AlertRule, ...] = ()
+    slos: tuple[Slo, ...] = ()
+    slo_plugin: bool = True  # False: a Grafana without the SLO plugin (its API answers 404)
     users: dict[str, User] = field(default_factory=dict)  # by lower-cased email
 
     def folder(self, uid: str | None) -> Folder | None:
@@ -163,10 +202,14 @@ def load_grafana_state(path: str | Path) -> dict:
 
 def parse_state(raw: Mapping[str, Any], *, source: str = "grafana state") -> GrafanaState:
     """Validate a state mapping; raise StateError naming the section, item and field."""
-    unknown = set(raw) - set(SECTIONS)
+    unknown = set(raw) - set(SECTIONS) - set(SETTINGS)
     if unknown:
-        raise StateError(f"{source}: unknown section(s) {', '.join(sorted(unknown))} (known: {', '.join(SECTIONS)})")
-    models = {"folders": Folder, "dashboards": Dashboard, "teams": Team, "alert_rules": AlertRule}
+        known = ", ".join((*SECTIONS, *SETTINGS))
+        raise StateError(f"{source}: unknown section(s) {', '.join(sorted(unknown))} (known: {known})")
+    slo_plugin = raw.get("slo_plugin", True)
+    if not isinstance(slo_plugin, bool):
+        raise StateError(f"{source}: slo_plugin: must be true or false")
+    models = {"folders": Folder, "dashboards": Dashboard, "teams": Team, "alert_rules": AlertRule, "slos": Slo}
     parsed: dict[str, tuple] = {}
     for section, model in models.items():
         items = raw.get(section) or []
@@ -176,6 +219,7 @@ def parse_state(raw: Mapping[str, Any], *, source: str = "grafana state") -> Gra
     _unique(parsed["folders"], "uid", source, "folders")
     _unique(parsed["dashboards"], "uid", source, "dashboards")
     _unique(parsed["alert_rules"], "uid", source, "alert_rules")
+    _unique(parsed["slos"], "uuid", source, "slos")
     _unique(parsed["teams"], "id", source, "teams")
     _unique(parsed["teams"], "name", source, "teams", key=str.casefold)
     folders = {f.uid for f in parsed["folders"]}
@@ -191,11 +235,15 @@ def parse_state(raw: Mapping[str, Any], *, source: str = "grafana state") -> Gra
                 local = key.split("@", 1)[0]
                 name = " ".join(part.capitalize() for part in re.split(r"[._-]+", local) if part)
                 users[key] = User(id=len(users) + 2, email=key, login=local, name=name)  # id 1 is the admin
-    return GrafanaState(users=users, **parsed)
+    return GrafanaState(users=users, slo_plugin=slo_plugin, **parsed)
 
 
 def _item(model: type[BaseModel], data: Any, source: str, section: str, index: int) -> Any:
-    label = data.get("uid") or data.get("name") or data.get("id") if isinstance(data, dict) else None
+    label = (
+        next((data.get(key) for key in ("uid", "uuid", "name", "id") if data.get(key)), None)
+        if isinstance(data, dict)
+        else None
+    )
     where = f"{source}: {section}[{index}]" + (f" {label!r}" if label is not None else "")
     if not isinstance(data, dict):
         raise StateError(f"{where}: must be a mapping")

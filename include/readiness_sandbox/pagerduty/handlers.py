@@ -2,7 +2,8 @@
 
 Users, teams and members; schedules (rendered layers, overrides, final schedule) and
 on-calls; escalation policies, services and incidents; and, beside them, the analytics
-(``analytics``) and incident notes (``notes``). ``ROUTES`` maps each
+(``analytics``), incident notes (``notes``), and priorities and incident workflows
+(``workflows``). ``ROUTES`` maps each
 method and path to its handler (an attribute path on the emulator).
 """
 
@@ -20,6 +21,7 @@ from .protocol import Query, by_name, invalid, matches, not_found
 from .render import Renderer
 from .schedules import UTC, Entry, add_months, format_time, overlapping, render_final
 from .state import EscalationPolicy, Incident, PagerDutyState
+from .workflows import IncidentWorkflows
 
 SECTIONS = ("users", "teams", "schedules", "escalation_policies", "services", "incidents")
 # GET /incidents' sort_by fields (at most two, "field:asc" or "field:desc", comma-separated; by
@@ -63,6 +65,7 @@ class PagerDutyEmulator:
         self._sorted: dict[str, list[Any]] = {}
         self._matches: dict[tuple, list[Any]] = {}
         self.notes = Notes(state, now, self.renderer)
+        self.workflows = IncidentWorkflows(state, self.renderer)
 
     def _matching(self, key: tuple, find: Callable[[], list[Any]]) -> list[Any]:
         """What ``find`` returns for the query ``key``, found once and kept for the query's next pages.
@@ -408,6 +411,12 @@ ROUTES = (
     ("GET", "/incidents", "list_incidents"),
     ("GET", "/incidents/{id}", "get_incident"),
     ("GET", "/incidents/{id}/notes", "notes.list"),
+    ("GET", "/priorities", "workflows.list_priorities"),
+    ("GET", "/incident_workflows", "workflows.list_workflows"),
+    # before /incident_workflows/{id}: "triggers" is not a workflow id
+    ("GET", "/incident_workflows/triggers", "workflows.list_triggers"),
+    ("GET", "/incident_workflows/triggers/{id}", "workflows.get_trigger"),
+    ("GET", "/incident_workflows/{id}", "workflows.get_workflow"),
     ("POST", "/incidents/{id}/notes", "notes.create"),
     ("POST", "/analytics/raw/incidents", "analytics.raw_incidents"),
     ("POST", "/analytics/metrics/responders/all", "analytics.responders"),

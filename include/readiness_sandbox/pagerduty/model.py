@@ -119,6 +119,49 @@ class Incident:
         return assignees[-1] if assignees else None
 
 
+def priority_id(name: str) -> str:
+    """A stable 7-character id per priority name: incidents and the priorities list name priorities alike."""
+    return "PPRIO" + "".join(ch for ch in name.upper() if ch.isalnum())[:2].rjust(2, "0")
+
+
+@dataclass(frozen=True)
+class Priority:
+    name: str
+    description: str
+
+    @property
+    def id(self) -> str:
+        return priority_id(self.name)
+
+
+@dataclass(frozen=True)
+class WorkflowStep:
+    id: str
+    name: str
+    action_id: str  # e.g. pagerduty.com:incident-workflows:add-responders:2
+    inputs: tuple[tuple[str, str], ...]  # (name, value): a value is text, as the API carries it
+
+
+@dataclass(frozen=True)
+class IncidentWorkflow:
+    id: str
+    name: str
+    description: str | None
+    is_enabled: bool
+    team: str | None  # a team id: who may edit it
+    steps: tuple[WorkflowStep, ...]
+
+
+@dataclass(frozen=True)
+class WorkflowTrigger:
+    id: str
+    workflow: str  # an IncidentWorkflow id
+    trigger_type: str  # conditional | manual | incident_type
+    condition: str | None  # PCL, conditional only
+    services: tuple[str, ...]
+    all_services: bool
+
+
 @dataclass
 class PagerDutyState:
     """The validated account; each section is a dict by id in file order."""
@@ -129,6 +172,11 @@ class PagerDutyState:
     escalation_policies: dict[str, EscalationPolicy] = field(default_factory=dict)
     services: dict[str, Service] = field(default_factory=dict)
     incidents: dict[str, Incident] = field(default_factory=dict)
+    priorities: dict[str, Priority] = field(default_factory=dict)  # most severe first
+    incident_workflows: dict[str, IncidentWorkflow] = field(default_factory=dict)
+    incident_workflow_triggers: dict[str, WorkflowTrigger] = field(default_factory=dict)
+    # What the account's plan or the key lacks: feature ("incident_workflows", "priorities") -> 402 or 403.
+    refusals: dict[str, int] = field(default_factory=dict)
 
     # Reverse look-ups (user -> teams, schedule -> policies, ...), built on first use: scanning
     # every section per rendered object made a page of a 20,000-person account quadratic.

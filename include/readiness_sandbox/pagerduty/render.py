@@ -10,7 +10,15 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from .model import ContactMethod, NotificationRule
+from .model import (
+    ContactMethod,
+    IncidentWorkflow,
+    NotificationRule,
+    Priority,
+    WorkflowStep,
+    WorkflowTrigger,
+    priority_id,
+)
 from .schedules import (
     UTC,
     Entry,
@@ -37,6 +45,11 @@ CONTACT_TYPES = {
     "sms": "sms_contact_method",
     "push": "push_notification_contact_method",
     "email": "email_contact_method",
+}
+TRIGGER_TYPE_NAMES = {
+    "conditional": "Conditional Trigger",
+    "manual": "Manual Trigger",
+    "incident_type": "Incident Type Trigger",
 }
 COLLECTIONS = {
     **{kind: "contact_methods" for kind in CONTACT_TYPES.values()},
@@ -289,23 +302,90 @@ class Renderer:
 
     @staticmethod
     def priority_id(name: str) -> str:
-        """A stable 7-character id per priority name (the state has no priorities section)."""
-        return "PPRIO" + "".join(ch for ch in name.upper() if ch.isalnum())[:2].rjust(2, "0")
+        """A stable 7-character id per priority name (``model.priority_id``)."""
+        return priority_id(name)
 
     def priority(self, name: str | None) -> dict[str, Any] | None:
         """A priority object for a priority name (null without one, as PagerDuty sends)."""
         if name is None:
             return None
-        priority_id = self.priority_id(name)
+        known = self.state.priorities.get(priority_id(name))
+        return self.priority_object(known or Priority(name, ""))
+
+    def priority_object(self, priority: Priority) -> dict[str, Any]:
         return {
-            "id": priority_id,
+            "id": priority.id,
             "type": "priority",
-            "summary": name,
-            "self": f"{self.base_url}/priorities/{priority_id}",
+            "summary": priority.name,
+            "self": f"{self.base_url}/priorities/{priority.id}",
             "html_url": f"{self.html_base_url}/account/incident_priorities",
-            "name": name,
-            "description": "",
+            "name": priority.name,
+            "description": priority.description,
         }
+
+    def workflow(self, workflow: IncidentWorkflow, include: Collection[str] = ()) -> dict[str, Any]:
+        """An ``IncidentWorkflow``: its steps and team only when ``include[]`` asks (as the listing does)."""
+        rendered: dict[str, Any] = {
+            "id": workflow.id,
+            "type": "incident_workflow",
+            "summary": workflow.name,
+            "self": f"{self.base_url}/incident_workflows/{workflow.id}",
+            "html_url": f"{self.html_base_url}/flex-workflows/workflows/{workflow.id}",
+            "name": workflow.name,
+            "description": workflow.description or "",
+            "created_at": "2026-01-05T09:00:00Z",
+            "is_enabled": workflow.is_enabled,
+        }
+        if "team" in include and workflow.team is not None:
+            rendered["team"] = {"id": workflow.team, "type": "team_reference"}
+        if "steps" in include:
+            rendered["steps"] = [self.step(step) for step in workflow.steps]
+        return rendered
+
+    def step(self, step: WorkflowStep) -> dict[str, Any]:
+        return {
+            "id": step.id,
+            "type": "step",
+            "summary": step.name,
+            "self": None,
+            "html_url": None,
+            "name": step.name,
+            "description": step.name,
+            "action_configuration": {
+                "action_id": step.action_id,
+                "description": step.name,
+                "inputs": [{"name": name, "parameter_type": "text", "value": value} for name, value in step.inputs],
+                "outputs": [],
+            },
+        }
+
+    def trigger(self, trigger: WorkflowTrigger) -> dict[str, Any]:
+        """An ``IncidentWorkflowTrigger``; ``is_disabled`` follows its workflow's ``is_enabled``, as PagerDuty does."""
+        workflow = self.state.incident_workflows[trigger.workflow]
+        rendered: dict[str, Any] = {
+            "id": trigger.id,
+            "type": "workflow_trigger",
+            "trigger_type_name": TRIGGER_TYPE_NAMES[trigger.trigger_type],
+            "trigger_type": trigger.trigger_type,
+            "trigger_url": f"{self.base_url}/incident_workflows/triggers/{trigger.id}/start",
+            "self": f"{self.base_url}/incident_workflows/triggers/{trigger.id}",
+            "workflow_id": workflow.id,
+            "workflow_name": workflow.name,
+            "workflow": {
+                "id": workflow.id,
+                "type": "workflow_reference",
+                "name": workflow.name,
+                "self": f"{self.base_url}/incident_workflows/{workflow.id}",
+                "html_url": f"{self.html_base_url}/flex-workflows/workflows/{workflow.id}",
+            },
+            "is_subscribed_to_all_services": trigger.all_services,
+            "services": [{**self.ref("service", service_id), "type": "service"} for service_id in trigger.services],
+            "permissions": {"restricted": False},
+            "is_disabled": not workflow.is_enabled,
+        }
+        if trigger.condition is not None:
+            rendered["condition"] = trigger.condition
+        return rendered
 
 
 def incident_summary(incident: Incident) -> str:

@@ -27,6 +27,16 @@ Every section is optional (a list); ids are unique per section; every reference 
                   escalation_policy? (default: the service's),
                   assignments: [{at, assignee: user id}],
                   notifications: [{at, user: user id, type: phone|sms|push|email}]}]
+    priorities: [{name, description?}]   (most severe first, as GET /priorities lists them;
+                  the id derives from the name, as incidents' priorities do)
+    incident_workflows: [{id, name, description?, is_enabled: true, team?: team id,
+                  steps: [{id, name, action_id, inputs: [{name, value}]}]}]
+                  (an input's value is text; a list, such as an "Add Responders" step's
+                  Responders, is written as JSON text, as the API carries it)
+    incident_workflow_triggers: [{id, workflow, trigger_type: conditional|manual|incident_type,
+                  condition?: PCL (conditional only), services: [service ids], all_services: false}]
+    refusals:   {incident_workflows: 402|403, priorities: 402|403}   (what the account's plan
+                  or the key lacks: every GET of it answers that status)
 
 Incidents: an acknowledged incident needs ``acknowledged_at`` (else ``last_status_change_at``
 stands for it); a resolved one ``resolved_at`` (else ``last_status_change_at``, as older state
@@ -66,10 +76,14 @@ from .state_sections import (
     Item,
     StateError,
     parse_policy,
+    parse_priority,
+    parse_refusals,
     parse_schedule,
     parse_service,
     parse_team,
+    parse_trigger,
     parse_user,
+    parse_workflow,
 )
 
 __all__ = [
@@ -112,16 +126,20 @@ def parse_state(raw: Mapping[str, Any], *, source: str = "pagerduty state") -> P
         "escalation_policies": parse_policy,
         "services": parse_service,
         "incidents": parse_incident,
+        "priorities": parse_priority,
+        "incident_workflows": parse_workflow,
+        "incident_workflow_triggers": parse_trigger,
     }
     for section, reader in readers.items():
         target: dict = getattr(state, section)
         for index, data in enumerate(top.items(section)):
-            item_id = data.get("id") if isinstance(data, dict) else None
+            item_id = data.get("id", data.get("name")) if isinstance(data, dict) else None
             where = f"{section}[{item_id if item_id is not None else f'#{index}'}]"
             parsed = reader(data, where, source, state)
             if parsed.id in target:
                 raise StateError(f"{source}: {where}: field 'id': duplicate id {parsed.id!r}")
             target[parsed.id] = parsed
+    state.refusals = parse_refusals(top.data.get("refusals"), source)
     _check_unique_incident_numbers(state, source)
     return state
 

@@ -7,6 +7,7 @@ docstring describes the format) calls one ``parse_<section>`` per item, in file 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -15,16 +16,35 @@ from .model import (
     ContactMethod,
     EscalationPolicy,
     EscalationRule,
+    IncidentWorkflow,
     NotificationRule,
     PagerDutyState,
+    Priority,
     Schedule,
     Service,
     Team,
     User,
+    WorkflowStep,
+    WorkflowTrigger,
 )
 from .schedules import Layer, Override, Restriction, get_zone, parse_time
 
-SECTIONS = ("users", "teams", "schedules", "escalation_policies", "services", "incidents")
+SECTIONS = (
+    "users",
+    "teams",
+    "schedules",
+    "escalation_policies",
+    "services",
+    "incidents",
+    "priorities",
+    "incident_workflows",
+    "incident_workflow_triggers",
+    "refusals",
+)
+TRIGGER_TYPES = ("conditional", "manual", "incident_type")
+# What a plan or a key may lack, and how PagerDuty refuses it (402: not in the plan; 403: not allowed).
+REFUSABLE = ("incident_workflows", "priorities")
+REFUSALS = (402, 403)
 USER_ROLES = (
     "admin",
     "limited_user",
@@ -104,6 +124,12 @@ class Item:
             return parse_time(raw)
         except ValueError as exc:
             raise self.error(name, str(exc)) from None
+
+    def choice_int(self, name: str, options: Sequence[int]) -> int:
+        raw = self.integer(name)
+        if raw not in options:
+            raise self.error(name, f"must be one of {', '.join(map(str, options))}, got {raw!r}")
+        return raw
 
     def zone_name(self, name: str, default: Any = ...) -> str:
         raw = self.text(name, default)
@@ -327,3 +353,63 @@ def parse_service(data: Any, where: str, source: str, state: PagerDutyState) -> 
         escalation_policy=item.ref("escalation_policy", state.escalation_policies, "policy"),
         teams=item.refs("teams", state.teams, "team"),
     )
+
+
+def parse_priority(data: Any, where: str, source: str, state: PagerDutyState) -> Priority:
+    item = Item(data, where, source, ("name", "description"))
+    return Priority(name=item.text("name"), description=item.text("description", ""))
+
+
+def parse_workflow(data: Any, where: str, source: str, state: PagerDutyState) -> IncidentWorkflow:
+    item = Item(data, where, source, ("id", "name", "description", "is_enabled", "team", "steps"))
+    team = item.text("team", None)
+    if team is not None:
+        item.ref("team", state.teams, "team")
+    return IncidentWorkflow(
+        id=item.text("id"),
+        name=item.text("name"),
+        description=item.text("description", None),
+        is_enabled=item.value("is_enabled", True, kind=bool),
+        team=team,
+        steps=tuple(_parse_step(item, step, index) for index, step in enumerate(item.items("steps"))),
+    )
+
+
+def _parse_step(workflow: Item, data: Any, index: int) -> WorkflowStep:
+    item = workflow.child(data, f"steps[#{index}]", ("id", "name", "action_id", "inputs"))
+    inputs = []
+    for number, given in enumerate(item.items("inputs")):
+        entry = item.child(given, f"inputs[#{number}]", ("name", "value"))
+        value = entry.value("value")
+        # The API carries every input as text: a list of responders is JSON text.
+        inputs.append((entry.text("name"), value if isinstance(value, str) else json.dumps(value)))
+    return WorkflowStep(
+        id=item.text("id"), name=item.text("name"), action_id=item.text("action_id"), inputs=tuple(inputs)
+    )
+
+
+def parse_trigger(data: Any, where: str, source: str, state: PagerDutyState) -> WorkflowTrigger:
+    allowed = ("id", "workflow", "trigger_type", "condition", "services", "all_services")
+    item = Item(data, where, source, allowed)
+    kind = item.choice("trigger_type", TRIGGER_TYPES)
+    condition = item.text("condition", None)
+    if condition is not None and kind != "conditional":
+        raise item.error("condition", "only a conditional trigger has a condition")
+    all_services = item.value("all_services", False, kind=bool)
+    services = item.refs("services", state.services, "service")
+    if all_services and services:
+        raise item.error("services", "a trigger on all services names none")
+    return WorkflowTrigger(
+        id=item.text("id"),
+        workflow=item.ref("workflow", state.incident_workflows, "incident workflow"),
+        trigger_type=kind,
+        condition=condition,
+        services=services,
+        all_services=all_services,
+    )
+
+
+def parse_refusals(data: Any, source: str) -> dict[str, int]:
+    """``refusals: {incident_workflows: 402}``: the features the account answers 402 or 403 for."""
+    item = Item(data if data is not None else {}, "refusals", source, REFUSABLE)
+    return {feature: item.choice_int(feature, REFUSALS) for feature in REFUSABLE if feature in item.data}

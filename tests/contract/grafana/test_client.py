@@ -59,8 +59,9 @@ def test_sample_org_collects_in_the_fewest_calls(sample_sandbox):
     dashboards = facts["grafana_dashboards"]
     opened = (dashboards["kind_from"] == "panels").sum()
     assert opened == 8  # only dashboards a service selects whose tags do not tell their kind
-    # one search page, the opened dashboards, one team search, the six named teams' members, one rules read
-    assert client.requests_made == 1 + opened + 1 + 6 + 1
+    # one search page, the opened dashboards, one team search, the six named teams' members, one rules read,
+    # one SLO list
+    assert client.requests_made == 1 + opened + 1 + 6 + 1 + 1
     assert dashboards["uid"].is_unique and len(dashboards) == 35
     never_opened = dashboards.set_index("uid").loc["plt-kubernetes"]
     assert pd.isna(never_opened["kind"]) and pd.isna(never_opened["kind_from"])  # no service selects it
@@ -94,8 +95,8 @@ def test_pagination_walks_every_page_at_the_largest_page_size():
     assert len(dashboards) == 6001 and dashboards["uid"].is_unique
     assert len(facts["grafana_teams"]) == 1500
     opened = 7  # d00000, d01000 ... d06000: their kind comes from their panels (none: monitoring)
-    # two search pages (5000 + 1001), two team pages (1000 + 500), one member list, the rules
-    assert client.requests_made == 2 + opened + 2 + 1 + 1
+    # two search pages (5000 + 1001), two team pages (1000 + 500), one member list, the rules, the SLOs
+    assert client.requests_made == 2 + opened + 2 + 1 + 1 + 1
     assert set(dashboards["kind"]) == {"monitoring", "logging"}
     assert list(facts["grafana_team_members"]["email"]) == ["p0@example.com"]
 
@@ -177,8 +178,8 @@ def test_member_lists_are_read_by_the_pool_and_a_429_storm_adds_no_calls():
     assert list(members["team_name"]) == teams_in_order  # every list, in the order Grafana lists the teams
     collections = facts["grafana_collections"]
     assert (collections["reported_total"] == collections["collected"]).all()
-    # one search page, d00000 opened, one team page, 60 member lists, the rules: each counted once
-    assert client.requests_made == 1 + 1 + 1 + 60 + 1
+    # one search page, d00000 opened, one team page, 60 member lists, the rules, the SLOs: each counted once
+    assert client.requests_made == 1 + 1 + 1 + 60 + 1 + 1
     assert client.gate.holds >= 1, "10 requests a second should have answered 429"
     # a 429 pauses the whole pool: at most the requests in flight are refused in each window
     assert client.retries <= client.concurrency * math.ceil(elapsed)

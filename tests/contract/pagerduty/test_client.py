@@ -89,8 +89,9 @@ def test_incidents_and_responder_load_in_eight_calls_with_the_open_incident(samp
     registry = load_registry(SAMPLE_CATALOG).to_facts()
     instant = pd.Timestamp(WINDOW.until)
     facts = collect_for_audit(Hook(), registry, AuditWindow(instant, look_back_days=28, look_ahead_days=14))
-    # users, schedules, services, policies, /oncalls; raw incidents, the window's list, the open ones; 4 weeks
-    assert client.requests_made == 5 + 3 + 4
+    # users, schedules, services, policies, /oncalls (two pages with the incident commanders' schedules);
+    # priorities, incident workflows, their triggers; raw incidents, the window's list, the open ones; 4 weeks
+    assert client.requests_made == 6 + 3 + 3 + 4
     incidents = facts["pagerduty_incidents"].set_index("incident_id")
     assert incidents["created_at"].min() >= instant - pd.Timedelta(days=35)
     assert (incidents.loc["Q0CHK021", "status"], incidents.loc["Q0CHK021", "origin"]) == ("acknowledged", "incidents")

@@ -30,6 +30,7 @@ HEADERS = {
 }
 ADA, BOB, CY, DEE, EVE = "PUADA01", "PUBOB02", "PUCYC03", "PUDEE04", "PUEVE05"
 ALL_USERS = {ADA, BOB, CY, DEE, EVE}
+P1_TRIGGER = "4ad696eb-bb48-422a-8bd0-6efad6befa29"
 
 
 @pytest.fixture(scope="module")
@@ -447,6 +448,10 @@ CONTRACT_CASES = [
     ("/services/{id}", "/services/PSVSRC1", {}),
     ("/incidents", "/incidents", {"date_range": "all"}),
     ("/incidents/{id}", "/incidents/Q0PAY001", {}),
+    ("/priorities", "/priorities", {"total": "true"}),
+    ("/incident_workflows", "/incident_workflows", {"include[]": ["steps", "team"], "total": "true"}),
+    ("/incident_workflows/triggers", "/incident_workflows/triggers", {"limit": 2}),
+    ("/incident_workflows/triggers/{id}", f"/incident_workflows/triggers/{P1_TRIGGER}", {}),
 ]
 
 
@@ -455,6 +460,12 @@ def test_response_matches_the_spec(client, assert_matches_spec, spec_path, url, 
     response = client.get(url, params=params)
     assert response.status_code == 200, response.text
     assert_matches_spec(spec_path, response.json())
+
+
+def test_a_workflow_matches_the_spec_which_documents_its_get_as_201(client, assert_matches_spec):
+    response = client.get("/incident_workflows/PWMAJ01")
+    assert response.status_code == 200, response.text  # PagerDuty answers 200; the spec's GET says 201
+    assert_matches_spec("/incident_workflows/{id}", response.json(), status=201)
 
 
 def test_error_bodies_match_the_spec(state, assert_matches_spec):
@@ -466,6 +477,18 @@ def test_error_bodies_match_the_spec(state, assert_matches_spec):
         ("/users", 400, client.get("/users", params={"limit": "x"})),
         ("/users", 429, limited.get("/users")),
         ("/users/{id}", 404, client.get("/users/PNOSUCH")),
+        (
+            "/incident_workflows",
+            402,
+            make_client({**state, "refusals": {"incident_workflows": 402}}).get("/incident_workflows"),
+        ),
+        (
+            "/incident_workflows/triggers",
+            403,
+            make_client({**state, "refusals": {"incident_workflows": 403}}).get("/incident_workflows/triggers"),
+        ),
+        ("/priorities", 402, make_client({**state, "refusals": {"priorities": 402}}).get("/priorities")),
+        ("/incident_workflows/triggers", 400, client.get("/incident_workflows/triggers", params={"cursor": "x"})),
     ]
     for spec_path, status, response in cases:
         assert response.status_code == status

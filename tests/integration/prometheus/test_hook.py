@@ -1,6 +1,6 @@
 """The Prometheus hook's Test button against a real Prometheus: open, and behind basic auth.
 
-The probe is the audit's own call, ``GET /api/v1/rules?type=alert``. A refused login names
+The probe is the audit's own call, ``GET /api/v1/rules`` (alerting and recording rules). A refused login names
 Prometheus and the 401, never the password.
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 
@@ -13,10 +14,12 @@ import yaml
 from oncall_readiness.errors import SourceError
 from oncall_readiness.hooks.prometheus import PrometheusHook
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
+from oncall_readiness.registry import load_registry
 from oncall_readiness.source_catalogue import SOURCES
 from oncall_readiness.sources.prometheus import PrometheusClient, collect, collect_for_audit
 from oncall_readiness.sources.window import AuditWindow
 from readiness_sandbox.prometheus import running_prometheus, sample_rules_dir
+from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 
 pytestmark = pytest.mark.integration
 
@@ -26,19 +29,27 @@ PASSWORD = "s3cret-prom-pass"
 DURATIONS = {"s": 1, "m": 60, "h": 3600}
 
 
-def alerting_rules_in_files() -> dict[tuple[str, str], dict]:
-    """(group, alert) -> rule, for every alerting rule of the sample rule files."""
+def alerting_rules_in_files() -> dict[tuple[str, str, str], dict]:
+    """(group, alert, labels) -> rule, for every alerting rule of the sample rule files.
+
+    The labels are part of the key: Pyrra writes one ``ErrorBudgetBurn`` per window pair in one group.
+    """
     rules = {}
     for path in RULE_FILES:
         for group in yaml.safe_load(path.read_text())["groups"]:
             for rule in group["rules"]:
                 if "alert" in rule:
-                    rules[(group["name"], rule["alert"])] = rule
+                    rules[(group["name"], rule["alert"], label_key(rule.get("labels", {})))] = rule
     return rules
 
 
+def label_key(labels: dict) -> str:
+    return json.dumps(labels, sort_keys=True)
+
+
 def seconds(duration: str | None) -> float:
-    return 0.0 if not duration else float(duration[:-1]) * DURATIONS[duration[-1]]
+    """A rule file's ``for:`` in seconds; Pyrra writes Go's compound durations (``2m0s``)."""
+    return 0.0 if not duration else sum(int(n) * DURATIONS[unit] for n, unit in re.findall(r"(\d+)([smh])", duration))
 
 
 def quick_client(url: str, **options) -> PrometheusClient:
@@ -46,11 +57,17 @@ def quick_client(url: str, **options) -> PrometheusClient:
 
 
 @pytest.fixture
-def facts(prometheus):
+def read(prometheus) -> dict[str, pd.DataFrame]:
+    """Every facts table of one read of the real Prometheus, SLOs matched to the sample services."""
     client = PrometheusClient(prometheus.base_url)
-    facts = collect(client)
-    assert client.requests_made == 1 and client.retries == 0
-    return facts["prometheus_alert_rules"]
+    facts = collect(client, load_registry(SAMPLE_CATALOG).services)
+    assert client.requests_made == 1 and client.retries == 0  # alerting and recording rules in one call
+    return facts
+
+
+@pytest.fixture
+def facts(read):
+    return read["prometheus_alert_rules"]
 
 
 @pytest.mark.parametrize("path", RULE_FILES, ids=lambda path: path.name)
@@ -64,7 +81,8 @@ def test_every_sample_alerting_rule_is_collected_with_one_request(facts):
     expected = alerting_rules_in_files()
     assert len(expected) >= 15
     assert len(facts) == len(expected)
-    assert set(zip(facts["rule_group"], facts["name"], strict=True)) == set(expected)
+    labels = [label_key(json.loads(text)) for text in facts["labels"]]
+    assert set(zip(facts["rule_group"], facts["name"], labels, strict=True)) == set(expected)
     assert facts["file"].str.endswith(".yml").all()
     assert list(facts.columns) == [
         "rule_group",
@@ -81,7 +99,7 @@ def test_every_sample_alerting_rule_is_collected_with_one_request(facts):
 def test_labels_annotations_and_for_are_those_of_the_rule_files(facts):
     expected = alerting_rules_in_files()
     for row in facts.itertuples(index=False):
-        rule = expected[(row.rule_group, row.name)]
+        rule = expected[(row.rule_group, row.name, label_key(json.loads(row.labels)))]
         assert json.loads(row.labels) == rule.get("labels", {}), row.name
         assert json.loads(row.annotations) == rule.get("annotations", {}), row.name
         assert row.duration_seconds == seconds(rule.get("for")), row.name
@@ -104,17 +122,29 @@ def test_recording_rules_are_left_out(facts):
     assert not facts["name"].str.contains(":").any()  # service:http_requests:rate5m is a recording rule
 
 
-def test_the_real_read_meets_its_data_contract(facts):
-    context = QualityContext(audit_instant=INSTANT, registry={})
-    report = validate_source("prometheus", SOURCES["prometheus"].suites, {"prometheus_alert_rules": facts}, context)
+def test_the_real_read_meets_its_data_contract(read):
+    registry = load_registry(SAMPLE_CATALOG).to_facts()
+    context = QualityContext(audit_instant=INSTANT, registry=registry)
+    report = validate_source("prometheus", SOURCES["prometheus"].suites, read, context)
     assert failure_summary(report) is None
     assert report["success"].all()
+
+
+def test_the_sloth_and_pyrra_slos_of_the_rule_files_are_read_from_their_recording_rules(read):
+    slos = read["prometheus_slos"].set_index("slo_id")
+    assert set(slos["source"]) == {"sloth", "pyrra"}
+    pyrra_files = {path.stem.removeprefix("pyrra-") for path in RULE_FILES if path.name.startswith("pyrra-")}
+    assert pyrra_files <= set(slos.index[slos["source"] == "pyrra"])  # one Pyrra SLO per generated file
+    assert slos["objective_percent"].between(0, 100, inclusive="right").all()
+    assert slos["window_days"].notna().all()
+    assert slos["service"].notna().any() and slos["page_alert"].any()
 
 
 def test_collect_for_audit_reads_the_airflow_connection(prometheus, monkeypatch):
     conn = {"conn_type": "readiness_prometheus", "host": prometheus.base_url}
     monkeypatch.setenv("AIRFLOW_CONN_PROMETHEUS_DEFAULT", json.dumps(conn))
-    facts = collect_for_audit(PrometheusHook(), {}, AuditWindow(INSTANT, look_back_days=28))
+    registry = load_registry(SAMPLE_CATALOG).to_facts()
+    facts = collect_for_audit(PrometheusHook(), registry, AuditWindow(INSTANT, look_back_days=28))
     assert len(facts["prometheus_alert_rules"]) == len(alerting_rules_in_files())
 
 

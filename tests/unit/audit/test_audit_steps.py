@@ -142,7 +142,7 @@ def test_facts_failing_their_contract_make_the_checks_unknown_not_scored_down(wo
     # The Chaos Day calendar is optional: without its connection it is collected as not configured, and validated.
     assert set(quality["source"]) == {"registry", "pagerduty", "chaos_calendar"}
     assert set(quality[quality["source"] == "registry"]["success"]) == {True}
-    assert published_users["n"].iloc[0] == 41  # the registry's facts are still published
+    assert published_users["n"].iloc[0] == 44  # the registry's facts are still published
 
 
 def test_a_source_without_a_connection_is_not_audited_and_says_so(workspace):

@@ -32,7 +32,8 @@ def test_every_state_file_loads_in_its_emulator_with_the_counted_objects(written
     org, files = written
     counts = org.counts
     pagerduty = EMULATORS["pagerduty"].load(files.state("pagerduty"))
-    assert len(pagerduty.users) == counts["pagerduty_users"] < counts["people"]  # joiners without a user
+    assert len(pagerduty.users) == counts["pagerduty_users"]
+    assert counts["pagerduty_users"] - counts["commanders"] < counts["people"]  # joiners without a user
     assert len(pagerduty.schedules) == counts["schedules"]
     assert len(pagerduty.incidents) == counts["incidents"]
     grafana = EMULATORS["grafana"].load(files.state("grafana"))
@@ -93,3 +94,13 @@ def test_the_time_floor_is_latency_bound_until_the_rate_limit_binds():
     assert floors.time_floor("pagerduty", 960, 0.02) == pytest.approx(19.2)  # one window: latency only
     assert floors.time_floor("pagerduty", 961, 0.02) == 60  # the 961st waits for the next minute
     assert floors.time_floor("grafana", 8000, 0.02) == pytest.approx(20.0)  # 8 at once, no rate limit
+
+
+def test_divisions_share_incident_commanders_and_some_teams_lack_them():
+    org = Organisation.of(45)
+    assert len(org.divisions) == 3 and org.counts["commanders"] == 9
+    assert org.teams[10].commander_schedule is None  # team 11: no incident commanders (fails incident-command)
+    assert org.teams[0].commander_schedule == org.teams[19].commander_schedule != org.teams[20].commander_schedule
+    floor = floors.request_floors(org)["pagerduty"]
+    assert (floor["priorities"], floor["incident_workflows"], floor["workflow_triggers"]) == (1, 1, 1)
+    assert floors.commander_oncall_entries(org, 28, 14) == 3 * 7  # 42 days of Monday hand-overs each

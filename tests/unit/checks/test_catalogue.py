@@ -19,8 +19,10 @@ DESIGN_CHECK_IDS = {
     "joiner-permissions",
     "rotation-sustainability",
     "escalation-path",
+    "incident-command",
     "oncall-load",
     "chaos-day",
+    "availability-target",
 }
 
 

@@ -1,6 +1,7 @@
 """Prometheus's data contract passes a clean read of the rules API and catches broken ones.
 
-The clean read is a ``GET /api/v1/rules?type=alert`` answer recorded from Debian's
+The clean read is a ``GET /api/v1/rules`` answer (alerting rules only: the SLOs' contract is
+``test_slo_contract.py``) recorded from Debian's
 Prometheus 2.42; every other case corrupts it the way an API change or a wrong host would.
 """
 
@@ -97,7 +98,7 @@ def test_a_clean_read_meets_every_expectation():
     report, summary = summary_of(facts)
     assert summary is None, summary
     assert len(report) >= 10 and report["success"].all()
-    assert set(report["facts_table"]) == {TABLE}
+    assert set(report["facts_table"]) == {TABLE, "prometheus_slos"}
 
 
 def test_an_empty_read_is_valid():  # a server without alerting rules: the check fails the services, not the read
@@ -134,7 +135,7 @@ def test_labels_that_are_not_json_objects_fail():
     rules = facts[TABLE].copy()
     rules.loc[0, "labels"] = "service=payments-api"  # text from a client that does not speak JSON
     rules.loc[1, "annotations"] = "[]"
-    _, summary = summary_of({TABLE: rules})
+    _, summary = summary_of({**facts, TABLE: rules})
     assert "expect_column_values_to_be_json_parseable(column=labels) (1 unexpected" in summary
     assert "expect_column_values_to_match_regex(column=labels" in summary
     assert "expect_column_values_to_match_regex(column=annotations" in summary

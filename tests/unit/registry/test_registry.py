@@ -76,6 +76,7 @@ def test_frames_have_the_documented_columns_and_object_dtype(valid):
         "opsgenie_team",
         "grafana_team",
         "last_chaos_day",
+        "incident_commander_schedule",
         "source_file",
     ]
     assert PEOPLE_COLUMNS == ["person", "display_name", "email", "team", "start_date", "oncall_exempt", "source_file"]
@@ -151,10 +152,13 @@ def test_component_annotations_and_runbook_link(valid):
         "lifecycle": "production",
         "type": "service",
         "tier": "1",  # readiness/tier: 1 (a YAML number) is kept as text
+        "availability_target": 99.95,
+        "slo_selector": "sloth_service=alpha",
         "source_file": "alpha.yaml",
     }
     batch = row(valid.services, "service", "alpha-batch")
     assert batch["runbook_url"] is None and batch["cost_per_minute"] is None and batch["tier"] is None
+    assert batch["availability_target"] is None and batch["slo_selector"] is None  # the check applies the default
 
 
 def test_readiness_files_beside_the_catalog_are_not_entities(tmp_path):
@@ -291,6 +295,14 @@ def test_non_numeric_cost(in_errors):
     ]
 
 
+def test_availability_target_must_be_a_percentage(in_errors):
+    where = "bad_availability_target.yaml: Component '{}' metadata.annotations.readiness/availability-target"
+    assert problems_of("bad_availability_target.yaml") == [
+        where.format("safe") + ": not a percentage above 0 and at most 100 '100.5' (write it as \"99.9\")",
+        where.format("box") + ": not a percentage above 0 and at most 100 'three nines' (write it as \"99.9\")",
+    ]
+
+
 def test_yaml_that_does_not_parse_names_file_and_line(in_errors):
     (problem,) = problems_of("bad_yaml.yaml")
     assert problem.startswith("bad_yaml.yaml:6: YAML does not parse: ")
@@ -319,7 +331,7 @@ def test_missing_location_target(in_errors):
 
 def test_all_problems_are_collected_and_raised_once_grouped_by_file(in_errors):
     problems = problems_of(".")
-    assert len(problems) == 13
+    assert len(problems) == 15
     files = [p.split(":", 1)[0] for p in problems]
     assert files == sorted(files)
     assert "missing_email.yaml: User 'ada' spec.profile.email: missing" in problems
@@ -420,7 +432,7 @@ def test_sample_org_loads(monkeypatch):
     parents = registry.teams.set_index("team")["parent"].dropna().to_dict()
     assert parents == {"catalog": "commerce", "checkout": "commerce", "payments": "commerce", "search": "commerce"}
     assert len(registry.services) == 21  # payments-sandbox: experimental, out of the service checks' scope
-    assert len(registry.people) == 41  # Dana Lee, the head of engineering, in no team
+    assert len(registry.people) == 44  # Dana Lee, the head of engineering, and 3 incident commanders, in no team
     assert registry.people["person"].is_unique  # one team each
     assert registry.services["team"].notna().all()
     assert len(registry.team_schedules) == 7

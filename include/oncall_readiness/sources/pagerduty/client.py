@@ -6,6 +6,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from requests import Response
+
 from oncall_readiness.errors import SourceError
 from oncall_readiness.sources.http import ApiClient, raise_for_error, retrying_session, settle_environment
 from oncall_readiness.sources.pagerduty.pages import ahead, decode, page_head
@@ -28,6 +30,22 @@ class BeyondOffsetCap(SourceError):
     def __init__(self, message: str, *, total: int | None = None):
         super().__init__(message)
         self.total = total
+
+
+class RefusedRequest(SourceError):
+    """PagerDuty answered a request with an error status (``status``): 402 and 403 say the plan or the key lacks it."""
+
+    def __init__(self, message: str, *, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def _raise_for_error(response: Response) -> None:
+    """``raise_for_error``, keeping the status: a caller may tell a feature the account lacks from a failure."""
+    try:
+        raise_for_error(response, SOURCE)
+    except SourceError as error:
+        raise RefusedRequest(str(error), status=response.status_code) from None
 
 
 class PagerDutyClient(ApiClient):
@@ -60,14 +78,14 @@ class PagerDutyClient(ApiClient):
         response = self.queries.post(f"{self.base_url}{path}", json=dict(body), timeout=30)
         self.count_retries(response)
         self.count_request()
-        raise_for_error(response, SOURCE)
+        _raise_for_error(response)
         answer: dict[str, Any] = decode(response.content)
         return answer
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         response = self._send(path, params)
         self.count_request()
-        raise_for_error(response, SOURCE)
+        _raise_for_error(response)
         answer: dict[str, Any] = response.json()
         return answer
 
@@ -77,7 +95,7 @@ class PagerDutyClient(ApiClient):
         self.count_request()
         if response.status_code == 404:
             return None
-        raise_for_error(response, SOURCE)
+        _raise_for_error(response)
         found: dict[str, Any] = response.json()
         return found
 
@@ -90,6 +108,25 @@ class PagerDutyClient(ApiClient):
         """
         for body in ahead(self._pages(path, key, params)):
             yield from decode(body)[key]
+
+    def iter_cursor(self, path: str, key: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Every object of a cursor-paginated collection (``limit``, ``cursor``, ``next_cursor``), in order.
+
+        Cursor pagination has no ``total`` and no offset cap: the walk ends when ``next_cursor`` is
+        null (or ``more`` is false), and an answer without the ``key`` list is an error, never an
+        empty collection.
+        """
+        cursor: str | None = None
+        while True:
+            paging: dict[str, Any] = {"limit": PAGE_LIMIT} | ({"cursor": cursor} if cursor else {})
+            page = self.get(path, {**(params or {}), **paging})
+            objects = page.get(key)
+            if not isinstance(objects, list):
+                raise SourceError(f"{SOURCE}: GET {path} answered without a {key!r} list")
+            yield from objects
+            cursor = page.get("next_cursor")
+            if not cursor or page.get("more") is False:
+                return
 
     def _pages(self, path: str, key: str, params: Mapping[str, Any] | None) -> Iterator[bytes]:
         """The bodies of the collection's pages in order; what the next request needs comes from each one's head."""
@@ -126,5 +163,5 @@ class PagerDutyClient(ApiClient):
         """One page's body, undecoded (from the page-reading thread: counted under the client's lock)."""
         response = self._send(path, params)
         self.count_request()
-        raise_for_error(response, SOURCE)
+        _raise_for_error(response)
         return response.content

@@ -13,7 +13,11 @@ Only a linked schedule that no escalation policy targets is read on its own
 large as PagerDuty allows (100). A collection whose first page says it holds more than classic
 pagination can reach (offset + limit <= 10,000) is read in team or schedule slices instead
 (``slices``). Pages are read one ahead of their use, still one request at a time
-(``pages``). The facts tables: ``facts``; the incidents: ``incidents``; the client: ``client``.
+(``pages``). The incident commanders' schedules (the registry's
+``readiness/incident-commander-schedule``) join the same ``/oncalls`` query; with them come the
+three reads of how a major incident brings its commander in (``workflows``: priorities,
+incident workflows with their steps, their triggers). The facts tables: ``facts``; the
+incidents: ``incidents``; the client: ``client``.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from oncall_readiness.sources.pagerduty.slices import (
     read_slice,
     report_unread,
 )
+from oncall_readiness.sources.pagerduty.workflows import WorkflowReads, read_workflows
 from oncall_readiness.sources.window import AuditWindow
 
 if TYPE_CHECKING:
@@ -65,6 +70,7 @@ def collect(
     *,
     people_emails: Iterable[str] = (),
     incidents_as_of: pd.Timestamp | None = None,
+    commander_schedule_ids: Iterable[str] = (),
 ) -> dict[str, pd.DataFrame]:
     """Read the account and return its facts tables.
 
@@ -76,7 +82,9 @@ def collect(
     read in team slices (:mod:`.slices`); then the joiners (``people_emails``), the
     registry's services and schedules, and the users and policies they refer to, that belong to
     no team are looked up one by one. With ``incidents_as_of`` (the audit instant), the incidents and
-    the responders' load up to it too (:mod:`.incidents`).
+    the responders' load up to it too (:mod:`.incidents`). ``commander_schedule_ids`` (the incident
+    commanders' schedules) are read like the linked schedules, in the same ``/oncalls`` query; when
+    there are any, the priorities and incident workflows are read too (:mod:`.workflows`).
     """
     window_params = {"since": window.since.isoformat(), "until": window.until.isoformat(), "time_zone": "UTC"}
     teams, service_ids = AccountTeams(client), set(service_ids)
@@ -91,7 +99,8 @@ def collect(
     fetch_missing(
         client, policies, _policies_of(services.objects, service_ids), "/escalation_policies", "escalation_policy"
     )
-    wanted = set(schedule_ids) | _paged_schedules(policies.objects, services.objects, service_ids)
+    commanders = {schedule_id for schedule_id in commander_schedule_ids if schedule_id}
+    wanted = set(schedule_ids) | commanders | _paged_schedules(policies.objects, services.objects, service_ids)
     fetch_missing(client, schedules, wanted, "/schedules", "schedule", window_params)
     known = sorted(wanted & schedules.by_id.keys())
     shifts = _final_schedules(client, known, policies.objects, window, schedules.by_id)
@@ -103,14 +112,15 @@ def collect(
     report_unread("/escalation_policies", policies)
     account = {"users": users.objects, "schedules": schedules.objects, "shifts": shifts}
     account |= {"services": services.objects, "policies": policies.objects}
+    workflows = read_workflows(client) if commanders else WorkflowReads()
     if incidents_as_of is None:
-        facts = normalise(**account)
+        facts = normalise(**account, workflows=workflows)
     else:
         look_back = (incidents_as_of - pd.Timestamp(window.since)).days
         # The account's facts are normalised while the incidents are read: the work of one fills
         # the other's waits for PagerDuty (still one request at a time).
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagerduty-normalise") as normaliser:
-            normalised = normaliser.submit(normalise, **account)
+            normalised = normaliser.submit(normalise, **account, workflows=workflows)
             incidents = collect_incidents(client, incidents_as_of, window_days=look_back)
             facts = normalised.result() | incidents
     facts["pagerduty_collections"] = _collections(client)
@@ -246,9 +256,18 @@ def collect_for_audit(hook: ReadinessHook, registry: Mapping[str, pd.DataFrame],
         service_ids=registry["registry_services"]["pagerduty_service_id"].dropna(),
         people_emails=joiner_emails(registry, window),
         incidents_as_of=window.instant,
+        commander_schedule_ids=commander_schedules(registry),
     )
     log.info("PagerDuty: %d requests, %d retried after 429 or 5xx", client.requests_made, client.retries)
     return facts
+
+
+def commander_schedules(registry: Mapping[str, pd.DataFrame]) -> list[str]:
+    """The incident-commander schedules any group names (departments included: the teams below inherit them)."""
+    groups = registry["registry_teams"]
+    if "incident_commander_schedule" not in groups.columns:
+        return []
+    return sorted(set(groups["incident_commander_schedule"].dropna().astype(str)))
 
 
 def joiner_emails(registry: Mapping[str, pd.DataFrame], window: AuditWindow) -> list[str]:

@@ -1,6 +1,6 @@
 """PagerDuty's facts tables: their columns, and the raw API objects turned into them.
 
-Schema version 3 (every timestamp is UTC):
+Schema version 4 (every timestamp is UTC):
 
 - ``pagerduty_collections``: collection (the API path), reported_total (PagerDuty's own
   ``total``), collected (objects received): the evidence that no page went missing
@@ -31,6 +31,22 @@ Schema version 3 (every timestamp is UTC):
   back from the audit instant), total_interruptions, business_hour_interruptions,
   off_hour_interruptions, sleep_hour_interruptions, total_notifications, incident_count,
   seconds_on_call
+- ``pagerduty_priorities``: priority_id, name, position (1 is the most severe: PagerDuty lists
+  them in that order)
+- ``pagerduty_incident_workflows``: workflow_id, name, is_enabled
+- ``pagerduty_workflow_responders``: workflow_id, step_id, target_type
+  (``escalation_policy``, ``user``, ``schedule``, with or without ``_reference``), target_id:
+  the responders each "Add Responders" step adds
+- ``pagerduty_workflow_triggers``: trigger_id, workflow_id, trigger_type (``conditional``,
+  ``manual``, ``incident_type``), condition (PCL, e.g. ``incident.priority matches 'P1'``; none:
+  every incident), all_services, is_disabled, service_id (one row per service it names; NA when
+  it names none)
+- ``pagerduty_unreadable``: collection (the API path), status (HTTP status, NA when none came),
+  reason: the collections PagerDuty would not give (402/403: the plan or the key lacks the
+  feature); what needs them is unknown, never absent
+
+The last five come from :mod:`.workflows`, read only when the registry names an
+incident-commander schedule.
 """
 
 from __future__ import annotations
@@ -41,6 +57,13 @@ from typing import Any
 import pandas as pd
 
 from oncall_readiness.sources.facts import typed_frame
+from oncall_readiness.sources.pagerduty.workflows import (
+    WorkflowReads,
+    priority_rows,
+    responder_rows,
+    trigger_rows,
+    workflow_rows,
+)
 
 # PagerDuty's contact method types, by the short name the facts and the checks use.
 CONTACT_METHOD_TYPES = {
@@ -137,6 +160,24 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
         "incident_count": "integer",
         "seconds_on_call": "integer",
     },
+    "pagerduty_priorities": {"priority_id": "string", "name": "string", "position": "integer"},
+    "pagerduty_incident_workflows": {"workflow_id": "string", "name": "string", "is_enabled": "boolean"},
+    "pagerduty_workflow_responders": {
+        "workflow_id": "string",
+        "step_id": "string",
+        "target_type": "string",
+        "target_id": "string",
+    },
+    "pagerduty_workflow_triggers": {
+        "trigger_id": "string",
+        "workflow_id": "string",
+        "trigger_type": "string",
+        "condition": "string",
+        "all_services": "boolean",
+        "is_disabled": "boolean",
+        "service_id": "string",
+    },
+    "pagerduty_unreadable": {"collection": "string", "status": "integer", "reason": "string"},
     "pagerduty_escalation_targets": {
         "escalation_policy_id": "string",
         "escalation_policy_name": "string",
@@ -156,9 +197,11 @@ def normalise(
     services: list[dict[str, Any]],
     policies: list[dict[str, Any]],
     shifts: list[dict[str, Any]],
+    workflows: WorkflowReads | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Turn raw API objects into the documented facts tables."""
-    facts = {
+    """Turn raw API objects into the documented facts tables (``workflows``: none read, empty tables)."""
+    facts = _workflow_facts(workflows or WorkflowReads())
+    facts |= {
         "pagerduty_users": frame(
             "pagerduty_users",
             (
@@ -204,6 +247,16 @@ def normalise(
         "pagerduty_escalation_targets": frame("pagerduty_escalation_targets", _escalation_targets(policies)),
     }
     return facts
+
+
+def _workflow_facts(reads: WorkflowReads) -> dict[str, pd.DataFrame]:
+    return {
+        "pagerduty_priorities": frame("pagerduty_priorities", priority_rows(reads.priorities)),
+        "pagerduty_incident_workflows": frame("pagerduty_incident_workflows", workflow_rows(reads.workflows)),
+        "pagerduty_workflow_responders": frame("pagerduty_workflow_responders", responder_rows(reads.workflows)),
+        "pagerduty_workflow_triggers": frame("pagerduty_workflow_triggers", trigger_rows(reads.triggers)),
+        "pagerduty_unreadable": frame("pagerduty_unreadable", reads.unreadable),
+    }
 
 
 def _contact_methods(users: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
