@@ -2,8 +2,10 @@
 
 Per team (``team-0001``, ...): 10 people (one exempt from on-call; some recent joiners), 5
 services, one weekly schedule, one escalation policy (the schedule, then the team's manager),
-incident commanders shared by a division of 20 teams (a weekly rota of three people in no team,
-named on each team's Group, with an escalation policy and a P1 incident workflow that adds it),
+incident commanders shared by a division of 20 teams (a weekly rota of three people in no
+catalog team, members of the division's PagerDuty team "incident command" as PagerDuty's
+incident-command guide sets them up, named on each team's Group, with an escalation policy and a
+P1 incident workflow that adds it),
 each person with a phone and an email contact method and their notification rules, a Grafana
 team with its members, a monitoring and a logging dashboard per service (a few of which only
 their panels tell apart), Prometheus alerting rules for four services and a Grafana-managed
@@ -129,6 +131,10 @@ class Division:
     @property
     def policy_id(self) -> str:
         return f"PEC{self.index:04d}"
+
+    @property
+    def pagerduty_team_id(self) -> str:
+        return f"PTI{self.index:04d}"
 
     @property
     def workflow_id(self) -> str:

@@ -105,26 +105,37 @@ def pagerduty(org: Organisation) -> dict[str, Any]:
         "escalation_policies": policies,
         "services": services,
         "incidents": [_incident(incident) for incident in org.incidents],
-    } | _incident_command(org, users, schedules, policies)
+    } | _incident_command(org, users, teams, schedules, policies)
 
 
 def _incident_command(
-    org: Organisation, users: list[dict[str, Any]], schedules: list[dict[str, Any]], policies: list[dict[str, Any]]
+    org: Organisation,
+    users: list[dict[str, Any]],
+    teams: list[dict[str, Any]],
+    schedules: list[dict[str, Any]],
+    policies: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """Each division's commanders (users, a weekly schedule, a policy), its P1 workflow, and the priorities.
+    """Each division's commanders (users, their PagerDuty team, a weekly schedule, a policy), its P1 workflow.
 
-    Adds to ``users``, ``schedules`` and ``policies``; returns the sections of their own.
+    Adds to ``users``, ``teams``, ``schedules`` and ``policies``; returns the sections of their own.
     """
     workflows, triggers = [], []
     for division in org.divisions:
         users += [_commander(commander) for commander in division.commanders]
+        teams.append(
+            {
+                "id": division.pagerduty_team_id,
+                "name": f"Division {division.index:04d} incident command",
+                "members": [{"user": commander.user_id, "role": "responder"} for commander in division.commanders],
+            }
+        )
         schedules.append(_commander_schedule(division))
         policies.append(
             {
                 "id": division.policy_id,
                 "name": f"Division {division.index:04d} incident command",
                 "num_loops": 2,
-                "teams": [],
+                "teams": [division.pagerduty_team_id],
                 "rules": [
                     {
                         "escalation_delay_in_minutes": 10,
@@ -149,8 +160,12 @@ def _incident_command(
                 ],
             }
         )
-        teams = [team for team in org.teams if team.division == division]
-        covered = [service.service_id for team in teams for service in team.major_incident_services]
+        covered = [
+            service.service_id
+            for team in org.teams
+            if team.division == division
+            for service in team.major_incident_services
+        ]
         triggers.append(
             {
                 "id": division.trigger_id,
@@ -187,7 +202,7 @@ def _commander_schedule(division: Division) -> dict[str, Any]:
         "id": division.schedule_id,
         "name": f"Division {division.index:04d} incident commanders",
         "time_zone": "UTC",
-        "teams": [],
+        "teams": [division.pagerduty_team_id],
         "layers": [
             {
                 "id": f"PLC{division.index:04d}",

@@ -113,10 +113,10 @@ RESULT_TABLES: dict[str, dict[str, str]] = {
         "team": "string",
         "service": "string",
         "slo": "string",
-        "objective_percent": "float",
+        "objective": "float",
         "window": "string",
         "source": "string",
-        "page_alert": "boolean",
+        "page_burn_rate_alert": "boolean",
     },
 }
 AUDIT_DATE = "audit_date"

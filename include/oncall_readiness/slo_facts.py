@@ -56,6 +56,8 @@ SLO_COLUMNS: dict[str, str] = {
 # The warehouse table ``slos``: one row per SLO matched to a service.
 SLO_TABLE_COLUMNS: dict[str, str] = RESULT_TABLES["slos"]
 SLO_FACT_TABLES = ("prometheus_slos", "grafana_slos")
+# The facts' column -> the warehouse's, as DESIGN.md names the table's columns.
+WAREHOUSE_NAMES = {"objective_percent": "objective", "page_alert": "page_burn_rate_alert"}
 _DURATION = re.compile(r"^(?:\d+(?:ms|[smhdwy]))+$")
 _DURATION_PART = re.compile(r"(\d+)(ms|[smhdwy])")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
@@ -154,5 +156,5 @@ def slo_table(facts: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     slos = pd.concat(frames, ignore_index=True)
     slos = slos[slos["service"].notna()]
     owners = facts["registry_services"][["service", "team"]]
-    joined = slos.merge(owners, on="service", how="inner")
+    joined = slos.merge(owners, on="service", how="inner").rename(columns=WAREHOUSE_NAMES)
     return joined[columns].sort_values(["team", "service", "slo"], ignore_index=True)

@@ -262,6 +262,35 @@ def test_escalation_path_reasons_name_the_window_and_the_person(audited):
     )
 
 
+def test_the_slos_of_all_three_tools_reach_the_warehouse_with_their_services(audited):
+    warehouse, _ = audited
+    slos = warehouse.query(
+        "SELECT team, service, slo, objective, source, page_burn_rate_alert FROM readiness.slos WHERE audit_date = :d",
+        d=DEMO_AUDIT_DATE,
+    ).set_index("service")
+    payments = slos[slos["team"] == "payments"]
+    assert payments["source"].to_dict() == {
+        "payments-api": "sloth",
+        "payments-ledger": "pyrra",
+        "payments-reconciler": "sloth",
+        "payments-webhooks": "grafana",
+    }  # read from the real Prometheus's recording rules and the Grafana SLO API
+    assert payments["page_burn_rate_alert"].all()
+    assert slos.at["checkout-api", "objective"] == pytest.approx(99.9)  # weaker than its 99.95% target: warns
+    assert "Grafana availability" not in set(slos["slo"])  # matched to no service: only in the facts
+
+
+def test_incident_command_reasons_name_the_service_the_person_and_the_gap(audited):
+    warehouse, _ = audited
+    reasons = warehouse.query(
+        "SELECT team, reason FROM readiness.check_results_latest WHERE check_id = 'incident-command'"
+    ).set_index("team")["reason"]
+    assert "checkout-tax" in reasons["checkout"]
+    assert "Arjun Mehta commands" in reasons["search"] and "for their own team" in reasons["search"]
+    assert reasons["notifications"].startswith("Nobody is on call in Notifications incident commanders from")
+    assert "readiness/incident-commander-schedule" in reasons["identity"]
+
+
 def test_alert_definitions_reasons_name_the_rules(audited):
     warehouse, _ = audited
     results = warehouse.query(

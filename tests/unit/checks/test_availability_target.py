@@ -341,10 +341,10 @@ def test_the_warehouse_slos_table_lists_each_matched_slo_with_its_team():
     )
     table = slo_table(facts)
     assert table.to_dict("records") == [
-        {"team": "t", "service": "api", "slo": "api-requests-availability", "objective_percent": 99.9,
-         "window": "30d", "source": "sloth", "page_alert": True},
-        {"team": "t", "service": "hooks", "slo": "Hooks", "objective_percent": 99.9,
-         "window": "28d", "source": "grafana", "page_alert": True},
+        {"team": "t", "service": "api", "slo": "api-requests-availability", "objective": 99.9,
+         "window": "30d", "source": "sloth", "page_burn_rate_alert": True},
+        {"team": "t", "service": "hooks", "slo": "Hooks", "objective": 99.9,
+         "window": "28d", "source": "grafana", "page_burn_rate_alert": True},
     ]  # fmt: skip
 
 
