@@ -50,13 +50,15 @@ def readiness_alerts():
     @task
     def send_alerts(triggering_asset_events=None) -> list[dict]:
         """Tell each team its level drops and newly failing checks, once per change and channel."""
-        from oncall_readiness.alerts.run import alert_dates, page_root, send_for_dates
+        from oncall_readiness.alerts.run import alert_dates, send_for_dates
         from oncall_readiness.errors import failing_fast
+        from oncall_readiness.report.message import readiness_page_url
         from oncall_readiness.warehouse import url_from_connection
 
         with failing_fast():  # a bad connection or setting: told once, not retried
             url = url_from_connection()
-            return send_for_dates(url, alert_dates(url, triggering_asset_events), page_root=page_root())
+            dates = alert_dates(url, triggering_asset_events)
+            return send_for_dates(url, dates, page_root=readiness_page_url())
 
     send_alerts()
 

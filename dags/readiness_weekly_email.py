@@ -89,6 +89,7 @@ def readiness_weekly_email():
         from oncall_readiness.errors import failing_fast
         from oncall_readiness.report.delivery import sender_from_connection
         from oncall_readiness.report.email import digest_recipients, stage_emails
+        from oncall_readiness.report.message import readiness_page_url
         from oncall_readiness.staging import RunStaging
         from oncall_readiness.warehouse import url_from_connection
 
@@ -100,6 +101,7 @@ def readiness_weekly_email():
                 week=day,
                 sender=sender_from_connection(),
                 digest_to=digest_recipients((params or {}).get("digest_recipients")),
+                page_url=readiness_page_url(),
             )
 
     @task(multiple_outputs=False)

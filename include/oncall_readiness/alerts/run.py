@@ -41,14 +41,6 @@ def alert_dates(warehouse_url: str, triggering_asset_events: Mapping[Any, Iterab
     return [latest] if latest else []
 
 
-def page_root() -> str | None:
-    """The Readiness page's URL from Airflow's ``[api] base_url``; None when it is not set (no link)."""
-    from airflow.configuration import conf
-
-    base = (conf.get("api", "base_url", fallback="") or "").strip()
-    return f"{base.rstrip('/')}/readiness" if base.startswith("http") else None
-
-
 def send_for_dates(warehouse_url: str, dates: list[dt.date], *, page_root: str | None = None) -> list[dict[str, Any]]:
     """Send every date's alerts; a delivery failure of one date does not keep the others from going."""
     summaries, failures = [], []

@@ -26,6 +26,7 @@ import pandas as pd
 
 from oncall_readiness import config, schema
 from oncall_readiness.checks.catalogue import load_catalogue
+from oncall_readiness.report import digest
 from oncall_readiness.report.chart import level_distribution_png, score_trend_png
 from oncall_readiness.report.department_email import behind_campaigns, department_emails
 from oncall_readiness.report.incident_email import digest_section, team_section
@@ -54,7 +55,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SENDER = "oncall-readiness@localhost"
 TEAM, DIGEST = "team", "digest"
-DIGEST_MOVERS = 5  # biggest regressions and improvements listed in the digest
 
 
 def sender_address(connection_from: str | None = None) -> str:
@@ -147,16 +147,21 @@ def build_team_email(
 
 
 def build_digest(
-    scorecard_week: ScorecardWeek, *, recipients: Sequence[str], sender: str, date: dt.datetime
+    scorecard_week: ScorecardWeek,
+    *,
+    recipients: Sequence[str],
+    sender: str,
+    date: dt.datetime,
+    page_url: str | None = None,
 ) -> EmailMessage:
-    """Every team ranked, the distribution of levels, the biggest regressions and improvements."""
-    ranked = score_changes(scorecard_week)
-    ranked["rank"] = ranked["score"].astype(float).rank(method="min", ascending=False, na_option="keep")
-    ranked = ranked.sort_values(["score", "team"], ascending=[False, True], na_position="last")
-    levels = {level: int((ranked["level"] == level).sum()) for level in schema.LEVELS}
-    moved = ranked[ranked["change"].notna()]
-    regressions = moved[moved["change"] < 0].sort_values(["change", "team"]).head(DIGEST_MOVERS)
-    improvements = moved[moved["change"] > 0].sort_values(["change", "team"], ascending=[False, True])
+    """The leadership digest (:mod:`.digest`): the organisation, its departments, what moved, a link for the rest.
+
+    ``page_url``: the Readiness page, linked for the full table; None names the page without a link.
+    """
+    every_team = digest.shows_every_team(scorecard_week)
+    standing = digest.organisation(scorecard_week)
+    levels = {row["level"]: row["teams"] for row in standing["levels"]}
+    regressions, improvements = digest.movers(scorecard_week)
     history = scorecard_week.history
     weekly_levels = [
         history[history["slot"] == slot]["level"].value_counts().to_dict() for slot in scorecard_week.slots
@@ -169,15 +174,24 @@ def build_digest(
     incidents = digest_section(
         scorecard_week.insights, cid=content_id("incidents", scorecard_week.week, DIGEST, "", sender)
     )
+    titles = {check.id: check.title for check in load_catalogue().checks.values()}
+    departments = digest.departments(scorecard_week)
     context = {
         "week": scorecard_week.week,
         "previous": scorecard_week.previous,
-        "teams": [record(row) for _, row in ranked.iterrows()],
+        "team_count": len(scorecard_week.scorecard),
+        "organisation": standing,
         "levels": levels,
-        "regressions": [record(row) for _, row in regressions.iterrows()],
-        "improvements": [record(row) for _, row in improvements.head(DIGEST_MOVERS).iterrows()],
+        "departments": departments[: digest.DEPARTMENTS_SHOWN],
+        "departments_more": max(len(departments) - digest.DEPARTMENTS_SHOWN, 0),
+        "regressions": regressions,
+        "improvements": improvements,
+        "newly_failing": digest.newly_failing(scorecard_week, titles),
+        "campaigns": digest.campaigns_behind(scorecard_week.campaigns, scorecard_week.week),
+        "teams": digest.ranked_teams(scorecard_week) if every_team else None,
+        "page_url": page_url,
         "chart": chart,
-        "incidents": incidents,
+        "incidents": digest.capped_incident_teams(incidents, every_team),
     }
     subject = digest_subject(levels, scorecard_week.week)
     return build_message(
@@ -198,8 +212,12 @@ def build_week_emails(
     sender: str,
     digest_to: Sequence[str],
     date: dt.datetime,
+    page_url: str | None = None,
 ) -> list[EmailMessage]:
-    """Every team's email (teams without an email address are skipped, with a warning) and the digest."""
+    """Every team's email (teams without an email address are skipped, with a warning) and the digest.
+
+    ``page_url``: the Readiness page, which the digest links to for the full table.
+    """
     addresses = scorecard_week.teams.set_index("team")["email"]
     messages = []
     for team in sorted(scorecard_week.scorecard["team"]):
@@ -218,7 +236,7 @@ def build_week_emails(
             "No digest recipients (%s or the DAG's digest_recipients param): the digest is built but has no recipient",
             config.DIGEST_RECIPIENTS.name,
         )
-    messages.append(build_digest(scorecard_week, recipients=digest_to, sender=sender, date=date))
+    messages.append(build_digest(scorecard_week, recipients=digest_to, sender=sender, date=date, page_url=page_url))
     return messages + department_emails(scorecard_week, sender=sender, date=date)
 
 
@@ -230,11 +248,13 @@ def write_emails(
     sender: str | None = None,
     digest_to: Sequence[str] | None = None,
     date: dt.datetime | None = None,
+    page_url: str | None = None,
 ) -> list[Path]:
     """Build the week's emails from the warehouse and write each as ``<out_dir>/<name>.eml``.
 
     ``week`` defaults to the latest audit; ``sender`` to :func:`sender_address`; ``digest_to``
-    to :func:`digest_recipients`; ``date`` (the Date header) to now. ``.eml`` files already in
+    to :func:`digest_recipients`; ``date`` (the Date header) to now; ``page_url`` (the
+    Readiness page the digest links to) to none, a digest that names the page without a link. ``.eml`` files already in
     ``out_dir`` are removed first, so the folder holds exactly this week's messages. Also
     creates the (empty) send ledger table if missing, so every documented table exists.
     """
@@ -251,6 +271,7 @@ def write_emails(
         sender=sender or sender_address(),
         digest_to=digest_recipients() if digest_to is None else list(digest_to),
         date=date or dt.datetime.now(dt.UTC),
+        page_url=page_url,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in out_dir.glob("*.eml"):

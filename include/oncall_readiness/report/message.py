@@ -34,6 +34,14 @@ TEMPLATES = jinja2.Environment(
 )
 
 
+def readiness_page_url() -> str | None:
+    """The Readiness page's URL, from Airflow's ``[api] base_url``; None when it is not set (no link then)."""
+    from airflow.configuration import conf  # Airflow's configuration: only when a task builds its emails
+
+    base = (conf.get("api", "base_url", fallback="") or "").strip()
+    return f"{base.rstrip('/')}/readiness" if base.startswith("http") else None
+
+
 def format_score(score: float | None) -> str:
     """``100``, ``87.5``; an en dash when the score is unknown."""
     if score is None or pd.isna(score):

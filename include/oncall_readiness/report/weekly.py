@@ -62,6 +62,7 @@ class ScorecardWeek:
     campaigns: pd.DataFrame | None = None  # the week's campaign_progress (campaign_id, title, team, meets, ...)
     waivers: pd.DataFrame | None = None  # the week's waivers table (team, check_id, subject, expires, active, ...)
     rollup: pd.DataFrame | None = None  # the week's scorecard_rollup (group_name, score, level, teams, ...)
+    previous_rollup: pd.DataFrame | None = None  # the roll-up of the audit compared with (the digest's changes)
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,7 @@ def load_week(warehouse: Warehouse, week: dt.date | None = None) -> ScorecardWee
         campaigns=_optional_rows(warehouse, "campaign_progress", week),
         waivers=_optional_rows(warehouse, "waivers", week),
         rollup=_optional_rows(warehouse, "scorecard_rollup", week),
+        previous_rollup=_optional_rows(warehouse, "scorecard_rollup", previous) if previous else None,
     )
 
 
