@@ -85,6 +85,7 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     slos = _slos_by_service(audit.facts)
     contested = _contested_by_service(audit.facts)
     unread = {source: reason for source, reason in audit.unavailable.items() if source in SOURCE_TITLES}
+    unread.update(_slos_unread(audit.facts))
     findings = pd.DataFrame(
         [
             _finding(row, slos.get(row.service, []), contested.get(row.service, []), unread)
@@ -116,6 +117,14 @@ def _slos_by_service(facts: Mapping[str, pd.DataFrame]) -> dict[str, list[Slo]]:
                 )
             )
     return by_service
+
+
+def _slos_unread(facts: Mapping[str, pd.DataFrame]) -> dict[str, str]:
+    """Sources read whose SLOs were not (Grafana's SLO plugin refused or failed), with why."""
+    unreadable = facts.get("grafana_unreadable")
+    if unreadable is None or unreadable.empty:
+        return {}
+    return {"grafana": "; ".join(unreadable["reason"].astype(str))}
 
 
 def _contested_by_service(facts: Mapping[str, pd.DataFrame]) -> dict[str, list[str]]:

@@ -6,7 +6,8 @@ uids, team ids, memberships), a field dropped by an API change (nulls in keys an
 labels that are not a map), values outside the documented sets (kinds), and a read that
 silently lost most of what the registry names: its Grafana teams, or the dashboards its
 services' selectors tag (a single typo is left to the checks to report). Grafana SLOs meet the
-SLO contract (``quality/slos.py``).
+SLO contract (``quality/slos.py``); SLOs Grafana would not give (``grafana_unreadable``) are not
+bad data: ``availability-target`` says unknown for what they would have settled.
 """
 
 from __future__ import annotations
@@ -81,6 +82,11 @@ def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[s
             gxe.ExpectColumnValuesToNotBeNull(column="is_paused"),
         ],
         "grafana_slos": slo_expectations(facts["grafana_slos"]),
+        # Not bad data: a collection Grafana would not give, with why (its check says unknown).
+        "grafana_unreadable": [
+            gxe.ExpectColumnValuesToNotBeNull(column="collection"),
+            gxe.ExpectColumnValuesToNotBeNull(column="reason"),
+        ],
     }
 
 

@@ -16,7 +16,8 @@ readiness audit uses, with the shapes of Grafana's HTTP API docs:
   (``slo.v0_0.Slo``: objectives as ratios, labels as ``{key, value}`` pairs, ``alerting.fastBurn``
   and ``slowBurn``); an unknown uuid is 404 ``{"code": 404, "error": ...}``, the plugin's error
   body. With ``slo_plugin: false`` in the state both answer Grafana's own 404 ``{"message":
-  "Plugin not found"}``, as a Grafana without the plugin does.
+  "Plugin not found"}``, as a Grafana without the plugin does; with ``slo_access: false``, 403,
+  as Grafana's access control answers a service account that may not view SLOs.
 
 Auth is ``Authorization: Bearer <service account token>`` (401 otherwise); every error
 body is ``{"message": ...}``. Each token gets a rate limit (429 with ``Retry-After``), and
@@ -321,6 +322,8 @@ class _GrafanaEmulator:
     def _require_slo_plugin(self) -> None:
         if not self.state.slo_plugin:
             raise ApiError(404, "Plugin not found")
+        if not self.state.slo_access:  # Grafana's access control: no basic role and no SLO role to view SLOs
+            raise ApiError(403, "You'll need additional permissions to perform this action.")
 
 
 def _slo(slo: Slo) -> dict:

@@ -13,6 +13,7 @@ Every section is optional (a list)::
     slos:        [{uuid, name, description, query: <PromQL>, objectives: [{value: 0.999, window: 28d}],
                    labels: {key: value}, fast_burn: true, slow_burn: true, created}]
     slo_plugin:  true (false: Grafana without the SLO plugin; its API answers 404)
+    slo_access:  true (false: the service account may not view SLOs; the SLO API answers 403)
 
 SLOs are Grafana SLO's (Grafana Cloud): their burn-rate rules are ``alert_rules`` labelled
 ``grafana_slo_uuid`` and ``grafana_slo_severity`` (``critical`` fast burn, ``warning`` slow), as
@@ -41,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..state_text import parse_document
 
 SECTIONS = ("folders", "dashboards", "teams", "alert_rules", "slos")
-SETTINGS = ("slo_plugin",)
+SETTINGS = ("slo_plugin", "slo_access")
 DEFAULT_TIME = datetime.fromisoformat("2026-01-05T09:00:00+00:00")
 _UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _DURATION_RE = re.compile(r"^(\d+[smhdw])+$")
@@ -174,6 +175,7 @@ class GrafanaState:
     alert_rules: tuple[AlertRule, ...] = ()
     slos: tuple[Slo, ...] = ()
     slo_plugin: bool = True  # False: a Grafana without the SLO plugin (its API answers 404)
+    slo_access: bool = True  # False: a token whose account may not view SLOs (403)
     users: dict[str, User] = field(default_factory=dict)  # by lower-cased email
 
     def folder(self, uid: str | None) -> Folder | None:
@@ -206,9 +208,10 @@ def parse_state(raw: Mapping[str, Any], *, source: str = "grafana state") -> Gra
     if unknown:
         known = ", ".join((*SECTIONS, *SETTINGS))
         raise StateError(f"{source}: unknown section(s) {', '.join(sorted(unknown))} (known: {known})")
-    slo_plugin = raw.get("slo_plugin", True)
-    if not isinstance(slo_plugin, bool):
-        raise StateError(f"{source}: slo_plugin: must be true or false")
+    slo_plugin, slo_access = raw.get("slo_plugin", True), raw.get("slo_access", True)
+    for name, value in (("slo_plugin", slo_plugin), ("slo_access", slo_access)):
+        if not isinstance(value, bool):
+            raise StateError(f"{source}: {name}: must be true or false")
     models = {"folders": Folder, "dashboards": Dashboard, "teams": Team, "alert_rules": AlertRule, "slos": Slo}
     parsed: dict[str, tuple] = {}
     for section, model in models.items():
@@ -235,7 +238,7 @@ def parse_state(raw: Mapping[str, Any], *, source: str = "grafana state") -> Gra
                 local = key.split("@", 1)[0]
                 name = " ".join(part.capitalize() for part in re.split(r"[._-]+", local) if part)
                 users[key] = User(id=len(users) + 2, email=key, login=local, name=name)  # id 1 is the admin
-    return GrafanaState(users=users, slo_plugin=slo_plugin, **parsed)
+    return GrafanaState(users=users, slo_plugin=slo_plugin, slo_access=slo_access, **parsed)
 
 
 def _item(model: type[BaseModel], data: Any, source: str, section: str, index: int) -> Any:

@@ -3,21 +3,26 @@
 The emulator answers ``GET /api/plugins/grafana-slo-app/resources/v1/slo`` in the shape of Grafana
 SLO's OpenAPI (``api.SLOListResponse``: ``{"slos": [slo.v0_0.Slo]}``), behind Grafana's bearer auth;
 a Grafana without the plugin answers 404, which the client reads as "no SLOs"; any other error
-fails the read (its checks become unknown), never an absence.
+is never an absence: the collect keeps the rest of Grafana and records the SLOs as unreadable
+(``grafana_unreadable``), so availability-target says unknown and the other checks still judge.
 """
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
 from oncall_readiness.errors import SourceError
-from oncall_readiness.sources.grafana import SLO_PATH, GrafanaClient
+from oncall_readiness.quality import QualityContext, failure_summary, validate_source
+from oncall_readiness.source_catalogue import SOURCES
+from oncall_readiness.sources.grafana import SLO_PATH, GrafanaClient, collect
 from readiness_sandbox.grafana.app import create_app
 from readiness_sandbox.grafana.state import StateError, parse_state
 from readiness_sandbox.in_thread import serving_in_thread
 
 TOKEN = "glsa_test-token"
+INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 STATE = {
     "slos": [
@@ -92,3 +97,26 @@ def test_any_other_error_fails_the_read_and_never_reads_as_no_slos():
     ):
         GrafanaClient(TOKEN, base_url=url, max_retries=0).slos()
     assert TOKEN not in str(raised.value)
+
+
+def test_a_token_that_may_not_use_the_slo_plugin_costs_the_slos_and_nothing_else():
+    state = {**STATE, "slo_access": False}
+    with serving_in_thread(create_app(state, tokens=[TOKEN])) as url:
+        with pytest.raises(SourceError, match="403"):
+            GrafanaClient(TOKEN, base_url=url, max_retries=0).slos()
+        facts = collect(GrafanaClient(TOKEN, base_url=url, max_retries=0))
+    assert facts["grafana_slos"].empty
+    (unread,) = facts["grafana_unreadable"].to_dict("records")
+    assert unread["collection"] == SLO_PATH and "403" in unread["reason"] and TOKEN not in unread["reason"]
+    registry = {  # a registry that names no Grafana team or dashboard: only Grafana's own tables are judged
+        "registry_teams": pd.DataFrame({"grafana_team": pd.Series(dtype="string")}),
+        "registry_services": pd.DataFrame({"dashboard_selector": pd.Series(dtype="string")}),
+    }
+    report = validate_source("grafana", SOURCES["grafana"].suites, facts, QualityContext(INSTANT, registry))
+    assert failure_summary(report) is None  # not bad data: dashboards, teams and rules stay trusted
+
+
+def test_the_slos_read_leaves_no_unreadable_row():
+    with serving_in_thread(create_app(STATE, tokens=[TOKEN])) as url:
+        facts = collect(GrafanaClient(TOKEN, base_url=url))
+    assert len(facts["grafana_slos"]) == 2 and facts["grafana_unreadable"].empty

@@ -122,9 +122,10 @@ def facts_of(services, *, groups=(), slos=(), rules=()):
     return facts
 
 
-def audit(services, *, groups=(), slos=(), rules=(), unavailable=None):
+def audit(services, *, groups=(), slos=(), rules=(), unavailable=None, grafana_unreadable=()):
     """services: (service, team, availability_target[, slo_selector[, lifecycle]]). Results by team, findings."""
     facts = facts_of(services, groups=groups, slos=slos, rules=rules)
+    facts["grafana_unreadable"] = pd.DataFrame(list(grafana_unreadable), columns=["collection", "reason"])
     for source in unavailable or {}:
         for table in [t for t in facts if t.startswith(f"{source}_")]:
             del facts[table]  # an unavailable source's facts are not gathered
@@ -280,6 +281,16 @@ def test_an_slo_without_a_target_warns_whatever_the_other_source_holds():
     slos = [grafana_slo("u1", "API", labels={"service": "api"})]
     results, _ = audit([("api", "t", None)], slos=slos, unavailable=DOWN)
     assert results.at["t", "status"] == "warn"
+
+
+def test_grafana_slos_refused_leave_unknown_what_prometheus_does_not_settle():
+    refused = [(grafana.SLO_PATH, "Grafana SLOs could not be read: answered 403")]
+    services = [("api", "t", 99.9), ("web", "u", 99.9)]
+    results, findings = audit(services, groups=[sloth("api")], grafana_unreadable=refused)
+    assert results.at["t", "status"] == "pass"  # a Sloth SLO that pages settles it
+    assert results.at["u", "status"] == "unknown"  # never a warning for "no SLO"
+    message = findings.at["service:web", "message"]
+    assert "Grafana SLO could not be read (Grafana SLOs could not be read: answered 403)" in message
 
 
 def test_neither_source_read_leaves_every_unsettled_service_unknown():
