@@ -10,7 +10,9 @@ each API's real rate limit and page caps, runs a real Prometheus with its rule f
 the floor the API allows (``floors.py``) and the collect task's wall time against the time
 floor; and the registry, check, score and publish times (the task instances' start and end in
 the Airflow metadata), the run's peak memory (resident set of the ``airflow dags test``
-process and its children, sampled every 100 ms) and the DAG files' parse time. Results go to
+process and its children, sampled every 100 ms) and the DAG files' parse time. Then, on the
+warehouse the audit left, the weekly emails are built and sent to a local SMTP server and a
+day with changes is alerted (``email_delivery.py``). Results go to
 ``<out>/results-<teams>.json`` and the tables to ``<out>/results.md``.
 """
 
@@ -30,7 +32,7 @@ from typing import Any
 
 import psutil
 
-from benchmarks import floors, replay, report
+from benchmarks import email_delivery, floors, replay, report
 from benchmarks.layout import write
 from benchmarks.org import INSTANT, Organisation
 
@@ -91,6 +93,10 @@ def measure(
     pagerduty_replay = replay.replay_seconds(log, state=files.states["pagerduty"], latency_ms=latency_ms)
     timeline = replay.between_requests(log)
     tasks = _task_times(home / "airflow.db")
+    emails = None
+    if run["exit_code"] == 0:  # the audit's warehouse: the week's emails, then a day with changes alerted
+        _say(f"{teams} teams: building and sending the weekly emails, then the alerts of a day with changes")
+        emails = email_delivery.measure_emails(work, INSTANT.date())
     result = {
         "teams": teams,
         "latency_ms": latency_ms,
@@ -107,6 +113,7 @@ def measure(
         "github_rest_floor": floors.github_rest_floor(org),
         "statuses": _statuses(work / "warehouse.duckdb"),
         "parse": dag_parse_times(env),
+        "emails": emails,
     }
     (out / f"results-{teams}.json").write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
     return result

@@ -1,4 +1,4 @@
-"""The benchmark's tables: per source (requests and time against their floors), then the rest of the run."""
+"""The benchmark's tables: per source (requests and time against their floors), the rest of the run, the emails."""
 
 from __future__ import annotations
 
@@ -80,6 +80,97 @@ def pagerduty_sentences(result: dict[str, Any]) -> list[str]:
     return sentences
 
 
+def email_rows(result: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The weekly emails' row and the alerts' row of one size (``email_delivery.py``); None when not measured."""
+    emails = result.get("emails")
+    if not emails:
+        return None
+    weekly, alerts = emails["weekly"], emails["alerts"]
+    weekly_row = {
+        "built": weekly.get("emails"),
+        "build_s": weekly.get("build_s"),
+        "send_s": weekly.get("send_s"),
+        "peak_rss_mb": weekly.get("peak_rss_mb"),
+        "largest_kb": _kb(weekly.get("largest_bytes")),
+        "largest": weekly.get("largest"),
+        "delivered": weekly["delivered"],
+        "team_emails": f"{weekly['team_emails_delivered']} of {weekly.get('team_emails')}",
+        "once": "yes" if weekly["each_once"] and weekly["team_emails_delivered"] == weekly.get("team_emails") else "NO",
+        "sessions": weekly["smtp_sessions"],
+        "exit_code": weekly["exit_code"],
+    }
+    alerts_row = {
+        "changes": alerts.get("changes"),
+        "teams": alerts.get("slack_teams"),
+        "emails": alerts["delivered"],
+        "once": "yes" if alerts["each_once"] and alerts["delivered"] == alerts.get("emails") else "NO",
+        "slack_posts": alerts["slack_posts"],
+        "send_s": alerts.get("send_s"),
+        "peak_rss_mb": alerts.get("peak_rss_mb"),
+        "largest_kb": _kb(alerts["largest_delivered_bytes"]),
+        "largest_slack_kb": _kb(alerts["largest_slack_post_chars"]),
+        "sessions": alerts["smtp_sessions"],
+        "exit_code": alerts["exit_code"],
+    }
+    return weekly_row, alerts_row
+
+
+def _kb(size: int | None) -> float | None:
+    return None if size is None else round(size / 1024, 1)
+
+
+def email_lines(result: dict[str, Any]) -> list[str]:
+    """The weekly emails and the alerts of one size, for the terminal."""
+    rows = email_rows(result)
+    if rows is None:
+        return []
+    weekly, alerts = rows
+    return [
+        f"  weekly emails: {_cell(weekly['built'])} built in {_cell(weekly['build_s'])} s, sent in "
+        f"{_cell(weekly['send_s'])} s ({weekly['sessions']} SMTP session(s)), peak memory "
+        f"{_cell(weekly['peak_rss_mb'])} MB, largest {_cell(weekly['largest_kb'])} KB ({weekly['largest']}); "
+        f"delivered {weekly['delivered']}, team emails {weekly['team_emails']}, each once: {weekly['once']}",
+        f"  alerts of a day with changes: {_cell(alerts['changes'])} changes in {_cell(alerts['teams'])} teams, "
+        f"{alerts['emails']} emails ({alerts['sessions']} SMTP session(s), each once: {alerts['once']}) and "
+        f"{alerts['slack_posts']} Slack message(s) in {_cell(alerts['send_s'])} s, peak memory "
+        f"{_cell(alerts['peak_rss_mb'])} MB, largest email {_cell(alerts['largest_kb'])} KB, largest Slack message "
+        f"{_cell(alerts['largest_slack_kb'])} KB",
+    ]
+
+
+def email_markdown(results: list[dict[str, Any]]) -> list[str]:
+    """The tables of the weekly emails and the alerts, one row per size measured."""
+    measured = [(result["teams"], rows) for result in results if (rows := email_rows(result)) is not None]
+    if not measured:
+        return []
+    parts = [
+        "",
+        "| teams | emails built | build (s) | send (s) | SMTP sessions | peak memory (MB) | largest message (KB) "
+        "| delivered | team emails delivered | each once |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for teams, (weekly, _) in measured:
+        parts.append(
+            f"| {teams:,} | {_cell(weekly['built'])} | {_cell(weekly['build_s'])} | {_cell(weekly['send_s'])} | "
+            f"{weekly['sessions']} | {_cell(weekly['peak_rss_mb'])} | {_cell(weekly['largest_kb'])} "
+            f"({weekly['largest']}) | {weekly['delivered']} | {weekly['team_emails']} | {weekly['once']} |"
+        )
+    parts += [
+        "",
+        "| teams | changes | teams changed | alert emails | SMTP sessions | Slack messages | send (s) "
+        "| peak memory (MB) | largest email (KB) | largest Slack message (KB) | each once |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for teams, (_, alerts) in measured:
+        parts.append(
+            f"| {teams:,} | {_cell(alerts['changes'])} | {_cell(alerts['teams'])} | {alerts['emails']} | "
+            f"{alerts['sessions']} | {alerts['slack_posts']} | {_cell(alerts['send_s'])} | "
+            f"{_cell(alerts['peak_rss_mb'])} | {_cell(alerts['largest_kb'])} | {_cell(alerts['largest_slack_kb'])} | "
+            f"{alerts['once']} |"
+        )
+    return parts
+
+
 def _cell(value: Any) -> str:
     return "n/a" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
 
@@ -114,6 +205,7 @@ def text(result: dict[str, Any]) -> str:
     lines.append("  check results: " + ", ".join(f"{status} {count}" for status, count in statuses.items()))
     for unknown in result["statuses"].get("unknown", []):
         lines.append(f"    unknown {unknown['check_id']} ({unknown['teams']} teams): {unknown['reason']}")
+    lines.extend(email_lines(result))
     return "\n".join(lines)
 
 
@@ -155,6 +247,7 @@ def markdown(results: list[dict[str, Any]]) -> str:
             f"{_cell(stages['score'])} | {_cell(stages['publish'])} | {past:.1f} | {result['dag_test_s']} | "
             f"{result['peak_rss_mb']:,} | {max(result['parse'].values()):.3f} | {unknown} |"
         )
+    parts.extend(email_markdown(results))
     return "\n".join(parts) + "\n"
 
 

@@ -8,12 +8,14 @@ not next Monday. Scheduled on the asset `readiness_scorecard`, which the `publis
 1. **send_alerts**: for the audit date of each triggering event (a manual run: the latest
    published audit date), compares the scorecard and check results with the previous
    published audit date and tells each team its changes: an email to its Group's
-   `spec.profile.email` through `smtp_default`, and, where the connection
-   `slack_webhook_default` is defined, a Slack message through the Airflow Slack provider's
-   webhook hook (without it: email only). Once per change: the ledger `readiness.alert_ledger`
-   records each change told per channel, so re-running the audit or this DAG tells nobody
-   again; a retry after a refused email or a failed webhook sends only those. Only the latest
-   published audit date alerts: a backfill of an older date is history.
+   `spec.profile.email` through `smtp_default` (all of them in one SMTP session), and, where
+   the connection `slack_webhook_default` is defined, one Slack message for the day listing
+   every team's changes, through the Airflow Slack provider's webhook hook (split into
+   "part i of n" only past Slack's limits; without the connection: email only). Once per
+   change: the ledger `readiness.alert_ledger` records each change told per channel, so
+   re-running the audit or this DAG tells nobody again; a retry after a refused email or a
+   failed webhook sends only those. Only the latest published audit date alerts: a backfill
+   of an older date is history.
 
 See docs/alerts.md.
 """

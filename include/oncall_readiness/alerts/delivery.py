@@ -1,12 +1,15 @@
 """Tell each team its changes of the day: by email, and on Slack where ``slack_webhook_default`` exists.
 
 For one published audit date: the changes (:mod:`.changes`) not yet in the alert ledger for a
-channel are grouped per team into one message per channel, sent, and recorded at once. So a
-re-run (of the audit, or of ``readiness_alerts``) tells nothing again, and a retry after a
-failure tells only what is missing. A channel that fails for one team does not stop the others,
-and a channel that fails as a whole (the SMTP server down) does not stop the other channel: each
-is tried and recorded on its own. The task fails at the end naming who was not told, and its
-retry tries only them.
+channel are sent and recorded as soon as the channel accepted them: by email one message per
+team, all through one SMTP session; on Slack one message for the day listing every team's
+changes (:mod:`.slack`: split into "part i of n" only past Slack's limits, a second apart, as
+the webhook takes about one message a second), each part's changes recorded once it is
+accepted. So a re-run (of the audit, or of ``readiness_alerts``) tells nothing again, and a
+retry after a failure tells only what is missing. A channel that fails for one team does not
+stop the others, and a channel that fails as a whole (the SMTP server down) does not stop the
+other channel: each is tried and recorded on its own. The task fails at the end naming who
+was not told, and its retry tries only them.
 
 Email goes through the Airflow SMTP provider's ``SmtpHook`` (``smtp_default``) to the team's
 address (its Group's ``spec.profile.email`` in the registry published that day; a team without
@@ -23,16 +26,26 @@ import datetime as dt
 import logging
 import re
 import smtplib
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from typing import Any
 
 from oncall_readiness.alerts import SLACK_CONNECTION_ID
 from oncall_readiness.alerts.changes import Change, changes_on, team_addresses
 from oncall_readiness.alerts.ledger import EMAIL, SLACK, AlertLedger
-from oncall_readiness.alerts.messages import build_email, slack_message
+from oncall_readiness.alerts.messages import build_email
+from oncall_readiness.alerts.slack import slack_posts
 from oncall_readiness.errors import ConnectionConfigError, DeliveryError
-from oncall_readiness.report.delivery import SMTP_CONNECTION_ID, sender_from_connection
+from oncall_readiness.report.delivery import (
+    REFUSALS,
+    SMTP_CONNECTION_ID,
+    envelope_sender,
+    sender_from_connection,
+    smtp_answer,
+    smtp_session,
+)
 from oncall_readiness.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -50,19 +63,23 @@ class AlertReport:
     already_told: int = 0
     failed: dict[str, str] = field(default_factory=dict)
     skipped: str | None = None
+    slack_posts: int = 0
 
     def summary(self) -> dict[str, Any]:
         return {
             "audit_date": self.audit_date.isoformat(),
             "changes": self.changes,
             "emails": len(self.told[EMAIL]),
-            "slack_messages": len(self.told[SLACK]),
+            "slack_messages": self.slack_posts,
+            "slack_teams": len(set(self.told[SLACK])),  # a team split over two parts counts once
             "already_told": self.already_told,
             "failed": len(self.failed),
             "skipped": self.skipped,
         }
 
 
+# An incoming webhook takes about one message a second (Slack's rate limits): a long day's parts wait so long.
+SLACK_SECONDS_BETWEEN_POSTS = 1.0
 # The part of a webhook URL that is its secret: everything after /services/ (T.../B.../...).
 _WEBHOOK_SECRET = re.compile(r"/services/[^/\s]+", re.IGNORECASE)
 
@@ -179,7 +196,13 @@ def _send_emails(
     if not reachable:
         return
     try:
-        _email_teams(reachable, addresses, ledger, report, smtp_conn_id, sender, page_root, when)
+        with smtp_session(smtp_conn_id) as client:  # one session for every team's email of the day
+            for team, changes in sorted(reachable.items()):
+                recipient = addresses[team].strip().lower()
+                message = build_email(
+                    team, changes, recipient=recipient, sender=sender, date=when, page_url=_page_url(page_root, team)
+                )
+                _email_team(client, message, team, changes, ledger, report, when)
     except (OSError, smtplib.SMTPException, AirflowException) as error:  # the server is down: Slack still goes
         why = f"the SMTP server of {smtp_conn_id!r} could not be reached or refused the session"
         why += f" ({type(error).__name__})"
@@ -188,37 +211,26 @@ def _send_emails(
         log.error("Alert emails not sent: %s", why)
 
 
-def _email_teams(
-    reachable: dict[str, list[Change]],
-    addresses: dict[str, str],
+def _email_team(
+    client: smtplib.SMTP,
+    message: EmailMessage,
+    team: str,
+    changes: list[Change],
     ledger: AlertLedger,
     report: AlertReport,
-    smtp_conn_id: str,
-    sender: str,
-    page_root: str | None,
     when: dt.datetime,
 ) -> None:
-    """One SMTP session: each team's message, recorded as soon as the server accepted it."""
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
-
-    with SmtpHook(smtp_conn_id=smtp_conn_id) as hook:
-        client = getattr(hook, "_smtp_client", None)  # the session SmtpHook opened (no public accessor)
-        if client is None:
-            raise RuntimeError("SmtpHook did not open an SMTP session")
-        for team, changes in sorted(reachable.items()):
-            recipient = addresses[team].strip().lower()
-            message = build_email(
-                team, changes, recipient=recipient, sender=sender, date=when, page_url=_page_url(page_root, team)
-            )
-            try:
-                client.send_message(message, from_addr=message["From"].addresses[0].addr_spec, to_addrs=[recipient])
-            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:
-                report.failed[f"email to team {team!r}"] = _smtp_answer(error)
-                log.error("The alert email of team %r was refused: %s", team, _smtp_answer(error))
-                continue
-            ledger.record(changes, channel=EMAIL, destination=recipient, message_id=message["Message-ID"], sent_at=when)
-            report.told[EMAIL].append(team)
-            log.info("Told team %r by email (%s): %d change(s)", team, recipient, len(changes))
+    """Send one team's email in the open session; recorded as soon as the server accepted it."""
+    recipient = str(message["To"])
+    try:
+        client.send_message(message, from_addr=envelope_sender(message), to_addrs=[recipient])
+    except REFUSALS as error:  # this recipient only: the session goes on with the next team
+        report.failed[f"email to team {team!r}"] = smtp_answer(error)
+        log.error("The alert email of team %r was refused: %s", team, smtp_answer(error))
+        return
+    ledger.record(changes, channel=EMAIL, destination=recipient, message_id=message["Message-ID"], sent_at=when)
+    report.told[EMAIL].append(team)
+    log.info("Told team %r by email (%s): %d change(s)", team, recipient, len(changes))
 
 
 def _send_slack(
@@ -229,26 +241,31 @@ def _send_slack(
     page_root: str | None,
     when: dt.datetime,
 ) -> None:
+    """The day's changes as the fewest webhook messages Slack's limits allow, a second apart at least."""
     from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+    from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-    hook = SlackWebhookHook(slack_webhook_conn_id=slack_conn_id)
-    for team, changes in sorted(pending.items()):
-        payload = slack_message(team, changes, page_url=_page_url(page_root, team))
+    # Slack answers a webhook past its rate with 429 and Retry-After: waited for, as every client here does.
+    hook = SlackWebhookHook(
+        slack_webhook_conn_id=slack_conn_id,
+        retry_handlers=[ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=2)],
+    )
+    posts = slack_posts(pending, {team: _page_url(page_root, team) for team in pending})
+    for number, post in enumerate(posts, 1):
+        if number > 1:
+            time.sleep(SLACK_SECONDS_BETWEEN_POSTS)
+        part = f"Slack message {number} of {len(posts)} ({len(post.teams)} team(s), {len(post.changes)} change(s))"
         try:
-            hook.send(text=payload["text"], blocks=payload["blocks"])
+            hook.send(text=post.payload["text"], blocks=post.payload["blocks"])
         except Exception as error:  # the hook raises AirflowException with Slack's answer (no token in it)
-            report.failed[f"Slack message of team {team!r}"] = _slack_answer(error)
-            log.error("The Slack alert of team %r failed: %s", team, _slack_answer(error))
+            for team in post.teams:
+                report.failed[f"Slack message of team {team!r}"] = _slack_answer(error)
+            log.error("%s failed: %s", part, _slack_answer(error))
             continue
-        ledger.record(changes, channel=SLACK, destination=slack_conn_id, message_id=None, sent_at=when)
-        report.told[SLACK].append(team)
-        log.info("Told team %r on Slack: %d change(s)", team, len(changes))
-
-
-def _smtp_answer(error: Exception) -> str:
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return "; ".join(f"{code} {text!r}" for code, text in error.recipients.values())
-    return f"{getattr(error, 'smtp_code', '')} {getattr(error, 'smtp_error', b'')!r}"
+        ledger.record(list(post.changes), channel=SLACK, destination=slack_conn_id, message_id=None, sent_at=when)
+        report.slack_posts += 1
+        report.told[SLACK].extend(post.teams)
+        log.info("%s: told", part)
 
 
 def _slack_answer(error: Exception) -> str:

@@ -1,8 +1,8 @@
-"""The alert of one team on one audit date: an email (text and HTML) and a Slack message.
+"""The alert email of one team on one audit date (text and HTML); the day's Slack message is :mod:`.slack`.
 
 Pure: the same changes, sender and date give the same bytes (the Message-ID derives from the
 team, the date and the changes told, so a retried send is folded by mail clients). Everything
-from the warehouse (team names, reasons) is escaped in the HTML and in Slack's mrkdwn.
+from the warehouse (team names, reasons) is escaped in the HTML.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import hashlib
 import html
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any
 
 from oncall_readiness.alerts.changes import LEVEL_DROP, Change
 
@@ -23,11 +22,16 @@ KIND = "alert"
 
 def subject(team: str, changes: list[Change]) -> str:
     """E.g. "[Readiness] checkout: level gold → silver, 1 check turned fail (2026-11-16)"."""
+    return f"[Readiness] {team}: {change_summary(changes)} ({changes[0].audit_date.isoformat()})"
+
+
+def change_summary(changes: list[Change]) -> str:
+    """E.g. "level gold → silver, 1 check turned fail": a team's changes in a few words."""
     parts = [f"level {c.before} → {c.after}" for c in changes if c.kind == LEVEL_DROP]
     failing = sum(1 for c in changes if c.kind != LEVEL_DROP)
     if failing:
         parts.append(f"{failing} check{'s' if failing > 1 else ''} turned fail")
-    return f"[Readiness] {team}: {', '.join(parts)} ({changes[0].audit_date.isoformat()})"
+    return ", ".join(parts)
 
 
 def build_email(
@@ -45,19 +49,6 @@ def build_email(
     message.set_content(_text(team, changes, page_url))
     message.add_alternative(_html(team, changes, page_url), subtype="html")
     return message
-
-
-def slack_message(team: str, changes: list[Change], *, page_url: str | None) -> dict[str, Any]:
-    """The Slack webhook payload: a fallback ``text`` and Block Kit sections (mrkdwn escaped)."""
-    lines = [f"• {_mrkdwn(change.sentence())}" for change in changes]
-    header = _mrkdwn(subject(team, changes).removeprefix("[Readiness] "))
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*On-call readiness: {header}*"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
-    ]
-    if page_url:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{page_url}|The team's page>"}]})
-    return {"text": subject(team, changes), "blocks": blocks}
 
 
 def _text(team: str, changes: list[Change], page_url: str | None) -> str:
@@ -85,11 +76,6 @@ def _html(team: str, changes: list[Change], page_url: str | None) -> str:
         "<p>You get this once per change; the weekly scorecard email follows on Monday.</p>"
         f"{link}</body></html>\n"
     )
-
-
-def _mrkdwn(text: str) -> str:
-    """Slack's three control characters escaped (its docs: &, < and >), so no text becomes a link or mention."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _digest(team: str, changes: list[Change]) -> str:

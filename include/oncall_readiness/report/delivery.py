@@ -27,7 +27,8 @@ import email
 import email.policy
 import logging
 import smtplib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -147,23 +148,33 @@ def send_messages(
     return report
 
 
-def _send(pending: list[Delivery], ledger: SendLedger, report: DeliveryReport, smtp_conn_id: str) -> None:
+@contextmanager
+def smtp_session(smtp_conn_id: str = SMTP_CONNECTION_ID) -> Iterator[smtplib.SMTP]:
+    """One SMTP session through ``SmtpHook`` (TLS or SSL and login per the connection), for many messages.
+
+    The weekly emails and the day's alerts each send all their messages through one session:
+    a session per message would pay the connection, TLS and login every time.
+    """
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
     with SmtpHook(smtp_conn_id=smtp_conn_id) as hook:
-        client = _connected_client(hook)
+        yield _connected_client(hook)
+
+
+def _send(pending: list[Delivery], ledger: SendLedger, report: DeliveryReport, smtp_conn_id: str) -> None:
+    with smtp_session(smtp_conn_id) as client:
         for delivery in pending:
             message = delivery.message
             try:
-                client.send_message(message, from_addr=_envelope_sender(message), to_addrs=[delivery.recipient])
+                client.send_message(message, from_addr=envelope_sender(message), to_addrs=[delivery.recipient])
             except REFUSALS as error:
-                report.refused[delivery.recipient] = _answer(error)
+                report.refused[delivery.recipient] = smtp_answer(error)
                 log.error(
                     "The %s email of %s was refused for %s: %s",
                     _label(delivery.kind, delivery.team),
                     delivery.week,
                     delivery.recipient,
-                    _answer(error),
+                    smtp_answer(error),
                 )
                 continue
             recorded = ledger.record(
@@ -195,12 +206,14 @@ def _connected_client(hook: SmtpHook) -> smtplib.SMTP:
     return client
 
 
-def _envelope_sender(message: EmailMessage) -> str:
+def envelope_sender(message: EmailMessage) -> str:
+    """The envelope's sender: the From header's address."""
     sender: str = message["From"].addresses[0].addr_spec
     return sender
 
 
-def _answer(error: Exception) -> str:
+def smtp_answer(error: Exception) -> str:
+    """The server's code and text of a refusal, for the log and the task's error (no credential is in it)."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return "; ".join(f"{code} {_text(text)}" for code, text in error.recipients.values())
     if isinstance(error, smtplib.SMTPResponseException):

@@ -25,8 +25,8 @@ import pandas as pd
 
 from oncall_readiness.frames import is_in
 from oncall_readiness.registry.groups import teams_under
-from oncall_readiness.report.message import TEMPLATES, build_message, format_score, level_name, plain, record
-from oncall_readiness.report.weekly import ScorecardWeek, score_changes
+from oncall_readiness.report.message import TEMPLATES, build_message, format_score, level_name, plain
+from oncall_readiness.report.weekly import ScorecardWeek, WeekByTeam, split_records
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +38,15 @@ def behind_campaigns(scorecard_week: ScorecardWeek, team: str) -> list[dict[str,
     progress = scorecard_week.campaigns
     if progress is None or progress.empty:
         return []
-    behind = progress[(progress["team"] == team) & ~progress["meets"].astype(bool)]
+    return behind_of(split_records(progress[progress["team"] == team]), scorecard_week.week)
+
+
+def behind_of(progress: list[dict[str, Any]], week: dt.date) -> list[dict[str, Any]]:
+    """:func:`behind_campaigns` from the team's own ``campaign_progress`` rows (:func:`.weekly.split_by_team`)."""
     rows = []
-    for row in behind.to_dict("records"):
+    for row in progress:
+        if bool(row["meets"]):
+            continue
         due = pd.Timestamp(row["due"]).date()
         rows.append(
             {
@@ -48,7 +54,7 @@ def behind_campaigns(scorecard_week: ScorecardWeek, team: str) -> list[dict[str,
                 "title": row["title"],
                 "reason": row["reason"],
                 "due": due,
-                "days_left": (due - scorecard_week.week).days,
+                "days_left": (due - week).days,
             }
         )
     return sorted(rows, key=lambda row: (row["due"], row["campaign_id"]))
@@ -61,22 +67,33 @@ def department_subject(group: str, level: str, score: float | None, teams: int, 
 
 
 def build_department_email(
-    scorecard_week: ScorecardWeek, group: str, *, recipient: str, sender: str, date: dt.datetime
+    scorecard_week: ScorecardWeek,
+    group: str,
+    *,
+    recipient: str,
+    sender: str,
+    date: dt.datetime,
+    by_team: WeekByTeam | None = None,
 ) -> EmailMessage:
-    """One parent group's digest: its roll-up, every team below it ranked, and the campaigns they are behind on."""
+    """One parent group's digest: its roll-up, every team below it ranked, and the campaigns they are behind on.
+
+    ``by_team``: the week split by team (:class:`.weekly.WeekByTeam`), made once for every email of the week.
+    """
+    by_team = by_team or WeekByTeam(scorecard_week)
     if scorecard_week.rollup is None:
         raise LookupError(f"the week of {scorecard_week.week} has no roll-up: no department digest")
     rollup = scorecard_week.rollup.set_index("group_name").loc[group]
     if not isinstance(rollup, pd.Series):
         raise ValueError(f"group {group!r} has more than one row in the roll-up of {scorecard_week.week}")
     members = teams_under(group, scorecard_week.teams, set(scorecard_week.scorecard["team"]))
-    ranked = score_changes(scorecard_week)
+    ranked = by_team.ranked
     ranked = ranked[is_in(ranked["team"], members)].merge(
         scorecard_week.scorecard[["team", "failed", "unknown"]], on="team", how="left"
     )
     ranked = ranked.sort_values(["score", "team"], ascending=[False, True], na_position="last")
     teams = [
-        {**record(row), "campaigns": behind_campaigns(scorecard_week, row["team"])} for _, row in ranked.iterrows()
+        {**row, "campaigns": behind_of(by_team.campaigns.get(row["team"], []), scorecard_week.week)}
+        for row in split_records(ranked)
     ]
     progress = scorecard_week.campaigns
     campaigns = []
@@ -95,8 +112,7 @@ def build_department_email(
                     "behind": sorted(rows.loc[~rows["meets"].astype(bool), "team"], key=str.casefold),
                 }
             )
-    names = scorecard_week.teams.set_index("team")["display_name"]
-    display_name = plain(names.get(group)) or group
+    display_name = by_team.display_names.get(group) or group
     context = {
         "week": scorecard_week.week,
         "previous": scorecard_week.previous,
@@ -121,14 +137,16 @@ def build_department_email(
     )
 
 
-def department_emails(scorecard_week: ScorecardWeek, *, sender: str, date: dt.datetime) -> list[EmailMessage]:
+def department_emails(
+    scorecard_week: ScorecardWeek, *, sender: str, date: dt.datetime, by_team: WeekByTeam | None = None
+) -> list[EmailMessage]:
     """A digest for every parent group of the week's roll-up that has an email address."""
     if scorecard_week.rollup is None or scorecard_week.rollup.empty:
         return []
-    addresses = scorecard_week.teams.set_index("team")["email"] if "email" in scorecard_week.teams else pd.Series()
+    by_team = by_team or WeekByTeam(scorecard_week)
     messages = []
     for group in sorted(scorecard_week.rollup["group_name"], key=str.casefold):
-        recipient = addresses.get(group)
+        recipient = by_team.addresses.get(group)
         if not isinstance(recipient, str) or "@" not in recipient:
             log.warning(
                 "Group %r has no email address (spec.profile.email) in the registry of %s: its department digest "
@@ -137,5 +155,9 @@ def department_emails(scorecard_week: ScorecardWeek, *, sender: str, date: dt.da
                 scorecard_week.week,
             )
             continue
-        messages.append(build_department_email(scorecard_week, group, recipient=recipient, sender=sender, date=date))
+        messages.append(
+            build_department_email(
+                scorecard_week, group, recipient=recipient, sender=sender, date=date, by_team=by_team
+            )
+        )
     return messages

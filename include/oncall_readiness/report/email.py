@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,7 @@ from oncall_readiness import config, schema
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.report import digest
 from oncall_readiness.report.chart import level_distribution_png, score_trend_png
-from oncall_readiness.report.department_email import behind_campaigns, department_emails
+from oncall_readiness.report.department_email import behind_of, department_emails
 from oncall_readiness.report.incident_email import digest_section, team_section
 from oncall_readiness.report.message import (
     HEADER_KIND,
@@ -39,12 +39,10 @@ from oncall_readiness.report.message import (
     content_id,
     format_score,
     level_name,
-    plain,
-    record,
     short_hash,
 )
 from oncall_readiness.report.scope import not_judged
-from oncall_readiness.report.weekly import ScorecardWeek, load_week, score_changes, team_changes
+from oncall_readiness.report.weekly import ScorecardWeek, WeekByTeam, changes_of, load_week
 from oncall_readiness.waivers.report import team_waivers
 from oncall_readiness.warehouse import Warehouse
 
@@ -93,19 +91,24 @@ def digest_subject(levels: dict[str, int], week: dt.date) -> str:
 
 
 def build_team_email(
-    scorecard_week: ScorecardWeek, team: str, *, recipient: str, sender: str, date: dt.datetime
+    scorecard_week: ScorecardWeek,
+    team: str,
+    *,
+    recipient: str,
+    sender: str,
+    date: dt.datetime,
+    by_team: WeekByTeam | None = None,
 ) -> EmailMessage:
-    """The team's scorecard: score and level, what changed (regressions first), checks, findings, trend."""
-    card = record(scorecard_week.scorecard[scorecard_week.scorecard["team"] == team].iloc[0])
-    change = score_changes(scorecard_week).set_index("team")["change"].get(team)
-    titles = {check.id: check.title for check in load_catalogue().checks.values()}
-    results = scorecard_week.results[scorecard_week.results["team"] == team].sort_values("check_id")
-    team_findings = scorecard_week.findings[scorecard_week.findings["team"] == team]
-    findings = team_findings[~team_findings["outcome"].isin(schema.NO_ACTION_OUTCOMES)]  # waived: no action
-    ranked = findings.assign(rank=findings["outcome"].map(schema.severity))
-    findings = ranked.sort_values(["rank", "check_id", "subject"])
-    trend = scorecard_week.history[scorecard_week.history["team"] == team].set_index("slot")["score"]
-    scores = [plain(trend.get(slot)) for slot in scorecard_week.slots]
+    """The team's scorecard: score and level, what changed (regressions first), checks, findings, trend.
+
+    ``by_team``: the week split by team (:class:`WeekByTeam`), made once for every team's email.
+    """
+    by_team = by_team or WeekByTeam(scorecard_week)
+    rows = by_team.rows(team)
+    card = rows.card
+    if card is None:
+        raise LookupError(f"team {team!r} has no scorecard in the week of {scorecard_week.week}")
+    scores = [rows.trend.get(slot) for slot in scorecard_week.slots]
     chart = Chart(
         png=score_trend_png(scorecard_week.slots, scores),
         cid=content_id("trend", scorecard_week.week, TEAM, team, sender),
@@ -114,26 +117,29 @@ def build_team_email(
     incidents = team_section(
         scorecard_week.insights, team, cid=content_id("incidents", scorecard_week.week, TEAM, team, sender)
     )
+    titles = check_titles()
+    change = by_team.score_change.get(team)
     context = {
         "week": scorecard_week.week,
         "previous": scorecard_week.previous,
         "team": team,
-        "display_name": _display_name(scorecard_week, team),
+        "display_name": by_team.display_names.get(team) or team,
         "card": card,
-        "change": plain(change),
-        "changes": team_changes(scorecard_week, team),
+        "change": change,
+        "changes": changes_of(rows) if scorecard_week.previous is not None else [],
         "checks": [
-            {**record(row), "title": titles.get(row["check_id"], row["check_id"])} for _, row in results.iterrows()
+            {**row, "title": titles.get(row["check_id"], row["check_id"])}
+            for row in sorted(rows.results, key=lambda row: row["check_id"])
         ],
-        "findings": [record(row) for _, row in findings.iterrows()],
+        "findings": _needing_action(rows.findings),
         "trend": list(zip(scorecard_week.slots, scores, strict=True)),
         "chart": chart,
         "incidents": incidents,
-        "campaigns": behind_campaigns(scorecard_week, team),
-        "waivers": team_waivers(scorecard_week.waivers, team, scorecard_week.week),
-        "not_judged": not_judged(team_findings.to_dict("records")),
+        "campaigns": behind_of(by_team.campaigns.get(team, []), scorecard_week.week),
+        "waivers": team_waivers(by_team.waivers.get(team), team, scorecard_week.week),
+        "not_judged": not_judged(rows.findings),
     }
-    subject = team_subject(team, card["level"], card["score"], context["change"], scorecard_week.week)
+    subject = team_subject(team, card["level"], card["score"], change, scorecard_week.week)
     return build_message(
         subject=subject,
         sender=sender,
@@ -144,6 +150,26 @@ def build_team_email(
         html=TEMPLATES.get_template("email_team.html.j2").render(subject=subject, **context),
         charts=[chart, *_incident_chart(incidents)],
     )
+
+
+def check_titles() -> dict[str, str]:
+    """check id → its title, from the check catalogue."""
+    return {check.id: check.title for check in load_catalogue().checks.values()}
+
+
+def _needing_action(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The findings that ask for action (not passed, not waived), worst first, then by check and subject."""
+    ranked = [
+        {**row, "rank": schema.severity(row["outcome"])}
+        for row in findings
+        if row["outcome"] not in schema.NO_ACTION_OUTCOMES
+    ]
+    return sorted(ranked, key=lambda row: (row["rank"], *_text_key(row["check_id"]), *_text_key(row["subject"])))
+
+
+def _text_key(value: str | None) -> tuple[bool, str]:
+    """Text sorted as pandas sorts it: missing values last."""
+    return value is None, value or ""
 
 
 def build_digest(
@@ -174,7 +200,7 @@ def build_digest(
     incidents = digest_section(
         scorecard_week.insights, cid=content_id("incidents", scorecard_week.week, DIGEST, "", sender)
     )
-    titles = {check.id: check.title for check in load_catalogue().checks.values()}
+    titles = check_titles()
     departments = digest.departments(scorecard_week)
     context = {
         "week": scorecard_week.week,
@@ -218,10 +244,21 @@ def build_week_emails(
 
     ``page_url``: the Readiness page, which the digest links to for the full table.
     """
-    addresses = scorecard_week.teams.set_index("team")["email"]
-    messages = []
+    return list(each_week_email(scorecard_week, sender=sender, digest_to=digest_to, date=date, page_url=page_url))
+
+
+def each_week_email(
+    scorecard_week: ScorecardWeek,
+    *,
+    sender: str,
+    digest_to: Sequence[str],
+    date: dt.datetime,
+    page_url: str | None = None,
+) -> Iterator[EmailMessage]:
+    """:func:`build_week_emails` one message at a time: a writer keeps none of them (2,000 are 500 MB in memory)."""
+    by_team = WeekByTeam(scorecard_week)
     for team in sorted(scorecard_week.scorecard["team"]):
-        recipient = plain(addresses.get(team))
+        recipient = by_team.addresses.get(team)
         if not recipient or "@" not in str(recipient):
             log.warning(
                 "Team %r has no email address (spec.profile.email of its Group) in the registry of %s: "
@@ -230,14 +267,14 @@ def build_week_emails(
                 scorecard_week.week,
             )
             continue
-        messages.append(build_team_email(scorecard_week, team, recipient=recipient, sender=sender, date=date))
+        yield build_team_email(scorecard_week, team, recipient=recipient, sender=sender, date=date, by_team=by_team)
     if not digest_to:
         log.warning(
             "No digest recipients (%s or the DAG's digest_recipients param): the digest is built but has no recipient",
             config.DIGEST_RECIPIENTS.name,
         )
-    messages.append(build_digest(scorecard_week, recipients=digest_to, sender=sender, date=date, page_url=page_url))
-    return messages + department_emails(scorecard_week, sender=sender, date=date)
+    yield build_digest(scorecard_week, recipients=digest_to, sender=sender, date=date, page_url=page_url)
+    yield from department_emails(scorecard_week, sender=sender, date=date, by_team=by_team)
 
 
 def write_emails(
@@ -266,7 +303,7 @@ def write_emails(
         SendLedger(warehouse).create()
     finally:
         warehouse.dispose()
-    messages = build_week_emails(
+    messages = each_week_email(
         scorecard_week,
         sender=sender or sender_address(),
         digest_to=digest_recipients() if digest_to is None else list(digest_to),
@@ -276,7 +313,7 @@ def write_emails(
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in out_dir.glob("*.eml"):
         stale.unlink()
-    paths = []
+    paths = []  # each message written as it is built, then dropped
     for message in messages:
         path = out_dir / f"{eml_name(message[HEADER_KIND], message[HEADER_TEAM] or '')}.eml"
         path.write_bytes(message.as_bytes())
@@ -297,11 +334,6 @@ def _incident_chart(incidents: dict[str, Any]) -> list[Chart]:
     """The incidents chart, when the section shows one (incident data, and incidents in the five weeks)."""
     chart = incidents.get("chart")
     return [Chart(png=chart["png"], cid=chart["cid"], alt=chart["alt"])] if chart and not incidents["quiet"] else []
-
-
-def _display_name(scorecard_week: ScorecardWeek, team: str) -> str:
-    names = scorecard_week.teams.set_index("team")["display_name"]
-    return plain(names.get(team)) or team
 
 
 def _movement(change: float | None) -> str:

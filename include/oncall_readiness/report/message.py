@@ -31,6 +31,7 @@ TEMPLATES = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+    auto_reload=False,  # packaged files: compiled once per process, not checked on disk for every email
 )
 
 

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -84,6 +85,86 @@ class Change:
         if self.after is None:
             return f"{what[self.kind]}: no longer flagged (was {self.before})"
         return f"{what[self.kind]}: {self.before} → {self.after}"
+
+
+@dataclass(frozen=True)
+class TeamRows:
+    """One team's rows of a week, as records of plain values (missing ones None)."""
+
+    card: dict[str, Any] | None
+    previous_card: dict[str, Any] | None
+    results: list[dict[str, Any]]
+    previous_results: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+    previous_findings: list[dict[str, Any]]
+    trend: dict[dt.date, Any]  # weekly slot → the team's score in it
+
+
+class WeekByTeam:
+    """A week's rows split by team once, so a team's email reads its own rows instead of filtering the week's frames.
+
+    Filtering the frames team by team cost about 20 ms a team (40 s at 2,000 teams); splitting
+    them once costs about a second in all.
+    """
+
+    FRAMES = ("scorecard", "previous_scorecard", "results", "previous_results", "findings", "previous_findings")
+
+    def __init__(self, scorecard_week: ScorecardWeek) -> None:
+        self._split = {name: split_by_team(getattr(scorecard_week, name)) for name in self.FRAMES}
+        self._trends: dict[str, dict[dt.date, Any]] = {}
+        for row in split_records(scorecard_week.history[["team", "slot", "score"]]):
+            self._trends.setdefault(row["team"], {})[row["slot"]] = row["score"]
+        self.ranked = score_changes(scorecard_week)  # team, score, level, previous_score, change
+        changes = split_records(self.ranked[["team", "change"]])
+        self.score_change: dict[str, float | None] = {row["team"]: row["change"] for row in changes}
+        self.campaigns = split_by_team(scorecard_week.campaigns)
+        waivers = scorecard_week.waivers
+        self.waivers: dict[str, pd.DataFrame] = (
+            {}
+            if waivers is None or waivers.empty
+            else {str(t): rows for t, rows in waivers.groupby("team", sort=False)}
+        )
+        registry = scorecard_week.teams
+        self.display_names = _registry_column(registry, "display_name")
+        self.addresses = _registry_column(registry, "email")
+
+    def rows(self, team: str) -> TeamRows:
+        split = {name: self._split[name].get(team, []) for name in self.FRAMES}
+        return TeamRows(
+            card=next(iter(split["scorecard"]), None),
+            previous_card=next(iter(split["previous_scorecard"]), None),
+            results=split["results"],
+            previous_results=split["previous_results"],
+            findings=split["findings"],
+            previous_findings=split["previous_findings"],
+            trend=self._trends.get(team, {}),
+        )
+
+
+def _registry_column(registry: pd.DataFrame, column: str) -> dict[str, Any]:
+    """team → the registry's value (None when missing; a team named twice: its first row)."""
+    if column not in registry:
+        return {}
+    by_team: dict[str, Any] = {}
+    for row in split_records(registry[["team", column]]):
+        by_team.setdefault(row["team"], row[column])
+    return by_team
+
+
+def split_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The frame's rows as dicts of plain Python values, NA, NaN and NaT as None (vectorised, not cell by cell)."""
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return cast("list[dict[str, Any]]", rows)  # the columns are names
+
+
+def split_by_team(frame: pd.DataFrame | None) -> dict[str, list[dict[str, Any]]]:
+    """team → its rows (:func:`split_records`), in the frame's order."""
+    by_team: dict[str, list[dict[str, Any]]] = {}
+    if frame is None or frame.empty:
+        return by_team
+    for row in split_records(frame):
+        by_team.setdefault(row["team"], []).append(row)
+    return by_team
 
 
 def audit_dates(warehouse: Warehouse, *, on_or_before: dt.date | None = None) -> list[dt.date]:
@@ -203,16 +284,19 @@ def team_changes(scorecard_week: ScorecardWeek, team: str) -> list[Change]:
     """What changed for ``team`` since the previous audit: level, check statuses, findings; regressions first."""
     if scorecard_week.previous is None:
         return []
-    changes = _level_change(scorecard_week, team)
+    return changes_of(WeekByTeam(scorecard_week).rows(team))
+
+
+def changes_of(rows: TeamRows) -> list[Change]:
+    """:func:`team_changes` from the team's own rows (the week must have a previous audit)."""
+    changes = _level_change(rows)
     changes += _status_changes(
-        _team_rows(scorecard_week.previous_results, team).set_index("check_id")["status"],
-        _team_rows(scorecard_week.results, team).set_index("check_id")["status"],
+        {row["check_id"]: row["status"] for row in rows.previous_results},
+        {row["check_id"]: row["status"] for row in rows.results},
         kind="check",
     )
-    known_now = set(_team_rows(scorecard_week.results, team).query("status in ('pass', 'warn', 'fail')")["check_id"])
-    changes += _finding_changes(
-        _team_rows(scorecard_week.previous_findings, team), _team_rows(scorecard_week.findings, team), known_now
-    )
+    known_now = {row["check_id"] for row in rows.results if row["status"] in ("pass", "warn", "fail")}
+    changes += _finding_changes(_outcomes(rows.previous_findings), _outcomes(rows.findings), known_now)
     order = {direction: rank for rank, direction in enumerate(DIRECTIONS)}
     kinds = {"level": 0, "check": 1, "finding": 2}
     return sorted(changes, key=lambda c: (order[c.direction], kinds[c.kind], c.check_id or "", c.subject or ""))
@@ -227,20 +311,22 @@ def score_changes(scorecard_week: ScorecardWeek) -> pd.DataFrame:
     return frame
 
 
-def _level_change(scorecard_week: ScorecardWeek, team: str) -> list[Change]:
-    before = _team_rows(scorecard_week.previous_scorecard, team)["level"]
-    after = _team_rows(scorecard_week.scorecard, team)["level"]
-    if before.empty or after.empty or before.iloc[0] == after.iloc[0]:
+def _level_change(rows: TeamRows) -> list[Change]:
+    if rows.previous_card is None or rows.card is None or rows.previous_card["level"] == rows.card["level"]:
         return []
-    old, new = before.iloc[0], after.iloc[0]
+    old, new = rows.previous_card["level"], rows.card["level"]
     known = old in schema.LEVELS and new in schema.LEVELS
     direction = _direction(schema.level_rank(old), schema.level_rank(new)) if known else "changed"
     return [Change("level", None, None, old, new, direction)]
 
 
-def _status_changes(before: pd.Series, after: pd.Series, *, kind: str) -> list[Change]:
+def _outcomes(findings: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    return {(row["check_id"], row["subject"]): row["outcome"] for row in findings}
+
+
+def _status_changes(before: Mapping[str, str], after: Mapping[str, str], *, kind: str) -> list[Change]:
     changes = []
-    for check_id, status in zip(after.index, after, strict=True):  # Series.items, with the index's own type
+    for check_id, status in after.items():
         old = before.get(check_id)
         if old == status:
             continue
@@ -249,23 +335,23 @@ def _status_changes(before: pd.Series, after: pd.Series, *, kind: str) -> list[C
     return changes
 
 
-def _finding_changes(before: pd.DataFrame, after: pd.DataFrame, checks_known_now: set[str]) -> list[Change]:
+def _finding_changes(
+    old: Mapping[tuple[str, str], str], new: Mapping[tuple[str, str], str], checks_known_now: set[str]
+) -> list[Change]:
     """New or worse findings regress; a problem that is gone while its check still ran improves."""
-    old = before.set_index(["check_id", "subject"])["outcome"]
-    new = after.set_index(["check_id", "subject"])["outcome"]
     changes = []
-    for (check_id, subject), outcome in zip(new.index, new, strict=True):  # Series.items, with the index's own type
+    for (check_id, subject), outcome in new.items():
         was = old.get((check_id, subject))
         if was == outcome or (was is None and outcome == "pass"):
             continue
         direction = (
             "regressed"
             if was is None and outcome in ("warn", "fail")
-            else _direction(*map(STATUS_RANK.get, (was, outcome)))
+            else _direction(STATUS_RANK.get(was or ""), STATUS_RANK.get(outcome))
         )
         changes.append(Change("finding", check_id, subject, was, outcome, direction))
-    for (check_id, subject), was in zip(old.index, old, strict=True):
-        if (check_id, subject) not in new.index and was in ("warn", "fail") and check_id in checks_known_now:
+    for (check_id, subject), was in old.items():
+        if (check_id, subject) not in new and was in ("warn", "fail") and check_id in checks_known_now:
             changes.append(Change("finding", check_id, subject, was, None, "improved"))
     return changes
 
@@ -308,10 +394,6 @@ def _optional_rows(warehouse: Warehouse, name: str, week: dt.date) -> pd.DataFra
 
 def _on(frame: pd.DataFrame, day: dt.date | None) -> pd.DataFrame:
     return frame[frame["audit_date"] == day].drop(columns="audit_date").reset_index(drop=True)
-
-
-def _team_rows(frame: pd.DataFrame, team: str) -> pd.DataFrame:
-    return frame[frame["team"] == team]
 
 
 def _as_date(value: Any) -> dt.date:  # a date, a timestamp or ISO text

@@ -7,7 +7,8 @@ import datetime as dt
 import pandas as pd
 
 from oncall_readiness.alerts.changes import CHECK_FAIL, LEVEL_DROP, detect_changes
-from oncall_readiness.alerts.messages import build_email, slack_message, subject
+from oncall_readiness.alerts.messages import build_email, subject
+from oncall_readiness.alerts.slack import slack_posts
 
 DAY = dt.date(2026, 11, 16)
 
@@ -83,8 +84,9 @@ def test_the_messages_escape_what_the_warehouse_holds():
     html = email.get_body(("html",)).get_content()
     assert "&lt;b&gt;ops&lt;/b&gt;" in html and "<b>ops</b>" not in html
     assert "What to do: Fix it." in email.get_body(("plain",)).get_content()
-    slack = slack_message("<b>ops</b>", changes, page_url=None)
-    assert "<b>" not in str(slack["blocks"]) and "&lt;b&gt;ops&lt;/b&gt;" in str(slack["blocks"])
+    [slack] = slack_posts({"<b>ops</b>": changes}, {})
+    blocks = str(slack.payload["blocks"])
+    assert "<b>" not in blocks and "&lt;b&gt;ops&lt;/b&gt;" in blocks
 
 
 def test_the_audit_publishes_the_asset_the_alerts_are_scheduled_on():

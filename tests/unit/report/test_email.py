@@ -7,6 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from oncall_readiness.report import chart
 from oncall_readiness.report import email as weekly_email
 from oncall_readiness.report.chart import level_distribution_png, score_trend_png
 from oncall_readiness.report.weekly import ScorecardWeek
@@ -131,3 +132,53 @@ def test_a_team_without_an_address_is_skipped_by_name(caplog):
     messages = weekly_email.build_week_emails(week, sender="r@example.com", digest_to=["cto@example.com"], date=SENT)
     assert [message["X-Readiness-Kind"] for message in messages] == ["digest"]
     assert "Team 'payments' has no email address" in caplog.text
+
+
+def week_of_repeating_trends(teams: int, shapes: int) -> ScorecardWeek:
+    """``teams`` teams whose two-week trends take ``shapes`` distinct forms (no incident data: no second chart)."""
+    names = [f"team-{index:03d}" for index in range(teams)]
+    previous = WEEK - dt.timedelta(days=7)
+    card = pd.DataFrame(
+        [
+            {"team": name, "score": 50.0 + index % shapes, "level": "bronze"}
+            | {"passed": 1, "warned": 0, "failed": 0, "unknown": 0}
+            for index, name in enumerate(names)
+        ]
+    )
+    history = pd.concat(
+        [card.assign(slot=previous, audit_date=previous, score=40.0), card.assign(slot=WEEK, audit_date=WEEK)]
+    )
+    results = pd.DataFrame(columns=["team", "check_id", "status", "score", "reason", "remediation"])
+    findings = pd.DataFrame(columns=["team", "check_id", "subject", "outcome", "message"])
+    return ScorecardWeek(
+        week=WEEK,
+        previous=previous,
+        scorecard=card,
+        results=results,
+        findings=findings,
+        previous_scorecard=card.assign(score=40.0),
+        previous_results=results,
+        previous_findings=findings,
+        history=history[["slot", "audit_date", "team", "score", "level"]],
+        slots=(previous, WEEK),
+        teams=pd.DataFrame([{"team": name, "display_name": name, "email": f"{name}@example.com"} for name in names]),
+    )
+
+
+def test_a_chart_is_drawn_once_per_distinct_shape_not_once_per_team(monkeypatch):
+    drawn = []
+    draw = chart._png
+
+    def counting_draw(figure, key):
+        drawn.append(key)
+        return draw(figure, key)
+
+    monkeypatch.setattr(chart, "_png", counting_draw)
+    chart._score_trend_png.cache_clear()
+    messages = weekly_email.build_week_emails(
+        week_of_repeating_trends(teams=60, shapes=3), sender="r@example.com", digest_to=["cto@example.com"], date=SENT
+    )
+    assert len(messages) == 61
+    assert [kind for kind, _ in drawn] == ["trend"] * 3 + ["levels"]  # the three trends, and the digest's levels
+    first, fourth = (message.get_payload()[1].get_payload()[1] for message in messages[0:4:3])  # the same shape
+    assert first.get_payload(decode=True) == fourth.get_payload(decode=True)

@@ -197,3 +197,49 @@ def test_nothing_changed_and_no_earlier_audit_both_list_nothing():
     assert team_changes(changes_week(same, same, levels=("gold", "gold")), "t") == []
     first = changes_week([], same)
     assert team_changes(ScorecardWeek(**{**first.__dict__, "previous": None}), "t") == []
+
+
+# Reading the week costs the same number of queries for 3 teams as for 40 ---------------------------
+
+
+def publish_teams(warehouse: Warehouse, audit_date: dt.date, teams: int) -> None:
+    """``teams`` teams, each with a check result, a finding and an incident of the day before."""
+    from oncall_readiness.schema import INCIDENT_COLUMNS
+
+    names = [f"team-{index:02d}" for index in range(teams)]
+
+    def frame(table: str, columns: dict[str, str], **values: object) -> pd.DataFrame:
+        rows = [{column: None for column in columns} | {"team": name, **values} for name in names]
+        return pd.DataFrame(rows, columns=list(columns))
+
+    created = pd.Timestamp(audit_date) - pd.Timedelta(hours=12)
+    incidents = frame("incidents", INCIDENT_COLUMNS, urgency="high", status="resolved", created_at=created)
+    incidents["incident_id"] = [f"Q{index}" for index in range(teams)]
+    warehouse.publish(
+        audit_date,
+        scorecard=frame("scorecard", RESULT_TABLES["scorecard"], score=90.0, level="gold"),
+        check_results=frame("check_results", RESULT_TABLES["check_results"], check_id="a-check", status="pass"),
+        findings=frame("findings", RESULT_TABLES["findings"], check_id="a-check", subject="s", outcome="pass"),
+        facts={},
+        incidents=incidents,
+    )
+
+
+def queries_of_load_week(tmp_path, teams: int) -> int:
+    import sqlalchemy as sa
+
+    warehouse = Warehouse(f"duckdb:///{tmp_path / f'teams-{teams}.duckdb'}")
+    try:
+        for audit_date in (day("2026-11-09"), WEEK):
+            publish_teams(warehouse, audit_date, teams)
+        statements: list[str] = []
+        sa.event.listen(warehouse.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        week = load_week(warehouse, WEEK)
+    finally:
+        warehouse.dispose()
+    assert len(week.scorecard) == teams and len(week.insights.teams) == teams  # every team read
+    return len(statements)
+
+
+def test_the_week_is_read_in_queries_whose_number_does_not_grow_with_the_teams(tmp_path):
+    assert queries_of_load_week(tmp_path, 3) == queries_of_load_week(tmp_path, 40)
