@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -38,6 +40,7 @@ import sqlalchemy as sa
 from oncall_readiness.scorecard import score_teams
 from oncall_readiness.source_catalogue import fact_schemas
 from oncall_readiness.warehouse import Warehouse
+from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 from tests.conftest import stop_process_group
 
 WEEK = dt.date(2026, 11, 16)
@@ -220,6 +223,39 @@ def history():
 
 
 # The real Airflow API server ----------------------------------------------------------------------
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def readiness_api_env(home: Path, warehouse_url: str, users: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    """An Airflow of its own serving the readiness API over ``warehouse_url``: none of the caller's
+    AIRFLOW_* settings, the repository's DAGs and plugin, SQLite metadata in ``home``, and the
+    simple auth manager's ``users`` (name -> (role, password)); the sample organisation's catalog,
+    whose external checks say who may push."""
+    passwords = home / "passwords.json"
+    passwords.write_text(json.dumps({name: password for name, (_, password) in users.items()}))
+    base = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
+    return base | {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{n}:{role}" for n, (role, _) in users.items()),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(16).hex(),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "READINESS_CATALOG": str(SAMPLE_CATALOG),
+        "AIRFLOW_CONN_READINESS_WAREHOUSE": json.dumps({"conn_type": "generic", "extra": {"url": warehouse_url}}),
+    }
+
+
+def bearer(base_url: str, user: str, password: str, *, timeout: float = 60) -> dict[str, str]:
+    """The Authorization header of ``user``'s Airflow API token."""
+    response = requests.post(f"{base_url}/auth/token", json={"username": user, "password": password}, timeout=timeout)
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ the API as a deploy pipeline or a scanner would: with a JWT from ``POST /auth/to
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +20,11 @@ import sqlalchemy as sa
 
 from oncall_readiness.external_results import results_as_of
 from oncall_readiness.warehouse import Warehouse
-from readiness_sandbox.sample_org import CATALOG
+from tests.integration.conftest import REPO, readiness_api_env
+from tests.integration.conftest import bearer as airflow_bearer
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 USERS = {
     "admin": ("admin", "api-test-admin-password"),
     "viewer": ("viewer", "api-test-viewer-password"),
@@ -77,33 +76,13 @@ def server(tmp_path_factory, seeded_duckdb, running_api_server) -> Iterator[tupl
     warehouse = home / "warehouse.duckdb"
     shutil.copyfile(seeded_duckdb, warehouse)
     add_waiver(f"duckdb:///{warehouse}")
-    passwords = home / "passwords.json"
-    passwords.write_text(json.dumps({name: password for name, (_, password) in USERS.items()}))
-    base = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
-    env = base | {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{n}:{role}" for n, (role, _) in USERS.items()),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-        "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(16).hex(),
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        "READINESS_CATALOG": str(CATALOG),  # the API reads the organisation's external checks beside it
-        "AIRFLOW_CONN_READINESS_WAREHOUSE": json.dumps(
-            {"conn_type": "generic", "extra": {"url": f"duckdb:///{warehouse}"}}
-        ),
-    }
+    env = readiness_api_env(home, f"duckdb:///{warehouse}", USERS)
     with running_api_server(env, home) as base_url:
         yield base_url, warehouse
 
 
 def bearer(base_url: str, user: str) -> dict[str, str]:
-    body = {"username": user, "password": USERS[user][1]}
-    response = requests.post(f"{base_url}/auth/token", json=body, timeout=TIMEOUT)
-    response.raise_for_status()
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    return airflow_bearer(base_url, user, USERS[user][1], timeout=TIMEOUT)
 
 
 def test_every_route_needs_airflows_login(server):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,19 +20,17 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 import sqlalchemy as sa
 
 from oncall_readiness.warehouse import Warehouse
-from readiness_sandbox.sample_org import CATALOG
-from tests.integration.conftest import publish_history
+from tests.integration.conftest import REPO, publish_history, readiness_api_env
+from tests.integration.conftest import bearer as airflow_bearer
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 # The scanner pushes (a pusher of security-scan in the sample organisation's catalog); the pipelines read.
 USERS = {"security-scanner": ("user", "load-test-scanner-password"), "viewer": ("viewer", "load-test-viewer-password")}
 API = "/readiness/api/v1"
@@ -81,22 +78,7 @@ def loaded_server(request, tmp_path_factory, seeded_duckdb, running_api_server) 
             publish_history(warehouse)
         finally:
             warehouse.dispose()
-    passwords = home / "passwords.json"
-    passwords.write_text(json.dumps({name: password for name, (_, password) in USERS.items()}))
-    base = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
-    env = base | {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{n}:{role}" for n, (role, _) in USERS.items()),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-        "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(16).hex(),
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        "READINESS_CATALOG": str(CATALOG),  # the organisation's external checks and their pushers
-        "AIRFLOW_CONN_READINESS_WAREHOUSE": json.dumps({"conn_type": "generic", "extra": {"url": url}}),
-    }
+    env = readiness_api_env(home, url, USERS)
     try:
         with running_api_server(env, home) as base_url:
             yield base_url, url
@@ -109,10 +91,7 @@ def loaded_server(request, tmp_path_factory, seeded_duckdb, running_api_server) 
 
 
 def bearer(base_url: str, user: str) -> dict[str, str]:
-    body = {"username": user, "password": USERS[user][1]}
-    response = requests.post(f"{base_url}/auth/token", json=body, timeout=TIMEOUT)
-    response.raise_for_status()
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    return airflow_bearer(base_url, user, USERS[user][1], timeout=TIMEOUT)
 
 
 class Load:
