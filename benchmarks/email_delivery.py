@@ -3,9 +3,8 @@
 After the audit of each size (``audit.py``), on the warehouse it left, with the project's own
 functions:
 
-- **weekly**: the week's emails built as ``.eml`` files (``measure_build``: the function of
-  ``benchmarks/emails.py`` when it exists, the weekly build's own benchmark; else this module's,
-  which builds as ``readiness_weekly_email``'s build task does), then sent with the send ledger
+- **weekly**: the week's emails read and built as ``.eml`` files (``benchmarks/emails.py``'s
+  ``measure_build``, as ``readiness_weekly_email``'s build task does), then sent with the send ledger
   through ``smtp_default`` aimed at a local SMTP server (``mail_servers.py``), as its send task
   does. The server counts each (kind, team, recipient): every team email must arrive once.
 - **alerts**: on a copy of that warehouse, a day before the audit on which every team was gold
@@ -29,55 +28,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.emails import measure_build
 from benchmarks.mail_servers import running_slack_webhook, running_smtp_server
 from benchmarks.org import INSTANT
 
 REPO = Path(__file__).resolve().parents[1]
 SENDER = "readiness@bench.example.com"
-DIGEST_TO = "leadership@bench.example.com"
 PAGE_ROOT = "https://airflow.bench.example.com/readiness"
 AUDIT_DATE = INSTANT.date()  # a Monday: the week the emails report
 # The Date header of every email: fixed, so two runs build the same bytes.
 SENT_AT = INSTANT + dt.timedelta(hours=8)
-
-
-def measure_build(warehouse_url: str, week: dt.date, *, out_dir: Path | None = None) -> dict[str, Any]:
-    """The week's emails written as ``.eml`` files, as the weekly DAG's build task does: seconds, count, largest.
-
-    ``benchmarks/emails.py``'s ``measure_build`` replaces this one where it exists (see
-    ``build_function``); it should return ``eml_dir``, the folder of what it built, for the send.
-    """
-    from oncall_readiness.report.email import write_emails
-
-    eml_dir = out_dir or Path(tempfile.mkdtemp(prefix="benchmark-emails-"))
-    started = time.perf_counter()
-    paths = write_emails(
-        warehouse_url, eml_dir, week=week, sender=SENDER, digest_to=[DIGEST_TO], date=SENT_AT, page_url=PAGE_ROOT
-    )
-    seconds = time.perf_counter() - started
-    largest = max(paths, key=lambda path: path.stat().st_size)
-    return {
-        "build_s": round(seconds, 1),
-        "emails": len(paths),
-        "team_emails": sum(1 for path in paths if path.name.startswith("team-")),
-        "largest_bytes": largest.stat().st_size,
-        "largest": largest.stem,
-        "build_peak_rss_mb": peak_rss_mb(),
-        "eml_dir": str(eml_dir),
-    }
-
-
-def build_function() -> Callable[..., dict[str, Any]]:
-    """The weekly build's own benchmark (``benchmarks/emails.py``) where it exists; this module's otherwise."""
-    try:
-        from benchmarks.emails import measure_build as build_benchmark
-    except ImportError:
-        return measure_build
-    return build_benchmark
 
 
 def measure_send(warehouse_url: str, eml_dir: Path) -> dict[str, Any]:
@@ -92,11 +55,8 @@ def measure_send(warehouse_url: str, eml_dir: Path) -> dict[str, Any]:
 def weekly(warehouse: Path, week: dt.date, eml_dir: Path) -> dict[str, Any]:
     """The child's work for the weekly emails: build, then send."""
     url = f"duckdb:///{warehouse}"
-    measure = build_function()
-    build = measure(url, week, out_dir=eml_dir) if measure is measure_build else measure(url, week)
-    if "eml_dir" not in build:  # a build benchmark that keeps no files: the send needs them, built again untimed
-        build["eml_dir"] = measure_build(url, week, out_dir=eml_dir)["eml_dir"]
-    return {**build, **measure_send(url, Path(build["eml_dir"])), "peak_rss_mb": peak_rss_mb()}
+    build = measure_build(url, week, out_dir=eml_dir)
+    return {**build, **measure_send(url, eml_dir), "peak_rss_mb": peak_rss_mb()}
 
 
 def seed_day_before(warehouse: Path, audit_date: dt.date) -> dt.date:

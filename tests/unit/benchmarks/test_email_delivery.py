@@ -34,7 +34,7 @@ def emails(delivered_twice: bool) -> dict:
         "exit_code": 0,
         "emails": 3,
         "team_emails": 2,
-        "build_s": 1.5,
+        "task_s": 1.5,
         "send_s": 0.2,
         "peak_rss_mb": 300,
         "largest_bytes": 81_920,
