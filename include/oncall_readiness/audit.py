@@ -33,7 +33,7 @@ from oncall_readiness.incidents.cost import incident_tables
 from oncall_readiness.masking import redact
 from oncall_readiness.quality import QUALITY_COLUMNS, QualityContext, failure_summary, validate_source
 from oncall_readiness.registry import catalog_path, load_registry
-from oncall_readiness.scorecard import score_teams
+from oncall_readiness.scorecard import score_teams, week_before
 from oncall_readiness.slo_facts import slo_table
 from oncall_readiness.source_catalogue import REGISTRY, SOURCES
 from oncall_readiness.sources.http import describe_failure
@@ -192,11 +192,12 @@ def stage_checks(run: AuditRun, warehouse_url: str | None = None) -> str:
 
 
 def stage_scorecard(run: AuditRun, warehouse_url: str) -> str:
-    """Score every team, comparing with the scorecard published seven days earlier."""
+    """Score every team, comparing with the scorecard published about seven days earlier (``week_before``)."""
     results = run.staging.read("checks")["check_results"]
     warehouse = Warehouse(warehouse_url)
     try:
-        previous = warehouse.scores_on(run.day - dt.timedelta(days=7))
+        base = week_before(run.day, warehouse.audit_dates())
+        previous = warehouse.scores_on(base) if base else None
     finally:
         warehouse.dispose()
     registry = run.staging.read(REGISTRY)

@@ -66,6 +66,8 @@ RESULT_TABLES: dict[str, dict[str, str]] = {
         "unknown": "integer",
         "fully_assessed": "boolean",
         "score_change_7d": "float",
+        # Checks an approved waiver turned into ``waived`` (not in the four counts above, nor in the score).
+        "waived": "integer",
     },
     "data_quality": {
         "source": "string",
@@ -133,8 +135,14 @@ SEVERITY: dict[str, int] = {status: rank for rank, status in enumerate(STATUSES)
 OUT_OF_SCOPE = "Out of scope"
 # Finding outcomes that ask nothing of the team: the page and the emails list only the others.
 NO_ACTION_OUTCOMES: tuple[str, ...] = ("pass", "waived")
-# The scorecard's count column of each status it counts (waived checks are not counted).
-STATUS_COUNTS: dict[str, str] = {"pass": "passed", "warn": "warned", "fail": "failed", "unknown": "unknown"}
+# The scorecard's count column of each status (a waived check counts in ``waived`` only, never in the score).
+STATUS_COUNTS: dict[str, str] = {
+    "pass": "passed",
+    "warn": "warned",
+    "fail": "failed",
+    "unknown": "unknown",
+    "waived": "waived",
+}
 
 # The warehouse tables of incidents (oncall_readiness.incidents builds their rows; docs/incidents.md).
 INCIDENT_COLUMNS: dict[str, str] = {

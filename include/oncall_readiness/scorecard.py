@@ -19,13 +19,19 @@ level, or a better one, only when its result of every ``must_pass`` check is ``p
 team owning a tier-1 service with a score of 95 and a ``warn`` on ``escalation-path`` is
 ``silver`` when gold asks tier-1 teams to pass ``escalation-path``.
 
-Waived checks, like unknown ones, have no score and are not counted in ``passed``,
-``warned``, ``failed`` or ``unknown``; the ``waivers`` table lists them.
+Waived checks, like unknown ones, have no score; they are counted in ``waived``, not in
+``passed``, ``warned``, ``failed`` or ``unknown``; the ``waivers`` table lists them.
+
+The change over seven days (``score_change_7d``) compares with the audit closest to seven days
+before (:func:`week_before`: 4 to 10 days before, so weekly audits that moved a day or two still
+compare, and a daily one compares with exactly a week ago), not an audit of exactly that date.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -36,6 +42,19 @@ from oncall_readiness.frames import is_in
 log = logging.getLogger(__name__)
 
 SCORECARD_COLUMNS = list(schema.SCORECARD_COLUMNS)
+WEEK = dt.timedelta(days=7)
+# How far from exactly seven days before the audit compared with may be, either way.
+WEEK_TOLERANCE = dt.timedelta(days=3)
+
+
+def week_before(day: dt.date, audit_dates: Iterable[dt.date]) -> dt.date | None:
+    """The audit date closest to seven days before ``day``, within ``WEEK_TOLERANCE``; None when none is.
+
+    Ties (4 and 10 days before) go to the earlier date: the change then spans at least a week.
+    """
+    target = day - WEEK
+    near = [other for other in set(audit_dates) if other < day and abs(other - target) <= WEEK_TOLERANCE]
+    return min(near, key=lambda other: (abs(other - target), other)) if near else None
 
 
 def score_teams(
@@ -44,7 +63,7 @@ def score_teams(
     catalogue: Catalogue | None = None,
     services: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One scorecard row per team; ``previous`` holds the (team, score) of seven days earlier.
+    """One scorecard row per team; ``previous``: the (team, score) of the audit about a week earlier (``week_before``).
 
     ``services`` (``registry_services``) lets the catalogue's level requirements see which
     teams own the services they select; without it no requirement applies.

@@ -207,6 +207,15 @@ class Warehouse:
             ).scalar()
         return None if latest is None else pd.Timestamp(latest).date()
 
+    def audit_dates(self) -> list[dt.date]:
+        """Every audit date published in ``scorecard``, oldest first; none before the first publish."""
+        table = self.table("scorecard")
+        with self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table("scorecard", schema=self.schema):
+                return []
+            days = conn.execute(sa.select(table.c.audit_date).distinct().order_by(table.c.audit_date)).scalars()
+            return [pd.Timestamp(day).date() for day in days]
+
     def scores_on(self, audit_date: dt.date) -> pd.DataFrame:
         """(team, score) of the scorecard published for ``audit_date``; empty when none."""
         table = self.table("scorecard")

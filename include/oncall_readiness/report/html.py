@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 import pandas as pd
 
 from oncall_readiness.report.message import format_score
@@ -20,6 +21,20 @@ TEMPLATES = jinja2.Environment(
     lstrip_blocks=True,
 )
 TEMPLATES.filters["score"] = format_score  # the emails' rule: one decimal, "–" when unknown
+
+
+def markdown(text: str | None) -> markupsafe.Markup:
+    """Remediation text (Markdown, from checks.yaml and the checks) as HTML: CommonMark without raw HTML.
+
+    markdown-it-py escapes any HTML in the text and refuses ``javascript:``, ``vbscript:``, ``file:``
+    and ``data:`` links, so a value from a source cannot inject markup.
+    """
+    from markdown_it import MarkdownIt
+
+    return markupsafe.Markup(MarkdownIt("commonmark", {"html": False}).disable("image").render(text or ""))
+
+
+TEMPLATES.filters["markdown"] = markdown
 
 
 def load_audit(warehouse: Warehouse, day: dt.date | None = None) -> dict[str, Any]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
+import pytest
 
 from oncall_readiness import schema
 from oncall_readiness.checks.catalogue import Catalogue, CheckDefinition, LevelRequirement
-from oncall_readiness.scorecard import score_teams
+from oncall_readiness.scorecard import score_teams, week_before
 
 
 def check(check_id, weight):
@@ -64,14 +67,31 @@ def test_the_scorecard_has_the_warehouse_columns_and_counts_each_status():
         "warned": 0,
         "failed": 0,
         "unknown": 1,
+        "waived": 0,
     }
     assert not row["fully_assessed"]
 
 
-def test_waived_neither_raises_nor_lowers_the_score_nor_is_counted():
+def test_waived_neither_raises_nor_lowers_the_score_and_is_counted_apart():
     scores = card([("a", "heavy", "waived"), ("a", "light", "pass")])
     assert scores.at["a", "score"] == 100 and scores.at["a", "level"] == "gold"
-    assert scores.loc["a", list(schema.STATUS_COUNTS.values())].sum() == 1 and scores.at["a", "fully_assessed"]
+    assert (scores.at["a", "passed"], scores.at["a", "waived"]) == (1, 1) and scores.at["a", "fully_assessed"]
+
+
+@pytest.mark.parametrize(
+    ("dates", "expected"),
+    [
+        (["2026-11-09", "2026-11-16"], "2026-11-09"),  # exactly a week
+        (["2026-11-10", "2026-11-15"], "2026-11-10"),  # a weekly audit that ran a day late
+        (["2026-11-12", "2026-11-06"], "2026-11-06"),  # 4 and 10 days before: the earlier
+        (["2026-11-02", "2026-11-14"], None),  # 14 and 2 days before: neither is about a week
+        (["2026-11-23"], None),  # after the audit
+    ],
+)
+def test_the_change_over_seven_days_compares_with_the_audit_closest_to_a_week_before(dates, expected):
+    day = dt.date(2026, 11, 16)
+    found = week_before(day, [dt.date.fromisoformat(value) for value in dates])
+    assert found == (dt.date.fromisoformat(expected) if expected else None)
 
 
 TIER_ONE = Catalogue(

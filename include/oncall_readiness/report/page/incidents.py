@@ -93,10 +93,11 @@ def open_incidents(
         checked = conn.execute(sa.select(sa.func.max(table.c.checked_at))).scalar() if "checked_at" in table.c else None
     checked_at = _utc(checked) or _utc(last_run)
     stale = _stale(checked_at, now or dt.datetime.now(dt.UTC))
+    if not rows and checked_at is None:  # an empty table the audit's publish created, no watch run seen
+        return OpenIncidents(None, [], f"The cost watch has not run: the {WATCH_DAG_ID} DAG writes this list.", None)
     if not rows:
-        when = f"as of {checked_at:%Y-%m-%d %H:%M} UTC" if checked_at else "as of the cost watch's last run"
         whose = f" of {team}" if team is not None else ""
-        return OpenIncidents(checked_at, [], f"No open incidents{whose} {when}.", stale)
+        return OpenIncidents(checked_at, [], f"No open incidents{whose} as of {checked_at:%Y-%m-%d %H:%M} UTC.", stale)
     return OpenIncidents(checked_at, [_incident(row) for row in rows], None, stale)
 
 

@@ -16,9 +16,11 @@ from oncall_readiness.report.page.views import (
     TREND_POINTS,
     AuditRun,
     OrgScorecard,
+    Site,
     TeamReport,
     dag_url,
     sort_links,
+    team_href,
 )
 
 EMPTY_HEADLINE = "No audit in the warehouse yet"
@@ -34,9 +36,13 @@ def render_scorecard_page(
     latest_runs: list[AuditRun],
     ui_root: str = "/",
     open_incidents: OpenIncidents | None = None,
+    site: Site | None = None,
 ) -> str:
+    """``site``: how links to the other pages are written (served by the plugin, or static files)."""
     return _template("page_scorecard.html.j2").render(
         card=card,
+        site=site or Site(),
+        team_href=team_href,
         open_incidents=open_incidents,
         latest_runs=latest_runs,
         sort_links=sort_links(card.sort, descending=card.descending),

@@ -7,7 +7,7 @@ Pure: no database, no Airflow. Rows arrive as dicts (column name to value) from
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, SupportsFloat
 from urllib.parse import quote
@@ -16,7 +16,25 @@ from oncall_readiness import schema
 
 DAG_ID = "readiness_audit"
 TREND_POINTS = 8
-SORT_KEYS = ("team", "score", "level", "passed", "warned", "failed", "unknown", "change")
+SORT_KEYS = ("team", "score", "level", "passed", "warned", "failed", "unknown", "waived", "change")
+
+
+@dataclass(frozen=True)
+class Site:
+    """How a page links to the others: served (``teams/x``) or as static files beside each other (``teams/x.html``).
+
+    ``root``: the way back to the scorecard page from the page's own URL (``""`` or ``"../"``).
+    """
+
+    root: str = ""
+    static: bool = False
+
+    def href(self, path: str = "") -> str:
+        """The link to ``path`` (``""`` the scorecard, ``teams/<quoted name>``, ``campaigns``, ``groups/<quoted>``)."""
+        if not self.static:
+            return self.root + path
+        # A static file's name is the quoted name, so its link quotes it once more (a browser unquotes once).
+        return self.root + quote(path or "index", safe="/") + ".html"
 
 
 @dataclass(frozen=True)
@@ -29,6 +47,8 @@ class Sparkline:
     width: int
     height: int
     title: str
+    # Audits with unknown checks (x, y, what to say): drawn hollow, so a data gap never reads as a change.
+    marks: list[tuple[float, float, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,55 @@ class TeamRow:
     headline: str | None
     trend: list[tuple[dt.date, float | None]]
     sparkline: Sparkline
+    waived: int = 0
+    # What the page compares with: the audit about a week before, else the team's previous audit.
+    compared: Comparison | None = None
+    groups: tuple[str, ...] = ()  # the team's parent groups, nearest first (the department filter)
+    cells: list[HeatCell] = field(default_factory=list)  # the heatmap's row: one cell per check column
+    next_level: NextLevel | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A team's latest audit against an earlier one: the score change, and the level it held then."""
+
+    since: dt.date
+    change: float | None
+    level_before: str
+    level_now: str
+    # The compared audits with unknown checks: the change may be a data gap, not the team.
+    unknown_on: tuple[dt.date, ...] = ()
+
+    @property
+    def level_dropped(self) -> bool:
+        return schema.level_rank(self.level_now) < schema.level_rank(self.level_before)
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    """One check of one team on the heatmap; ``status`` None: the check gave this team no result."""
+
+    check_id: str
+    status: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class NextLevel:
+    """What a team needs for the level above its own, rule by rule (as the level definitions say)."""
+
+    level: str
+    needs: list[str]
+
+
+@dataclass(frozen=True)
+class CheckSummary:
+    """One check across the teams of the audit: how many teams hold each status, and which are not passing."""
+
+    check_id: str
+    title: str
+    counts: dict[str, int]
+    teams: list[tuple[str, str]]  # (team, status), worst first, the teams not passing
 
 
 @dataclass(frozen=True)
@@ -54,6 +123,14 @@ class OrgScorecard:
     levels: dict[str, int]
     sort: str
     descending: bool
+    checks: list[tuple[str, str]] = field(default_factory=list)  # the heatmap's columns: (check_id, title)
+    summaries: list[CheckSummary] = field(default_factory=list)
+    groups: list[tuple[str, str]] = field(default_factory=list)  # the department filter: (group, its type)
+
+    @property
+    def level_drops(self) -> list[TeamRow]:
+        """Teams whose level is below the one they held at the audit compared with."""
+        return [team for team in self.teams if team.compared and team.compared.level_dropped]
 
     @property
     def needing_action(self) -> int:
@@ -77,6 +154,12 @@ class FindingRow:
     subject: str
     outcome: str
     message: str | None
+    url: str | None = None  # the web page of what the finding is about (a source's ``*_links``)
+    subject_name: str | None = None  # its display name
+
+    @property
+    def label(self) -> str:
+        return self.subject_name or self.subject
 
 
 @dataclass(frozen=True)
@@ -107,6 +190,13 @@ class HistoryRow:
     unknown: int
     change: float | None
     runs: list[AuditRun] = field(default_factory=list)
+    waived: int | None = None  # None: written before the scorecard counted waived checks
+    change_previous: float | None = None  # against the team's previous audit in the history
+    level_before: str | None = None  # the level at the team's previous audit
+
+    @property
+    def level_dropped(self) -> bool:
+        return self.level_before is not None and schema.level_rank(self.level) < schema.level_rank(self.level_before)
 
 
 @dataclass(frozen=True)
@@ -123,6 +213,17 @@ class TeamReport:
     waivers: list[dict[str, Any]] = field(default_factory=list)
     # The services its checks did not judge, and why (oncall_readiness.report.scope).
     not_judged: list[dict[str, Any]] = field(default_factory=list)
+    timeline: CheckTimeline | None = None
+    next_level: NextLevel | None = None
+
+
+@dataclass(frozen=True)
+class CheckTimeline:
+    """A team's checks over its recent audits: rows of (check_id, title, cells), a cell per date (oldest first)."""
+
+    dates: list[dt.date]
+    unknown_dates: set[dt.date]  # audits with at least one unknown check
+    rows: list[tuple[str, str, list[HeatCell]]]
 
 
 # Rows of the warehouse -> view models ------------------------------------------------------------
@@ -141,21 +242,54 @@ def scorecard_figures(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def team_row(row: Mapping[str, Any], headline: str | None, trend: list[tuple[dt.date, float | None]]) -> TeamRow:
-    """A team's line of the organisation's scorecard."""
+def waived_count(row: Mapping[str, Any]) -> int | None:
+    """The scorecard's waived count; None in rows written before it had one."""
+    value = row.get("waived")
+    return None if value is None or value != value else int(value)
+
+
+def team_row(
+    row: Mapping[str, Any],
+    headline: str | None,
+    trend: list[tuple[dt.date, float | None]],
+    *,
+    unknown: Mapping[dt.date, int] | None = None,
+    **views: Any,
+) -> TeamRow:
+    """A team's line of the organisation's scorecard; ``views``: its heatmap cells, comparison, groups, next level."""
     return TeamRow(
         team=row["team"],
         href=team_href(row["team"]),
         **scorecard_figures(row),
         headline=headline,
         trend=trend,
-        sparkline=sparkline(trend),
+        sparkline=sparkline(trend, unknown=unknown),
+        **views,
     )
 
 
-def history_row(row: Mapping[str, Any]) -> HistoryRow:
-    """One audit date of a team's history."""
-    return HistoryRow(audit_date=date_of(row["audit_date"]), **scorecard_figures(row))
+def history_rows(rows: Sequence[Mapping[str, Any]]) -> list[HistoryRow]:
+    """A team's audits, newest first, each compared with the one before it (score change, level held)."""
+    history = []
+    for index, row in enumerate(rows):
+        before = rows[index + 1] if index + 1 < len(rows) else None
+        figures = scorecard_figures(row)
+        previous = scorecard_figures(before) if before is not None else None
+        change = (
+            round(figures["score"] - previous["score"], schema.SCORE_DECIMALS)
+            if previous and figures["score"] is not None and previous["score"] is not None
+            else None
+        )
+        history.append(
+            HistoryRow(
+                audit_date=date_of(row["audit_date"]),
+                **figures,
+                waived=waived_count(row),
+                change_previous=change,
+                level_before=previous["level"] if previous else None,
+            )
+        )
+    return history
 
 
 def check_rows(rows: list[dict[str, Any]]) -> list[CheckRow]:
@@ -178,7 +312,14 @@ def finding_rows(rows: list[dict[str, Any]]) -> list[FindingRow]:
     """Findings, worst outcome first, then by check and subject."""
     ordered = sorted(rows, key=lambda row: (schema.severity(row["outcome"]), row["check_id"], row["subject"]))
     return [
-        FindingRow(check_id=row["check_id"], subject=row["subject"], outcome=row["outcome"], message=row["message"])
+        FindingRow(
+            check_id=row["check_id"],
+            subject=row["subject"],
+            outcome=row["outcome"],
+            message=row["message"],
+            url=safe_url(row.get("url")),
+            subject_name=row.get("subject_name") or None,
+        )
         for row in ordered
     ]
 
@@ -231,16 +372,35 @@ def level_counts(teams: Iterable[TeamRow]) -> dict[str, int]:
     return counts
 
 
-def sparkline(trend: list[tuple[dt.date, float | None]], *, width: int = 120, height: int = 28) -> Sparkline:
-    """A polyline over fixed 0 to 100 scores, so a flat line at the top always means 100; gaps skipped."""
+def sparkline(
+    trend: list[tuple[dt.date, float | None]],
+    *,
+    width: int = 120,
+    height: int = 28,
+    unknown: Mapping[dt.date, int] | None = None,
+) -> Sparkline:
+    """A polyline over fixed 0 to 100 scores, so a flat line at the top always means 100; gaps skipped.
+
+    ``unknown``: the unknown checks per audit date; those points are marked (hollow) and said so.
+    """
     pad = 3.0
+    unknown = unknown or {}
     step = (width - 2 * pad) / max(len(trend) - 1, 1)
-    coordinates = [
-        (round(pad + index * step, 1), round(pad + (100.0 - score) / 100.0 * (height - 2 * pad), 1))
-        for index, (_, score) in enumerate(trend)
+    placed = [
+        (day, round(pad + index * step, 1), round(pad + (100.0 - score) / 100.0 * (height - 2 * pad), 1))
+        for index, (day, score) in enumerate(trend)
         if score is not None
     ]
-    title = "; ".join(f"{day.isoformat()}: {_format_score(score)}" for day, score in trend)
+    coordinates = [(x, y) for _, x, y in placed]
+    marks = [
+        (x, y, f"{day.isoformat()}: {unknown[day]} unknown checks, part of any change may be a data gap")
+        for day, x, y in placed
+        if unknown.get(day)
+    ]
+    title = "; ".join(
+        f"{day.isoformat()}: {_format_score(score)}{' (unknown checks)' if unknown.get(day) else ''}"
+        for day, score in trend
+    )
     last = coordinates[-1] if coordinates else (None, None)
     return Sparkline(
         points=" ".join(f"{x},{y}" for x, y in coordinates),
@@ -249,6 +409,7 @@ def sparkline(trend: list[tuple[dt.date, float | None]], *, width: int = 120, he
         width=width,
         height=height,
         title=title,
+        marks=marks,
     )
 
 
@@ -259,6 +420,14 @@ def sort_links(sort: str, *, descending: bool) -> dict[str, str]:
         order = ("asc" if descending else "desc") if key == sort else ("asc" if key == "team" else "desc")
         links[key] = f"?sort={key}&order={order}"
     return links
+
+
+def safe_url(value: object) -> str | None:
+    """A link a page may follow: http(s) only (a ``javascript:`` URL from a source never becomes a link)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    url = value.strip()
+    return url if url.lower().startswith(("https://", "http://")) else None
 
 
 def team_href(team: str) -> str:
@@ -338,7 +507,7 @@ def _sort_value(row: TeamRow, key: str) -> float | None:
     if key == "level":
         return schema.level_rank(row.level)
     if key == "change":
-        return row.change
+        return row.compared.change if row.compared else None
     value: float | None = getattr(row, key)
     return value
 
