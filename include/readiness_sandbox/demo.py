@@ -23,7 +23,7 @@ from oncall_readiness.hooks.pagerduty import PagerDutyNotesHook
 from oncall_readiness.report.email import write_emails
 from oncall_readiness.report.html import load_audit, write_scorecard
 from oncall_readiness.report.message import format_score
-from oncall_readiness.report.page.campaigns import campaigns_view, group_tree, render_campaigns_page, render_groups_page
+from oncall_readiness.report.page.static import write_static_pages
 from oncall_readiness.source_catalogue import SOURCES
 from oncall_readiness.warehouse import Warehouse
 from readiness_sandbox import sample_org
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     emails = write_emails(f"duckdb:///{warehouse_path}", out / "emails", week=day, digest_to=DEMO_DIGEST_RECIPIENTS)
     print(f"\nDone in {time.monotonic() - started:.0f} s.")
     print(f"  warehouse:   {warehouse_path}  (tables in schema readiness; see docs/warehouse.md)")
-    print(f"  page:        {out / 'scorecard.html'} (campaigns.html, groups.html beside it)")
+    print(f"  page:        {out / 'index.html'} (the Readiness page as files: teams/, campaigns.html, groups.html)")
     print(f"  emails:      {len(emails)} .eml files in {out / 'emails'}")
     print(f"  Airflow log: {out / 'airflow-dags-test.log'}")
     return 0
@@ -164,15 +164,13 @@ def print_scorecard(warehouse_path: Path, day: dt.date, page: Path) -> None:
         audit = load_audit(warehouse, day)
         rollup = warehouse.query("SELECT * FROM readiness.scorecard_rollup WHERE audit_date = :day", day=day)
         campaigns = warehouse.query("SELECT * FROM readiness.campaign_progress WHERE audit_date = :day", day=day)
-        # The Readiness page's campaigns and groups views, as files beside the scorecard page.
-        (page.parent / "campaigns.html").write_text(render_campaigns_page(campaigns_view(warehouse, day), day))
-        tree = group_tree(warehouse, day)
-        if tree is not None:
-            (page.parent / "groups.html").write_text(render_groups_page(tree))
+        # The Readiness page as files (index.html, teams/, campaigns.html, groups.html), links between them.
+        write_static_pages(warehouse, page.parent)
     finally:
         warehouse.dispose()
     write_scorecard(audit, page)
-    card = audit["scorecard"][["team", "score", "level", "passed", "warned", "failed", "unknown"]]
+    counts = [c for c in ("passed", "warned", "failed", "unknown", "waived") if c in audit["scorecard"]]
+    card = audit["scorecard"][["team", "score", "level", *counts]]
     card = card.assign(score=card["score"].map(format_score))  # as the page and the emails show it
     print(f"\nReadiness scorecard, audit date {audit['audit_date']}\n")
     print(card.to_string(index=False))

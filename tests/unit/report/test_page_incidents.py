@@ -66,7 +66,6 @@ def test_an_empty_list_is_dated_by_the_watchs_last_run(warehouse):
     assert listing.message == "No open incidents of payments as of 2026-11-16 09:05 UTC."
 
 
-
 def test_an_empty_table_the_audit_created_is_not_a_watch_run(warehouse):
     open_table(warehouse)  # the audit's publish creates every table, this one included; the watch never ran
     listing = page.open_incidents(warehouse, now=NOW)

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 
-from oncall_readiness.report.page.views import date_of, optional_float, team_href
+from oncall_readiness.report.page.views import Site, date_of, optional_float, team_href
 from oncall_readiness.warehouse import Warehouse
 
 BURNUP_WIDTH, BURNUP_HEIGHT, BURNUP_PAD = 360, 140, 24
@@ -247,17 +247,24 @@ def _read(warehouse: Warehouse, name: str, audit_date: dt.date, columns: tuple[s
         return [dict(row) for row in conn.execute(query).mappings()]
 
 
-def render_campaigns_page(campaigns: list[CampaignView], audit_date: dt.date, *, root: str = "") -> str:
-    """The campaigns page; ``root``: the way back to the scorecard page from this page's URL (``""`` or ``"../"``)."""
+def render_campaigns_page(
+    campaigns: list[CampaignView], audit_date: dt.date, *, root: str = "", static: bool = False
+) -> str:
+    """The campaigns page; ``root``: the way back to the scorecard page from this page's URL (``""`` or ``"../"``).
+
+    ``static``: the pages are files beside each other (``teams/<name>.html``), as ``page.static`` writes them.
+    """
     from oncall_readiness.report.html import TEMPLATES
 
     return TEMPLATES.get_template("page_campaigns.html.j2").render(
-        campaigns=campaigns, audit_date=audit_date, root=root
+        campaigns=campaigns, audit_date=audit_date, site=Site(root, static)
     )
 
 
-def render_groups_page(tree: GroupTree, *, root: str = "") -> str:
+def render_groups_page(tree: GroupTree, *, root: str = "", static: bool = False) -> str:
     """The group tree (``tree.focus`` None) or one group's drill-down."""
     from oncall_readiness.report.html import TEMPLATES
 
-    return TEMPLATES.get_template("page_groups.html.j2").render(tree=tree, root=root, max_depth=TREE_DEPTH)
+    return TEMPLATES.get_template("page_groups.html.j2").render(
+        tree=tree, site=Site(root, static), max_depth=TREE_DEPTH
+    )

@@ -48,7 +48,7 @@ def render_scorecard_page(
         sort_links=sort_links(card.sort, descending=card.descending),
         trend_points=TREND_POINTS,
         dag_id=DAG_ID,
-        dag_url=dag_url(ui_root=ui_root),
+        dag_url=None if site and site.static else dag_url(ui_root=ui_root),
     )
 
 
@@ -59,12 +59,16 @@ def render_team_page(
     ui_root: str = "/",
     incidents: dict[str, Any] | None = None,
     open_incidents: OpenIncidents | None = None,
+    static: bool = False,
 ) -> str:
-    """``incidents``: the team's last week (``page.team_insights``); ``open_incidents``: the cost watch's list."""
+    """``incidents``: the team's last week (``page.team_insights``); ``open_incidents``: the cost watch's list.
+
+    ``static``: a file beside the others (``page.static``), without links into Airflow.
+    """
     return _template("page_team.html.j2").render(
         report=report,
         scorecard_href=scorecard_href,
-        dag_url=dag_url(ui_root=ui_root),
+        dag_url=None if static else dag_url(ui_root=ui_root),
         incidents=incidents,
         open_incidents=open_incidents,
     )
