@@ -314,9 +314,11 @@ def test_a_browser_goes_through_the_airflow_login_and_back_to_the_page(browser, 
 def test_the_scorecard_shows_every_team_with_level_counts_change_and_trend(logged_in):
     rows = {row[0]: row for row in table_rows(logged_in, "#scorecard")}
     assert list(rows) == ["checkout", "payments", "search", "notifications", XSS_TEAM]  # best first, no score last
-    assert rows["checkout"][1:8] == ["100", "gold", "1", "0", "0", "0", "▲ +50"]
-    assert rows["notifications"][1:8] == ["0", "none", "0", "0", "1", "0", "▼ -50"]
-    assert rows["notifications"][9].startswith("Notifications on-call has 2 people on call")
+    assert rows["checkout"][1:8] == ["100", "gold", "1", "0", "0", "0", "0"]  # ..., unknown, waived
+    assert rows["checkout"][8].startswith("▲ +50\nsince 09 Nov")
+    assert rows["notifications"][1:8] == ["0", "none", "0", "0", "1", "0", "0"]
+    assert rows["notifications"][8].startswith("▼ -50") and "was bronze" in rows["notifications"][8]
+    assert rows["notifications"][11].startswith("Notifications on-call has 2 people on call")
     assert len(logged_in.find_elements("css selector", "#scorecard svg.spark polyline")) == 4  # the unknown has none
     summary = element(logged_in, ".summary").text
     assert "5\nTEAMS" in summary.upper() and "with failed or unknown checks".upper() in summary.upper()
@@ -337,7 +339,7 @@ def test_a_team_page_shows_checks_findings_history_and_the_dag_run(logged_in, ai
     assert [(row[0], row[1]) for row in findings] == [("fail", "schedule:PNOTIF1"), ("warn", "person:liam-walsh")]
     history = table_rows(logged_in, "#history")
     assert [(row[0], row[1], row[2]) for row in history] == [
-        ("2026-11-16", "0", "none"),
+        ("2026-11-16", "0", "none ▼ was bronze"),
         ("2026-11-09", "50", "bronze"),
         ("2026-11-02", "50", "bronze"),
     ]
