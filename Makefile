@@ -72,6 +72,7 @@ prometheus:
 	exit 1
 
 # Airflow (standalone) on the sample organisation, with the DAGs and the Readiness page at
-# http://localhost:8080 (login admin / admin); Ctrl-C stops everything.
+# http://localhost:8080 (login admin / admin; another port: make airflow PORT=8081); Ctrl-C stops everything.
+PORT ?= 8080
 airflow: .venv/.synced
-	$(RUN) python -m readiness_sandbox.standalone
+	$(RUN) python -m readiness_sandbox.standalone --port $(PORT)
