@@ -78,6 +78,7 @@ def scorecard(score: float) -> pd.DataFrame:
             "unknown": [0, 1],
             "fully_assessed": [True, False],
             "score_change_7d": pd.array([None, None], dtype="Float64"),
+            "waived": [0, 0],
         }
     )
 

@@ -64,6 +64,7 @@ def scorecard(score_a=100.0):
             "unknown": [0, 1],
             "fully_assessed": [True, False],
             "score_change_7d": pd.array([None, None], dtype="Float64"),
+            "waived": [0, 0],
         }
     )
 

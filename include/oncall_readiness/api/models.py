@@ -95,7 +95,12 @@ class TeamScore(BaseModel):
     failed: int
     unknown: int
     fully_assessed: bool | None = None
-    score_change_7d: Score = None
+    score_change_7d: Score = Field(
+        None, description="Against the audit closest to 7 days before (4 to 10 days); null: none that close."
+    )
+    waived: int | None = Field(
+        None, description="Checks a waiver turned into waived; null: an audit before it was counted."
+    )
 
 
 class Scorecard(BaseModel):
