@@ -77,7 +77,7 @@ def take(warehouse_path: Path, images: Path, *, chromium: str) -> list[Path]:
             team = team_to_show(warehouse)
             if team is not None:
                 page = site / "teams" / f"{quote(team, safe='')}.html"
-                taken.append(screenshot(page, images / "readiness-team-page.png", chromium=chromium, height=1900))
+                taken.append(screenshot(page, images / "readiness-team-page.png", chromium=chromium, height=1300))
     finally:
         warehouse.dispose()
     return taken
