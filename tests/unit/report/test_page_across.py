@@ -116,3 +116,53 @@ def test_the_change_compares_with_the_audit_about_a_week_before_else_the_previou
     payments = {team.team: team for team in card.teams}["payments"]
     assert payments.compared.since == dt.date(2026, 11, 2) and payments.compared.change == -10.0
     assert payments.compared.level_dropped
+
+
+# What a team needs for the next level, by the rules ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    from oncall_readiness.checks.catalogue import load_catalogue
+
+    return load_catalogue()
+
+
+def test_the_next_level_names_the_score_gap_and_the_failed_checks(catalogue):
+    from oncall_readiness.report.page.across import next_level
+
+    needs = next_level("bronze", 70.0, {"chaos-day": "fail", "oncall-load": "pass"}, catalogue, None)
+    assert needs.level == "silver"
+    assert needs.needs == [
+        "a score of at least 75 (now 70.0, 5.0 to go)",
+        "no failed check (now 1: Regular Chaos Days)",
+    ]
+    assert next_level("gold", 95.0, {}, catalogue, None) is None  # the top
+    unscored = next_level("none", None, {"chaos-day": "unknown"}, catalogue, None)
+    assert unscored.level == "bronze" and unscored.needs[0].startswith("a score: every check is unknown or waived")
+
+
+def test_gold_asks_a_tier_one_owner_to_pass_its_checks_only_where_it_has_a_result(catalogue):
+    import pandas as pd
+
+    from oncall_readiness.report.page.across import next_level
+
+    owned = pd.DataFrame([{"service": "payments-api", "team": "payments", "tier": "1", "lifecycle": "production"}])
+    statuses = {"escalation-path": "warn", "runbook-freshness": "pass"}  # alert-definitions: no result, asks nothing
+    needs = next_level("silver", 95.0, statuses, catalogue, owned)
+    assert needs.needs == ["pass Clear escalation path: it owns a service of tier 1, which gold asks to pass them"]
+    assert next_level("silver", 95.0, statuses, catalogue, owned.assign(tier=None)).needs == []
+
+
+def test_each_check_across_teams_puts_the_check_failing_most_teams_first(catalogue):
+    from oncall_readiness.report.page.across import check_columns, check_summaries
+
+    rows = [
+        {"team": "a", "check_id": "chaos-day", "status": "warn"},
+        {"team": "a", "check_id": "oncall-load", "status": "fail"},
+        {"team": "b", "check_id": "oncall-load", "status": "waived"},
+        {"team": "c", "check_id": "oncall-load", "status": "fail"},
+    ]
+    summaries = check_summaries(rows, check_columns(rows, catalogue))
+    assert [s.check_id for s in summaries] == ["oncall-load", "chaos-day"]
+    assert summaries[0].counts["fail"] == 2 and summaries[0].teams == [("a", "fail"), ("c", "fail"), ("b", "waived")]
