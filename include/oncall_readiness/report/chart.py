@@ -48,21 +48,30 @@ _layouts: dict[Hashable, list[Bbox]] = {}
 _drawing = threading.RLock()  # the figures of a week are shared: one chart drawn at a time
 
 
-def score_trend_png(weeks: Sequence[dt.date], scores: Sequence[float | None]) -> bytes:
-    """A team's weekly scores (0 to 100) as a line with the level floors; ``None`` leaves a gap."""
-    return _score_trend_png(tuple(weeks), tuple(None if score is None else float(score) for score in scores))
+def score_trend_png(
+    weeks: Sequence[dt.date], scores: Sequence[float | None], unknown: Sequence[bool] | None = None
+) -> bytes:
+    """A team's weekly scores (0 to 100) as a line with the level floors; ``None`` leaves a gap.
+
+    ``unknown``: per week, whether that audit had unknown checks; such points are drawn hollow, as
+    on the Readiness page, so a score that moved because data was missing does not read as the team's.
+    """
+    flags = tuple(bool(flag) for flag in unknown) if unknown is not None else (False,) * len(weeks)
+    return _score_trend_png(tuple(weeks), tuple(None if score is None else float(score) for score in scores), flags)
 
 
 @functools.lru_cache(maxsize=CACHED_CHARTS)
-def _score_trend_png(weeks: tuple[dt.date, ...], scores: tuple[float | None, ...]) -> bytes:
+def _score_trend_png(weeks: tuple[dt.date, ...], scores: tuple[float | None, ...], unknown: tuple[bool, ...]) -> bytes:
     with _drawing:
-        figure, line = _trend_figure(weeks)
+        figure, line, gaps = _trend_figure(weeks)
         line.set_ydata([float("nan") if score is None else score for score in scores])
+        marked = [score if flag and score is not None else None for score, flag in zip(scores, unknown, strict=True)]
+        gaps.set_ydata([float("nan") if score is None else score for score in marked])
         return _png(figure, ("trend", weeks))
 
 
 @functools.lru_cache(maxsize=4)
-def _trend_figure(weeks: tuple[dt.date, ...]) -> tuple[Figure, Line2D]:
+def _trend_figure(weeks: tuple[dt.date, ...]) -> tuple[Figure, Line2D, Line2D]:
     """The trend's figure for these weeks, every team's line drawn in turn on it.
 
     Everything but the line is the same for every team of a week, so it is set up once: a
@@ -83,10 +92,21 @@ def _trend_figure(weeks: tuple[dt.date, ...]) -> tuple[Figure, Line2D]:
             color=LEVEL_COLOURS[level],
         )
     (line,) = axes.plot(range(len(weeks)), [float("nan")] * len(weeks), marker="o", color="#0969da", linewidth=2)
+    # Weeks with unknown checks: a hollow marker over the point (the page's mark for a data gap).
+    (gaps,) = axes.plot(
+        range(len(weeks)),
+        [float("nan")] * len(weeks),
+        linestyle="none",
+        marker="o",
+        markersize=8,
+        markerfacecolor="white",
+        markeredgecolor="#8250df",
+        markeredgewidth=1.6,
+    )
     axes.set_ylim(-5, 105)
     axes.set_ylabel("score")
     _week_axis(axes, weeks)
-    return figure, line
+    return figure, line, gaps
 
 
 def level_distribution_png(weeks: Sequence[dt.date], counts: Sequence[Mapping[Hashable, int]]) -> bytes:

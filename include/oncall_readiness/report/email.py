@@ -110,7 +110,9 @@ def build_team_email(
         raise LookupError(f"team {team!r} has no scorecard in the week of {scorecard_week.week}")
     scores = [rows.trend.get(slot) for slot in scorecard_week.slots]
     chart = Chart(
-        png=score_trend_png(scorecard_week.slots, scores),
+        png=score_trend_png(
+            scorecard_week.slots, scores, [slot in rows.unknown_slots for slot in scorecard_week.slots]
+        ),
         cid=content_id("trend", scorecard_week.week, TEAM, team, sender),
         alt=f"Weekly readiness score of {team}, {len(scorecard_week.slots)} weeks to {scorecard_week.week}",
     )

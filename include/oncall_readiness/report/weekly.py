@@ -98,6 +98,8 @@ class TeamRows:
     findings: list[dict[str, Any]]
     previous_findings: list[dict[str, Any]]
     trend: dict[dt.date, Any]  # weekly slot → the team's score in it
+    # weekly slots whose audit had unknown checks (the chart marks them: a data gap, not the team)
+    unknown_slots: frozenset[dt.date] = frozenset()
 
 
 class WeekByTeam:
@@ -112,8 +114,13 @@ class WeekByTeam:
     def __init__(self, scorecard_week: ScorecardWeek) -> None:
         self._split = {name: split_by_team(getattr(scorecard_week, name)) for name in self.FRAMES}
         self._trends: dict[str, dict[dt.date, Any]] = {}
-        for row in split_records(scorecard_week.history[["team", "slot", "score"]]):
+        self._unknown: dict[str, set[dt.date]] = {}
+        history = scorecard_week.history
+        unknown = history["unknown"] if "unknown" in history else pd.Series(0, index=history.index)
+        for row in split_records(history[["team", "slot", "score"]].assign(unknown=unknown)):
             self._trends.setdefault(row["team"], {})[row["slot"]] = row["score"]
+            if row["unknown"] is not None and row["unknown"] == row["unknown"] and int(row["unknown"]):
+                self._unknown.setdefault(row["team"], set()).add(row["slot"])
         self.ranked = score_changes(scorecard_week)  # team, score, level, previous_score, change
         changes = split_records(self.ranked[["team", "change"]])
         self.score_change: dict[str, float | None] = {row["team"]: row["change"] for row in changes}
@@ -138,6 +145,7 @@ class WeekByTeam:
             findings=split["findings"],
             previous_findings=split["previous_findings"],
             trend=self._trends.get(team, {}),
+            unknown_slots=frozenset(self._unknown.get(team, ())),
         )
 
 
@@ -245,7 +253,7 @@ def load_week(warehouse: Warehouse, week: dt.date | None = None) -> ScorecardWee
     findings = _rows(warehouse, "findings", [day for day in (week, previous) if day])
     history = pd.DataFrame(
         [(slot, audit) for slot, audit in slot_audits.items()], columns=["slot", "audit_date"]
-    ).merge(scorecards[["audit_date", "team", "score", "level"]], on="audit_date")
+    ).merge(scorecards[["audit_date", "team", "score", "level", "unknown"]], on="audit_date")
     return ScorecardWeek(
         week=week,
         previous=previous,
