@@ -293,6 +293,22 @@ def publish(run: AuditRun, warehouse_url: str) -> dict[str, int]:
     return written
 
 
+def export_to_backstage(run: AuditRun, location: str) -> int:
+    """Write every scored Group's and every Component's score-card JSON (docs/backstage.md); files written."""
+    from oncall_readiness import backstage_export
+
+    checks, scored = run.staging.read("checks"), run.staging.read("scorecard")
+    files = backstage_export.scorecard_files(
+        generated=run.instant,
+        registry=run.staging.read(REGISTRY),
+        check_results=checks["check_results"],
+        findings=checks["findings"],
+        scorecard=scored["scorecard"],
+        rollup=scored.get("scorecard_rollup"),
+    )
+    return backstage_export.write_export(files, run.day.isoformat(), location)
+
+
 def _external_results(run: AuditRun, warehouse_url: str) -> pd.DataFrame:
     """The results pushed for the external checks, latest per team and subject up to the instant."""
     from oncall_readiness import external_results
