@@ -44,6 +44,7 @@ import pandas as pd
 
 from oncall_readiness import config
 from oncall_readiness.checks.catalogue import load_catalogue
+from oncall_readiness.frames import records
 from oncall_readiness.schema import OUT_OF_SCOPE, STATUSES
 from oncall_readiness.staging import StagingPath, staging_path
 
@@ -83,24 +84,24 @@ def scorecard_files(
     stamp = generated.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
     teams = registry["registry_teams"]
     services = registry["registry_services"]
-    results = {team: frame for team, frame in check_results.groupby("team", sort=False)}
-    found = {team: frame for team, frame in findings.groupby("team", sort=False)}
+    results: dict[str, pd.DataFrame] = {str(team): frame for team, frame in check_results.groupby("team", sort=False)}
+    found: dict[str, pd.DataFrame] = {str(team): frame for team, frame in findings.groupby("team", sort=False)}
     files: dict[str, dict[str, Any]] = {}
-    for row in scorecard.itertuples(index=False):
+    for row in records(scorecard):
         areas = _team_areas(results.get(row.team), found.get(row.team), titles)
         files[_path("group", row.team)] = _score(
             "group", row.team, stamp, row.score, LEVEL_LABELS[row.level], LEVEL_SUCCESS[row.level], areas
         )
-    card = scorecard.set_index("team")
-    for row in (rollup if rollup is not None else pd.DataFrame(columns=["group_name"])).itertuples(index=False):
-        below = [team for team in _teams_below(row.group_name, teams) if team in card.index]
+    card = {row.team: row for row in records(scorecard)}
+    for row in records(rollup if rollup is not None else pd.DataFrame(columns=["group_name"])):
+        below = [team for team in _teams_below(row.group_name, teams) if team in card]
         areas = [
             _area(
                 number,
                 _display_name(teams, team),
-                card.loc[team, "score"],
-                LEVEL_LABELS[card.loc[team, "level"]],
-                LEVEL_SUCCESS[card.loc[team, "level"]],
+                card[team].score,
+                LEVEL_LABELS[card[team].level],
+                LEVEL_SUCCESS[card[team].level],
                 _team_entries(results.get(team), titles),
             )
             for number, team in enumerate(below, start=1)
@@ -108,7 +109,7 @@ def scorecard_files(
         files[_path("group", row.group_name)] = _score(
             "group", row.group_name, stamp, row.score, LEVEL_LABELS[row.level], LEVEL_SUCCESS[row.level], areas
         )
-    for service in services.itertuples(index=False):
+    for service in records(services):
         files[_path("component", service.service)] = _component(service, stamp, results, found, titles)
     files[BOARD] = {"entities": [_board_row(score) for score in files.values()]}  # replaced by a list on write
     return files
@@ -191,7 +192,7 @@ def _team_areas(
         {check: frame for check, frame in findings.groupby("check_id", sort=False)} if findings is not None else {}
     )
     areas = []
-    for number, result in enumerate(results.itertuples(index=False), start=1):
+    for number, result in enumerate(records(results), start=1):
         rows = by_check.get(result.check_id)
         details = "" if result.status == "pass" else str(result.remediation or "")
         if rows is None or rows.empty:
@@ -199,7 +200,7 @@ def _team_areas(
         else:
             entries = [
                 _entry(n, _subject(f.subject), f.outcome, f.message, "" if f.outcome == "pass" else details)
-                for n, f in enumerate(rows.itertuples(index=False), start=1)
+                for n, f in enumerate(records(rows), start=1)
             ]
         percent = None if pd.isna(result.score) else float(result.score) * 10
         areas.append(
@@ -221,7 +222,7 @@ def _team_entries(results: pd.DataFrame | None, titles: Mapping[str, str]) -> li
         return []
     return [
         _entry(n, titles.get(r.check_id, r.check_id), r.status, r.reason, "")
-        for n, r in enumerate(results.itertuples(index=False), start=1)
+        for n, r in enumerate(records(results), start=1)
     ]
 
 
@@ -254,7 +255,7 @@ def _component(
             _entry(
                 n, titles.get(str(check), str(check)), f.outcome, f.message, "" if f.outcome == "pass" else remediation
             )
-            for n, f in enumerate(judging.itertuples(index=False), start=1)
+            for n, f in enumerate(records(judging), start=1)
         ]
         areas.append(
             _area(
@@ -266,7 +267,7 @@ def _component(
                 entries,
             )
         )
-    for result in () if team_results is None else team_results.itertuples(index=False):
+    for result in () if team_results is None else records(team_results):
         if result.status in ("unknown", "waived") and result.check_id not in set(mine["check_id"]):
             title = titles.get(result.check_id, result.check_id)
             entry = _entry(1, title, result.status, f"The team's result: {result.reason}", "")
@@ -315,7 +316,8 @@ def _teams_below(group: str, teams: pd.DataFrame) -> list[str]:
     for team, parent in zip(teams["team"], teams["parent"], strict=True):
         if parent is not None:
             children.setdefault(parent, []).append(team)
-    below, stack = [], list(children.get(group, []))
+    below: list[str] = []
+    stack = list(children.get(group, []))
     while stack:
         team = stack.pop()
         below.append(team)
@@ -343,9 +345,10 @@ def _write(root: StagingPath, relative: str, content: bytes) -> None:
     target = root / relative
     if isinstance(root, Path):
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        local = Path(str(target))
+        temporary = local.with_name(f".{local.name}.{os.getpid()}.tmp")
         temporary.write_bytes(content)
-        os.replace(temporary, target)
+        os.replace(temporary, local)
         return
     target.parent.mkdir(parents=True, exist_ok=True)  # a no-op on object stores
     target.write_bytes(content)  # one PUT: an object is replaced whole
