@@ -66,6 +66,9 @@ class _Catalog:
     def __init__(self, state: CatalogState, limiter: RateLimiter, fail_next: int, max_limit: int | None):
         self.state, self.limiter, self.fail_next, self.max_limit = state, limiter, fail_next, max_limit
         self.requests = 0
+        # A query's matches, kept for its next pages (the state does not change while served): a cursor's
+        # page then costs its slice, not a filter over the whole catalog, as the backend's index makes it.
+        self._matches: dict[tuple[tuple[str, ...], str | None], list[dict[str, Any]]] = {}
 
     def query(self, request: Request) -> dict[str, Any]:
         params = request.query_params
@@ -96,8 +99,14 @@ class _Catalog:
         }
 
     def matches(self, filters: list[str], order: str | None) -> list[dict[str, Any]]:
+        key = (tuple(filters), order)
+        if key not in self._matches:
+            self._matches[key] = self._match(filters, order)
+        return self._matches[key]
+
+    def _match(self, filters: list[str], order: str | None) -> list[dict[str, Any]]:
         sets = [_filter_set(text) for text in filters]
-        found = [e for e in self.state.entities if not sets or any(self._matches(e, s) for s in sets)]
+        found = [e for e in self.state.entities if not sets or any(self._entity_matches(e, s) for s in sets)]
         if order:
             path, _, direction = order.partition(",")
             found.sort(
@@ -106,9 +115,8 @@ class _Catalog:
             )
         return found
 
-    def _matches(self, entity: dict[str, Any], conditions: list[tuple[str, str | None]]) -> bool:
-        pairs = self.state.search_pairs(entity)
-        keys = {key for key, _ in pairs}
+    def _entity_matches(self, entity: dict[str, Any], conditions: list[tuple[str, str | None]]) -> bool:
+        pairs, keys = self.state.search_pairs(entity), self.state.search_keys(entity)
         return all((key in keys) if value is None else ((key, value) in pairs) for key, value in conditions)
 
 

@@ -56,6 +56,14 @@ class CatalogState:
 
     entities: list[dict[str, Any]]
     _pairs: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict, repr=False)
+    _keys: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+
+    def search_keys(self, entity: dict[str, Any]) -> frozenset[str]:
+        """The keys of :meth:`search_pairs` (what an existence condition matches), cached."""
+        uid = entity["metadata"]["uid"]
+        if uid not in self._keys:
+            self._keys[uid] = frozenset(key for key, _ in self.search_pairs(entity))
+        return self._keys[uid]
 
     def search_pairs(self, entity: dict[str, Any]) -> frozenset[tuple[str, str]]:
         """The entity's (key, value) pairs a filter matches, lower-cased (Backstage's search table), cached."""
@@ -85,7 +93,10 @@ def load_catalog(path: Path, *, without_spec_links: bool = False) -> CatalogStat
         for doc in documents:
             if isinstance(doc, dict) and isinstance(doc.get("metadata"), dict) and doc.get("kind"):
                 raw.append(_stored(doc, file))
-    return CatalogState(sorted(_with_relations(raw, without_spec_links), key=lambda e: e["metadata"]["uid"]))
+    state = CatalogState(sorted(_with_relations(raw, without_spec_links), key=lambda e: e["metadata"]["uid"]))
+    for entity in state.entities:  # Backstage's search table is built when entities are stored, not per query
+        state.search_keys(entity)
+    return state
 
 
 def _stored(doc: dict[str, Any], file: Path) -> dict[str, Any]:
