@@ -33,7 +33,6 @@ named once). ``source_file`` is where Backstage read the entity from
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -201,31 +200,30 @@ def _with_relations(item: Mapping[str, Any], kind: str, namespace: str) -> dict[
     relations = item.get("relations")
     if not isinstance(relations, list) or not relations:
         return dict(item)
-    data = copy.deepcopy(dict(item))
+    data = dict(item)  # copies of what changes (the entity, its spec, a list completed), not of the whole
     spec = data.get("spec")
-    if not isinstance(spec, dict):
-        spec = data["spec"] = {} if spec is None else spec
-    if not isinstance(spec, dict):  # a spec that is not a mapping: the builder reports what it finds
+    if spec is not None and not isinstance(spec, dict):  # not a mapping: the builder reports what it finds
         return data
+    spec = data["spec"] = dict(spec or {})
+    targets: dict[str, list[str]] = {}  # relation type -> its targets, in order
     for relation in relations:
-        if not isinstance(relation, dict):
-            continue
-        kind_of, field, default_kind = {**LIST_RELATIONS, **ONE_RELATIONS}.get(relation.get("type", ""), ("", "", ""))
-        target = relation.get("targetRef")
-        if kind_of != kind or not isinstance(target, str):
-            continue
-        if relation["type"] in ONE_RELATIONS:
-            if spec.get(field) is None:
-                spec[field] = target
-            continue
+        if isinstance(relation, dict) and isinstance(relation.get("targetRef"), str):
+            targets.setdefault(str(relation.get("type")), []).append(relation["targetRef"])
+    for relation_type, (kind_of, field, _) in ONE_RELATIONS.items():
+        if kind_of == kind and spec.get(field) is None and targets.get(relation_type):
+            spec[field] = targets[relation_type][0]
+    for relation_type, (kind_of, field, default_kind) in LIST_RELATIONS.items():
         current = spec.get(field)
-        if current is None:
-            current = spec[field] = []
-        if not isinstance(current, list):
+        if kind_of != kind or not targets.get(relation_type) or (current is not None and not isinstance(current, list)):
             continue
-        known = {_key(ref, namespace, default_kind) for ref in current}
-        if _key(target, namespace, default_kind) not in known:
-            current.append(target)
+        completed = list(current or [])
+        known = {_key(ref, namespace, default_kind) for ref in completed}
+        for target in targets[relation_type]:
+            key = _key(target, namespace, default_kind)
+            if key not in known:
+                known.add(key)
+                completed.append(target)
+        spec[field] = completed
     return data
 
 
