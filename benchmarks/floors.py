@@ -24,6 +24,10 @@ twice, no failed or retried request:
   no version history is needed).
 - Chaos Day calendar: the feed, once. Prometheus: one rules call, alerting and recording rules
   together (a real server, not counted).
+- The registry through Backstage's catalog API (``benchmarks/registry_api.py``): one
+  ``by-query`` for Groups, Users and Components together, pages of the client's
+  ``registry.api.PAGE_SIZE`` (1,000; Backstage sets no maximum, the page size is the client's
+  choice, justified there): ``ceil(entities / 1000)`` requests.
 
 **Time floor** of a source: ``max(n x latency / concurrency, rate-limit time)`` for its request
 floor ``n``, where concurrency is what the collector uses with the API (GitHub serially, as its
@@ -140,6 +144,11 @@ def request_floors(
         "confluence": {"runbooks": pages(counts["confluence_runbooks"], CONFLUENCE_IDS_PER_CALL)},
         "chaos_calendar": {"feed": 1},
     }
+
+
+def backstage_requests(entities: int, page_size: int) -> int:
+    """The registry's read of Backstage's catalog API: one query for the three kinds, full pages but the last."""
+    return max(1, math.ceil(entities / page_size))
 
 
 def github_rest_floor(org: Organisation) -> int:

@@ -61,12 +61,12 @@ def incident_cost_watch():
     @task(execution_timeout=timedelta(minutes=10), multiple_outputs=False)
     def watch_open_incidents(data_interval_end=None, dag_run=None) -> dict[str, int]:
         """Post the running loss on each open high-urgency incident at its milestones, exactly once."""
+        from oncall_readiness.audit import load_configured_registry
         from oncall_readiness.connections import get_connection
         from oncall_readiness.errors import failing_fast
         from oncall_readiness.hooks.pagerduty import PagerDutyHook
         from oncall_readiness.incidents import watch
         from oncall_readiness.incidents.notes import notes_account
-        from oncall_readiness.registry import catalog_path, load_registry
         from oncall_readiness.warehouse import url_from_connection
 
         hook = PagerDutyHook()
@@ -74,7 +74,7 @@ def incident_cost_watch():
             conn = get_connection(hook.conn_id)
             account = notes_account()
             every = watch.note_every_minutes()
-            services = load_registry(catalog_path()).to_facts()["registry_services"]
+            services = load_configured_registry()[0].to_facts()["registry_services"]  # files or Backstage's API
             warehouse_url = url_from_connection()
         report = watch.run(
             hook.client(conn),

@@ -3,8 +3,9 @@
 
 Audits every product team's on-call readiness once a day and publishes the scorecard.
 
-1. **load_registry**: teams, people and services from the Backstage catalog
-   (`READINESS_CATALOG`, required), with the HR export, the waivers and the campaigns. Bad
+1. **load_registry**: teams, people and services from the Backstage catalog: its files
+   (`READINESS_CATALOG`) or a running Backstage's catalog API (connection `backstage_default`),
+   one of the two, with the HR export, the waivers and the campaigns. Bad
    configuration (a malformed or empty catalog, a bad per-team threshold, waiver, campaign or
    HR row) stops the run at once, without retries, naming the file, the line or entity and
    the field, and nothing is published.
@@ -22,6 +23,8 @@ Audits every product team's on-call readiness once a day and publishes the score
    asset `readiness_scorecard`, on which `readiness_alerts` tells teams their level drops and
    newly failing checks the same day. External checks read the results pushed through the
    readiness API (observed up to the audit instant) in **evaluate_checks**.
+7. **export_to_backstage**: when `READINESS_BACKSTAGE_EXPORT` is set, every Group's and
+   Component's score-card JSON for Backstage's score-card plugin (docs/backstage.md).
 
 The audit instant is the data interval end (a manual run without a logical date: its
 `run_after`); rerunning a date recomputes it as of then. Each run stages its data under its
@@ -170,6 +173,23 @@ def readiness_audit():
         outlet_events[SCORECARD].extra = {EVENT_AUDIT_DATE: run.day.isoformat()}
         return written
 
+    # The scorecard on each Group's and Component's page in Backstage (docs/backstage.md), from this run's
+    # staging; skipped unless READINESS_BACKSTAGE_EXPORT says where the score-card plugin reads it.
+    @task
+    def export_to_backstage(data_interval_end=None, dag_run=None) -> int:
+        """Write every Group's and Component's score-card JSON for Backstage."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from oncall_readiness import audit
+        from oncall_readiness.backstage_export import export_location
+        from oncall_readiness.errors import failing_fast
+
+        with failing_fast():
+            location = export_location()
+            if location is None:
+                raise AirflowSkipException("READINESS_BACKSTAGE_EXPORT is not set: no score-card export")
+            return audit.export_to_backstage(audit.AuditRun.of(data_interval_end, dag_run), location)
+
     # Staging older than READINESS_STAGING_RETENTION_DAYS (default 7) goes, never this run's. A
     # teardown: it runs whatever publish did (all done), and its outcome never decides the run's state.
     @task(multiple_outputs=False)
@@ -194,7 +214,9 @@ def readiness_audit():
     sources >> sources_done
     # evaluate_checks needs the registry validated (all_success): a failed registry publishes nothing.
     [registry_validated, sources_done] >> checked
-    checked >> score() >> publish() >> clean_staging().as_teardown()
+    published = checked >> score() >> publish()
+    published >> export_to_backstage()  # reads this run's staging, which clean_staging never deletes
+    published >> clean_staging().as_teardown()
 
 
 readiness_audit()

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from oncall_readiness.hooks.pagerduty import PagerDutyNotesHook
-from oncall_readiness.source_catalogue import SOURCES, collected_sources
+from oncall_readiness.source_catalogue import REGISTRY, REGISTRY_API_HOOK, SOURCES, collected_sources
 from readiness_sandbox.emulators import connections
 from readiness_sandbox.sample_org import CATALOG, HR_EXPORT, NOTES_FROM
 
@@ -86,7 +86,9 @@ def test_the_cost_watch_posts_through_its_own_connection_as_a_sample_user():
 def test_the_stack_audits_the_packaged_sample_organisation_explicitly():
     env = compose_environment()
     image_root = "/opt/oncall-readiness/"  # where the Dockerfile copies include/
-    assert Path(REPO / env["READINESS_CATALOG"].removeprefix(image_root)) == CATALOG
+    # ${READINESS_CATALOG-<path>}: the sample catalog unless an env file sets it (deploy/backstage.env empties it)
+    catalog = env["READINESS_CATALOG"].removeprefix("${READINESS_CATALOG-").removesuffix("}")
+    assert Path(REPO / catalog.removeprefix(image_root)) == CATALOG
     assert Path(REPO / env["READINESS_HR_CSV"].removeprefix(image_root)) == HR_EXPORT
 
 
@@ -170,3 +172,26 @@ def test_staging_is_the_moto_bucket_through_its_connection(monkeypatch):
     # The S3 stand-in is the moto the tests run (uv.lock), so what passes here behaves alike there.
     locked = re.search(r'name = "moto"\nversion = "([^"]+)"', (REPO / "uv.lock").read_text()).group(1)
     assert moto["image"] == f"motoserver/moto:{locked}"
+
+
+def env_file(path: str) -> dict[str, str]:
+    lines = (REPO / path).read_text().splitlines()
+    return {k: v.strip("'") for k, _, v in (line.partition("=") for line in lines if "=" in line and line[0] != "#")}
+
+
+def test_the_backstage_env_file_reads_the_registry_from_the_sandboxs_catalog_api():
+    """One way only: READINESS_CATALOG emptied, backstage_default aimed at the emulator, the files named."""
+    settings = env_file("deploy/backstage.env")
+    hook = REGISTRY_API_HOOK
+    declared = json.loads(settings.pop(f"AIRFLOW_CONN_{hook.default_conn_name.upper()}"))
+    assert declared == {"conn_type": hook.conn_type, **connections("http://sandbox:8000", "sandbox-token")[REGISTRY]}
+    assert settings.pop("READINESS_CATALOG") == ""
+    image_root = "/opt/oncall-readiness/"
+    for variable, path in settings.items():
+        assert (REPO / path.removeprefix(image_root)).is_file(), variable
+    env = compose_environment()
+    # without the env file: no connection (an empty value is no connection to Airflow), the files beside the catalog
+    assert (
+        env[f"AIRFLOW_CONN_{hook.default_conn_name.upper()}"] == f"${{AIRFLOW_CONN_{hook.default_conn_name.upper()}:-}}"
+    )
+    assert all(env[variable] == f"${{{variable}:-}}" for variable in settings)

@@ -14,11 +14,12 @@ import logging
 import os
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from oncall_readiness import campaigns, hr, rollup, waivers
+from oncall_readiness import campaigns, config, hr, rollup, waivers
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
 from oncall_readiness.errors import (
@@ -32,7 +33,7 @@ from oncall_readiness.errors import (
 from oncall_readiness.incidents.cost import incident_tables
 from oncall_readiness.masking import redact
 from oncall_readiness.quality import QUALITY_COLUMNS, QualityContext, failure_summary, validate_source
-from oncall_readiness.registry import catalog_path, load_registry
+from oncall_readiness.registry import CATALOG_ENV_VAR, Registry, load_registry, load_registry_from_api
 from oncall_readiness.scorecard import score_teams, week_before
 from oncall_readiness.slo_facts import slo_table
 from oncall_readiness.source_catalogue import REGISTRY, SOURCES
@@ -98,10 +99,59 @@ def sources_to_collect() -> list[str]:
     return [name for name in SOURCES if name in needed and name != REGISTRY]
 
 
+def registry_catalog() -> Path | None:
+    """Where the registry is read: ``READINESS_CATALOG``'s files, or None for Backstage's catalog API.
+
+    Exactly one of the two ways: neither, or both (which would hold the audit to two catalogs that
+    may disagree), raises ``RegistryError`` naming both.
+    """
+    from oncall_readiness.connections import get_connection
+    from oncall_readiness.errors import ConnectionMissingError
+    from oncall_readiness.hooks.backstage import BackstageHook
+
+    files = config.CATALOG.get()
+    conn_id = BackstageHook.default_conn_name
+    try:
+        get_connection(conn_id)
+        api = True
+    except ConnectionMissingError:
+        api = False
+    if files is not None and api:
+        raise RegistryError(
+            [
+                f"{CATALOG_ENV_VAR} is set ({files}) and the Airflow connection {conn_id!r} is defined: the registry "
+                f"is read one way, from the files or from Backstage's catalog API; unset {CATALOG_ENV_VAR} or delete "
+                "the connection"
+            ]
+        )
+    if files is None and not api:
+        raise RegistryError(
+            [
+                f"no catalog: set {CATALOG_ENV_VAR} to your Backstage catalog's files (an entity YAML file or a folder "
+                f"of them), or define the Airflow connection {conn_id!r} (type readiness_backstage) to read a running "
+                "Backstage's catalog API; the demo and `make airflow` set one of them to the sample organisation"
+            ]
+        )
+    return files
+
+
+def load_configured_registry() -> tuple[Registry, Path | None]:
+    """The registry, read the configured way (:func:`registry_catalog`), and its catalog folder when files."""
+    from oncall_readiness.hooks.backstage import BackstageHook
+
+    catalog = registry_catalog()
+    if catalog is not None:
+        return load_registry(catalog), catalog
+    hook = BackstageHook()
+    return load_registry_from_api(hook.get_conn(), hook.conn_id), None
+
+
 def stage_registry(run: AuditRun, catalog: str | os.PathLike[str] | None = None) -> str:
-    """Load and validate the registry (and the HR export of joiners); a bad one stops the run here."""
-    catalog = catalog or catalog_path()
-    registry = load_registry(catalog)
+    """Load and validate the registry (and the HR export of joiners); a bad one stops the run here.
+
+    ``catalog``: a catalog's files, read whatever is configured; without it, the configured way.
+    """
+    registry, catalog = (load_registry(catalog), catalog) if catalog else load_configured_registry()
     catalogue = load_catalogue()
     problems = catalogue.threshold_problems(registry.thresholds, registry.threshold_places)
     if problems:  # a team's threshold the checks cannot use: named now, with its file, not mid-collect
@@ -242,6 +292,22 @@ def publish(run: AuditRun, warehouse_url: str) -> dict[str, int]:
         warehouse.dispose()
     log.info("Published %s: %s", run.day, ", ".join(f"{table} {rows}" for table, rows in written.items()))
     return written
+
+
+def export_to_backstage(run: AuditRun, location: str) -> int:
+    """Write every scored Group's and every Component's score-card JSON (docs/backstage.md); files written."""
+    from oncall_readiness import backstage_export
+
+    checks, scored = run.staging.read("checks"), run.staging.read("scorecard")
+    files = backstage_export.scorecard_files(
+        generated=run.instant,
+        registry=run.staging.read(REGISTRY),
+        check_results=checks["check_results"],
+        findings=checks["findings"],
+        scorecard=scored["scorecard"],
+        rollup=scored.get("scorecard_rollup"),
+    )
+    return backstage_export.write_export(files, run.day.isoformat(), location)
 
 
 def _external_results(run: AuditRun, warehouse_url: str) -> pd.DataFrame:

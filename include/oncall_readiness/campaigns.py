@@ -90,7 +90,7 @@ class Campaign:
         return " and ".join([*parts, *([f"level {self.level}"] if self.level else [])])
 
 
-def campaigns_path(catalog: str | os.PathLike[str]) -> Path | None:
+def campaigns_path(catalog: str | os.PathLike[str] | None) -> Path | None:
     """``$READINESS_CAMPAIGNS``, else the campaigns file next to the catalog when there is one, else None."""
     return beside_catalog(config.CAMPAIGNS, catalog, CAMPAIGNS_FILE, CampaignError)
 
@@ -338,7 +338,7 @@ def _date(value: Any, field: str, problem: Problem) -> dt.date | None:
         return None
 
 
-def load_for_audit(catalog: str | os.PathLike[str], teams: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
+def load_for_audit(catalog: str | os.PathLike[str] | None, teams: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
     """The campaigns beside ``catalog`` (or of ``READINESS_CAMPAIGNS``), validated, as the table the audit stages."""
     path = campaigns_path(catalog)
     implemented = [check.id for check in load_catalogue().implemented()]

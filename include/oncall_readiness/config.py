@@ -137,8 +137,10 @@ CATALOG = Setting(
     None,
     _path,
     "a path to a Backstage entity YAML file or a folder of them",
-    "the team registry: Groups are teams, Users people, Components services (required)",
-    default_text="none: required",
+    "the team registry: Groups are teams, Users people, Components services; required unless the "
+    "registry is read from Backstage's catalog API (connection `backstage_default`), never both "
+    "([registry.md](sources/registry.md))",
+    default_text="none: this or `backstage_default`",
 )
 WAIVERS = Setting(
     "READINESS_WAIVERS",
@@ -298,6 +300,17 @@ PAGERDUTY_FROM = Setting(
     default_text="the `pagerduty_notes` connection's `from` extra",
 )
 
+# The scorecard in Backstage (docs/backstage.md).
+BACKSTAGE_EXPORT = Setting(
+    "READINESS_BACKSTAGE_EXPORT",
+    None,
+    _text,
+    "a local folder, `file://...`, `s3://bucket/prefix` or `gs://bucket/prefix`",
+    "where the audit writes each Group's and Component's score-card JSON after publish "
+    "([backstage.md](backstage.md)); the object store's connection is the staging's",
+    default_text="none: no export",
+)
+
 SECTIONS: dict[str, tuple[Setting[Any], ...]] = {
     "The registry and the audit's files": (CATALOG, WAIVERS, CAMPAIGNS, CHECKS, HR_CSV),
     "Reading the sources": (
@@ -311,6 +324,7 @@ SECTIONS: dict[str, tuple[Setting[Any], ...]] = {
     "Staging": (STAGING_DIR, STAGING_CONN_ID, STAGING_RETENTION_DAYS),
     "Emails and alerts": (EMAIL_FROM, DIGEST_RECIPIENTS, EMAIL_TIMEZONE),
     "Incidents": (CURRENCY, NOTE_EVERY_MINUTES, PAGERDUTY_FROM),
+    "The scorecard in Backstage": (BACKSTAGE_EXPORT,),
 }
 SETTINGS: dict[str, Setting[Any]] = {setting.name: setting for settings in SECTIONS.values() for setting in settings}
 

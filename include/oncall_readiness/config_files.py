@@ -21,12 +21,13 @@ def display_path(path: str | os.PathLike[str]) -> str:
 
 def beside_catalog(
     setting: Setting[Path],
-    catalog: str | os.PathLike[str],
+    catalog: str | os.PathLike[str] | None,
     filename: str,
     error: Callable[[list[str]], ConfigError],
 ) -> Path | None:
     """The file ``setting`` names, else ``filename`` beside the catalog (in the catalog folder, or
-    the folder of the catalog file) when there is one, else None.
+    the folder of the catalog file) when there is one, else None. A catalog read from Backstage's
+    API (``catalog`` None) has no folder: only the setting names the file.
 
     A configured file that does not exist raises ``error(problems)``: a typo must not silently
     drop every waiver or campaign.
@@ -36,6 +37,8 @@ def beside_catalog(
         if not configured.is_file():
             raise error([f"{display_path(configured)}: {setting.name} names a file that does not exist"])
         return configured
+    if catalog is None:
+        return None
     root = Path(catalog)
     beside = (root if root.is_dir() else root.parent) / filename
     return beside if beside.is_file() else None

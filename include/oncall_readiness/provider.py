@@ -98,6 +98,20 @@ CONNECTION_TYPES: list[dict[str, Any]] = [
         },
     },
     {
+        "hook-class-name": "oncall_readiness.hooks.backstage.BackstageHook",
+        "connection-type": "readiness_backstage",
+        "hook-name": "Backstage catalog (oncall-readiness)",
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "login", "port"],
+            "relabeling": {"host": "Backstage backend URL", "password": "Static token"},
+            "placeholders": {
+                "host": "https://backstage.example.com (backend.baseUrl; /api/catalog is added)",
+                "password": "a static token of backend.auth.externalAccess",
+                "extra": '{"page_size": 1000}',
+            },
+        },
+    },
+    {
         "hook-class-name": "oncall_readiness.hooks.chaos_calendar.ChaosCalendarHook",
         "connection-type": "readiness_chaos_calendar",
         "hook-name": "Chaos Day calendar (oncall-readiness)",

@@ -9,7 +9,9 @@ connection types), and, in the sandbox package, the emulator and sample state se
 hook, an emulator, a suite, sample data and one ``Source`` here (docs/architecture.md).
 
 The team registry (the Backstage catalog, with the HR export's joiners) is a source too,
-loaded by its own task rather than collected through a connection.
+loaded by its own task rather than collected through a connection: from files
+(``READINESS_CATALOG``), or from a running Backstage's catalog API through
+:data:`REGISTRY_API_HOOK` (``backstage_default``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from oncall_readiness import hr, registry
+from oncall_readiness.hooks.backstage import BackstageHook
 from oncall_readiness.hooks.base import ReadinessHook
 from oncall_readiness.hooks.chaos_calendar import ChaosCalendarHook
 from oncall_readiness.hooks.confluence import ConfluenceHook
@@ -44,6 +47,8 @@ from oncall_readiness.sources.window import AuditWindow
 Collector = Callable[[ReadinessHook, Mapping[str, pd.DataFrame], AuditWindow], Facts]
 
 REGISTRY = "registry"
+# The registry's second way: Backstage's catalog API (its hook, form and Test button; never collected).
+REGISTRY_API_HOOK: type[ReadinessHook] = BackstageHook
 
 
 @dataclass(frozen=True)

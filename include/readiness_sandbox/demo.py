@@ -18,13 +18,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from oncall_readiness.hooks.pagerduty import PagerDutyNotesHook
 from oncall_readiness.report.email import write_emails
 from oncall_readiness.report.html import load_audit, write_scorecard
 from oncall_readiness.report.message import format_score
 from oncall_readiness.report.page.static import write_static_pages
-from oncall_readiness.source_catalogue import SOURCES
+from oncall_readiness.source_catalogue import REGISTRY, REGISTRY_API_HOOK, SOURCES
 from oncall_readiness.warehouse import Warehouse
 from readiness_sandbox import sample_org
 from readiness_sandbox.external_results import seed_external_results
@@ -35,6 +36,12 @@ REPO = Path(__file__).resolve().parents[2]
 DEMO_AUDIT_DATE = "2026-11-16"
 DAG_ID = "readiness_audit"
 DEMO_DIGEST_RECIPIENTS = ["engineering-leadership@example.com"]
+# The files the audit finds beside a catalog of files; read through the catalog API, they are named.
+SAMPLE_CATALOG_FILES = {
+    "READINESS_WAIVERS": "readiness-waivers.yaml",
+    "READINESS_CAMPAIGNS": "readiness-campaigns.yaml",
+    "READINESS_CHECKS": "readiness-checks.yaml",
+}
 
 
 def airflow_env(
@@ -44,8 +51,13 @@ def airflow_env(
     warehouse: Path,
     staging: Path,
     prometheus_url: str | None = None,
+    registry_api: bool = False,
 ) -> dict[str, str]:
     """An embedded Airflow aimed at the sandbox: SQLite metadata, every connection from env vars.
+
+    ``registry_api``: the registry read from the sandbox's Backstage catalog API (connection
+    ``backstage_default``) instead of the catalog's files (``READINESS_CATALOG`` unset: one way
+    only), the waivers, campaigns and external checks files named by their settings.
 
     These are the embedded defaults, and only the demo, ``make airflow`` and the tests use them:
     the sample organisation's catalog and HR export, a DuckDB warehouse file, and a connection
@@ -83,8 +95,20 @@ def airflow_env(
             "READINESS_HR_CSV": str(sample_org.HR_EXPORT),
         }
     )
+    if registry_api:
+        _read_registry_from_api(env, connections, sandbox)
     env.update({f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in connections.items()})
     return env
+
+
+def _read_registry_from_api(env: dict[str, str], connections: dict[str, Any], sandbox: SandboxHandle) -> None:
+    """The sample registry through the sandbox's Backstage catalog API; the files beside the catalog named."""
+    hook = REGISTRY_API_HOOK
+    connections[hook.default_conn_name] = {"conn_type": hook.conn_type, **sandbox.connections()[REGISTRY]}
+    env.pop("READINESS_CATALOG")
+    for variable, name in SAMPLE_CATALOG_FILES.items():
+        if (sample_org.CATALOG / name).is_file():
+            env[variable] = str(sample_org.CATALOG / name)
 
 
 def run_audit(env: dict[str, str], audit_date: str, log_path: Path, *, check: bool = True) -> int:
@@ -141,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             staging=work / "staging",
             prometheus_url=prometheus.base_url,
         )
+        env["READINESS_BACKSTAGE_EXPORT"] = str(out / "backstage")  # the score-card files (docs/backstage.md)
         # What the sample security scanner pushed through the readiness API (external check security-scan).
         seeded = seed_external_results(f"duckdb:///{warehouse_path}")
         print(f"    external check results stored (as the readiness API would): {seeded} new", flush=True)
@@ -153,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  warehouse:   {warehouse_path}  (tables in schema readiness; see docs/warehouse.md)")
     print(f"  page:        {out / 'index.html'} (the Readiness page as files: teams/, campaigns.html, groups.html)")
     print(f"  emails:      {len(emails)} .eml files in {out / 'emails'}")
+    print(f"  Backstage:   {out / 'backstage'} (score-card JSON per Group and Component; docs/backstage.md)")
     print(f"  Airflow log: {out / 'airflow-dags-test.log'}")
     return 0
 

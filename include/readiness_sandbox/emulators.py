@@ -20,6 +20,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from . import chaos_calendar
+from .backstage import app as backstage
+from .backstage import state as backstage_state
 from .confluence import app as confluence
 from .github import app as github
 from .grafana import app as grafana
@@ -27,7 +29,7 @@ from .grafana import state as grafana_state
 from .pagerduty import app as pagerduty
 from .pagerduty import state as pagerduty_state
 from .rate_limit import RateLimit
-from .sample_org import state_file
+from .sample_org import CATALOG, state_file
 
 
 class StateError(ValueError):
@@ -48,10 +50,12 @@ class Emulator:
     path: str = ""
     # Whether the API has writes a read-only key is refused (PagerDuty's incident notes).
     writes: bool = False
+    # The URL prefix when it is not the source's name (the registry's catalog API: /backstage).
+    mount: str = ""
 
     @property
     def prefix(self) -> str:
-        return f"/{self.source}"
+        return f"/{self.mount or self.source}"
 
     def load(self, path: Path | None = None) -> Any:
         path = path or self.sample_state
@@ -125,6 +129,15 @@ EMULATORS: dict[str, Emulator] = {
             sample_state=state_file("confluence.yaml"),
             errors=(confluence.ConfluenceStateError,),
             extra_fields=lambda: {"login": confluence.SANDBOX_EMAIL},
+        ),
+        Emulator(
+            source="registry",  # the team registry's second way: a running Backstage's catalog API
+            title="Backstage catalog",
+            read_state=backstage_state.load_catalog,
+            build_app=backstage.create_app,
+            sample_state=CATALOG,
+            errors=(backstage_state.CatalogStateError,),
+            mount="backstage",
         ),
         Emulator(
             source="chaos_calendar",

@@ -224,8 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         fail_next=args.fail_next,
         source_rate_limits=dict(args.source_rate_limit),
     )
-    sources = [emulator.source for emulator in EMULATORS.values()]
+    # Counted and faulted by the first segment of the path: each emulator's prefix (the source's name, or
+    # `backstage` for the registry's catalog API).
+    sources = [emulator.prefix.strip("/") for emulator in EMULATORS.values()]
     counted = Traffic(app, sources=sources, latency=args.latency_ms / 1000, record=args.record_requests)
-    faulted = Faults(counted, sources=EMULATORS, faults=dict(args.fault))  # outermost: it may reset the socket
+    faulted = Faults(counted, sources=sources, faults=dict(args.fault))  # outermost: it may reset the socket
     serve(faulted, host=args.host, port=args.port, ready_file=args.ready_file)
     return 0

@@ -203,6 +203,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (0.0.0.0 to reach it from outside)")
     parser.add_argument("--audit-date", default=DEMO_AUDIT_DATE, help="audit date of the first audit, when needed")
     parser.add_argument("--out", type=Path, default=REPO / "out", help="where the warehouse and logs go")
+    parser.add_argument(
+        "--registry",
+        choices=("files", "backstage"),
+        default=os.environ.get("READINESS_SANDBOX_REGISTRY", "files"),
+        help="read the sample catalog from its files (READINESS_CATALOG) or from the sandbox's Backstage catalog "
+        "API (connection backstage_default); default $READINESS_SANDBOX_REGISTRY, else files",
+    )
     args = parser.parse_args(argv)
     # Ctrl-C and SIGTERM both stop everything (even where a shell started this with SIGINT ignored).
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -224,7 +231,10 @@ def main(argv: list[str] | None = None) -> int:
                 warehouse=warehouse_path,
                 staging=work / "staging",
                 prometheus_url=prometheus.base_url if prometheus else None,
+                registry_api=args.registry == "backstage",
             )
+            if args.registry == "backstage":
+                print(f"    registry: the sandbox's Backstage catalog API at {sandbox.base_url}/backstage", flush=True)
             passwords = work / "airflow" / "passwords.json"
             env = standalone_env(env, host=args.host, port=args.port, passwords_file=passwords)
             if not warehouse_has_audit(warehouse_path):

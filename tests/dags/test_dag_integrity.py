@@ -64,6 +64,7 @@ def test_audit_dag_shape(dagbag):
         "evaluate_checks",
         "score",
         "publish",
+        "export_to_backstage",
         "clean_staging",
     }
     assert dag.get_task("audit_source.validate").retries == 0  # bad data is not fixed by retrying
@@ -77,6 +78,8 @@ def test_audit_dag_shape(dagbag):
     # Old staging is cleaned after publish whatever its outcome, without deciding the run's state.
     clean = dag.get_task("clean_staging")
     assert clean.is_teardown and clean.upstream_task_ids == {"publish"}
+    # The score-card files for Backstage are written from what was published.
+    assert dag.get_task("export_to_backstage").upstream_task_ids == {"publish"}
     assert clean.trigger_rule == "all_done_setup_success"  # all done: no setup task precedes it
 
 

@@ -40,7 +40,7 @@ LAYERS: dict[str, set[str]] = {
     "checks": {"checks"},
     "verdicts": {"scorecard", "rollup", "campaigns", "waivers"},
     "warehouse": {"warehouse", "warehouse_load", "warehouse_file", "ledger", "external_results"},
-    "outputs": {"audit", "report", "api", "alerts", "incidents"},
+    "outputs": {"audit", "report", "api", "alerts", "incidents", "backstage_export"},
 }
 RANK = {entry: rank for rank, entries in enumerate(LAYERS.values()) for entry in entries}
 

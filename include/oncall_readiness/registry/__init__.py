@@ -3,12 +3,17 @@
 The registry is read from Backstage entity descriptors (``apiVersion:
 backstage.io/v1alpha1``) in YAML files: :func:`load_registry` takes a file or a folder
 (``$READINESS_CATALOG``, see :func:`catalog_path`) and returns a :class:`Registry` of five
-tables, or raises :class:`RegistryError` naming every problem.
+tables, or raises :class:`RegistryError` naming every problem. Or from a running Backstage's
+catalog API: :func:`load_registry_from_api` reads it with a
+:class:`~.api.BackstageCatalogClient` (connection ``backstage_default``) and builds the same
+tables with the same rules.
 
 - :mod:`.tables`: the tables and their columns, entity references, service ownership,
   membership and what each annotation becomes: the reference of the registry facts;
 - :mod:`.backstage`: how a catalog is read: files, folders, YAML documents, Locations and
   the kinds used;
+- :mod:`.api`: how the catalog API is read (one query, cursor pages, ``totalItems`` held) and
+  its ``relations`` folded into ``spec``;
 - :mod:`.builder`: the tables built from the entities, references resolved and fields
   validated.
 
@@ -36,7 +41,8 @@ from pathlib import Path
 from oncall_readiness import config
 from oncall_readiness.config_files import display_path
 from oncall_readiness.errors import RegistryError
-from oncall_readiness.registry.backstage import CatalogReader
+from oncall_readiness.registry.api import BackstageCatalogClient, entities_from_items
+from oncall_readiness.registry.backstage import CatalogReader, Entity
 from oncall_readiness.registry.builder import RegistryBuilder
 from oncall_readiness.registry.tables import (
     FACT_COLUMNS,
@@ -53,6 +59,7 @@ __all__ = [
     "RegistryError",
     "catalog_path",
     "load_registry",
+    "load_registry_from_api",
     "TEAM_COLUMNS",
     "PEOPLE_COLUMNS",
     "SERVICE_COLUMNS",
@@ -87,13 +94,36 @@ def load_registry(path: str | os.PathLike[str]) -> Registry:
         raise RegistryError([f"{display_path(root)}: catalog path does not exist"])
     reader = CatalogReader(root)
     reader.run(root)
-    registry = RegistryBuilder(reader.entities, reader.problems).build()
-    if not reader.problems and registry.teams.empty:
-        reader.problems.append(
-            f"{display_path(root)}: no teams: the catalog holds no Group entities, so there is nothing to audit "
-            "(is READINESS_CATALOG the right path?)"
-        )
-    if reader.problems:
+    return _built(
+        reader.entities,
+        reader.problems,
+        f"{display_path(root)}: no teams: the catalog holds no Group entities, so there is nothing to audit "
+        "(is READINESS_CATALOG the right path?)",
+    )
+
+
+def load_registry_from_api(client: BackstageCatalogClient, conn_id: str = "backstage_default") -> Registry:
+    """Read a running Backstage's catalog (every Group, User and Component) into a :class:`Registry`.
+
+    A partial read raises ``SourceError`` (retried); bad entities raise :class:`RegistryError` as the
+    files do, each naming the catalog, the location Backstage read the entity from, the entity and the field.
+    """
+    where = f"Backstage catalog {client.base_url}"
+    catalog = client.read()
+    return _built(
+        entities_from_items(catalog.items, where),
+        [],
+        f"{where}: no teams: the catalog holds no Group entities, so there is nothing to audit "
+        f"(is the Airflow connection {conn_id!r} aimed at the right Backstage?)",
+    )
+
+
+def _built(entities: list[Entity], problems: list[str], no_teams: str) -> Registry:
+    """The registry of ``entities``; every problem (found reading them, or building) raised at once."""
+    registry = RegistryBuilder(entities, problems).build()
+    if not problems and registry.teams.empty:
+        problems.append(no_teams)
+    if problems:
         # Grouped by file (stable: within a file, in the order found).
-        raise RegistryError(sorted(reader.problems, key=lambda p: p.split(":", 1)[0]))
+        raise RegistryError(sorted(problems, key=lambda p: p.split(":", 1)[0]))
     return registry

@@ -45,7 +45,7 @@ class RawWaiver:
     origin: str  # file:line, kept in the waivers table so a reader finds the entry
 
 
-def waivers_path(catalog: str | os.PathLike[str]) -> Path | None:
+def waivers_path(catalog: str | os.PathLike[str] | None) -> Path | None:
     """``$READINESS_WAIVERS``, else ``readiness-waivers.yaml`` beside the catalog when there is one.
 
     A configured path that does not exist is an error (a typo must not silently drop every waiver).

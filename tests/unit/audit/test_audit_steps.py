@@ -186,9 +186,10 @@ def test_a_bad_catalog_stops_the_run_before_anything_is_published(workspace, mon
         audit.stage_checks(run)
 
 
-def test_an_unset_catalog_stops_the_audit_naming_the_variable(workspace, monkeypatch):
+def test_an_unset_catalog_stops_the_audit_naming_both_ways(workspace, monkeypatch):
     monkeypatch.delenv("READINESS_CATALOG")
-    with pytest.raises(RegistryError, match="READINESS_CATALOG is not set"):
+    monkeypatch.delenv("AIRFLOW_CONN_BACKSTAGE_DEFAULT", raising=False)
+    with pytest.raises(RegistryError, match="no catalog: set READINESS_CATALOG .* connection 'backstage_default'"):
         audit.stage_registry(a_run())
 
 

@@ -27,7 +27,7 @@ from oncall_readiness.hooks.github import GitHubHook
 from oncall_readiness.hooks.grafana import GrafanaHook
 from oncall_readiness.hooks.pagerduty import PagerDutyHook, PagerDutyNotesHook
 from oncall_readiness.hooks.prometheus import PrometheusHook
-from oncall_readiness.source_catalogue import SOURCES, collected_sources
+from oncall_readiness.source_catalogue import REGISTRY_API_HOOK, SOURCES, collected_sources
 from readiness_sandbox.emulators import EMULATORS
 from readiness_sandbox.process import running_sandbox
 
@@ -214,7 +214,8 @@ def test_the_provider_lists_exactly_the_catalogues_hooks():
     listed = [
         (entry["connection-type"], entry["hook-class-name"], entry["hook-name"]) for entry in info["connection-types"]
     ]
-    hooks = [*HOOKS.values(), PagerDutyNotesHook]  # the sources' hooks, and the cost watch's writer
+    # the sources' hooks, the cost watch's writer and the registry's catalog API
+    hooks = [*HOOKS.values(), PagerDutyNotesHook, REGISTRY_API_HOOK]
     expected = [(hook.conn_type, f"{hook.__module__}.{hook.__qualname__}", hook.hook_name) for hook in hooks]
     assert sorted(listed) == sorted(expected)
     assert info["package-name"] == "oncall-readiness" and info["versions"] == [version("oncall-readiness")]
@@ -254,7 +255,7 @@ def test_airflow_discovers_the_connection_types_and_their_forms():
     from airflow.providers_manager import ProvidersManager
 
     manager = ProvidersManager()
-    for hook in [*HOOKS.values(), PagerDutyNotesHook]:
+    for hook in [*HOOKS.values(), PagerDutyNotesHook, REGISTRY_API_HOOK]:
         info = manager.hooks[hook.conn_type]
         assert info is not None, f"Airflow does not know {hook.conn_type}"
         assert (info.hook_class_name, info.hook_name, info.package_name) == (
