@@ -25,6 +25,7 @@ from oncall_readiness.hooks.chaos_calendar import ChaosCalendarHook
 from oncall_readiness.hooks.confluence import ConfluenceHook
 from oncall_readiness.hooks.github import GitHubHook
 from oncall_readiness.hooks.grafana import GrafanaHook
+from oncall_readiness.hooks.jsm_ops import JsmOpsHook
 from oncall_readiness.hooks.pagerduty import PagerDutyHook
 from oncall_readiness.hooks.prometheus import PrometheusHook
 from oncall_readiness.quality import Suites
@@ -32,10 +33,11 @@ from oncall_readiness.quality import chaos_calendar as chaos_calendar_suite
 from oncall_readiness.quality import confluence as confluence_suite
 from oncall_readiness.quality import github as github_suite
 from oncall_readiness.quality import grafana as grafana_suite
+from oncall_readiness.quality import jsm_ops as jsm_ops_suite
 from oncall_readiness.quality import pagerduty as pagerduty_suite
 from oncall_readiness.quality import prometheus as prometheus_suite
 from oncall_readiness.quality import registry as registry_suite
-from oncall_readiness.sources import chaos_calendar, confluence, github, grafana, pagerduty, prometheus
+from oncall_readiness.sources import chaos_calendar, confluence, github, grafana, jsm_ops, pagerduty, prometheus
 from oncall_readiness.sources.facts import Facts
 from oncall_readiness.sources.window import AuditWindow
 
@@ -79,6 +81,15 @@ SOURCES: dict[str, Source] = {
             hook=PagerDutyHook,
             collect=pagerduty.collect_for_audit,
             docs="sources/pagerduty.md",
+        ),
+        Source(
+            name="jsm_ops",
+            title="JSM Operations",
+            fact_columns=jsm_ops.FACT_COLUMNS,
+            suites=jsm_ops_suite.suites,
+            hook=JsmOpsHook,
+            collect=jsm_ops.collect_for_audit,
+            docs="sources/jsm_ops.md",
         ),
         Source(
             name="grafana",

@@ -46,6 +46,10 @@ USERS_PER_CALL = 200
 MAX_PAGES = 1_000
 
 
+# Query parameters: a mapping, or pairs where a name repeats (``accountId=a&accountId=b``).
+Params = Mapping[str, Any] | Sequence[tuple[str, Any]] | None
+
+
 class RefusedRequest(SourceError):
     """JSM answered with an error status (``status``): 403 says the account may not read it."""
 
@@ -75,15 +79,14 @@ class JsmOpsClient(ApiClient):
         super().__init__(site_url, max_retries=max_retries, backoff_factor=backoff_factor)
         # A path (``/jsm/ops/api``) is below the site: a proxy, or the sandbox, that serves both.
         self.api_url = (self.base_url + api_url if api_url.startswith("/") else api_url).rstrip("/")
-        self.session.auth = (email, token)
+        self.email = email.strip()
+        self.session.auth = (self.email, token)
         self.session.headers.update({"Accept": "application/json", "User-Agent": "oncall-readiness"})
         self._cloud_id = (cloud_id or "").strip() or None
 
     # --- requests ---------------------------------------------------------------------------
 
-    def fetch(
-        self, url: str, params: Mapping[str, Any] | None = None, *, absent: Sequence[int] = ()
-    ) -> requests.Response:
+    def fetch(self, url: str, params: Params = None, *, absent: Sequence[int] = ()) -> requests.Response:
         """One ``GET`` of an absolute URL; an error status other than ``absent`` raises ``RefusedRequest``."""
         with self._borrowed_session() as session:
             self.gate.wait()
@@ -124,7 +127,7 @@ class JsmOpsClient(ApiClient):
     def pages(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Every page of a collection, following ``links.next`` until it is absent or null."""
         url: str | None = f"{self.ops_base}{path}"
-        query: Mapping[str, Any] | None = params
+        query: Params = params
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             assert url is not None
@@ -169,7 +172,7 @@ class JsmOpsClient(ApiClient):
             while True:
                 params: list[tuple[str, Any]] = [("accountId", account) for account in batch]
                 params += [("startAt", start), ("maxResults", USERS_PER_CALL)]
-                body = _json(self.fetch(f"{self.base_url}{USERS_PATH}", params))  # type: ignore[arg-type]
+                body = _json(self.fetch(f"{self.base_url}{USERS_PATH}", params))
                 values = body.get("values") if isinstance(body, dict) else None
                 if not isinstance(values, list):
                     raise SourceError(f"{SOURCE}: {USERS_PATH} answered without a values list")

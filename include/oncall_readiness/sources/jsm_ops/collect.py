@@ -22,9 +22,10 @@ in the look-back, ``p`` people):
   200 people).
 
 So ``2 + ceil(S/50) + n + 2t + ceil(A/100) + a + ceil(p/200)`` calls, ``S`` and ``A`` the site's
-schedules and alerts in the look-back. A 403 on a team's escalations or routing rules, or on the
-alerts, is recorded as unreadable (the checks that need it say unknown), never as none; a 404 on
-a team's escalations says the team does not exist.
+schedules and alerts in the look-back. A 404 on a team's escalations says the team does not
+exist (its services have no escalation); any other error there fails the source (its checks
+unknown). Alerts refused (401, 402, 403) or past the 20,000 JSM lists are recorded as unreadable
+(oncall-load unknown for the teams on JSM), never as none.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from typing import Any
 
 import pandas as pd
 
-from oncall_readiness.errors import SourceError
 from oncall_readiness.sources.jsm_ops.client import (
     ALERT_WINDOW,
     PAGE_SIZE,
@@ -75,6 +75,8 @@ def audited_team_ids(registry: Mapping[str, pd.DataFrame]) -> dict[str, str]:
     if teams is None or "jsm_ops_team" not in teams.columns:
         return {}
     named = teams.dropna(subset=["jsm_ops_team"])
+    if "oncall_platform" in named:
+        named = named[named["oncall_platform"].fillna("") == "jsm_ops"]
     return {
         str(team): str(jsm).strip()
         for team, jsm in zip(named["team"], named["jsm_ops_team"], strict=True)
@@ -92,6 +94,7 @@ def read(client: JsmOpsClient, team_ids: Iterable[str], window: AuditWindow) -> 
         str(t.get("teamId")): str(t.get("teamName") or "") for t in client.get("/v1/teams").get("platformTeams") or []
     }
     result.teams = {team: seen.get(team, "") for team in wanted}
+    result.caller_email = client.email
 
     schedules = client.values("/v1/schedules", {"expand": "rotation", "size": SCHEDULE_PAGE, "offset": 0})
     result.schedules = [s for s in schedules if str(s.get("teamId") or "") in result.teams]
@@ -108,12 +111,9 @@ def read(client: JsmOpsClient, team_ids: Iterable[str], window: AuditWindow) -> 
             try:
                 store[team] = client.values(path, {"offset": 0, "size": PAGE_SIZE})
             except RefusedRequest as error:
-                if error.status == 404:
-                    result.missing_teams.add(team)
-                elif error.status in REFUSALS:
-                    result.unreadable.append({"collection": path, "status": error.status, "reason": str(error)})
-                else:
+                if error.status != 404:  # refused or failed: the team's escalation path is not known
                     raise
+                result.missing_teams.add(team)  # JSM says the team does not exist
 
     result.caller_rules = client.values("/v1/notification-rules", {"offset": 0, "size": PAGE_SIZE})
     _read_alerts(client, result, window)
@@ -206,9 +206,3 @@ def _interval_days(window: AuditWindow) -> int:
 
 def _iso(moment: Any) -> str:
     return pd.Timestamp(moment).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def require_teams(read_result: JsmRead) -> None:
-    """Nothing read for a team JSM says does not exist is fine; a read with no answer at all is not."""
-    if read_result.teams and not read_result.schedules and not read_result.escalations and not read_result.unreadable:
-        raise SourceError("jsm_ops: none of the audited teams' schedules or escalations could be read")
