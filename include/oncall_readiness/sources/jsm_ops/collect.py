@@ -201,7 +201,7 @@ def _people(result: JsmRead) -> set[str]:
 def _interval_days(window: AuditWindow) -> int:
     """Whole days from the start of the look-back's first day to the end of the look-ahead."""
     start = pd.Timestamp(window.since).floor("D")
-    return max(1, math.ceil((pd.Timestamp(window.until) - start) / pd.Timedelta(days=1)) + 1)
+    return max(1, math.ceil((pd.Timestamp(window.until) - start) / pd.Timedelta(days=1)))
 
 
 def _iso(moment: Any) -> str:
