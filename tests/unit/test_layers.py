@@ -36,7 +36,7 @@ LAYERS: dict[str, set[str]] = {
         "staging",
         "staging_retention",
     },
-    "inputs": {"registry", "hr", "sources", "hooks", "quality", "source_catalogue"},
+    "inputs": {"registry", "hr", "sources", "oncall_facts", "hooks", "quality", "source_catalogue"},
     "checks": {"checks"},
     "verdicts": {"scorecard", "rollup", "campaigns", "waivers"},
     "warehouse": {"warehouse", "warehouse_load", "warehouse_file", "ledger", "external_results"},
