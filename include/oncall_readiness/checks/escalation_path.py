@@ -122,7 +122,10 @@ def _policy_findings(
     thresholds: pd.DataFrame,
     people: People,
 ) -> pd.DataFrame:
-    own = facts["oncall_team_schedules"].groupby("team")["schedule_id"].agg(set)
+    own: dict[str, set[str]] = {}  # team -> its schedules (plain sets: agg(set) of Arrow text gives lists)
+    links = facts["oncall_team_schedules"]
+    for team, schedule in zip(links["team"].tolist(), links["schedule_id"].tolist(), strict=True):
+        own.setdefault(team, set()).add(schedule)
     schedule_names = _schedule_names(facts)
     slowest_delay = thresholds["max_escalation_delay_minutes"].to_dict()  # not .at per team
     rows = []

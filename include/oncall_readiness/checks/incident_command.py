@@ -174,7 +174,10 @@ def _own_schedules(facts: Mapping[str, pd.DataFrame]) -> dict[str, set[str]]:
     """User id -> the on-call schedules of the registry teams the person belongs to (by email)."""
     members = facts["registry_people"][["email", "team"]].dropna()
     schedules = facts["oncall_team_schedules"][["team", "schedule_id"]]
-    by_email = members.merge(schedules, on="team").groupby("email")["schedule_id"].agg(set).to_dict()
+    by_email: dict[str, set[str]] = {}  # plain sets: agg(set) of Arrow text gives lists
+    both = members.merge(schedules, on="team")
+    for email, schedule in zip(both["email"].tolist(), both["schedule_id"].tolist(), strict=True):
+        by_email.setdefault(email, set()).add(schedule)
     users = facts["oncall_users"][["user_id", "email"]].dropna()
     return {user: by_email[email] for user, email in records(users) if email in by_email}
 
