@@ -79,7 +79,7 @@ from typing import Any
 
 import pandas as pd
 
-from oncall_readiness.sources.facts import typed_frame
+from oncall_readiness.frames import typed_frame
 
 PLATFORM = {"platform": "string"}
 FACT_COLUMNS: dict[str, dict[str, str]] = {
@@ -228,6 +228,15 @@ JSM_OPS = Platform(
 )
 PLATFORMS: dict[str, Platform] = {platform.name: platform for platform in (PAGERDUTY, JSM_OPS)}
 DEFAULT_PLATFORM = PAGERDUTY.name  # a team no annotation puts elsewhere
+
+
+def team_platforms(teams: pd.DataFrame) -> dict[str, str]:
+    """Team -> the name of its on-call platform: the registry's ``oncall_platform``, else the default."""
+    names = teams["team"].tolist()
+    if "oncall_platform" not in teams:
+        return dict.fromkeys(names, DEFAULT_PLATFORM)
+    chosen = teams["oncall_platform"].tolist()
+    return {team: DEFAULT_PLATFORM if pd.isna(name) else str(name) for team, name in zip(names, chosen, strict=True)}
 
 
 def frame(table: str, rows: Iterable[Mapping[str, Any]], platform: str | None = None) -> pd.DataFrame:

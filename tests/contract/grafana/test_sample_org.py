@@ -16,7 +16,7 @@ from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
 from oncall_readiness.registry import load_registry
-from oncall_readiness.source_catalogue import SOURCES
+from oncall_readiness.source_catalogue import SOURCES, with_oncall_facts
 from oncall_readiness.sources import grafana, pagerduty
 from oncall_readiness.sources.window import AuditWindow
 from readiness_sandbox.process import running_sandbox
@@ -45,6 +45,7 @@ def audited():
         )
     catalogue = load_catalogue()
     mine = dataclasses.replace(catalogue, checks={k: v for k, v in catalogue.checks.items() if k in CHECKS})
+    facts = with_oncall_facts(facts)
     results, findings = evaluate_checks(audit_instant=INSTANT, facts=facts, unavailable={}, catalogue=mine)
     return facts, results, findings
 
