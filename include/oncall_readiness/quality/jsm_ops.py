@@ -4,7 +4,9 @@ Catches the ways a real read goes wrong: a field dropped by an API change (nulls
 records (unique ids, one row per person and week), timestamps past what was asked for (a shift
 starting after the look-ahead, an alert created after the audit instant), references that do
 not resolve (a rotation member, a shift's person or an alert's notified person who is not a user
-the site answered, an escalation level of a policy that a route does not name), values outside
+the site answered, a schedule an escalation pages that the schedule listing lacks, a route's
+escalation that the team's escalations lack: JSM's listings state no total, so these are how a
+lost page shows), values outside
 JSM's documented sets (priorities, contact methods), and a read that lost most of the people of
 the registry's teams on JSM. Who a person is notified by is the caller's alone (the platform's
 gap, ``oncall_facts``), and alerts JSM would not list are ``jsm_ops_unreadable``: neither is bad
@@ -31,6 +33,8 @@ def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[s
     emails = sorted(facts["jsm_ops_users"]["email"].dropna())
     schedules = sorted(facts["jsm_ops_schedules"]["schedule_id"].dropna())
     routes = sorted(facts["jsm_ops_services"]["service_id"].dropna())
+    levels = facts["jsm_ops_escalation_levels"]
+    policies = sorted(levels["escalation_policy_id"].dropna().unique())
     now = context.audit_instant.to_pydatetime()
     ahead = (context.audit_instant + pd.Timedelta(days=context.look_ahead_days)).to_pydatetime()
     teams = context.registry.get("registry_teams", pd.DataFrame(columns=["team"]))
@@ -96,10 +100,20 @@ def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[s
             gxe.ExpectColumnValuesToBeBetween(column="level", min_value=1),
             gxe.ExpectColumnValuesToBeBetween(column="delay_minutes", min_value=0),
             gxe.ExpectColumnValuesToNotBeNull(column="target_id"),
+            # JSM's schedule listing states no total: a schedule an escalation pages that the listing
+            # lacks says a page went missing (or the account cannot see it), not that it is gone.
+            gxe.ExpectColumnValuesToBeInSet(
+                column="target_id",
+                value_set=schedules,
+                row_condition='target_type == "schedule"',
+                condition_parser="pandas",
+            ),
         ],
         "jsm_ops_services": [
             gxe.ExpectColumnValuesToNotBeNull(column="service_id"),
             gxe.ExpectColumnValuesToBeUnique(column="service_id"),
+            # The escalation a team's routing rule notifies is one the team's listing gave.
+            gxe.ExpectColumnValuesToBeInSet(column="escalation_policy_id", value_set=policies),
         ],
         "jsm_ops_service_links": [
             gxe.ExpectColumnValuesToBeUnique(column="service"),

@@ -71,3 +71,11 @@ def test_a_read_that_lost_the_teams_people_fails(sample):
     facts["jsm_ops_users"]["email"] = pd.NA
     broken = validate(facts)
     assert "registry_people" in set(broken.loc[~broken["success"], "facts_table"])
+
+
+def test_a_schedule_the_escalation_pages_that_the_listing_lost_fails(sample):
+    facts = {name: frame.copy() for name, frame in sample.items()}
+    facts["jsm_ops_schedules"] = facts["jsm_ops_schedules"].iloc[0:0]
+    broken = validate(facts)
+    broken = broken[~broken["success"]]
+    assert "jsm_ops_escalation_levels" in set(broken["facts_table"])
