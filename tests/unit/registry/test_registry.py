@@ -437,7 +437,8 @@ def test_sample_org_loads(monkeypatch):
     assert len(registry.people) == 44  # Dana Lee, the head of engineering, and 3 incident commanders, in no team
     assert registry.people["person"].is_unique  # one team each
     assert registry.services["team"].notna().all()
-    assert len(registry.team_schedules) == 7
+    assert len(registry.team_schedules) == 6  # identity is on call in JSM Operations: no PagerDuty schedule
+    assert registry.teams.set_index("team").at["identity", "oncall_platform"] == "jsm_ops"
     # the Location file reaches the same catalog
     via_location = load_registry(SAMPLE_CATALOG / "all.yaml")
     for name in ("teams", "people", "services", "team_schedules", "thresholds"):
