@@ -248,17 +248,18 @@ def frame(table: str, rows: Iterable[Mapping[str, Any]], platform: str | None = 
 def from_frame(table: str, source: pd.DataFrame, platform: str, **columns: str) -> pd.DataFrame:
     """The on-call facts table ``table`` from a platform's typed facts table, ``columns`` renaming its
     columns (``new=old``); a column it lacks is empty. Typed columns are kept as they are (no re-parse)."""
-    renamed = source.rename(columns={old: new for new, old in columns.items()})
     kinds = FACT_COLUMNS[table]
-    built = pd.DataFrame(index=renamed.index)
+    index = pd.RangeIndex(len(source))
+    built = {}
     for column, kind in kinds.items():
+        name = columns.get(column, column)
         if column == "platform":
-            built[column] = pd.Series(platform, index=renamed.index, dtype="string")
-        elif column in renamed:
-            built[column] = renamed[column]
+            built[column] = pd.Series(platform, index=index, dtype="string")
+        elif name in source:
+            built[column] = pd.Series(source[name].array, index=index, name=column)  # no copy of the values
         else:
-            built[column] = typed_frame([], {column: kind})[column].reindex(renamed.index)
-    return built.reset_index(drop=True)
+            built[column] = typed_frame([], {column: kind})[column].reindex(index)
+    return pd.DataFrame(built, index=index)
 
 
 def empty() -> dict[str, pd.DataFrame]:

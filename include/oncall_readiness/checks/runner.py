@@ -69,7 +69,8 @@ def evaluate_checks(
         blocked = [source for source in check.required_sources if source in unavailable]
         on_blocked_platform = _on_blocked_platform(teams, facts, blocked)
         if blocked and (on_blocked_platform is None or on_blocked_platform.all()):
-            reason = "; ".join(f"{source} data is unavailable: {unavailable[source]}" for source in blocked)
+            told = _told(blocked, teams, facts)
+            reason = "; ".join(f"{source} data is unavailable: {unavailable[source]}" for source in told)
             results, findings = _all_unknown(teams["team"], reason), pd.DataFrame(columns=FINDING_COLUMNS)
         else:
             partial = {source: unavailable[source] for source in check.partial_sources if source in unavailable}
@@ -156,6 +157,14 @@ def _on_blocked_platform(
         return None
     platforms = team_platforms(facts.get("registry_groups", teams))
     return teams["team"].map(platforms).isin(blocked)
+
+
+def _told(blocked: list[str], teams: pd.DataFrame, facts: Mapping[str, pd.DataFrame]) -> list[str]:
+    """The blocked sources a reason names: an on-call platform only when a team is on it (an organisation
+    without a team on JSM Operations is not told that JSM Operations is not configured)."""
+    used = set(team_platforms(facts.get("registry_groups", teams)).values())
+    told = [source for source in blocked if source not in PLATFORMS or source in used]
+    return told or blocked
 
 
 def _platform_unknown(

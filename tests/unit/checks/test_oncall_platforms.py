@@ -223,3 +223,18 @@ def test_a_team_is_told_in_its_own_platforms_words():
     )
     assert results.at["search", "status"] == "fail"
     assert results.at["search", "reason"] == "The team has no on-call schedule in Jira Service Management Operations."
+
+
+def test_a_platform_no_team_is_on_is_not_named_when_every_team_is_unknown():
+    facts = oncall_facts.combine({}) | {
+        "registry_teams": pd.DataFrame({"team": ["pay"], "oncall_platform": ["pagerduty"]}),
+        "registry_thresholds": pd.DataFrame(columns=["team", "check_id", "key", "value"]),
+    }
+    unavailable = {"pagerduty": "PagerDuty answered 503", "jsm_ops": "the connection jsm_ops_default is not defined"}
+    results, findings = evaluate_checks(
+        audit_instant=INSTANT, facts=facts, unavailable=unavailable, catalogue=only("escalation-path")
+    )
+    assert results[["team", "status", "reason"]].values.tolist() == [
+        ["pay", "unknown", "pagerduty data is unavailable: PagerDuty answered 503."]
+    ]
+    assert findings.empty

@@ -10,6 +10,7 @@ clauses ``incident.priority matches '<name>'`` name, each clause alone in an ``o
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from oncall_readiness import oncall_facts
+from oncall_readiness.frames import is_in
 from oncall_readiness.oncall_facts import from_frame
 from oncall_readiness.registry import FACT_COLUMNS as REGISTRY_COLUMNS
 from oncall_readiness.sources.pagerduty.facts import FACT_COLUMNS, frame
@@ -118,14 +120,14 @@ def _teams_on_pagerduty(facts: Mapping[str, pd.DataFrame]) -> set[str]:
 def _team_schedules(facts: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """The schedules the registry links to teams on PagerDuty (``pagerduty.com/schedule-ids``)."""
     links = facts["registry_team_schedules"]
-    links = links[links["team"].isin(_teams_on_pagerduty(facts))]
+    links = links[is_in(links["team"], _teams_on_pagerduty(facts))]
     return from_frame("oncall_team_schedules", links, PLATFORM)
 
 
 def _service_links(facts: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Every registry service not owned by a team on another platform, with its ``pagerduty.com/service-id``."""
     services = facts["registry_services"]
-    mine = services["team"].isna() | services["team"].isin(_teams_on_pagerduty(facts))
+    mine = services["team"].isna() | is_in(services["team"], _teams_on_pagerduty(facts))
     return from_frame("oncall_service_links", services[mine], PLATFORM, service_id="pagerduty_service_id")
 
 
@@ -146,15 +148,21 @@ def _workflow_triggers(triggers: pd.DataFrame) -> pd.DataFrame:
 
 
 def _starts(condition: Any) -> tuple[bool, bool, str | None]:
+    """:func:`_read_condition` of a cell (missing: no condition)."""
+    return _read_condition(None if condition is None or pd.isna(condition) else str(condition))
+
+
+@functools.lru_cache(maxsize=4096)  # a trigger's condition repeats on each of its services' rows
+def _read_condition(condition: str | None) -> tuple[bool, bool, str | None]:
     """(every incident, every high-urgency incident, the priorities that alone start it) of a PCL condition.
 
     No condition starts it on every incident. Otherwise a clause counts only alone in an ``or``:
     a clause joined by ``and`` starts it for fewer incidents.
     """
-    if condition is None or pd.isna(condition) or not str(condition).strip():
+    if condition is None or not condition.strip():
         return True, False, None
     high, priorities = False, []
-    for clause in _split(_unwrap(str(condition)), " or "):
+    for clause in _split(_unwrap(condition), " or "):
         if _split(clause, " and ") != [clause]:
             continue
         match = _CLAUSE.match(_unwrap(clause))
