@@ -22,6 +22,11 @@ twice, no failed or retried request:
   is shown beside it.
 - Confluence: one v2 pages call per 250 page ids (no page was edited after the instant, so
   no version history is needed).
+- JSM Operations (the teams on call there, ``org.JSM_EVERY``): the cloud id, the teams, the
+  schedules with their rotations (50 a page), one timeline and two team calls (escalations,
+  routing rules) per team, the caller's notification rules, the alerts newest first until one
+  is older than the look-back (100 a page), one log read per alert of the look-back, and the
+  people's accounts (200 a call).
 - Chaos Day calendar: the feed, once. Prometheus: one rules call, alerting and recording rules
   together (a real server, not counted).
 - The registry through Backstage's catalog API (``benchmarks/registry_api.py``): one
@@ -45,7 +50,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from benchmarks.org import INSTANT, ROTATION_START, WEEK, Organisation
+from benchmarks.org import INSTANT, JSM_ALERT_LOOK_BACK_DAYS, ROTATION_START, WEEK, Organisation
 from readiness_sandbox.pagerduty.analytics import ANALYTICS_LAG
 
 PAGERDUTY_PAGE = 100
@@ -58,6 +63,9 @@ CONFLUENCE_IDS_PER_CALL = 250
 # 100 files, each with its history(first: 1), is the largest query that costs one point.
 GITHUB_FILES_PER_QUERY = 100
 BOUNDED_POOL = 8
+JSM_SCHEDULE_PAGE = 50
+JSM_PAGE = 100
+JSM_USERS_PER_CALL = 200
 
 
 @dataclass(frozen=True)
@@ -74,9 +82,19 @@ RATE_LIMITS: dict[str, RateLimit | None] = {
     "github": RateLimit(5000, 3600),
     "confluence": RateLimit(100, 1),
     "chaos_calendar": RateLimit(960, 60),
+    # Atlassian publishes no fixed limit for the JSM Operations API (its cloud limits are dynamic):
+    # none here, the emulator's own (100 a minute) lifted like Grafana's.
+    "jsm_ops": None,
 }
-SANDBOX_RATE_LIMITS = {"grafana": "1000000/1"}
-CONCURRENCY = {"pagerduty": 1, "grafana": BOUNDED_POOL, "github": 1, "confluence": BOUNDED_POOL, "chaos_calendar": 1}
+SANDBOX_RATE_LIMITS = {"grafana": "1000000/1", "jsm_ops": "1000000/1"}
+CONCURRENCY = {
+    "pagerduty": 1,
+    "grafana": BOUNDED_POOL,
+    "github": 1,
+    "confluence": BOUNDED_POOL,
+    "chaos_calendar": 1,
+    "jsm_ops": 1,
+}
 
 
 def pages(count: int, size: int) -> int:
@@ -89,7 +107,7 @@ def oncall_entries(org: Organisation, window_days: int, coverage_days: int) -> i
     since = INSTANT - dt.timedelta(days=window_days)
     until = INSTANT + dt.timedelta(days=coverage_days)
     total = 0
-    for team in org.teams:
+    for team in org.pagerduty_teams:
         turn = dt.timedelta(seconds=team.turn_seconds)
         first = (since - ROTATION_START) // turn
         last = math.ceil((until - ROTATION_START) / turn)
@@ -111,7 +129,7 @@ def request_floors(
 ) -> dict[str, dict[str, int]]:
     """Source -> collection -> the fewest requests that read it, with the sandbox's clock at ``now`` (default: now)."""
     counts = org.counts
-    incidents_look_back = [i for i in org.incidents if i.created >= INSTANT - dt.timedelta(days=35)]
+    incidents_look_back = [i for i in org.pagerduty_incidents if i.created >= INSTANT - dt.timedelta(days=35)]
     resolved = [i for i in incidents_look_back if i.resolved is not None]
     # What the sandbox's analytics holds: resolved incidents created more than ANALYTICS_LAG before its clock.
     analysed = sum(i.created < (now or dt.datetime.now(dt.UTC)) - ANALYTICS_LAG for i in resolved)
@@ -119,7 +137,7 @@ def request_floors(
         "pagerduty": {
             "users": pages(counts["pagerduty_users"], PAGERDUTY_PAGE),
             "schedules": pages(counts["schedules"], PAGERDUTY_PAGE),
-            "services": pages(counts["services"], PAGERDUTY_PAGE),
+            "services": pages(counts["pagerduty_services"], PAGERDUTY_PAGE),
             "escalation_policies": pages(counts["escalation_policies"], PAGERDUTY_PAGE),
             "oncalls": pages(
                 oncall_entries(org, window_days, coverage_days)
@@ -142,6 +160,7 @@ def request_floors(
         },
         "github": {"runbooks": pages(counts["github_runbooks"], GITHUB_FILES_PER_QUERY)},
         "confluence": {"runbooks": pages(counts["confluence_runbooks"], CONFLUENCE_IDS_PER_CALL)},
+        "jsm_ops": jsm_ops_floor(org),
         "chaos_calendar": {"feed": 1},
     }
 
@@ -149,6 +168,29 @@ def request_floors(
 def backstage_requests(entities: int, page_size: int) -> int:
     """The registry's read of Backstage's catalog API: one query for the three kinds, full pages but the last."""
     return max(1, math.ceil(entities / page_size))
+
+
+def jsm_ops_floor(org: Organisation) -> dict[str, int]:
+    """The JSM Operations collection of the teams on call there (sources/jsm_ops/collect.py)."""
+    teams = org.counts["jsm_teams"]
+    look_back = INSTANT - dt.timedelta(days=JSM_ALERT_LOOK_BACK_DAYS)
+    recent = sum(alert.created >= look_back for alert in org.jsm_alerts)
+    older = len(org.jsm_alerts) - recent
+    # Newest first, until a page holds an alert older than the look-back (or the listing ends).
+    alert_pages = recent // JSM_PAGE + 1 if older else pages(recent, JSM_PAGE)
+    named = sum(len(set(team.rotation) | {team.people[0]}) for team in org.jsm_teams)
+    return {
+        "cloud_id": 1,
+        "teams": 1,
+        "schedules": pages(teams, JSM_SCHEDULE_PAGE),
+        "timelines": teams,
+        "escalations": teams,
+        "routing_rules": teams,
+        "notification_rules": 1,
+        "alerts": alert_pages,
+        "alert_logs": recent,
+        "users": pages(named, JSM_USERS_PER_CALL),
+    }
 
 
 def github_rest_floor(org: Organisation) -> int:

@@ -5,7 +5,7 @@
     <folder>/catalog/<team>.yaml     Backstage Group, Users and Components of each team
     <folder>/hr_joiners.csv          the HR export (recent joiners)
     <folder>/state/pagerduty.yaml    emulator state files (JSON text, which is YAML)
-    <folder>/state/grafana.yaml, github.yaml, confluence.yaml, chaos_days.ics
+    <folder>/state/jsm_ops.yaml, grafana.yaml, github.yaml, confluence.yaml, chaos_days.ics
     <folder>/prometheus/rules/<team>.yml
 
 State files are written as JSON (a subset of YAML) because it is much faster to write.
@@ -50,7 +50,8 @@ class Files:
     def states(self) -> dict[str, Path]:
         """Source -> its state file, as ``running_sandbox(states=...)`` takes them."""
         return {
-            source: self.state(source) for source in ("pagerduty", "grafana", "github", "confluence", "chaos_calendar")
+            source: self.state(source)
+            for source in ("pagerduty", "jsm_ops", "grafana", "github", "confluence", "chaos_calendar")
         }
 
 
@@ -69,6 +70,7 @@ def write(org: Organisation, folder: Path) -> Files:
     _write_hr_export(org, files.hr_export)
     for source, build in (
         ("pagerduty", states.pagerduty),
+        ("jsm_ops", states.jsm_ops),
         ("grafana", states.grafana),
         ("github", states.github),
         ("confluence", states.confluence),
@@ -80,7 +82,11 @@ def write(org: Organisation, folder: Path) -> Files:
 
 def catalog_entities(team: Team) -> list[dict[str, Any]]:
     """The team's Group, its Users and its Components, as Backstage descriptors."""
-    annotations = {"pagerduty.com/schedule-ids": team.schedule_id, "grafana/team": team.name}
+    annotations = {"grafana/team": team.name}
+    if team.on_jsm:  # on call in JSM Operations: no PagerDuty annotation on the Group nor its Components
+        annotations["atlassian.com/jsm-ops-team"] = team.jsm_team_id
+    else:
+        annotations["pagerduty.com/schedule-ids"] = team.schedule_id
     if team.chaos_day is not None and team.chaos_day_in_catalog:
         annotations["readiness/last-chaos-day"] = team.chaos_day.date().isoformat()
     if team.commander_schedule is not None:
@@ -115,7 +121,7 @@ def catalog_entities(team: Team) -> list[dict[str, Any]]:
             "Component",
             service.name,
             {
-                "pagerduty.com/service-id": service.service_id,
+                **({} if team.on_jsm else {"pagerduty.com/service-id": service.service_id}),
                 "grafana/dashboard-selector": service.name,
                 "readiness/alert-selector": f"service={service.name}",
                 "readiness/availability-target": "99.9",

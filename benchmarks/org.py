@@ -11,7 +11,10 @@ team with its members, a monitoring and a logging dashboard per service (a few o
 their panels tell apart), Prometheus alerting rules for four services and a Grafana-managed
 rule for the fifth, a runbook per service (nine in ten on GitHub, one repository per team;
 the rest on Confluence), about six PagerDuty incidents in the last five weeks, and a Chaos Day
-in the calendar feed or in the catalog. A few teams are built to warn or fail (daily turns, a
+in the calendar feed or in the catalog. One team in ten (``JSM_EVERY``) is on call in Jira
+Service Management Operations instead of PagerDuty (``atlassian.com/jsm-ops-team``): the same
+people, rotation, escalation and incidents, as JSM's teams, schedules, escalations and alerts
+with their notification logs. A few teams are built to warn or fail (daily turns, a
 rotation of two, an email-only responder, a stale or incomplete runbook, a missing logging
 dashboard, no incident commanders, a service the major-incident trigger leaves out), so every
 check has work to do; everything is deterministic for a given size.
@@ -43,6 +46,8 @@ FIRST_PAGE_ID = 50_000_000
 TEAMS_PER_DIVISION = 20  # teams that share one incident-commander rota
 COMMANDERS_PER_DIVISION = 3
 PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
+JSM_EVERY = 10  # team 7, 17, 27, ...: on call in JSM Operations
+JSM_ALERT_LOOK_BACK_DAYS = 28  # the on-call checks' look-back: the alerts the JSM collector reads
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,22 @@ class Team:
     @property
     def people(self) -> list[Person]:
         return [Person(self.index, m) for m in range(PEOPLE_PER_TEAM)]
+
+    @property
+    def on_jsm(self) -> bool:
+        return self.index % JSM_EVERY == 7
+
+    @property
+    def jsm_team_id(self) -> str:
+        return f"7e000000-0000-4000-8000-{self.index:012d}"
+
+    @property
+    def jsm_schedule_id(self) -> str:
+        return f"5c000000-0000-4000-8000-{self.index:012d}"
+
+    @property
+    def jsm_escalation_id(self) -> str:
+        return f"e5000000-0000-4000-8000-{self.index:012d}"
 
     @property
     def services(self) -> list[Service]:
@@ -329,27 +350,51 @@ class Organisation:
         return incidents
 
     @property
+    def pagerduty_teams(self) -> list[Team]:
+        return [team for team in self.teams if not team.on_jsm]
+
+    @property
+    def jsm_teams(self) -> list[Team]:
+        return [team for team in self.teams if team.on_jsm]
+
+    @property
+    def pagerduty_incidents(self) -> list[Incident]:
+        return [incident for incident in self.incidents if not incident.team.on_jsm]
+
+    @property
+    def jsm_alerts(self) -> list[Incident]:
+        return [incident for incident in self.incidents if incident.team.on_jsm]
+
+    @property
     def counts(self) -> dict[str, int]:
         """What the API floors are computed from (``floors.py``)."""
         services = [service for team in self.teams for service in team.services]
         confluence = sum(service.runbook_on_confluence for service in services)
         pagerduty_users = sum(
-            len(team.people) - (1 if team.joiner and team.joiner_without_pagerduty else 0) for team in self.teams
+            len(team.people) - (1 if team.joiner and team.joiner_without_pagerduty else 0)
+            for team in self.pagerduty_teams
         )
         divisions = len(self.divisions)
+        on_pagerduty, on_jsm = len(self.pagerduty_teams), len(self.jsm_teams)
+        look_back = INSTANT - dt.timedelta(days=JSM_ALERT_LOOK_BACK_DAYS)
         return {
             "teams": self.size,
             "people": self.size * PEOPLE_PER_TEAM,
             "commanders": divisions * COMMANDERS_PER_DIVISION,
             "pagerduty_users": pagerduty_users + divisions * COMMANDERS_PER_DIVISION,
             "services": len(services),
-            "schedules": self.size + divisions,
-            "escalation_policies": self.size + divisions,
+            "pagerduty_services": on_pagerduty * SERVICES_PER_TEAM,
+            "schedules": on_pagerduty + divisions,
+            "escalation_policies": on_pagerduty + divisions,
             "priorities": len(PRIORITIES),
             "incident_workflows": divisions,
             "workflow_triggers": divisions,
-            "incidents": len(self.incidents),
-            "open_incidents": sum(incident.resolved is None for incident in self.incidents),
+            "incidents": len(self.pagerduty_incidents),
+            "open_incidents": sum(incident.resolved is None for incident in self.pagerduty_incidents),
+            "jsm_teams": on_jsm,
+            "jsm_people": sum(len(team.people) for team in self.jsm_teams),
+            "jsm_alerts": len(self.jsm_alerts),
+            "jsm_alerts_look_back": sum(alert.created >= look_back for alert in self.jsm_alerts),
             "grafana_teams": self.size,
             "dashboards": 2 * len(services) - sum("no-logging-dashboard" in team.flaws for team in self.teams),
             "panel_only_dashboards": sum(team.index % PANELS_ONLY_EVERY == 0 for team in self.teams),

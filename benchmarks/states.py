@@ -2,7 +2,7 @@
 
 One function per emulator, each returning the mapping its state file holds (formats:
 ``readiness_sandbox.pagerduty.state``, ``grafana.state``, ``github.state``,
-``confluence.state``; the Chaos Day feed is iCalendar text and Prometheus reads rule files).
+``confluence.state``, ``jsm_ops.state``; the Chaos Day feed is iCalendar text and Prometheus reads rule files).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def iso(moment: dt.datetime) -> str:
 
 def pagerduty(org: Organisation) -> dict[str, Any]:
     users, teams, schedules, policies, services = [], [], [], [], []
-    for team in org.teams:
+    for team in org.pagerduty_teams:
         members = [p for p in team.people if not (p == team.joiner and team.joiner_without_pagerduty)]
         users += [_user(team, person) for person in members]
         teams.append(
@@ -104,7 +104,7 @@ def pagerduty(org: Organisation) -> dict[str, Any]:
         "schedules": schedules,
         "escalation_policies": policies,
         "services": services,
-        "incidents": [_incident(incident) for incident in org.incidents],
+        "incidents": [_incident(incident) for incident in org.pagerduty_incidents],
     } | _incident_command(org, users, teams, schedules, policies)
 
 
@@ -162,7 +162,7 @@ def _incident_command(
         )
         covered = [
             service.service_id
-            for team in org.teams
+            for team in org.pagerduty_teams
             if team.division == division
             for service in team.major_incident_services
         ]
@@ -269,6 +269,123 @@ def _incident(incident) -> dict[str, Any]:
     if resolved:
         entry["resolved_at"] = iso(resolved)
     return entry
+
+
+# --- JSM Operations ----------------------------------------------------------------------------
+
+JSM_CLOUD_ID = "b3c40000-0000-4000-8000-000000000001"
+JSM_CALLER = "readiness-audit@example.com"  # the sandbox's account (readiness_sandbox.jsm_ops.app)
+
+
+def _account(person: Person) -> str:
+    return f"712020:{person.team:08d}-0000-4000-8000-{person.index:012d}"
+
+
+def jsm_ops(org: Organisation) -> dict[str, Any]:
+    """The JSM Operations site of the teams on call there: the same story as their PagerDuty twins."""
+    accounts = [
+        {
+            "account_id": "712020:ad000000-0000-4000-8000-000000000001",
+            "name": "Readiness Audit",
+            "email": JSM_CALLER,
+            "time_zone": "UTC",
+            "api": True,
+        }
+    ]
+    teams, schedules, escalations, routing, alerts = [], [], [], [], []
+    for team in org.jsm_teams:
+        accounts += [
+            {"account_id": _account(p), "name": p.name, "email": p.email, "time_zone": "UTC"}
+            for p in team.people
+            if not (p == team.joiner and team.joiner_without_pagerduty)
+        ]
+        teams.append({"id": team.jsm_team_id, "name": team.name})
+        length, kind = (1, "daily") if team.turn_seconds == 86_400 else (1, "weekly")
+        schedules.append(
+            {
+                "id": team.jsm_schedule_id,
+                "name": f"{team.name} on-call",
+                "team": team.jsm_team_id,
+                "timezone": "UTC",
+                "rotations": [
+                    {
+                        "id": f"50000000-0000-4000-8000-{team.index:012d}",
+                        "name": "Rotation 1",
+                        "type": kind,
+                        "length": length,
+                        "start": iso(ROTATION_START),
+                        "end": None,
+                        "participants": [_account(p) for p in team.rotation],
+                    }
+                ],
+            }
+        )
+        escalations.append(
+            {
+                "id": team.jsm_escalation_id,
+                "team": team.jsm_team_id,
+                "name": team.name,
+                "enabled": True,
+                "rules": [
+                    {
+                        "condition": "if-not-acked",
+                        "notifyType": "default",
+                        "delay": 0,
+                        "recipient": {"type": "schedule", "id": team.jsm_schedule_id},
+                    },
+                    {
+                        "condition": "if-not-acked",
+                        "notifyType": "default",
+                        "delay": 15,
+                        "recipient": {"type": "user", "id": _account(team.people[0])},
+                    },
+                ],
+                "repeat": {"waitInterval": 15, "count": 1},
+            }
+        )
+        routing.append(
+            {
+                "id": f"40000000-0000-4000-8000-{team.index:012d}",
+                "team": team.jsm_team_id,
+                "name": "Default",
+                "isDefault": True,
+                "order": 0,
+                "notify": {"type": "escalation", "id": team.jsm_escalation_id},
+            }
+        )
+    for incident in org.jsm_alerts:
+        resolved = incident.resolved
+        alert = {
+            "id": f"a1000000-0000-4000-8000-{incident.number:012d}",
+            "tinyId": str(incident.number),
+            "message": f"{incident.service.name} error rate above threshold",
+            "entity": incident.service.name,
+            "priority": "P2" if incident.high_urgency else "P4",
+            "status": "closed" if resolved else "acked",
+            "createdAt": iso(incident.created),
+            "ackTime": iso(incident.acknowledged),
+            "responders": [{"type": "team", "id": incident.team.jsm_team_id}],
+            "notifications": [
+                {
+                    "at": iso(incident.created),
+                    "user": _account(incident.responder),
+                    "method": "voice" if incident.high_urgency else "email",
+                }
+            ],
+        }
+        if resolved:
+            alert["closeTime"] = iso(resolved)
+        alerts.append(alert)
+    return {
+        "emulator": {"cloud_id": JSM_CLOUD_ID},
+        "accounts": accounts,
+        "teams": teams,
+        "schedules": schedules,
+        "escalations": escalations,
+        "routing_rules": routing,
+        "notification_rules": [],
+        "alerts": alerts,
+    }
 
 
 # --- Grafana -----------------------------------------------------------------------------------

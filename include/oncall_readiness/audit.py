@@ -36,7 +36,7 @@ from oncall_readiness.quality import QUALITY_COLUMNS, QualityContext, failure_su
 from oncall_readiness.registry import CATALOG_ENV_VAR, Registry, load_registry, load_registry_from_api
 from oncall_readiness.scorecard import score_teams, week_before
 from oncall_readiness.slo_facts import slo_table
-from oncall_readiness.source_catalogue import REGISTRY, SOURCES
+from oncall_readiness.source_catalogue import REGISTRY, SOURCES, with_oncall_facts
 from oncall_readiness.sources.http import describe_failure
 from oncall_readiness.sources.window import AuditWindow
 from oncall_readiness.staging import RunStaging
@@ -231,6 +231,7 @@ def stage_checks(run: AuditRun, warehouse_url: str | None = None) -> str:
     to the audit instant); without it external checks see no result (unknown).
     """
     facts, unavailable = gather_facts(run)
+    facts = with_oncall_facts(facts, unavailable)  # what the on-call checks read, whatever the platform
     if warehouse_url:
         facts["external_results"] = _external_results(run, warehouse_url)
     for source, reason in unavailable.items():

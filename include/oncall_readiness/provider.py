@@ -129,6 +129,21 @@ CONNECTION_TYPES: list[dict[str, Any]] = [
             },
         },
     },
+    {
+        "hook-class-name": "oncall_readiness.hooks.jsm_ops.JsmOpsHook",
+        "connection-type": "readiness_jsm_ops",
+        "hook-name": "JSM Operations (oncall-readiness)",
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "port"],
+            "relabeling": {"host": "Site URL", "login": "Account email", "password": "API token"},
+            "placeholders": {
+                "host": "https://your-site.atlassian.net",
+                "login": "readiness-audit@example.com (an Atlassian account, not a service account)",
+                "password": "Atlassian API token",
+                "extra": '{"cloud_id": "(optional: read from the site)", "api_url": "https://api.atlassian.com/jsm/ops/api"}',
+            },
+        },
+    },
 ]
 
 

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from oncall_readiness import hr, registry
+from oncall_readiness import hr, oncall_facts, registry
 from oncall_readiness.hooks.backstage import BackstageHook
 from oncall_readiness.hooks.base import ReadinessHook
 from oncall_readiness.hooks.chaos_calendar import ChaosCalendarHook
 from oncall_readiness.hooks.confluence import ConfluenceHook
 from oncall_readiness.hooks.github import GitHubHook
 from oncall_readiness.hooks.grafana import GrafanaHook
+from oncall_readiness.hooks.jsm_ops import JsmOpsHook
 from oncall_readiness.hooks.pagerduty import PagerDutyHook
 from oncall_readiness.hooks.prometheus import PrometheusHook
 from oncall_readiness.quality import Suites
@@ -35,10 +36,11 @@ from oncall_readiness.quality import chaos_calendar as chaos_calendar_suite
 from oncall_readiness.quality import confluence as confluence_suite
 from oncall_readiness.quality import github as github_suite
 from oncall_readiness.quality import grafana as grafana_suite
+from oncall_readiness.quality import jsm_ops as jsm_ops_suite
 from oncall_readiness.quality import pagerduty as pagerduty_suite
 from oncall_readiness.quality import prometheus as prometheus_suite
 from oncall_readiness.quality import registry as registry_suite
-from oncall_readiness.sources import chaos_calendar, confluence, github, grafana, pagerduty, prometheus
+from oncall_readiness.sources import chaos_calendar, confluence, github, grafana, jsm_ops, pagerduty, prometheus
 from oncall_readiness.sources.facts import Facts
 from oncall_readiness.sources.window import AuditWindow
 
@@ -60,6 +62,9 @@ class Source:
     hook: type[ReadinessHook] | None = None  # None: not read through a connection (the registry)
     collect: Collector | None = None
     docs: str = ""  # its reference page, below docs/
+    # An on-call platform (its name one of oncall_facts.PLATFORMS): its facts (and the registry's)
+    # as the platform-neutral on-call facts, the only ones the on-call checks read.
+    oncall: Callable[[Mapping[str, pd.DataFrame]], dict[str, pd.DataFrame]] | None = None
 
     @property
     def conn_id(self) -> str | None:
@@ -84,6 +89,17 @@ SOURCES: dict[str, Source] = {
             hook=PagerDutyHook,
             collect=pagerduty.collect_for_audit,
             docs="sources/pagerduty.md",
+            oncall=pagerduty.oncall_facts_of,
+        ),
+        Source(
+            name="jsm_ops",
+            title="JSM Operations",
+            fact_columns=jsm_ops.FACT_COLUMNS,
+            suites=jsm_ops_suite.suites,
+            hook=JsmOpsHook,
+            collect=jsm_ops.collect_for_audit,
+            docs="sources/jsm_ops.md",
+            oncall=jsm_ops.oncall_facts_of,
         ),
         Source(
             name="grafana",
@@ -142,3 +158,22 @@ def collected_sources() -> list[Source]:
 def fact_schemas() -> dict[str, dict[str, str]]:
     """Every facts table of every source, with its columns: the warehouse's ``facts_<table>`` tables."""
     return {table: dict(columns) for source in SOURCES.values() for table, columns in source.fact_columns.items()}
+
+
+def with_oncall_facts(
+    facts: Mapping[str, pd.DataFrame], unavailable: Mapping[str, str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """``facts`` with the on-call facts (``oncall_*``) of every on-call platform read and trusted.
+
+    A platform unavailable in this run, or not collected, gives none: its teams' checks are
+    ``unknown`` (the runner's ``unavailable``), never judged on nothing.
+    """
+    unavailable = unavailable or {}
+    given = {
+        source.name: source.oncall(facts)
+        for source in SOURCES.values()
+        if source.oncall is not None
+        and source.name not in unavailable
+        and any(table in facts for table in source.fact_columns)
+    }
+    return {**facts, **oncall_facts.combine(given)}

@@ -26,6 +26,7 @@ from .confluence import app as confluence
 from .github import app as github
 from .grafana import app as grafana
 from .grafana import state as grafana_state
+from .jsm_ops import app as jsm_ops
 from .pagerduty import app as pagerduty
 from .pagerduty import state as pagerduty_state
 from .rate_limit import RateLimit
@@ -148,6 +149,17 @@ EMULATORS: dict[str, Emulator] = {
             errors=(chaos_calendar.FeedStateError,),
             extra_fields=lambda: {"login": chaos_calendar.SANDBOX_LOGIN},
             path=chaos_calendar.FEED_PATH,
+        ),
+        Emulator(
+            source="jsm_ops",
+            title="JSM Operations",
+            read_state=jsm_ops.load_jsm_state,
+            build_app=jsm_ops.create_app,
+            sample_state=state_file("jsm_ops.yaml"),
+            errors=(jsm_ops.JsmStateError,),
+            # The site is the host; the operations API is served below it (the client's api_url
+            # may be a path for that: https://api.atlassian.com/jsm/ops/api in real life).
+            extra_fields=lambda: {"login": jsm_ops.SANDBOX_EMAIL, "extra": jsm_ops.SANDBOX_EXTRA},
         ),
     )
 }

@@ -60,6 +60,7 @@ DRIFTED_FIELDS = {
     "confluence": "version",  # of pages: their age is unknown
     "chaos_calendar": "DTSTART",  # of events: when a Chaos Day was is unknown
     "prometheus": "annotations",  # of alert rules: their runbook links are gone
+    "jsm_ops": "emailAddress",  # of the site's users: who is on call cannot be matched to people
 }
 STATUS_FAULTS = {"rate_limited": 429, "server_error": 500, "unavailable": 503}
 REWRITE_FAULTS = frozenset({"malformed_json", "schema_drift", "truncated_page"})

@@ -30,6 +30,7 @@ LAYERS: dict[str, set[str]] = {
         "frames",
         "label_matchers",
         "slo_facts",
+        "oncall_facts",
         "provider",
         "runbook_facts",
         "connections",

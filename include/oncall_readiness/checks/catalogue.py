@@ -17,6 +17,7 @@ import yaml
 from oncall_readiness import schema
 from oncall_readiness.checks import organisation
 from oncall_readiness.errors import CatalogueError
+from oncall_readiness.oncall_facts import PLATFORMS
 
 if TYPE_CHECKING:
     from oncall_readiness.checks import CheckInput, CheckOutcome
@@ -68,6 +69,9 @@ class CheckDefinition:
     kind: str = "computed"
     # An external check's pushers (the organisation declares them with the check: checks/organisation.py).
     pushers: organisation.Pushers | None = None
+    # `platforms`: per on-call platform (oncall_facts.PLATFORMS) the check reads, what it judges
+    # there and what that platform cannot give (that part is `unknown` for its teams).
+    platforms: dict[str, str] = field(default_factory=dict)
 
     @property
     def required_sources(self) -> tuple[str, ...]:
@@ -222,7 +226,20 @@ def _definition(entry: dict[str, Any], path: Path | str) -> CheckDefinition:
         function=entry.get("function"),
         applies_to=_scope(entry.get("applies_to"), f"{path}: check {entry['id']!r} `applies_to`"),
         kind=_kind(entry, path),
+        platforms=_platforms(entry, path),
     )
+
+
+def _platforms(entry: dict[str, Any], path: Path | str) -> dict[str, str]:
+    """``platforms: {<on-call platform>: what the check judges there}``: only the platforms there are."""
+    raw = entry.get("platforms") or {}
+    unknown = sorted(set(raw) - set(PLATFORMS)) if isinstance(raw, dict) else ["(not a map)"]
+    if unknown:
+        raise CatalogueError(
+            f"{path}: check {entry['id']!r} `platforms` names {', '.join(unknown)}; "
+            f"the on-call platforms are {', '.join(PLATFORMS)}"
+        )
+    return {name: " ".join(str(text).split()) for name, text in raw.items()}
 
 
 def _kind(entry: dict[str, Any], path: Path | str) -> str:

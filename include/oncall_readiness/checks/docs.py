@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from oncall_readiness.checks.catalogue import THRESHOLD_ANNOTATION, Catalogue, load_catalogue
+from oncall_readiness.oncall_facts import PLATFORMS
 
 
 def render(catalogue: Catalogue) -> str:
@@ -22,6 +23,11 @@ def render(catalogue: Catalogue) -> str:
         "`spec.type`, annotation `readiness/tier`); each other service gets a `pass` finding starting `Out of scope:`.",
         f"A waiver ([waivers.md](waivers.md)) turns a fail or warn into `waived`, "
         f"for {catalogue.max_waiver_days} days at most.",
+        "The on-call checks read the platform-neutral on-call facts",
+        "([architecture.md](architecture.md#on-call-platforms)): a team is judged on its own on-call platform",
+        "(PagerDuty, or JSM Operations with `atlassian.com/jsm-ops-team`); a platform that is down or fails",
+        "validation makes the check `unknown` for its teams only, and what a platform cannot give (each check's",
+        "**On-call platforms**) is `unknown` for them, while a certain fail stands.",
         "External checks (results a scanner or a pipeline pushes) are the organisation's own, declared beside",
         "its catalog with who may push them: [api.md](api.md#external-checks).",
         *_level_requirements(catalogue),
@@ -45,6 +51,9 @@ def render(catalogue: Catalogue) -> str:
             ]
         lines += [check.rationale, "", "| status | when |", "|---|---|"]
         lines += [f"| {status} | {text} |" for status, text in check.rubric.items()]
+        if check.platforms:
+            lines += ["", "**On-call platforms.**", "", "| platform | what is read and judged |", "|---|---|"]
+            lines += [f"| {PLATFORMS[name].title} | {text} |" for name, text in check.platforms.items()]
         lines += ["", f"**Remediation.** {check.remediation}", ""]
         if check.thresholds:
             lines += ["| threshold | default | per team | meaning |", "|---|---|---|---|"]

@@ -1,9 +1,10 @@
 """escalation-path: if a service breaks at 03:00 on Sunday, does the page reach someone who will
 wake up, and who comes next if they don't?
 
-Per team, over the escalation policies of its services (``pagerduty.com/service-id``):
+Per team, over the escalation policies of its services (the on-call facts' ``oncall_service_links``:
+``pagerduty.com/service-id`` on PagerDuty; the team's own escalation on JSM Operations):
 
-- service: exists in PagerDuty and has an escalation policy, else fail;
+- service: exists on the team's on-call platform and has an escalation policy, else fail;
 - policy: at least two levels (warn with one); the first level pages one of the team's own
   schedules rather than named people (warn); no level waits longer than
   ``max_escalation_delay_minutes`` before escalating (warn);
@@ -13,9 +14,11 @@ Per team, over the escalation policies of its services (``pagerduty.com/service-
   fails, naming them; a later level that pages only people the first level already paged
   warns, naming the window and the people;
 - reachability: a person can be woken when a high-urgency notification rule calls, texts or
-  pushes to a contact method PagerDuty delivers to (email wakes nobody, as in PagerDuty's
+  pushes to a contact method the platform delivers to (email wakes nobody, as in PagerDuty's
   own definition of an interruption); a person on call at the first level whose first such
-  notification comes later than ``max_first_notification_minutes`` after the page warns.
+  notification comes later than ``max_first_notification_minutes`` after the page warns. Where
+  the platform does not show a person's rules (``oncall_unreadable``, facet
+  ``notification_rules``), their reachability is ``unknown``; the other findings stand.
 
 A team's status is its worst finding; a team without services passes, saying so.
 """
@@ -23,6 +26,7 @@ A team's status is its worst finding; a team without services passes, saying so.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -41,6 +45,7 @@ from oncall_readiness.checks.oncall_timeline import (
     windows,
 )
 from oncall_readiness.frames import is_in, records
+from oncall_readiness.oncall_facts import DEFAULT_PLATFORM, PLATFORMS, Platform, team_platforms
 
 ALL_CLEAR = (
     "Every service escalates through the team's schedule to other people, and someone who can be woken "
@@ -54,9 +59,9 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     window = Window(audit.audit_instant, audit.audit_instant + pd.Timedelta(days=days))
     services = facts["registry_services"]
     services = services[services["team"].notna() & is_in(services["team"], audit.teams["team"])]
-    linked = _team_policies(services, facts["pagerduty_services"])
+    linked = _team_policies(services, facts)
     people = People(facts)
-    by_policy = PolicyTargets.by_policy(facts["pagerduty_escalation_targets"])
+    by_policy = PolicyTargets.by_policy(facts["oncall_escalation_levels"])
     findings = pd.concat(
         [
             _service_findings(linked),
@@ -72,28 +77,38 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     return CheckOutcome(results=results, findings=findings)
 
 
-def _team_policies(services: pd.DataFrame, pagerduty: pd.DataFrame) -> pd.DataFrame:
-    """team, service, pagerduty_service_id, escalation_policy_id (NA when there is none), found."""
-    pagerduty = pagerduty[["service_id", "escalation_policy_id"]].assign(found=True)
-    linked = services[["team", "service", "pagerduty_service_id"]].merge(
-        pagerduty, left_on="pagerduty_service_id", right_on="service_id", how="left"
-    )
+def _team_policies(services: pd.DataFrame, facts: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """team, service, platform, service_id (NA when none is named), escalation_policy_id (NA when
+    there is none), found (the platform has the service)."""
+    platforms = team_platforms(facts.get("registry_groups", facts["registry_teams"]))
+    links = facts["oncall_service_links"][["service", "platform", "service_id"]]
+    oncall = facts["oncall_services"][["platform", "service_id", "escalation_policy_id"]].assign(found=True)
+    linked = services[["team", "service"]].assign(platform=services["team"].map(platforms))
+    linked = linked.merge(links, on=["service", "platform"], how="left")
+    linked = linked.merge(oncall, on=["platform", "service_id"], how="left")
     return linked.assign(found=linked["found"].eq(True))
 
 
 def _service_findings(linked: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for row in records(linked):
-        if pd.isna(row.pagerduty_service_id):
-            outcome, message = "fail", f"{row.service} names no PagerDuty service (annotation pagerduty.com/service-id)"
+        platform = _platform(row.platform)
+        if pd.isna(row.service_id):
+            annotation = f" (annotation {platform.service_annotation})" if platform.service_annotation else ""
+            outcome, message = "fail", f"{row.service} names no {platform.title} service{annotation}"
         elif not row.found:
-            outcome, message = "fail", f"{row.service}'s PagerDuty service {row.pagerduty_service_id} does not exist"
+            outcome, message = "fail", f"{row.service}'s {platform.title} service {row.service_id} does not exist"
         elif pd.isna(row.escalation_policy_id):
-            outcome, message = "fail", f"{row.service} has no escalation policy in PagerDuty: a page reaches nobody"
+            outcome = "fail"
+            message = f"{row.service} has no escalation policy in {platform.title}: a page reaches nobody"
         else:
             outcome, message = "pass", f"{row.service} pages through escalation policy {row.escalation_policy_id}"
         rows.append((row.team, f"service:{row.service}", outcome, message))
     return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+
+
+def _platform(name: Any) -> Platform:  # a cell: the platform's name, or missing
+    return PLATFORMS[str(name)] if not pd.isna(name) and str(name) in PLATFORMS else PLATFORMS[DEFAULT_PLATFORM]
 
 
 def _policies(linked: pd.DataFrame) -> pd.DataFrame:
@@ -107,7 +122,10 @@ def _policy_findings(
     thresholds: pd.DataFrame,
     people: People,
 ) -> pd.DataFrame:
-    own = facts["registry_team_schedules"].groupby("team")["schedule_id"].agg(set)
+    own: dict[str, set[str]] = {}  # team -> its schedules (plain sets: agg(set) of Arrow text gives lists)
+    links = facts["oncall_team_schedules"]
+    for team, schedule in zip(links["team"].tolist(), links["schedule_id"].tolist(), strict=True):
+        own.setdefault(team, set()).add(schedule)
     schedule_names = _schedule_names(facts)
     slowest_delay = thresholds["max_escalation_delay_minutes"].to_dict()  # not .at per team
     rows = []
@@ -115,7 +133,7 @@ def _policy_findings(
         policy = by_policy.get(policy_id)
         name = _policy_name(policy, policy_id)
         subject = f"escalation_policy:{policy_id}"
-        if policy is None or not policy.levels:  # the service names a policy PagerDuty did not list
+        if policy is None or not policy.levels:  # the service names a policy the platform did not list
             rows.append(
                 (team, subject, "fail", f"{_sentence(name)} does not exist or has no levels: a page reaches nobody")
             )
@@ -138,7 +156,7 @@ def _policy_findings(
 
 
 def _schedule_names(facts: Mapping[str, pd.DataFrame]) -> dict[str, str]:
-    schedules = facts["pagerduty_schedules"]
+    schedules = facts["oncall_schedules"]
     return dict(zip(schedules["schedule_id"].tolist(), schedules["name"].tolist(), strict=True))
 
 
@@ -183,7 +201,7 @@ def _coverage_findings(
     people: People,
     window: Window,
 ) -> pd.DataFrame:
-    shifts = shifts_by_schedule(facts["pagerduty_oncall_shifts"])
+    shifts = shifts_by_schedule(facts["oncall_shifts"])
     schedule_names = _schedule_names(facts)
     # A policy that pages for several teams is walked once.
     timelines = {
@@ -215,7 +233,15 @@ def _at_first_level(user: str) -> Callable[[Segment], bool | None]:
 def _slow_to_wake(segments: list[Segment], name: str, people: People, slowest: int) -> list[Finding]:
     found = []
     for user in sorted({user for segment in segments if segment.levels for user in segment.levels[0]}):
-        minutes = people.first_wake.get(user)
+        minutes, unknown = people.first_wake.get(user), people.wake_unknown(user)
+        if unknown is not None:  # the platform does not show how they are notified
+            on_call = [w for w, _ in spans(segments, _at_first_level(user))]
+            message = (
+                f"How soon {people.name(user)}, on call at the first level of {name} {windows(on_call)}, "
+                f"is first called, texted or pushed after a page is unknown: {unknown}"
+            )
+            found.append((people.subject(user), "unknown", message))
+            continue
         if minutes is None or minutes <= slowest:
             continue
         on_call = [w for w, _ in spans(segments, _at_first_level(user))]

@@ -1,10 +1,11 @@
 """incident-command: when a major incident breaks out at 03:00, who commands it, and are they brought in?
 
-Per team, its incident commanders are the PagerDuty schedule that the Group annotation
+Per team, its incident commanders are the on-call schedule that the Group annotation
 ``readiness/incident-commander-schedule`` names, on the team's Group or on the nearest group
 above it (a department, the organisation):
 
-- none anywhere up the tree fails; a schedule PagerDuty does not have fails;
+- none anywhere up the tree fails; a schedule no on-call platform has fails (named in the
+  team's platform's words);
 - coverage ahead, over the ``coverage_days`` after the audit instant, judged as
   ``escalation-path`` judges a first level (the same functions of ``oncall_timeline``): a moment
   with nobody on call in the schedule fails, naming the window; a window whose commanders on
@@ -12,20 +13,21 @@ above it (a department, the organisation):
 - a commander on call who is at the same moment on call in one of their own team's schedules
   warns, naming the person and the window (PagerDuty's incident-command guide: an incident
   commander must not be on call for their team at the same time);
-- the way in, per production service: an enabled incident workflow trigger, conditional on the
-  top priority (the first of ``GET /priorities``) or on every high-urgency incident (or with no
-  condition: every incident), covering the service or all services, whose workflow adds the
-  commander schedule, or an escalation policy whose first level pages it, as responders. A
-  service without one warns, naming it. Incident workflows PagerDuty would not give (a plan
-  without them: 402/403, or an error) make this part ``unknown``, never a pass nor a warn; so do
-  priorities it would not give, for a service that only a priority trigger could cover.
+- the way in, per production service: an enabled incident workflow trigger
+  (``oncall_workflow_triggers``), starting by itself for the top priority (the first of
+  ``oncall_priorities``) or for every high-urgency incident (or every incident), covering the
+  service or all services, whose workflow adds the commander schedule, or an escalation policy
+  whose first level pages it, as responders. A service without one warns, naming it. Incident
+  workflows the platform would not or cannot give (``oncall_unreadable``, facet
+  ``incident_workflows``: PagerDuty's plan without them answers 402/403) make this part
+  ``unknown``, never a pass nor a warn; so do priorities it would not give (facet ``priorities``),
+  for a service that only a priority trigger could cover.
 
 A team's status is its worst finding; a team without services in scope passes, saying so.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,18 +48,23 @@ from oncall_readiness.checks.oncall_timeline import (
     windows,
 )
 from oncall_readiness.frames import is_in, records
+from oncall_readiness.oncall_facts import (
+    DEFAULT_PLATFORM,
+    ESCALATION_POLICY_TARGET,
+    PLATFORMS,
+    SCHEDULE_TARGET,
+    team_platforms,
+)
 from oncall_readiness.registry.groups import nearest_value
 
 ANNOTATION = "readiness/incident-commander-schedule"
-WORKFLOWS = ("/incident_workflows", "/incident_workflows/triggers")
-PRIORITIES = "/priorities"
+WORKFLOWS = "incident_workflows"  # the facets of oncall_unreadable this check needs
+PRIORITIES = "priorities"
 ALL_CLEAR = (
     "Someone who can be woken commands the team's major incidents at every moment of the next {days} days, "
     "never while on call for their own team, and an incident workflow brings them into every service's "
     "major incidents."
 )
-# One clause of a PCL condition that starts a workflow for every major incident.
-_CLAUSE = re.compile(r"""^incident\.(priority|urgency)\s+matches\s+(['"])(.*)\2$""", re.IGNORECASE)
 
 
 def evaluate(audit: CheckInput) -> CheckOutcome:
@@ -69,11 +76,17 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     services = facts["registry_services"]
     services = services[services["team"].notna() & is_in(services["team"], audit.teams["team"])]
     timelines = CommanderTimelines(facts, window)
-    way_in = WayIn(facts)
+    platforms = team_platforms(groups)
+    ways_in: dict[str, WayIn] = {}
     rows: list[tuple[str, str, str, str]] = []
     for team in audit.teams["team"].tolist():
-        rows += [(team, *finding) for finding in _team_findings(team, commanders.get(team), timelines)]
+        title = _title(platforms.get(team, DEFAULT_PLATFORM))
+        rows += [(team, *finding) for finding in _team_findings(team, commanders.get(team), timelines, title)]
         if team in commanders and commanders[team][0] in timelines.names:
+            platform = platforms.get(team, DEFAULT_PLATFORM)
+            if platform not in ways_in:  # one judgement of a platform's workflows, however many teams are on it
+                ways_in[platform] = WayIn(facts, platform)
+            way_in = ways_in[platform]
             rows += [(team, *finding) for finding in way_in.findings(team, services, commanders[team][0], timelines)]
     findings = one_per_subject(pd.DataFrame(rows, columns=FINDING_COLUMNS))
     results = results_from_findings(audit.teams["team"], findings, all_clear=ALL_CLEAR.format(days=days))
@@ -82,13 +95,19 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     return CheckOutcome(results=results, findings=findings)
 
 
-def _team_findings(team: str, commander: tuple[str, str] | None, timelines: CommanderTimelines) -> list[Finding]:
+def _title(platform: str) -> str:
+    return PLATFORMS[platform].title if platform in PLATFORMS else platform
+
+
+def _team_findings(
+    team: str, commander: tuple[str, str] | None, timelines: CommanderTimelines, title: str
+) -> list[Finding]:
     if commander is None:
         message = f"No incident commanders: neither {team} nor a group above it names a schedule ({ANNOTATION})"
         return [(f"group:{team}", "fail", message)]
     schedule, named_by = commander
     if schedule not in timelines.names:
-        message = f"The incident-commander schedule {schedule} that {named_by} names does not exist in PagerDuty"
+        message = f"The incident-commander schedule {schedule} that {named_by} names does not exist in {title}"
         return [(f"schedule:{schedule}", "fail", message)]
     return timelines.findings(schedule)
 
@@ -97,11 +116,11 @@ class CommanderTimelines:
     """The judgement of each commander schedule over the window, made once however many teams share it."""
 
     def __init__(self, facts: Mapping[str, pd.DataFrame], window: Window) -> None:
-        schedules = facts["pagerduty_schedules"]
+        schedules = facts["oncall_schedules"]
         self.names = dict(zip(schedules["schedule_id"].tolist(), schedules["name"].tolist(), strict=True))
         self.window = window
         self.people = People(facts)
-        self.shifts = shifts_by_schedule(facts["pagerduty_oncall_shifts"])
+        self.shifts = shifts_by_schedule(facts["oncall_shifts"])
         self.own_schedules = _own_schedules(facts)
         self._judged: dict[str, list[Finding]] = {}
 
@@ -115,7 +134,7 @@ class CommanderTimelines:
 
     def _judge(self, schedule: str) -> list[Finding]:
         # The commanders as a one-level policy: escalation-path's judgement of a first level, word for word.
-        level = PolicyTargets(f"commanders:{schedule}", None, (1,), {1: [("schedule", schedule)]}, {})
+        level = PolicyTargets(f"commanders:{schedule}", None, (1,), {1: [(SCHEDULE_TARGET, schedule)]}, {})
         segments = policy_segments(level, self.shifts, self.window)
         on_call_in = f"on call in {self.name(schedule)}"
         return [
@@ -152,11 +171,14 @@ class CommanderTimelines:
 
 
 def _own_schedules(facts: Mapping[str, pd.DataFrame]) -> dict[str, set[str]]:
-    """PagerDuty user id -> the on-call schedules of the registry teams the person belongs to (by email)."""
+    """User id -> the on-call schedules of the registry teams the person belongs to (by email)."""
     members = facts["registry_people"][["email", "team"]].dropna()
-    schedules = facts["registry_team_schedules"][["team", "schedule_id"]]
-    by_email = members.merge(schedules, on="team").groupby("email")["schedule_id"].agg(set).to_dict()
-    users = facts["pagerduty_users"][["user_id", "email"]].dropna()
+    schedules = facts["oncall_team_schedules"][["team", "schedule_id"]]
+    by_email: dict[str, set[str]] = {}  # plain sets: agg(set) of Arrow text gives lists
+    both = members.merge(schedules, on="team")
+    for email, schedule in zip(both["email"].tolist(), both["schedule_id"].tolist(), strict=True):
+        by_email.setdefault(email, set()).add(schedule)
+    users = facts["oncall_users"][["user_id", "email"]].dropna()
     return {user: by_email[email] for user, email in records(users) if email in by_email}
 
 
@@ -183,40 +205,51 @@ class Trigger:
 
 
 class WayIn:
-    """Which enabled triggers start, for every major incident, a workflow that brings a commander schedule in."""
+    """Which enabled triggers of one platform start, for every major incident, a workflow that brings a
+    commander schedule in."""
 
-    def __init__(self, facts: Mapping[str, pd.DataFrame]) -> None:
-        unreadable = facts["pagerduty_unreadable"]
-        self.unread = dict(zip(unreadable["collection"].tolist(), unreadable["reason"].tolist(), strict=True))
-        self.services = set(facts["pagerduty_services"]["service_id"].dropna())
-        priorities = facts["pagerduty_priorities"].sort_values("position")
+    def __init__(self, facts: Mapping[str, pd.DataFrame], platform: str) -> None:
+        self.platform = platform
+        self.title = _title(platform)
+
+        def mine(table: str) -> pd.DataFrame:
+            frame = facts[table]
+            return frame[frame["platform"] == platform]
+
+        unreadable = mine("oncall_unreadable")
+        self.unread: dict[str, list[str]] = defaultdict(list)
+        for facet, reason in zip(unreadable["facet"].tolist(), unreadable["reason"].tolist(), strict=True):
+            self.unread[facet].append(reason)
+        self.services = set(mine("oncall_services")["service_id"].dropna())
+        links = mine("oncall_service_links")
+        self.links = dict(zip(links["service"].tolist(), links["service_id"].tolist(), strict=True))
+        priorities = mine("oncall_priorities").sort_values("position")
         self.top = priorities["name"].iloc[0] if len(priorities) else None
-        self.triggers = self._major_triggers(facts) if not self._workflows_unread() else []
+        self.triggers = self._major_triggers(facts, mine) if not self._workflows_unread() else []
 
     def _workflows_unread(self) -> str | None:
-        reasons = [self.unread[path] for path in WORKFLOWS if path in self.unread]
-        return "; ".join(reasons) or None
+        return "; ".join(self.unread.get(WORKFLOWS, [])) or None
 
-    def _major_triggers(self, facts: Mapping[str, pd.DataFrame]) -> list[Trigger]:
-        workflows = facts["pagerduty_incident_workflows"]
+    def _major_triggers(self, facts: Mapping[str, pd.DataFrame], mine: Any) -> list[Trigger]:
+        workflows = mine("oncall_incident_workflows")
         enabled = dict(zip(workflows["workflow_id"].tolist(), workflows["is_enabled"].tolist(), strict=True))
         names = dict(zip(workflows["workflow_id"].tolist(), workflows["name"].tolist(), strict=True))
-        adds = _added_schedules(facts)
-        rows = facts["pagerduty_workflow_triggers"]
-        rows = rows[(rows["trigger_type"] == "conditional") & ~rows["is_disabled"].fillna(False).astype(bool)]
+        adds = _added_schedules(facts, mine("oncall_workflow_responders"))
+        rows = mine("oncall_workflow_triggers")
+        rows = rows[rows["is_enabled"].fillna(True).astype(bool)]
         found = []
         for _, group in rows.groupby("trigger_id", sort=True):
-            first = group.iloc[0]
-            starts = _starts_for_every_major(first["condition"], self.top, PRIORITIES in self.unread)
-            if starts is False or enabled.get(first["workflow_id"]) is not True:
+            first = next(records(group.iloc[:1]))
+            starts = _starts_for_every_major(first, self.top, PRIORITIES in self.unread)
+            if starts is False or enabled.get(first.workflow_id) is not True:
                 continue
             found.append(
                 Trigger(
-                    workflow=str(names.get(first["workflow_id"]) or first["workflow_id"]),
-                    condition=None if pd.isna(first["condition"]) else str(first["condition"]),
+                    workflow=str(names.get(first.workflow_id) or first.workflow_id),
+                    condition=None if pd.isna(first.description) else str(first.description),
                     all_services=bool(group["all_services"].fillna(False).any()),
                     services=frozenset(group["service_id"].dropna()),
-                    adds=adds.get(first["workflow_id"], frozenset()),
+                    adds=adds.get(first.workflow_id, frozenset()),
                     needs_priorities=starts is None,
                 )
             )
@@ -225,20 +258,25 @@ class WayIn:
     def findings(
         self, team: str, services: pd.DataFrame, schedule: str, timelines: CommanderTimelines
     ) -> list[Finding]:
-        """Per service of the team; when the workflows could not be read, one unknown for those PagerDuty has."""
+        """Per service of the team; when the workflows could not be read, one unknown for those the platform has."""
         name, unread = timelines.name(schedule), self._workflows_unread()
         mine = services[services["team"] == team]
-        found = [self._service(row.service, row.pagerduty_service_id, schedule, name, unread) for row in records(mine)]
+        found = [
+            self._service(service, self.links.get(service), schedule, name, unread)
+            for service in mine["service"].tolist()
+        ]
         judged = [finding for finding in found if finding[1] != "unknown"]
         if unread is None or len(judged) == len(found):
             return found
         message = f"Whether an incident workflow brings the commanders into a major incident is unknown: {unread}"
-        return [*judged, ("pagerduty:incident_workflows", "unknown", message)]
+        return [*judged, (f"{self.platform}:incident_workflows", "unknown", message)]
 
     def _service(self, service: str, service_id: Any, schedule: str, name: str, unread: str | None) -> Finding:
         subject = f"service:{service}"
-        if pd.isna(service_id) or service_id not in self.services:  # certain, whatever the workflows say
-            return (subject, "warn", f"{service} has no PagerDuty service: no incident workflow can bring {name} in")
+        if (
+            service_id is None or pd.isna(service_id) or service_id not in self.services
+        ):  # certain, whatever the workflows say
+            return (subject, "warn", f"{service} has no {self.title} service: no incident workflow can bring {name} in")
         if unread is not None:
             return (subject, "unknown", unread)
         covering = [t for t in self.triggers if schedule in t.adds and (t.all_services or service_id in t.services)]
@@ -247,7 +285,7 @@ class WayIn:
             when = sure[0].condition or "an incident is created"
             return (subject, "pass", f'{service}: incident workflow "{sure[0].workflow}" adds {name} when {when}')
         if covering:
-            reason = self.unread[PRIORITIES]
+            reason = "; ".join(self.unread[PRIORITIES])
             return (subject, "unknown", f"Whether {covering[0].condition} is the top priority is unknown: {reason}")
         top = f"the top priority ({self.top})" if self.top else "the top priority"
         message = (
@@ -258,80 +296,30 @@ class WayIn:
         return (subject, "warn", message)
 
 
-def _added_schedules(facts: Mapping[str, pd.DataFrame]) -> dict[str, frozenset[str]]:
+def _added_schedules(facts: Mapping[str, pd.DataFrame], responders: pd.DataFrame) -> dict[str, frozenset[str]]:
     """Workflow id -> the schedules its responders bring in: schedules named, and the first level of policies named."""
-    policies = PolicyTargets.by_policy(facts["pagerduty_escalation_targets"])
+    policies = PolicyTargets.by_policy(facts["oncall_escalation_levels"])
     added: dict[str, set[str]] = defaultdict(set)
-    for workflow, kind, target in records(
-        facts["pagerduty_workflow_responders"][["workflow_id", "target_type", "target_id"]]
-    ):
-        kind = str(kind).removesuffix("_reference")
-        if kind == "schedule":
+    for workflow, kind, target in records(responders[["workflow_id", "target_type", "target_id"]]):
+        if kind == SCHEDULE_TARGET:
             added[workflow].add(target)
-        elif kind == "escalation_policy" and target in policies and policies[target].levels:
+        elif kind == ESCALATION_POLICY_TARGET and target in policies and policies[target].levels:
             policy = policies[target]
             added[workflow].update(policy.schedules(policy.levels[0]))
     return {workflow: frozenset(schedules) for workflow, schedules in added.items()}
 
 
-def _starts_for_every_major(condition: Any, top: str | None, priorities_unread: bool) -> bool | None:
-    """Whether a conditional trigger starts for every major incident; None when only the priorities could say.
+def _starts_for_every_major(trigger: Any, top: str | None, priorities_unread: bool) -> bool | None:
+    """Whether a trigger starts for every major incident; None when only the priorities could say.
 
-    No condition starts it on every incident. Otherwise one of its ``or`` clauses must be
-    ``incident.priority matches '<top>'`` or ``incident.urgency matches 'high'`` on its own: a
-    clause joined by ``and`` starts it for fewer incidents.
+    It does when it starts for every incident, for every high-urgency one, or for the top
+    priority alone (the first of the platform's priorities).
     """
-    if condition is None or pd.isna(condition) or not str(condition).strip():
+    if trigger.every_incident is True or trigger.high_urgency is True:
         return True
-    undecided = False
-    for clause in _split(_unwrap(str(condition)), " or "):
-        if _split(clause, " and ") != [clause]:
-            continue
-        match = _CLAUSE.match(_unwrap(clause))
-        if match is None:
-            continue
-        field, value = match.group(1).lower(), match.group(3)
-        if field == "urgency" and value.lower() == "high":
-            return True
-        if field == "priority" and priorities_unread:
-            undecided = True
-        elif field == "priority" and top is not None and value.casefold() == top.casefold():
-            return True
-    return None if undecided else False
-
-
-def _split(text: str, word: str) -> list[str]:
-    """``text`` split on ``word`` (any case) outside quotes and parentheses, each part stripped."""
-    parts, depth, quote, start, lower = [], 0, "", 0, text.lower()
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char in "()":
-            depth += 1 if char == "(" else -1
-        elif depth == 0 and lower.startswith(word, index):
-            parts.append(text[start:index].strip())
-            start = index = index + len(word)
-            continue
-        index += 1
-    return [*parts, text[start:].strip()]
-
-
-def _unwrap(text: str) -> str:
-    """``text`` without the parentheses that enclose all of it."""
-    text = text.strip()
-    while text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
-        text = text[1:-1].strip()
-    return text
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for char in text:
-        depth += 1 if char == "(" else -1 if char == ")" else 0
-        if depth < 0:
-            return False
-    return depth == 0
+    names = [] if pd.isna(trigger.priorities) else [name for name in str(trigger.priorities).split(",") if name]
+    if not names:
+        return False
+    if priorities_unread:
+        return None
+    return top is not None and any(name.casefold() == top.casefold() for name in names)

@@ -1,4 +1,4 @@
-"""joiner-permissions: every joiner has a PagerDuty user and the team's Grafana team membership.
+"""joiner-permissions: every joiner has a user on the team's on-call platform and the team's Grafana team membership.
 
 A joiner is someone whose start date in the team lies in the ``joiner_days`` days up to the
 audit date (``readiness/start-date`` on the User, or the HR export, which replaces the
@@ -6,7 +6,8 @@ catalog's start date, adds new hires the catalog does not list yet and withdraws
 does not report as active; see ``oncall_readiness.hr``). Access is checked by lower-cased
 email in two systems:
 
-- PagerDuty: a user with the joiner's email (``pagerduty_users``);
+- the team's on-call platform (PagerDuty, JSM Operations): a user with the joiner's email
+  (``oncall_users`` of that platform);
 - Grafana: membership of the Grafana team the team names in ``grafana/team``
   (``grafana_team_members``).
 
@@ -24,8 +25,9 @@ import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, results_from_findings
 from oncall_readiness.frames import is_in, records
+from oncall_readiness.oncall_facts import DEFAULT_PLATFORM, PLATFORMS, team_platforms
 
-TABLES = ("registry_people", "pagerduty_users", "grafana_teams", "grafana_team_members")
+TABLES = ("registry_people", "oncall_users", "grafana_teams", "grafana_team_members")
 HR_TABLE = "registry_hr_joiners"
 ACTIVE = "active"
 
@@ -37,13 +39,19 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     facts = audit.facts
     joiners = recent_joiners(audit)
     grafana_team = joiners["team"].map(audit.teams.set_index("team")["grafana_team"]).astype("string")
-    pd_emails = set(facts["pagerduty_users"]["email"].dropna().str.lower())
+    platforms = team_platforms(facts.get("registry_groups", audit.teams))
+    platform = joiners["team"].map(platforms).fillna(DEFAULT_PLATFORM)
+    users = facts["oncall_users"].dropna(subset=["email"])
+    accounts = set(zip(users["platform"].tolist(), users["email"].str.lower().tolist(), strict=True))
     grafana_teams = set(facts["grafana_teams"]["team_name"].dropna())
     members = facts["grafana_team_members"]
     memberships = set(zip(members["team_name"].tolist(), members["email"].str.lower().tolist(), strict=True))
     joiners = joiners.assign(
         grafana_team=grafana_team,
-        has_pagerduty=is_in(joiners["email"], pd_emails),
+        platform_title=[_title(name) for name in platform.tolist()],
+        has_user=[
+            (name, email) in accounts for name, email in zip(platform.tolist(), joiners["email"].tolist(), strict=True)
+        ],
         grafana_team_exists=is_in(grafana_team, grafana_teams).fillna(False).astype(bool),
         in_grafana_team=[
             (team, email) in memberships
@@ -57,9 +65,10 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     days = results["team"].map(audit.thresholds["joiner_days"]).astype(int)
     has_joiners = is_in(results["team"], joiners["team"])
     all_clear = results["status"].eq("pass")
+    titles = results["team"].map(lambda team: _title(platforms.get(team, DEFAULT_PLATFORM)))
     results.loc[all_clear & has_joiners, "reason"] = [
-        f"Every joiner of the last {n} days has a PagerDuty user and the team's Grafana team membership."
-        for n in days[all_clear & has_joiners]
+        f"Every joiner of the last {n} days has a {title} user and the team's Grafana team membership."
+        for n, title in zip(days[all_clear & has_joiners], titles[all_clear & has_joiners], strict=True)
     ]
     results.loc[all_clear & ~has_joiners, "reason"] = [
         f"No one joined in the last {n} days." for n in days[all_clear & ~has_joiners]
@@ -127,8 +136,8 @@ def _with_hr_export(people: pd.DataFrame, hr: pd.DataFrame) -> pd.DataFrame:
 
 def _finding(row: Any) -> dict[str, str]:  # row: one of recent_joiners' with their access
     problems, config_problem = [], False
-    if not row.has_pagerduty:
-        problems.append("has no PagerDuty user")
+    if not row.has_user:
+        problems.append(f"has no {row.platform_title} user")
     if pd.isna(row.grafana_team):
         problems.append("cannot get Grafana access: the team has no grafana/team annotation")
         config_problem = True
@@ -141,7 +150,7 @@ def _finding(row: Any) -> dict[str, str]:  # row: one of recent_joiners' with th
     note = "; only the HR export lists them, the catalog not yet" if row.hr_only else ""
     if not problems:
         outcome = "pass"
-        message = f"{row.name} has a PagerDuty user and is in the Grafana team {row.grafana_team}"
+        message = f"{row.name} has a {row.platform_title} user and is in the Grafana team {row.grafana_team}"
     elif config_problem or row.days_in > row.grace_days:
         outcome = "fail"
         message = f"{row.name} {' and '.join(problems)}, {started}"
@@ -149,6 +158,10 @@ def _finding(row: Any) -> dict[str, str]:  # row: one of recent_joiners' with th
         outcome = "warn"
         message = f"{row.name} {' and '.join(problems)} yet, {started} (within the {row.grace_days}-day grace period)"
     return {"team": row.team, "subject": row.subject, "outcome": outcome, "message": message + note}
+
+
+def _title(platform: str) -> str:
+    return PLATFORMS[platform].title if platform in PLATFORMS else platform
 
 
 def _days(n: int) -> str:

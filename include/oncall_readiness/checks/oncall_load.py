@@ -1,8 +1,9 @@
 """oncall-load: is being on call for this team sustainable, week by week, for every person?
 
 Over the ``window_days`` (28) ending at the audit instant, cut into four 7-day weeks counted
-back from it (``pagerduty_responder_weeks``, PagerDuty's own interruption figures, classified in
-each responder's time zone), per team member who is not exempt from on-call:
+back from it (``oncall_responder_weeks``: PagerDuty's own interruption figures, or the same
+figures a platform computes from its notifications, classified in each responder's time zone),
+per team member who is not exempt from on-call:
 
 - more than ``max_sleep_interruptions_per_week`` sleep-hour interruptions (22:00-08:00) in a
   week fails;
@@ -12,8 +13,10 @@ each responder's time zone), per team member who is not exempt from on-call:
   warns (the figure Google's SRE book gives for a 12-hour shift).
 
 A finding names the person, the week and the noisiest services of that week (the incidents
-assigned to them, ``pagerduty_incidents``). People are matched to PagerDuty users by email.
-A team's status is its worst finding; a team whose members had no interruptions passes.
+assigned to them, ``oncall_incidents``). People are matched by email to the users of their team's
+on-call platform. A team's status is its worst finding; a team whose members had no
+interruptions passes. A team whose platform cannot give the interruptions (``oncall_unreadable``,
+facet ``interruptions``) is unknown, with the platform's reason.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, one_per_subject, results_from_findings
 from oncall_readiness.frames import is_in
+from oncall_readiness.oncall_facts import DEFAULT_PLATFORM, team_platforms
 
 SHIFT_SECONDS = 12 * 3600
 NOISIEST = 2
@@ -38,12 +42,12 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     facts, thresholds = audit.facts, audit.thresholds
     days = int(thresholds["window_days"].iloc[0])
     since = audit.audit_instant - pd.Timedelta(days=days)
-    weeks = facts["pagerduty_responder_weeks"]
+    weeks = facts["oncall_responder_weeks"].drop(columns="platform")
     weeks = weeks[(weeks["week_start"] >= since) & (weeks["week_end"] <= audit.audit_instant)]
     members = _members(facts, audit.teams["team"])
-    load = members.merge(weeks, left_on="user_id", right_on="responder_id")
+    load = members.merge(weeks, on="user_id")
     services = _service_names(facts)
-    incidents = _assignments(facts["pagerduty_incidents"])
+    incidents = _assignments(facts["oncall_incidents"])
     findings = pd.concat(
         [
             _weekly_findings(load, thresholds, incidents, services),
@@ -58,7 +62,27 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     results.loc[passed, "reason"] = [_all_clear(limits[team], days) for team in results.loc[passed, "team"]]
     quiet = ~is_in(results["team"], load.loc[load["total_interruptions"].fillna(0) > 0, "team"])
     results.loc[quiet & passed, "reason"] = f"Nobody in the team was interrupted by a page in the last {days} days."
-    return CheckOutcome(results=results, findings=findings)
+    return CheckOutcome(results=_unknown_where_unreadable(results, facts, audit.teams), findings=findings)
+
+
+def _unknown_where_unreadable(
+    results: pd.DataFrame, facts: Mapping[str, pd.DataFrame], teams: pd.DataFrame
+) -> pd.DataFrame:
+    """A team whose platform cannot say who was interrupted is unknown (a fail found stands), with why."""
+    unreadable = facts["oncall_unreadable"]
+    unreadable = unreadable[unreadable["facet"] == "interruptions"]
+    if unreadable.empty:
+        return results
+    why = dict(zip(unreadable["platform"].tolist(), unreadable["reason"].tolist(), strict=True))
+    platforms = team_platforms(facts.get("registry_groups", teams))
+    reasons = [why.get(platforms.get(team, DEFAULT_PLATFORM)) for team in results["team"].tolist()]
+    blind = pd.Series([reason is not None for reason in reasons], index=results.index) & (results["status"] != "fail")
+    results = results.copy()
+    results.loc[blind, "status"] = "unknown"
+    results.loc[blind, "reason"] = [
+        f"Who was interrupted is unknown: {reason}." for reason, b in zip(reasons, blind, strict=True) if b
+    ]
+    return results
 
 
 def _all_clear(limits: Mapping[Hashable, Any], days: int) -> str:
@@ -72,25 +96,23 @@ def _all_clear(limits: Mapping[Hashable, Any], days: int) -> str:
 
 
 def _members(facts: Mapping[str, pd.DataFrame], teams: pd.Series) -> pd.DataFrame:
-    """team, person, name, user_id of every member who takes on-call turns (not exempt) with a PagerDuty user."""
+    """team, person, name, user_id of every member who takes on-call turns (not exempt) with a user on
+    their team's on-call platform."""
     people = facts["registry_people"]
     people = people[is_in(people["team"], teams) & people["oncall_exempt"].isna()]
-    users = facts["pagerduty_users"][["user_id", "email"]].dropna().drop_duplicates("email")
-    members = people.merge(users, on="email")
+    platforms = team_platforms(facts.get("registry_groups", facts["registry_teams"]))
+    people = people.assign(platform=people["team"].map(platforms).fillna(DEFAULT_PLATFORM).astype("string"))
+    users = facts["oncall_users"][["platform", "user_id", "email"]].dropna().drop_duplicates(["platform", "email"])
+    members = people.merge(users, on=["platform", "email"])
     return members.assign(name=members["display_name"].fillna(members["person"]))[["team", "person", "name", "user_id"]]
 
 
 def _service_names(facts: Mapping[str, pd.DataFrame]) -> dict[str, str]:
-    """PagerDuty service id -> the registry's service name, else PagerDuty's."""
-    names = dict(
-        zip(
-            facts["pagerduty_services"]["service_id"].tolist(),
-            facts["pagerduty_services"]["name"].tolist(),
-            strict=True,
-        )
-    )
-    registry = facts["registry_services"].dropna(subset=["pagerduty_service_id"])
-    names.update(zip(registry["pagerduty_service_id"].tolist(), registry["service"].tolist(), strict=True))
+    """The platforms' service id -> the registry's service name, else the platform's."""
+    services = facts["oncall_services"]
+    names = dict(zip(services["service_id"].tolist(), services["name"].tolist(), strict=True))
+    links = facts["oncall_service_links"].dropna(subset=["service_id"])
+    names.update(zip(links["service_id"].tolist(), links["service"].tolist(), strict=True))
     return names
 
 

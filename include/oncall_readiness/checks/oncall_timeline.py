@@ -16,8 +16,14 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-SCHEDULE_TARGETS = ("schedule_reference", "schedule")
-USER_TARGETS = ("user_reference", "user")
+from oncall_readiness.oncall_facts import (
+    DEFAULT_PLATFORM,
+    PLATFORMS,
+    SCHEDULE_TARGET,
+    USER_TARGET,
+    WAKING_CONTACTS,
+    Platform,
+)
 
 T = TypeVar("T")
 
@@ -42,7 +48,7 @@ Shift = tuple[int, int, str]
 
 
 def shifts_by_schedule(shifts: pd.DataFrame) -> dict[str, list[Shift]]:
-    """The final-schedule shifts of ``pagerduty_oncall_shifts`` grouped by schedule, once for every policy.
+    """The final-schedule shifts of ``oncall_shifts`` grouped by schedule, once for every policy.
 
     Each policy then walks only its own schedules' shifts: filtering the whole table per policy
     made the walk grow with policies x shifts (minutes at 2,000 teams). A shift without a start
@@ -69,7 +75,7 @@ def _moment(nanoseconds: int, tz: tzinfo | None) -> pd.Timestamp:
 
 @dataclass(frozen=True)
 class PolicyTargets:
-    """One escalation policy's rows of ``pagerduty_escalation_targets``, in plain Python.
+    """One escalation policy's rows of ``oncall_escalation_levels``, in plain Python.
 
     Every check walks thousands of policies of two or three rows each: a DataFrame filter per
     policy and level cost about a millisecond each, seconds at 2,000 teams.
@@ -86,7 +92,7 @@ class PolicyTargets:
         """Every policy of the facts table, by id."""
         rows: dict[str, list[Sequence[Any]]] = defaultdict(list)
         columns = ("escalation_policy_id", "escalation_policy_name", "level", "target_type", "target_id")
-        delays = targets.get("escalation_delay_in_minutes", pd.Series([None] * len(targets), dtype=object))
+        delays = targets.get("delay_minutes", pd.Series([None] * len(targets), dtype=object))
         values = [*(targets[column].tolist() for column in columns), delays.tolist()]
         for policy_id, *row in zip(*values, strict=True):
             rows[policy_id].append(row)
@@ -107,10 +113,10 @@ class PolicyTargets:
         return cls(policy_id, names[0] if names else None, tuple(sorted(targets)), dict(targets), delays)
 
     def users(self, level: int) -> set[str]:
-        return {target for kind, target in self.targets[level] if kind in USER_TARGETS}
+        return {target for kind, target in self.targets[level] if kind == USER_TARGET}
 
     def schedules(self, level: int) -> list[str]:
-        return [target for kind, target in self.targets[level] if kind in SCHEDULE_TARGETS]
+        return [target for kind, target in self.targets[level] if kind == SCHEDULE_TARGET]
 
 
 def policy_segments(policy: PolicyTargets, shifts: Mapping[str, list[Shift]], window: Window) -> list[Segment]:
@@ -184,33 +190,34 @@ def when(window: Window) -> str:
 # A finding of one timeline: subject, outcome, message (the team is added by its caller).
 Finding = tuple[str, str, str]
 
-WAKING_CONTACTS = ("phone", "sms", "push")
 MAX_WINDOWS = 3
 
 
 class People:
-    """Names and reachability of PagerDuty users, named as the registry names them where it can."""
+    """Names and reachability of the platforms' users, named as the registry names them where it can."""
 
     def __init__(self, facts: Mapping[str, pd.DataFrame]) -> None:
-        users = facts["pagerduty_users"][["user_id", "name", "email"]]
+        users = facts["oncall_users"][["user_id", "name", "email", "platform"]]
         registry = facts["registry_people"].drop_duplicates("email")[["email", "person", "display_name"]]
         known = users.merge(registry, on="email", how="left")
+        self.platforms = user_platforms(facts)
         self.names = dict(
             zip(known["user_id"].tolist(), known["display_name"].fillna(known["name"]).tolist(), strict=True)
         )
-        self.subjects: dict[str, str] = dict(
-            zip(
-                known["user_id"].tolist(),
-                ("person:" + known["person"]).fillna("pagerduty-user:" + known["user_id"]).tolist(),
-                strict=True,
-            )
-        )
-        self.first_wake = _first_waking_minutes(
-            facts["pagerduty_notification_rules"], facts["pagerduty_contact_methods"]
-        )
+        self.subjects: dict[str, str] = {
+            user: f"person:{person}" if not pd.isna(person) else self._platform(user).user_subject(user)
+            for user, person in zip(known["user_id"].tolist(), known["person"].tolist(), strict=True)
+        }
+        self.first_wake = _first_waking_minutes(facts["oncall_notification_rules"])
+        unreadable = facts["oncall_unreadable"]
+        rules_unread = unreadable[unreadable["facet"] == "notification_rules"]
+        self.rules_unread = dict(zip(rules_unread["platform"].tolist(), rules_unread["reason"].tolist(), strict=True))
+
+    def _platform(self, user_id: str) -> Platform:
+        return PLATFORMS.get(self.platforms.get(user_id, DEFAULT_PLATFORM), PLATFORMS[DEFAULT_PLATFORM])
 
     def name(self, user_id: str) -> str:
-        return self.names.get(user_id) or f"PagerDuty user {user_id}"
+        return self.names.get(user_id) or f"{self._platform(user_id).title} user {user_id}"
 
     def names_of(self, user_ids: Iterable[str]) -> str:
         return ", ".join(sorted(self.name(user) for user in user_ids))
@@ -218,16 +225,39 @@ class People:
     def can_wake(self, user_id: str) -> bool:
         return user_id in self.first_wake
 
+    def wake_unknown(self, user_id: str) -> str | None:
+        """Why it is unknown whether the user can be woken (their platform does not show their rules), else None."""
+        if user_id in self.first_wake:
+            return None
+        return self.rules_unread.get(self.platforms.get(user_id, DEFAULT_PLATFORM))
+
     def subject(self, user_id: str) -> str:
-        return self.subjects.get(user_id, f"pagerduty-user:{user_id}")
+        return self.subjects.get(user_id) or self._platform(user_id).user_subject(user_id)
 
 
-def _first_waking_minutes(rules: pd.DataFrame, methods: pd.DataFrame) -> dict[str, int]:
+def user_platforms(facts: Mapping[str, pd.DataFrame]) -> dict[str, str]:
+    """User id -> the platform of the user, from every table that names users (a user id is one platform's)."""
+    found: dict[str, str] = {}
+    named = [
+        (facts["oncall_shifts"], "user_id"),
+        (facts["oncall_rotation_members"], "user_id"),
+        (facts["oncall_users"], "user_id"),
+    ]
+    levels = facts["oncall_escalation_levels"]
+    named.append((levels[levels["target_type"] == USER_TARGET], "target_id"))
+    for table, column in named:
+        found.update(zip(table[column].tolist(), table["platform"].tolist(), strict=True))
+    return found
+
+
+def _first_waking_minutes(rules: pd.DataFrame) -> dict[str, int]:
     """User id -> minutes after a high-urgency page until a call, text or push reaches them."""
-    usable = methods.loc[~methods["blacklisted"].fillna(False).astype(bool), ["user_id", "contact_method_id"]]
-    waking = rules[(rules["urgency"] == "high") & rules["contact_method_type"].isin(WAKING_CONTACTS)]
-    waking = waking.merge(usable, on=["user_id", "contact_method_id"])
-    minutes = waking.groupby("user_id")["start_delay_in_minutes"].min().astype(int)
+    waking = rules[
+        (rules["urgency"] == "high")
+        & rules["contact_method_type"].isin(WAKING_CONTACTS)
+        & rules["deliverable"].fillna(False).astype(bool)
+    ]
+    minutes = waking.groupby("user_id")["start_delay_minutes"].min().astype(int)
     return dict(zip(minutes.index.tolist(), minutes.tolist(), strict=True))
 
 
@@ -251,7 +281,11 @@ def _nobody_on_call(schedule: str) -> Callable[[Segment], bool | None]:
 
 
 def unreachable(segments: list[Segment], where: str, people: People) -> list[Finding]:
-    """A fail per person in each window where nobody at the first level (``where`` says which) can be woken."""
+    """A fail per person in each window where nobody at the first level (``where`` says which) can be woken.
+
+    When the platform of someone there does not show how they are notified, whether anyone can be
+    woken in that window is unknown: an unknown for them, and no fail for the others.
+    """
 
     def asleep(segment: Segment) -> frozenset[str] | None:
         first = segment.levels[0]
@@ -259,7 +293,15 @@ def unreachable(segments: list[Segment], where: str, people: People) -> list[Fin
 
     found = []
     for window, users in spans(segments, asleep):
-        for user in sorted(users):
+        unsure = {user: reason for user in users if (reason := people.wake_unknown(user))}
+        for user in sorted(unsure or users):
+            if unsure:
+                message = (
+                    f"Whether anyone {where} can be woken {when(window)} is unknown: "
+                    f"{unsure[user]} ({people.name(user)})"
+                )
+                found.append((people.subject(user), "unknown", message))
+                continue
             message = (
                 f"Nobody {where} can be woken {when(window)}: {people.name(user)} "
                 "has no high-urgency notification rule that calls, texts or pushes"

@@ -1,10 +1,11 @@
 """rotation-sustainability: at least three people, one-week turns, everyone takes part, fair shares.
 
-Read over the window of ``window_days`` ending at the audit instant, per schedule linked
-to a team (``pagerduty.com/schedule-ids``):
+Read over the window of ``window_days`` ending at the audit instant, per schedule of a team on
+its on-call platform (``oncall_team_schedules``: ``pagerduty.com/schedule-ids`` on PagerDuty, the
+schedules the team owns on JSM Operations):
 
-- people: distinct users in the schedule's active layers or its final schedule;
-- turns: every active layer's ``rotation_turn_length_seconds``;
+- people: distinct users in the schedule's active rotations (layers) or its final schedule;
+- turns: every active rotation's turn length;
 - participation: every non-exempt team member is in one of the team's schedules;
 - fair share: nobody is on call longer than round-robin over the schedule's people would
   ever ask of one person, ``ceil(window / (turn × people))`` turns (one hour of slack).
@@ -18,6 +19,7 @@ import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, one_per_subject, results_from_findings
 from oncall_readiness.frames import is_in, records
+from oncall_readiness.oncall_facts import DEFAULT_PLATFORM, PLATFORMS, Platform, team_platforms
 
 SLACK_HOURS = 1.0
 
@@ -26,20 +28,22 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
     facts = audit.facts
     window_days = int(audit.thresholds["window_days"].iloc[0])
     window = (audit.audit_instant - pd.Timedelta(days=window_days), audit.audit_instant)
-    links = facts["registry_team_schedules"][["team", "schedule_id"]].drop_duplicates()
-    known = links.merge(facts["pagerduty_schedules"], on="schedule_id", how="inner")
-    members = _active_members(facts["pagerduty_rotation_members"], window)
-    shifts = _clipped_shifts(facts["pagerduty_oncall_shifts"], window)
+    platforms = team_platforms(facts.get("registry_groups", audit.teams))
+    links = facts["oncall_team_schedules"][["team", "schedule_id"]].drop_duplicates()
+    schedules = facts["oncall_schedules"][["schedule_id", "name"]]
+    known = links.merge(schedules, on="schedule_id", how="inner")
+    members = _active_members(facts["oncall_rotation_members"], window)
+    shifts = _clipped_shifts(facts["oncall_shifts"], window)
     people = _people_per_schedule(members, shifts)
-    persons = _registry_persons(facts["registry_people"], facts["pagerduty_users"])
+    persons = _registry_persons(facts["registry_people"], facts["oncall_users"], platforms)
 
     findings = pd.concat(
         [
-            _teams_without_schedule(audit.teams, links),
-            _unknown_schedules(links, facts["pagerduty_schedules"]),
+            _teams_without_schedule(audit.teams, links, platforms),
+            _unknown_schedules(links, schedules, platforms),
             _schedule_findings(known, members, people, audit.thresholds),
-            _participation_findings(known, people, persons),
-            _fair_share_findings(known, shifts, members, people, persons, audit.thresholds, window_days),
+            _participation_findings(known, people, persons, platforms),
+            _fair_share_findings(known, shifts, members, people, persons, audit.thresholds, window_days, platforms),
         ],
         ignore_index=True,
     )
@@ -52,8 +56,8 @@ def evaluate(audit: CheckInput) -> CheckOutcome:
 
 def _active_members(members: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp]) -> pd.DataFrame:
     since, until = window
-    active = (members["layer_start"].isna() | (members["layer_start"] < until)) & (
-        members["layer_end"].isna() | (members["layer_end"] > since)
+    active = (members["rotation_start"].isna() | (members["rotation_start"] < until)) & (
+        members["rotation_end"].isna() | (members["rotation_end"] > since)
     )
     return members[active]
 
@@ -73,39 +77,52 @@ def _people_per_schedule(members: pd.DataFrame, shifts: pd.DataFrame) -> pd.Data
     return both.dropna().drop_duplicates()
 
 
-def _registry_persons(people: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
-    """Team memberships joined to PagerDuty users by lower-cased email (user_id NA when none)."""
-    by_email = users[["user_id", "email"]].dropna().drop_duplicates("email")
-    return people.merge(by_email, on="email", how="left")
+def _platform(name: str | None) -> Platform:
+    return PLATFORMS.get(name or DEFAULT_PLATFORM, PLATFORMS[DEFAULT_PLATFORM])
 
 
-def _teams_without_schedule(teams: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+def _registry_persons(people: pd.DataFrame, users: pd.DataFrame, platforms: dict[str, str]) -> pd.DataFrame:
+    """Team memberships joined by lower-cased email to the users of the team's platform (user_id NA when none)."""
+    by_email = users[["platform", "user_id", "email"]].dropna().drop_duplicates(["platform", "email"])
+    people = people.assign(platform=people["team"].map(platforms).fillna(DEFAULT_PLATFORM).astype("string"))
+    return people.merge(by_email, on=["platform", "email"], how="left")
+
+
+def _teams_without_schedule(teams: pd.DataFrame, links: pd.DataFrame, platforms: dict[str, str]) -> pd.DataFrame:
     lonely = teams[~is_in(teams["team"], links["team"])]
-    in_opsgenie = lonely["opsgenie_team"].notna()
+    in_opsgenie = lonely["opsgenie_team"].notna().tolist()
+    messages = []
+    for team, opsgenie in zip(lonely["team"].tolist(), in_opsgenie, strict=True):
+        platform = _platform(platforms.get(team))
+        if opsgenie:
+            messages.append("The team's rotation lives in Opsgenie, which this audit does not read yet")
+        elif platform.schedule_annotation:
+            messages.append(f"No on-call schedule is linked to the team (annotation {platform.schedule_annotation})")
+        else:
+            messages.append(f"The team has no on-call schedule in {platform.title}")
     return pd.DataFrame(
         {
             "team": lonely["team"],
             "subject": "team:" + lonely["team"],
-            "outcome": in_opsgenie.map({True: "unknown", False: "fail"}),
-            "message": in_opsgenie.map(
-                {
-                    True: "The team's rotation lives in Opsgenie, which this audit does not read yet",
-                    False: "No on-call schedule is linked to the team (annotation pagerduty.com/schedule-ids)",
-                }
-            ),
+            "outcome": ["unknown" if opsgenie else "fail" for opsgenie in in_opsgenie],
+            "message": messages,
         },
         columns=FINDING_COLUMNS,
     )
 
 
-def _unknown_schedules(links: pd.DataFrame, schedules: pd.DataFrame) -> pd.DataFrame:
+def _unknown_schedules(links: pd.DataFrame, schedules: pd.DataFrame, platforms: dict[str, str]) -> pd.DataFrame:
     missing = links[~is_in(links["schedule_id"], schedules["schedule_id"])]
+    where = [_platform(platforms.get(team)).title for team in missing["team"].tolist()]
     return pd.DataFrame(
         {
             "team": missing["team"],
             "subject": "schedule:" + missing["schedule_id"],
             "outcome": "fail",
-            "message": "Schedule " + missing["schedule_id"] + " linked in the catalog does not exist in PagerDuty",
+            "message": [
+                f"Schedule {schedule} linked in the catalog does not exist in {title}"
+                for schedule, title in zip(missing["schedule_id"].tolist(), where, strict=True)
+            ],
         },
         columns=FINDING_COLUMNS,
     )
@@ -152,7 +169,9 @@ def _turn_lengths(members: pd.DataFrame) -> dict[str, list[int]]:
     return {schedule: sorted(lengths) for schedule, lengths in turns.items()}
 
 
-def _participation_findings(known: pd.DataFrame, people: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
+def _participation_findings(
+    known: pd.DataFrame, people: pd.DataFrame, persons: pd.DataFrame, platforms: dict[str, str]
+) -> pd.DataFrame:
     on_rotation = known[["team", "schedule_id"]].merge(people, on="schedule_id")[["team", "user_id"]]
     on_rotation = on_rotation.drop_duplicates().assign(takes_turns=True)
     members = persons[is_in(persons["team"], known["team"])]
@@ -164,7 +183,7 @@ def _participation_findings(known: pd.DataFrame, people: pd.DataFrame, persons: 
     outcome = pd.Series("warn", index=members.index).mask(takes_turns | exempt, "pass")
     message = (
         (name + " is not in any of the team's rotations")
-        .mask(no_user, name + " has no PagerDuty user, so takes no on-call turns")
+        .mask(no_user, name + " has no " + _titles(members["team"], platforms) + " user, so takes no on-call turns")
         .mask(exempt, name + " is exempt from on-call and not counted against the team")
         .mask(takes_turns, name + " takes on-call turns")
     )
@@ -182,6 +201,7 @@ def _fair_share_findings(
     persons: pd.DataFrame,
     thresholds: pd.DataFrame,
     window_days: int,
+    platforms: dict[str, str],
 ) -> pd.DataFrame:
     hours = shifts.groupby(["schedule_id", "user_id"], as_index=False)["hours"].sum()
     headcount = people.groupby("schedule_id")["user_id"].nunique().rename("people")
@@ -202,8 +222,21 @@ def _fair_share_findings(
     heavy = load[load["hours"] > load["allowance"] + SLACK_HOURS]
     who = persons.drop_duplicates(["team", "user_id"])[["team", "user_id", "person", "display_name"]]
     heavy = heavy.merge(who, on=["team", "user_id"], how="left")
-    name = heavy["display_name"].fillna(heavy["person"]).fillna("PagerDuty user " + heavy["user_id"])
-    subject = ("person:" + heavy["person"]).fillna("pagerduty-user:" + heavy["user_id"])
+    strangers = [
+        _platform(platforms.get(team)) for team in heavy["team"].tolist()
+    ]  # users the registry does not know, named as their platform calls them
+    unnamed = pd.Series(
+        [f"{p.title} user {user}" for p, user in zip(strangers, heavy["user_id"].tolist(), strict=True)],
+        index=heavy.index,
+        dtype="string",
+    )
+    unknown_subject = pd.Series(
+        [p.user_subject(user) for p, user in zip(strangers, heavy["user_id"].tolist(), strict=True)],
+        index=heavy.index,
+        dtype="string",
+    )
+    name = heavy["display_name"].fillna(heavy["person"]).fillna(unnamed)
+    subject = ("person:" + heavy["person"]).fillna(unknown_subject)
     message = [
         f"{who_} was on call {hours_:.0f} h of the last {window_days} days in {schedule}, "
         f"more than the {allowance:.0f} h a fair turn among {n} people allows"
@@ -214,6 +247,13 @@ def _fair_share_findings(
     return pd.DataFrame(
         {"team": heavy["team"], "subject": subject, "outcome": "warn", "message": message},
         columns=FINDING_COLUMNS,
+    )
+
+
+def _titles(teams: pd.Series, platforms: dict[str, str]) -> pd.Series:
+    """The title of each team's on-call platform, aligned with ``teams``."""
+    return pd.Series(
+        [_platform(platforms.get(team)).title for team in teams.tolist()], index=teams.index, dtype="string"
     )
 
 

@@ -6,6 +6,11 @@ outside it gets a finding with outcome ``pass`` whose message starts ``Out of sc
 says why, so it is neither counted nor lost. A team none of whose services is in scope
 passes the check, its reason saying so (as a team without services does).
 
+On-call platforms: a team is on call on one platform (``registry_teams.oncall_platform``). A
+check reading a platform that is unavailable is ``unknown`` with the reason for the teams on
+that platform only; the other teams are judged (all teams on it: the whole check, as for any
+source).
+
 Waivers: the active waivers (``oncall_readiness.waivers``, applied by ``checks.waivers``) then turn fail and warn into
 ``waived``, before scoring, so a waived result scores nothing.
 """
@@ -28,6 +33,7 @@ from oncall_readiness.checks.catalogue import (
 )
 from oncall_readiness.checks.waivers import waive
 from oncall_readiness.frames import is_in
+from oncall_readiness.oncall_facts import PLATFORMS, team_platforms
 from oncall_readiness.reasons import one_sentence, sentences
 from oncall_readiness.registry.groups import audited_teams
 
@@ -61,8 +67,10 @@ def evaluate_checks(
     for check in catalogue.implemented():
         thresholds = team_thresholds(check, teams["team"], facts["registry_thresholds"])
         blocked = [source for source in check.required_sources if source in unavailable]
-        if blocked:
-            reason = "; ".join(f"{source} data is unavailable: {unavailable[source]}" for source in blocked)
+        on_blocked_platform = _on_blocked_platform(teams, facts, blocked)
+        if blocked and (on_blocked_platform is None or on_blocked_platform.all()):
+            told = _told(blocked, teams, facts)
+            reason = "; ".join(f"{source} data is unavailable: {unavailable[source]}" for source in told)
             results, findings = _all_unknown(teams["team"], reason), pd.DataFrame(columns=FINDING_COLUMNS)
         else:
             partial = {source: unavailable[source] for source in check.partial_sources if source in unavailable}
@@ -70,6 +78,8 @@ def evaluate_checks(
             outcome = check.evaluator()(CheckInput(audit_instant, teams, scoped, thresholds, partial))
             results, findings = _complete(outcome.results, teams["team"]), outcome.findings
             results, findings = _with_out_of_scope(results, findings, skipped, facts.get("registry_services"), check)
+            if on_blocked_platform is not None:
+                results, findings = _platform_unknown(results, findings, teams, facts, blocked, unavailable)
         results, findings = waive(check.id, results, findings, waivers)
         all_results.append(_scored(results.assign(check_id=check.id), check, catalogue))
         all_findings.append(findings.assign(check_id=check.id)[CHECK_FINDING_COLUMNS])
@@ -136,6 +146,46 @@ def _with_out_of_scope(
     results = results.copy()
     results.loc[none_in_scope, "reason"] = f"No service of the team is in scope of this check (it applies to {scope})."
     return results, findings
+
+
+def _on_blocked_platform(
+    teams: pd.DataFrame, facts: Mapping[str, pd.DataFrame], blocked: list[str]
+) -> pd.Series | None:
+    """Per team, whether its on-call platform is among the ``blocked`` sources; None when a blocked
+    source is not an on-call platform (it blocks every team) or none is blocked."""
+    if not blocked or any(source not in PLATFORMS for source in blocked):
+        return None
+    platforms = team_platforms(facts.get("registry_groups", teams))
+    return teams["team"].map(platforms).isin(blocked)
+
+
+def _told(blocked: list[str], teams: pd.DataFrame, facts: Mapping[str, pd.DataFrame]) -> list[str]:
+    """The blocked sources a reason names: an on-call platform only when a team is on it (an organisation
+    without a team on JSM Operations is not told that JSM Operations is not configured)."""
+    used = set(team_platforms(facts.get("registry_groups", teams)).values())
+    told = [source for source in blocked if source not in PLATFORMS or source in used]
+    return told or blocked
+
+
+def _platform_unknown(
+    results: pd.DataFrame,
+    findings: pd.DataFrame,
+    teams: pd.DataFrame,
+    facts: Mapping[str, pd.DataFrame],
+    blocked: list[str],
+    unavailable: Mapping[str, str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The teams on an unavailable platform: unknown with why, and none of the findings judged without it."""
+    platforms = team_platforms(facts.get("registry_groups", teams))
+    on = {team: platforms[team] for team in teams["team"].tolist() if platforms.get(team) in blocked}
+    affected = is_in(results["team"], set(on))
+    results = results.copy()
+    results.loc[affected, "status"] = "unknown"
+    results.loc[affected, "reason"] = [
+        f"{on[team]} data is unavailable: {unavailable[on[team]].rstrip('.')}."
+        for team in results.loc[affected, "team"].tolist()
+    ]
+    return results, findings[~is_in(findings["team"], set(on))]
 
 
 def _all_unknown(teams: pd.Series, reason: str) -> pd.DataFrame:

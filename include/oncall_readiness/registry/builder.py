@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from oncall_readiness.oncall_facts import DEFAULT_PLATFORM, PLATFORMS
 from oncall_readiness.registry.backstage import Entity
 from oncall_readiness.registry.tables import (
     PEOPLE_COLUMNS,
@@ -28,6 +29,7 @@ from oncall_readiness.registry.tables import (
 ANN_SERVICE_ID = "pagerduty.com/service-id"
 ANN_SCHEDULE_IDS = "pagerduty.com/schedule-ids"
 ANN_OPSGENIE_TEAM = "opsgenie.com/team"
+ANN_JSM_OPS_TEAM = "atlassian.com/jsm-ops-team"  # oncall_facts.JSM_OPS.team_annotation
 ANN_DASHBOARD_SELECTOR = "grafana/dashboard-selector"
 ANN_GRAFANA_TEAM = "grafana/team"
 ANN_ALERT_SELECTOR = "readiness/alert-selector"
@@ -126,6 +128,7 @@ class RegistryBuilder:
         memberships = self.build_memberships()
         people = self.build_people(memberships)
         services = self.build_services(memberships)
+        self.platform_conflicts(teams, services)
         return Registry(
             teams=_frame(sorted(teams, key=lambda r: r["team"].lower()), TEAM_COLUMNS),
             people=_frame(
@@ -178,6 +181,43 @@ class RegistryBuilder:
                 )
             settled.update(path)
 
+    def platform(self, group: Entity, annotations: dict[str, Any]) -> str:
+        """The on-call platform an annotation puts the Group on (the default without one); two is an error."""
+        chosen = [p for p in PLATFORMS.values() if p.team_annotation and _text(annotations.get(p.team_annotation))]
+        default = PLATFORMS[DEFAULT_PLATFORM]
+        if len(chosen) > 1:
+            named = " and ".join(str(p.team_annotation) for p in chosen)
+            self.problems.append(
+                group.where("metadata.annotations") + f": {named}: a team is on call on one platform; keep one"
+            )
+        platform = chosen[0].name if chosen else DEFAULT_PLATFORM
+        if platform != DEFAULT_PLATFORM and default.schedule_annotation and default.schedule_annotation in annotations:
+            chosen_one = PLATFORMS[platform]
+            self.problems.append(
+                group.where(f"metadata.annotations.{default.schedule_annotation}")
+                + f": the Group is on call in {chosen_one.title} ({chosen_one.team_annotation}) and also names"
+                f" {default.title} schedules ({default.schedule_annotation}); keep one of the two annotations"
+            )
+        return platform
+
+    def platform_conflicts(self, teams: list[dict[str, Any]], services: list[dict[str, Any]]) -> None:
+        """A Component of a team on another platform that names a service of the default one is an error."""
+        default = PLATFORMS[DEFAULT_PLATFORM]
+        elsewhere = {row["team"]: row for row in teams if row["oncall_platform"] != DEFAULT_PLATFORM}
+        team_of = {row["service"]: row["team"] for row in services}
+        for component in self.of_kind("Component"):
+            team = team_of.get(component.ident)
+            named = self.annotations(component).get(default.service_annotation or "")
+            if team not in elsewhere or not _text(named):
+                continue
+            platform = PLATFORMS[elsewhere[team]["oncall_platform"]]
+            self.problems.append(
+                component.where(f"metadata.annotations.{default.service_annotation}")
+                + f": its team {team} is on call in {platform.title} ({platform.team_annotation} in"
+                f" {elsewhere[team]['source_file']}), so it names no {default.title} service"
+                f" ({default.service_annotation}); keep one of the two annotations"
+            )
+
     def build_groups(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
         """The rows of the teams, team_schedules and thresholds tables, from the Groups."""
         teams: list[dict[str, Any]] = []
@@ -200,6 +240,8 @@ class RegistryBuilder:
                     "parent": parent,
                     "type": _text(spec.get("type")),
                     "opsgenie_team": _text(annotations.get(ANN_OPSGENIE_TEAM)),
+                    "jsm_ops_team": _text(annotations.get(ANN_JSM_OPS_TEAM)),
+                    "oncall_platform": self.platform(group, annotations),
                     "grafana_team": _text(annotations.get(ANN_GRAFANA_TEAM)),
                     "last_chaos_day": self.date(group, annotations, ANN_LAST_CHAOS_DAY),
                     "incident_commander_schedule": _text(annotations.get(ANN_INCIDENT_COMMANDERS)),

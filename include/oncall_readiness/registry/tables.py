@@ -44,6 +44,7 @@ annotation                        on        becomes
 ``pagerduty.com/service-id``      Component ``services.pagerduty_service_id``
 ``pagerduty.com/schedule-ids``    Group     rows of ``team_schedules`` (comma-separated)
 ``opsgenie.com/team``             Group     ``teams.opsgenie_team``
+``atlassian.com/jsm-ops-team``    Group     ``teams.jsm_ops_team``; ``teams.oncall_platform`` ``jsm_ops``
 ``grafana/dashboard-selector``    Component ``services.dashboard_selector``
 ``grafana/team``                  Group     ``teams.grafana_team``
 ``readiness/alert-selector``      Component ``services.alert_selector``
@@ -70,8 +71,13 @@ Every column has dtype ``object``; a missing value is ``None`` (never NaN). Text
 to SQL as TEXT, DATE and FLOAT columns. ``FACT_COLUMNS`` states each facts table's column
 kinds (``string``, ``date``, ``float``).
 
-* ``teams``: team, display_name, email, parent, type, opsgenie_team, grafana_team,
-  last_chaos_day, incident_commander_schedule, source_file. One row per Group.
+* ``teams``: team, display_name, email, parent, type, opsgenie_team, jsm_ops_team,
+  oncall_platform, grafana_team, last_chaos_day, incident_commander_schedule, source_file. One
+  row per Group. ``oncall_platform`` is where the team is on call (the names of
+  :data:`oncall_readiness.oncall_facts.PLATFORMS`): ``jsm_ops`` for a Group with
+  ``atlassian.com/jsm-ops-team``, else ``pagerduty``. A Group on JSM Operations that also names
+  PagerDuty schedules, or owns a Component with ``pagerduty.com/service-id``, is an error that
+  names both annotations, the file and the entity.
 * ``people``: person, display_name, email, team, start_date, oncall_exempt,
   source_file. One row per (person, team) membership.
 * ``services``: service, team, owner, runbook_url, pagerduty_service_id,
@@ -103,6 +109,8 @@ TEAM_COLUMNS = [
     "parent",
     "type",
     "opsgenie_team",
+    "jsm_ops_team",
+    "oncall_platform",
     "grafana_team",
     "last_chaos_day",
     "incident_commander_schedule",

@@ -12,41 +12,12 @@ empty (and the source's data contract reports it) rather than a crash or a silen
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
-
 import pandas as pd
 
-ZONED_ISO_8601 = r"(?:Z|[+-]\d{2}:?\d{2})$"
+# Built by oncall_readiness.frames (the foundation: the platform-neutral on-call facts use them too).
+from oncall_readiness.frames import ZONED_ISO_8601, typed_frame, utc_timestamps
+
+__all__ = ["ZONED_ISO_8601", "Facts", "typed_frame", "utc_timestamps"]
+
 # A source's facts: its tables by name.
 Facts = dict[str, pd.DataFrame]
-
-
-def typed_frame(rows: Iterable[Mapping[str, Any]], kinds: Mapping[str, str]) -> pd.DataFrame:
-    """A DataFrame of ``rows`` with the columns of ``kinds``, in order, typed; empty rows give an empty table."""
-    frame = pd.DataFrame(list(rows), columns=list(kinds))
-    for column, kind in kinds.items():
-        frame[column] = _typed(frame[column], kind)
-    return frame
-
-
-def _typed(values: pd.Series, kind: str) -> pd.Series:
-    if kind == "timestamp":
-        return utc_timestamps(values)
-    if kind == "integer":
-        return pd.to_numeric(values, errors="coerce").astype("Int64")
-    if kind == "float":
-        return pd.to_numeric(values, errors="coerce").astype("Float64")
-    if kind == "boolean":
-        return values.astype("boolean")
-    if kind == "date":
-        return values.astype(object).where(values.notna(), None)
-    return values.astype("string")
-
-
-def utc_timestamps(values: pd.Series) -> pd.Series:
-    """ISO 8601 values with a zone, as UTC; a time without a zone is ambiguous, so NaT."""
-    text = values.astype("string")
-    zoned = text.str.contains(ZONED_ISO_8601, regex=True).fillna(False).astype(bool)
-    # One resolution for every source, whatever pandas infers from the text.
-    return pd.to_datetime(text.where(zoned), utc=True, format="ISO8601").astype("datetime64[ns, UTC]")

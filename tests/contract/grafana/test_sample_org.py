@@ -16,9 +16,10 @@ from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
 from oncall_readiness.registry import load_registry
-from oncall_readiness.source_catalogue import SOURCES
-from oncall_readiness.sources import grafana, pagerduty
+from oncall_readiness.source_catalogue import SOURCES, with_oncall_facts
+from oncall_readiness.sources import grafana, jsm_ops, pagerduty
 from oncall_readiness.sources.window import AuditWindow
+from readiness_sandbox.jsm_ops.app import SANDBOX_EMAIL
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.sample_org import CATALOG as SAMPLE_CATALOG
 from readiness_sandbox.sample_org import HR_EXPORT
@@ -43,8 +44,15 @@ def audited():
             window,
             registry.team_schedules["schedule_id"],
         )
+        # identity is on call in JSM Operations: its people's accounts are there
+        facts |= jsm_ops.collect(
+            jsm_ops.JsmOpsClient(SANDBOX_EMAIL, sandbox.token, site_url=sandbox.url("jsm_ops"), api_url="/jsm/ops/api"),
+            registry.to_facts(),
+            dataclasses.replace(window, look_ahead_days=14),
+        )
     catalogue = load_catalogue()
     mine = dataclasses.replace(catalogue, checks={k: v for k, v in catalogue.checks.items() if k in CHECKS})
+    facts = with_oncall_facts(facts)
     results, findings = evaluate_checks(audit_instant=INSTANT, facts=facts, unavailable={}, catalogue=mine)
     return facts, results, findings
 

@@ -47,6 +47,12 @@ def use_pagerduty(monkeypatch, url: str, token: str) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_PAGERDUTY_DEFAULT", json.dumps(conn))
 
 
+def use_jsm_ops(monkeypatch, sandbox) -> None:
+    """identity is on call in JSM Operations: its connection, aimed at the sandbox's emulator."""
+    conn = {"conn_type": "readiness_jsm_ops", **sandbox.connections()["jsm_ops"]}
+    monkeypatch.setenv("AIRFLOW_CONN_JSM_OPS_DEFAULT", json.dumps(conn))
+
+
 def run_audit(warehouse_url: str, run: audit.AuditRun | None = None, corrupt=None) -> dict[str, int]:
     """The DAG's steps in order; ``corrupt(run)`` may tamper with staged facts before validation."""
     run = run or a_run()
@@ -83,6 +89,7 @@ def test_a_manual_run_without_logical_date_audits_as_of_its_run_after():
 def test_sources_to_collect_follow_the_implemented_checks():
     assert audit.sources_to_collect() == [
         "pagerduty",
+        "jsm_ops",
         "grafana",
         "prometheus",
         "github",
@@ -161,6 +168,7 @@ def test_a_source_without_a_connection_is_not_audited_and_says_so(workspace):
 def test_rerun_after_recovery_replaces_the_unknowns(workspace, monkeypatch):
     url = f"duckdb:///{workspace / 'warehouse.duckdb'}"
     with running_sandbox() as sandbox:
+        use_jsm_ops(monkeypatch, sandbox)
         use_pagerduty(monkeypatch, sandbox.url("pagerduty"), "revoked-token")
         run_audit(url, a_run("scheduled__2026-11-16"))
         use_pagerduty(monkeypatch, sandbox.url("pagerduty"), sandbox.token)

@@ -81,13 +81,29 @@ def test_request_floors_are_pages_of_the_largest_size():
 
 
 def test_the_incidents_floor_lists_only_what_the_sandboxs_analytics_lacks():
-    org = Organisation.of(2000)  # 12,000 incidents, 240 of them open, in the 34 days before the instant
+    # 10,800 PagerDuty incidents, 200 of them open, in the 34 days before the instant (the 200 teams
+    # on JSM Operations have their 1,200 as alerts)
+    org = Organisation.of(2000)
     caught_up = floors.request_floors(org, now=INSTANT + dt.timedelta(days=2))["pagerduty"]
-    assert caught_up["incidents"] == 1 + 3  # the page whose total says analytics holds them all; the open ones
-    assert caught_up["analytics"] == 12 + 4  # 11,760 resolved, 1,000 a page; a query per week
+    assert caught_up["incidents"] == 1 + 2  # the page whose total says analytics holds them all; the open ones
+    assert caught_up["analytics"] == 11 + 4  # 10,600 resolved, 1,000 a page; a query per week
     at_the_instant = floors.request_floors(org, now=INSTANT)["pagerduty"]
-    assert at_the_instant["incidents"] == 4 + 3  # 331 resolved in the last 24 hours, 100 a page
-    assert at_the_instant["analytics"] == 12 + 4  # 11,429 held
+    assert at_the_instant["incidents"] == 3 + 2  # 297 resolved in the last 24 hours, 100 a page
+    assert at_the_instant["analytics"] == 11 + 4  # 10,303 held
+
+
+def test_one_team_in_ten_is_on_jsm_operations_with_its_own_floor(written):
+    org, files = written
+    jsm = [team for team in org.teams if team.on_jsm]
+    assert [team.index for team in jsm] == [7, 17, 27]
+    registry = load_registry(files.catalog)
+    teams = registry.teams.set_index("team")
+    assert set(teams.index[teams["oncall_platform"] == "jsm_ops"]) == {team.name for team in jsm}
+    site = EMULATORS["jsm_ops"].load(files.state("jsm_ops"))
+    assert len(site.schedules) == len(site.teams) == org.counts["jsm_teams"] == 3
+    assert len(site.alerts) == org.counts["jsm_alerts"] == 3 * 6
+    floor = floors.request_floors(org)["jsm_ops"]
+    assert floor["timelines"] == floor["escalations"] == 3 and floor["alert_logs"] == org.counts["jsm_alerts_look_back"]
 
 
 def test_the_time_floor_is_latency_bound_until_the_rate_limit_binds():

@@ -12,6 +12,7 @@ import pytest
 
 from oncall_readiness.checks.catalogue import Catalogue, load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
+from oncall_readiness.source_catalogue import with_oncall_facts
 from oncall_readiness.sources.pagerduty import normalise
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
@@ -111,7 +112,9 @@ def audit(*, users=None, shifts=None, policies=None, services=None, registry_ser
         [("pay", "escalation-path", key, value) for key, value in thresholds],
         columns=["team", "check_id", "key", "value"],
     )
-    results, findings = evaluate_checks(audit_instant=INSTANT, facts=facts, unavailable={}, catalogue=ONLY)
+    results, findings = evaluate_checks(
+        audit_instant=INSTANT, facts=with_oncall_facts(facts), unavailable={}, catalogue=ONLY
+    )
     return results.set_index("team").loc["pay"], findings.set_index("subject")
 
 
@@ -243,7 +246,7 @@ def test_a_team_without_services_passes_saying_so():
 def test_pagerduty_unavailable_makes_it_unknown():
     facts_free = evaluate_checks(
         audit_instant=INSTANT,
-        facts={
+        facts={  # no on-call facts at all: PagerDuty did not answer
             "registry_teams": pd.DataFrame({"team": ["pay"]}),
             "registry_thresholds": pd.DataFrame(columns=["team", "check_id", "key", "value"]),
         },

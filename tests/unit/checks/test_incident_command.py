@@ -17,7 +17,11 @@ import pytest
 from oncall_readiness.checks.catalogue import Catalogue, load_catalogue
 from oncall_readiness.checks.incident_command import _starts_for_every_major
 from oncall_readiness.checks.runner import evaluate_checks
+from oncall_readiness.frames import records
+from oncall_readiness.source_catalogue import with_oncall_facts
 from oncall_readiness.sources.pagerduty import normalise
+from oncall_readiness.sources.pagerduty.facts import frame
+from oncall_readiness.sources.pagerduty.oncall import _workflow_triggers as oncall_facts_of_triggers
 from oncall_readiness.sources.pagerduty.workflows import WorkflowReads
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
@@ -148,7 +152,9 @@ def audit(*, users=None, shifts=None, groups=None, workflows=None, registry_serv
         [{"person": n, "display_name": n.title(), "email": f"{n}@example.com", "team": t} for n, t in members]
     )
     facts["registry_thresholds"] = pd.DataFrame(columns=["team", "check_id", "key", "value"])
-    results, findings = evaluate_checks(audit_instant=INSTANT, facts=facts, unavailable={}, catalogue=ONLY)
+    results, findings = evaluate_checks(
+        audit_instant=INSTANT, facts=with_oncall_facts(facts), unavailable={}, catalogue=ONLY
+    )
     return results.set_index("team").loc["pay"], findings.set_index("subject")
 
 
@@ -346,7 +352,12 @@ def test_unreadable_priorities_make_a_priority_trigger_unknown_but_not_an_urgenc
     ],
 )
 def test_which_conditions_start_a_workflow_for_every_major_incident(condition, starts):
-    assert _starts_for_every_major(condition, "P1", priorities_unread=False) is starts
+    # PagerDuty's PCL is read into the on-call facts' trigger columns; the check decides from those.
+    triggers = frame(
+        "pagerduty_workflow_triggers", [{"trigger_id": "T1", "trigger_type": "conditional", "condition": condition}]
+    )
+    neutral = next(records(oncall_facts_of_triggers(triggers)))
+    assert _starts_for_every_major(neutral, "P1", priorities_unread=False) is starts
 
 
 def test_unknown_workflows_never_hide_a_service_no_workflow_can_cover():

@@ -15,6 +15,7 @@ import pytest
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
 from oncall_readiness.hr import COLUMNS as HR_COLUMNS
+from oncall_readiness.source_catalogue import with_oncall_facts
 from oncall_readiness.sources import grafana, pagerduty
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
@@ -70,7 +71,7 @@ def audit(
     catalogue = load_catalogue()
     only = dataclasses.replace(catalogue, checks={CHECK: catalogue.checks[CHECK]})
     results, findings = evaluate_checks(
-        audit_instant=INSTANT, facts=facts, unavailable=unavailable or {}, catalogue=only
+        audit_instant=INSTANT, facts=with_oncall_facts(facts), unavailable=unavailable or {}, catalogue=only
     )
     return results.set_index("team"), findings.set_index("subject")
 

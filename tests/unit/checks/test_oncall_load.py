@@ -11,6 +11,7 @@ import pytest
 
 from oncall_readiness.checks.catalogue import Catalogue, load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
+from oncall_readiness.source_catalogue import with_oncall_facts
 from oncall_readiness.sources.pagerduty.facts import frame
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
@@ -86,7 +87,9 @@ def audit(weeks, *, incidents=(), thresholds=()):
             columns=["team", "check_id", "key", "value"],
         ),
     }
-    results, findings = evaluate_checks(audit_instant=INSTANT, facts=facts, unavailable={}, catalogue=ONLY)
+    results, findings = evaluate_checks(
+        audit_instant=INSTANT, facts=with_oncall_facts(facts), unavailable={}, catalogue=ONLY
+    )
     return results.set_index("team").loc["pay"], findings.set_index("subject")
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from oncall_readiness.checks.catalogue import Catalogue, load_catalogue
 from oncall_readiness.checks.runner import evaluate_checks
+from oncall_readiness.source_catalogue import with_oncall_facts
 from oncall_readiness.sources.pagerduty import normalise
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
@@ -98,7 +99,9 @@ def audit(teams, people, links, schedules, *, thresholds=(), users=None):
     facts["registry_people"] = pd.DataFrame(people)
     facts["registry_team_schedules"] = pd.DataFrame(links, columns=["team", "schedule_id"])
     facts["registry_thresholds"] = pd.DataFrame(list(thresholds), columns=["team", "check_id", "key", "value"])
-    results, findings = evaluate_checks(audit_instant=INSTANT, facts=facts, unavailable={}, catalogue=ROTATION_ONLY)
+    results, findings = evaluate_checks(
+        audit_instant=INSTANT, facts=with_oncall_facts(facts), unavailable={}, catalogue=ROTATION_ONLY
+    )
     results = results[results["check_id"] == "rotation-sustainability"].set_index("team")
     return results, findings[findings["check_id"] == "rotation-sustainability"]
 
@@ -227,7 +230,7 @@ def test_unavailable_pagerduty_makes_the_check_unknown_never_pass_or_fail():
     facts["registry_thresholds"] = pd.DataFrame(columns=["team", "check_id", "key", "value"])
     results, findings = evaluate_checks(
         audit_instant=INSTANT,
-        facts=facts,
+        facts=with_oncall_facts(facts),
         unavailable={"pagerduty": "SourceError: GET /users answered 503"},
         catalogue=ROTATION_ONLY,
     )

@@ -25,6 +25,7 @@ from oncall_readiness.hooks.chaos_calendar import ChaosCalendarHook
 from oncall_readiness.hooks.confluence import ConfluenceHook
 from oncall_readiness.hooks.github import GitHubHook
 from oncall_readiness.hooks.grafana import GrafanaHook
+from oncall_readiness.hooks.jsm_ops import JsmOpsHook
 from oncall_readiness.hooks.pagerduty import PagerDutyHook, PagerDutyNotesHook
 from oncall_readiness.hooks.prometheus import PrometheusHook
 from oncall_readiness.source_catalogue import REGISTRY_API_HOOK, SOURCES, collected_sources
@@ -43,6 +44,7 @@ CONNECTION_IDS = {
     "github": "github_default",
     "confluence": "confluence_default",
     "chaos_calendar": "chaos_calendar_default",
+    "jsm_ops": "jsm_ops_default",
 }
 
 
@@ -230,14 +232,20 @@ def test_the_provider_info_is_what_airflow_accepts():
 
 
 def test_the_connection_forms_hide_only_fields_the_hook_ignores():
-    login_readers = {ConfluenceHook.conn_type, PrometheusHook.conn_type, ChaosCalendarHook.conn_type}
+    login_readers = {
+        ConfluenceHook.conn_type,
+        PrometheusHook.conn_type,
+        ChaosCalendarHook.conn_type,
+        JsmOpsHook.conn_type,
+    }
     for entry in provider.get_provider_info()["connection-types"]:
         behaviour = entry["ui-field-behaviour"]
         hidden = set(behaviour["hidden-fields"])
         assert {"host", "password"}.isdisjoint(hidden), entry["connection-type"]
         assert ("login" in hidden) == (entry["connection-type"] not in login_readers), entry["connection-type"]
         assert set(behaviour["relabeling"]) | set(behaviour["placeholders"]) <= {"host", "login", "password", "extra"}
-        if entry["connection-type"] in (GitHubHook.conn_type, PagerDutyNotesHook.conn_type):  # they read their extra
+        if entry["connection-type"] in (GitHubHook.conn_type, PagerDutyNotesHook.conn_type, JsmOpsHook.conn_type):
+            # they read their extra
             assert "extra" not in hidden
 
 

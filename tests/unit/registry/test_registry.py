@@ -74,6 +74,8 @@ def test_frames_have_the_documented_columns_and_object_dtype(valid):
         "parent",
         "type",
         "opsgenie_team",
+        "jsm_ops_team",
+        "oncall_platform",
         "grafana_team",
         "last_chaos_day",
         "incident_commander_schedule",
@@ -435,7 +437,8 @@ def test_sample_org_loads(monkeypatch):
     assert len(registry.people) == 44  # Dana Lee, the head of engineering, and 3 incident commanders, in no team
     assert registry.people["person"].is_unique  # one team each
     assert registry.services["team"].notna().all()
-    assert len(registry.team_schedules) == 7
+    assert len(registry.team_schedules) == 6  # identity is on call in JSM Operations: no PagerDuty schedule
+    assert registry.teams.set_index("team").at["identity", "oncall_platform"] == "jsm_ops"
     # the Location file reaches the same catalog
     via_location = load_registry(SAMPLE_CATALOG / "all.yaml")
     for name in ("teams", "people", "services", "team_schedules", "thresholds"):
@@ -483,3 +486,57 @@ def test_a_catalog_without_teams_is_an_error(tmp_path):
     )
     (problem,) = problems_of(users_only)
     assert "no teams" in problem
+
+
+# --- the on-call platform of each team ---------------------------------------------------------
+
+
+def write_catalog(tmp_path, group_annotations, service_annotations=None):
+    import yaml
+
+    entities = [
+        {
+            "apiVersion": "backstage.io/v1alpha1",
+            "kind": "Group",
+            "metadata": {"name": "search", "annotations": group_annotations},
+            "spec": {"type": "team", "children": []},
+        },
+        {
+            "apiVersion": "backstage.io/v1alpha1",
+            "kind": "Component",
+            "metadata": {"name": "search-api", "annotations": service_annotations or {}},
+            "spec": {"type": "service", "lifecycle": "production", "owner": "group:search"},
+        },
+    ]
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump_all(entities), encoding="utf-8")
+    return path
+
+
+def test_a_team_is_on_pagerduty_unless_its_group_names_a_jsm_operations_team(tmp_path):
+    on_pagerduty = load_registry(write_catalog(tmp_path, {"pagerduty.com/schedule-ids": "PS1"}))
+    assert on_pagerduty.teams.set_index("team").at["search", "oncall_platform"] == "pagerduty"
+    on_jsm = load_registry(write_catalog(tmp_path, {"atlassian.com/jsm-ops-team": "7f3c9a"}))
+    team = on_jsm.teams.set_index("team").loc["search"]
+    assert (team["oncall_platform"], team["jsm_ops_team"]) == ("jsm_ops", "7f3c9a")
+    assert on_jsm.team_schedules.empty
+
+
+def test_a_team_on_jsm_operations_that_names_pagerduty_schedules_is_an_error_naming_both(tmp_path):
+    catalog = write_catalog(tmp_path, {"atlassian.com/jsm-ops-team": "7f3c9a", "pagerduty.com/schedule-ids": "PS1"})
+    with pytest.raises(RegistryError) as raised:
+        load_registry(catalog)
+    message = str(raised.value)
+    assert "catalog.yaml: Group 'search' metadata.annotations" in message, message
+    assert "atlassian.com/jsm-ops-team" in message and "pagerduty.com/schedule-ids" in message
+
+
+def test_a_service_of_a_team_on_jsm_operations_that_names_a_pagerduty_service_is_an_error(tmp_path):
+    catalog = write_catalog(
+        tmp_path, {"atlassian.com/jsm-ops-team": "7f3c9a"}, service_annotations={"pagerduty.com/service-id": "PV1"}
+    )
+    with pytest.raises(RegistryError) as raised:
+        load_registry(catalog)
+    message = str(raised.value)
+    assert "catalog.yaml" in message and "search-api" in message
+    assert "atlassian.com/jsm-ops-team" in message and "pagerduty.com/service-id" in message

@@ -27,6 +27,8 @@ WINDOW_START = AUDIT_INSTANT - dt.timedelta(days=28)
 WEEK = dt.timedelta(days=7)
 # The groups that name incident commanders (readiness/incident-commander-schedule), and whose.
 COMMANDER_SCHEDULES = {"commerce": "PS0ICM1", "search": "PS0ICS1", "notifications": "PS0ICN1"}
+# What identity left in PagerDuty when it moved to JSM Operations (jsm_ops.yaml): the same story there.
+IDENTITY_LEFT_BEHIND = {"PVIDN01", "PVIDN02", "PVIDN03"}
 ID_PATTERNS = {
     "users": r"PU[A-Z0-9]{5}",
     "teams": r"PT[A-Z0-9]{5}",
@@ -141,10 +143,12 @@ def test_catalog_schedule_and_service_ids_exist_in_pagerduty(registry, pd_state,
     annotated = registry.services.dropna(subset=["pagerduty_service_id"])
     for service, service_id in zip(annotated["service"], annotated["pagerduty_service_id"], strict=True):
         assert by_id[service_id]["name"] == service
-    # and every PagerDuty service is a catalog component
-    assert {s["id"] for s in pd_state["services"]} == set(annotated["pagerduty_service_id"])
+    # and every PagerDuty service is a catalog component, but identity's: the team moved to JSM Operations
+    # (atlassian.com/jsm-ops-team), its PagerDuty services left behind in the account, unlinked
+    assert {s["id"] for s in pd_state["services"]} - IDENTITY_LEFT_BEHIND == set(annotated["pagerduty_service_id"])
     unpaged = set(registry.services.loc[registry.services["pagerduty_service_id"].isna(), "service"])
-    assert unpaged == {"catalog-media", "payments-sandbox"}  # payments-sandbox: experimental, out of scope
+    on_jsm = set(registry.services.loc[registry.services["team"] == "identity", "service"])  # paged through JSM
+    assert unpaged - on_jsm == {"catalog-media", "payments-sandbox"}  # payments-sandbox: experimental, out of scope
 
 
 def test_every_pagerduty_user_is_a_registry_person(registry, pd_state):
@@ -250,7 +254,7 @@ def test_catalog_joiner_is_not_in_the_rotation(registry, pd_state, email_of):
 
 
 def test_identity_override_gives_one_person_fourteen_days(registry, pd_state, email_of):
-    schedule = schedule_of(registry, pd_state, "identity")
+    schedule = next(s for s in pd_state["schedules"] if s["id"] == "PS0IDN1")  # as JSM's timeline has it (below)
     assert rotation(schedule, email_of) == team_people(registry, "identity")
     assert len(rotation(schedule, email_of)) == 7
     hours = hours_on_call(schedule)
@@ -271,8 +275,10 @@ def test_notifications_rotation_has_two_people(registry, pd_state, email_of):
 
 
 def test_every_team_has_a_schedule_and_every_schedule_a_team(registry, pd_state):
-    assert set(registry.team_schedules["team"]) == set(product_teams(registry)["team"])
-    team_schedules = {s["id"] for s in pd_state["schedules"]} - set(COMMANDER_SCHEDULES.values())
+    on_jsm = set(registry.teams.dropna(subset=["jsm_ops_team"])["team"])
+    assert on_jsm == {"identity"}
+    assert set(registry.team_schedules["team"]) == set(product_teams(registry)["team"]) - on_jsm
+    team_schedules = {s["id"] for s in pd_state["schedules"]} - set(COMMANDER_SCHEDULES.values()) - {"PS0IDN1"}
     assert set(registry.team_schedules["schedule_id"]) == team_schedules
 
 
