@@ -169,11 +169,16 @@ def with_oncall_facts(
     ``unknown`` (the runner's ``unavailable``), never judged on nothing.
     """
     unavailable = unavailable or {}
+    with_registry = {**_empty_registry_tables(), **facts}
     given = {
-        source.name: source.oncall(facts)
+        source.name: source.oncall(with_registry)
         for source in SOURCES.values()
         if source.oncall is not None
         and source.name not in unavailable
         and any(table in facts for table in source.fact_columns)
     }
     return {**facts, **oncall_facts.combine(given)}
+
+
+def _empty_registry_tables() -> dict[str, pd.DataFrame]:
+    return {table: pd.DataFrame(columns=list(columns)) for table, columns in registry.FACT_COLUMNS.items()}

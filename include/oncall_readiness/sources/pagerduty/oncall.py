@@ -20,7 +20,6 @@ import pandas as pd
 from oncall_readiness import oncall_facts
 from oncall_readiness.frames import is_in
 from oncall_readiness.oncall_facts import from_frame
-from oncall_readiness.registry import FACT_COLUMNS as REGISTRY_COLUMNS
 from oncall_readiness.sources.pagerduty.facts import FACT_COLUMNS, frame
 
 PLATFORM = oncall_facts.PAGERDUTY.name
@@ -86,12 +85,17 @@ def oncall_facts_of(given: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame
 
 
 class _Complete(dict[str, pd.DataFrame]):
-    """The facts, with an empty table for each PagerDuty or registry table not given."""
+    """The facts, with an empty table for each PagerDuty table not given.
+
+    The registry's tables come complete from ``source_catalogue.with_oncall_facts``: a source
+    importing the registry would make the two a cycle (the registry reads Backstage through
+    ``sources.http``).
+    """
 
     def __missing__(self, table: str) -> pd.DataFrame:
         if table in FACT_COLUMNS:
             return frame(table, [])
-        return pd.DataFrame(columns=list(REGISTRY_COLUMNS[table]))
+        raise KeyError(f"PagerDuty's on-call facts need the registry's {table!r}, which was not given")
 
 
 def _notification_rules(rules: pd.DataFrame, methods: pd.DataFrame) -> pd.DataFrame:
