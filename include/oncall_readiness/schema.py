@@ -55,7 +55,17 @@ RESULT_TABLES: dict[str, dict[str, str]] = {
         "reason": "string",
         "remediation": "string",
     },
-    "findings": {"team": "string", "check_id": "string", "subject": "string", "outcome": "string", "message": "string"},
+    # url and subject_name: the web page of what the finding is about and its display name, from the
+    # sources' ``<source>_links`` facts (the checks runner fills them; NULL where no source links it).
+    "findings": {
+        "team": "string",
+        "check_id": "string",
+        "subject": "string",
+        "outcome": "string",
+        "message": "string",
+        "url": "string",
+        "subject_name": "string",
+    },
     "scorecard": {
         "team": "string",
         "score": "float",
@@ -123,6 +133,10 @@ AUDIT_DATE = "audit_date"
 
 CHECK_RESULT_COLUMNS: tuple[str, ...] = tuple(RESULT_TABLES["check_results"])
 FINDING_COLUMNS: tuple[str, ...] = tuple(RESULT_TABLES["findings"])
+# The columns of a finding's link (``<source>_links`` facts: subject, name, url), added by the checks runner.
+FINDING_LINK_COLUMNS: tuple[str, ...] = ("url", "subject_name")
+LINK_COLUMNS: dict[str, str] = {"subject": "string", "name": "string", "url": "string"}
+LINKS_SUFFIX = "_links"
 SCORECARD_COLUMNS: tuple[str, ...] = tuple(RESULT_TABLES["scorecard"])
 WAIVER_COLUMNS: tuple[str, ...] = tuple(RESULT_TABLES["waivers"])
 

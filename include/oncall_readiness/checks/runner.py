@@ -8,6 +8,11 @@ passes the check, its reason saying so (as a team without services does).
 
 Waivers: the active waivers (``oncall_readiness.waivers``, applied by ``checks.waivers``) then turn fail and warn into
 ``waived``, before scoring, so a waived result scores nothing.
+
+Links: each finding gets the web page (``url``) and display name (``subject_name``) of its
+subject from the sources' ``<source>_links`` facts (subject, name, url). A subject several
+sources link (``service:checkout-api``: its PagerDuty service, its dashboard, its runbook) takes
+the link of the first of the check's own sources that has one, else of any source.
 """
 
 from __future__ import annotations
@@ -72,11 +77,40 @@ def evaluate_checks(
             results, findings = _with_out_of_scope(results, findings, skipped, facts.get("registry_services"), check)
         results, findings = waive(check.id, results, findings, waivers)
         all_results.append(_scored(results.assign(check_id=check.id), check, catalogue))
-        all_findings.append(findings.assign(check_id=check.id)[CHECK_FINDING_COLUMNS])
+        all_findings.append(findings.assign(check_id=check.id)[FINDING_COLUMNS + ["check_id"]])
     results = pd.concat(all_results, ignore_index=True)[RESULT_COLUMNS]
-    findings = pd.concat(all_findings, ignore_index=True)
+    findings = _linked(pd.concat(all_findings, ignore_index=True), facts, catalogue)
     # One sentence each: a source error repeated per item is said once, with a count (reasons.py).
     return results.assign(reason=sentences(results["reason"])), findings.assign(message=sentences(findings["message"]))
+
+
+def links_of(facts: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Source -> its links (``<source>_links``: subject, name, url), one row per subject."""
+    links = {}
+    for table, frame in facts.items():
+        if table.endswith(schema.LINKS_SUFFIX) and not frame.empty:
+            usable = frame.dropna(subset=["subject", "url"]).drop_duplicates("subject")
+            links[table.removesuffix(schema.LINKS_SUFFIX)] = usable[list(schema.LINK_COLUMNS)]
+    return links
+
+
+def _linked(findings: pd.DataFrame, facts: Mapping[str, pd.DataFrame], catalogue: Catalogue) -> pd.DataFrame:
+    """``findings`` with each subject's url and display name: the check's own sources first."""
+    links = links_of(facts)
+    url = pd.Series(pd.NA, index=findings.index, dtype="string")
+    name = pd.Series(pd.NA, index=findings.index, dtype="string")
+    sources_of = {check.id: check.sources for check in catalogue.implemented()}
+    for check_id, rows in findings.groupby("check_id", sort=False):
+        own = [source for source in sources_of.get(str(check_id), ()) if source in links]
+        for source in [*own, *(source for source in links if source not in own)]:
+            todo = rows.index[url[rows.index].isna()]
+            if todo.empty:
+                break
+            found = links[source].set_index("subject")
+            subjects = findings.loc[todo, "subject"]
+            url[todo] = subjects.map(found["url"]).astype("string")
+            name[todo] = subjects.map(found["name"]).astype("string")
+    return findings.assign(url=url, subject_name=name)[CHECK_FINDING_COLUMNS]
 
 
 def _audited(facts: Mapping[str, pd.DataFrame]) -> Mapping[str, pd.DataFrame]:

@@ -17,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from oncall_readiness import schema
+
 ZONED_ISO_8601 = r"(?:Z|[+-]\d{2}:?\d{2})$"
 # A source's facts: its tables by name.
 Facts = dict[str, pd.DataFrame]
@@ -50,3 +52,10 @@ def utc_timestamps(values: pd.Series) -> pd.Series:
     zoned = text.str.contains(ZONED_ISO_8601, regex=True).fillna(False).astype(bool)
     # One resolution for every source, whatever pandas infers from the text.
     return pd.to_datetime(text.where(zoned), utc=True, format="ISO8601").astype("datetime64[ns, UTC]")
+
+
+def links_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """A source's ``<source>_links`` table (subject, name, url): one row per subject, the first
+    kept, rows without a URL dropped (the checks runner links each finding through them)."""
+    frame = typed_frame(rows, schema.LINK_COLUMNS)
+    return frame.dropna(subset=["subject", "url"]).drop_duplicates("subject").reset_index(drop=True)
