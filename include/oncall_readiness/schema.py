@@ -145,6 +145,9 @@ SEVERITY: dict[str, int] = {status: rank for rank, status in enumerate(STATUSES)
 # A service outside a check's scope (``applies_to``) is a ``pass`` finding whose message starts
 # with this: the page and the emails list such services as not judged.
 OUT_OF_SCOPE = "Out of scope"
+# The checks that judge whether a page reaches a person: among problems of equal status and weight,
+# theirs are the most pressing (a page that may reach nobody), on the page and in the emails.
+PAGING_CHECKS: tuple[str, ...] = ("escalation-path", "incident-command")
 # Finding outcomes that ask nothing of the team: the page and the emails list only the others.
 NO_ACTION_OUTCOMES: tuple[str, ...] = ("pass", "waived")
 # The scorecard's count column of each status it counts (waived checks are not counted).

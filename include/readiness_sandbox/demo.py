@@ -29,7 +29,7 @@ from oncall_readiness.alerts.messages import build_email
 from oncall_readiness.hooks.pagerduty import PagerDutyNotesHook
 from oncall_readiness.report.email import sender_address, write_emails
 from oncall_readiness.report.html import load_audit, write_scorecard
-from oncall_readiness.report.message import format_score
+from oncall_readiness.report.message import format_score, page_link
 from oncall_readiness.report.page.campaigns import campaigns_view, group_tree, render_campaigns_page, render_groups_page
 from oncall_readiness.source_catalogue import SOURCES
 from oncall_readiness.warehouse import Warehouse
@@ -45,6 +45,8 @@ DEMO_AUDIT_DATE = "2026-11-16"  # the sample's anchor (sample_times.ANCHOR): the
 DEMO_WEEKS = 6
 DAG_ID = "readiness_audit"
 DEMO_DIGEST_RECIPIENTS = ["engineering-leadership@example.com"]
+# Where `make airflow` serves the Readiness page (its default port): the emails and alerts link there.
+DEMO_PAGE_URL = "http://localhost:8080/readiness"
 
 
 def airflow_env(
@@ -198,39 +200,48 @@ def main(argv: list[str] | None = None) -> int:
     _step("Sandbox and Prometheus stopped; rendering the scorecard page, the week's emails and the day's alerts")
     day = args.audit_date
     print_scorecard(warehouse_path, day, out / "scorecard.html")
-    emails = write_emails(f"duckdb:///{warehouse_path}", out / "emails", week=day, digest_to=DEMO_DIGEST_RECIPIENTS)
-    alerts = write_alerts(f"duckdb:///{warehouse_path}", out / "alerts", day)
+    emails = write_emails(
+        f"duckdb:///{warehouse_path}",
+        out / "emails",
+        week=day,
+        digest_to=DEMO_DIGEST_RECIPIENTS,
+        page_url=DEMO_PAGE_URL,
+    )
+    dates = [dt.date.fromisoformat(audit) for audit in weekly_dates(day, args.weeks)]
+    alerts = write_alerts(f"duckdb:///{warehouse_path}", out / "alerts", dates)
     print(f"\nDone in {time.monotonic() - started:.0f} s.")
     print(f"  warehouse:   {warehouse_path}  (tables in schema readiness; see docs/warehouse.md)")
     print(f"  page:        {out / 'scorecard.html'} (campaigns.html, groups.html beside it)")
     print(f"  emails:      {len(emails)} .eml files in {out / 'emails'}")
-    print(f"  alerts:      {len(alerts)} .eml files in {out / 'alerts'} (the day's level drops and new fails)")
+    print(f"  alerts:      {len(alerts)} .eml files in {out / 'alerts'} (each audit's level drops and new fails)")
     print(f"  Airflow log: {out / 'airflow-dags-test.log'}")
     return 0
 
 
-def write_alerts(warehouse_url: str, out_dir: Path, day: dt.date) -> list[Path]:
-    """The same-day alerts ``readiness_alerts`` would send for ``day``, one ``.eml`` per team."""
+def write_alerts(warehouse_url: str, out_dir: Path, days: list[dt.date]) -> list[Path]:
+    """The same-day alerts ``readiness_alerts`` would send after each audit: ``<date>-<team>.eml``."""
     warehouse = Warehouse(warehouse_url)
     try:
-        changes = changes_on(warehouse, day)
-        addresses = team_addresses(warehouse, day)
+        by_day = {day: (changes_on(warehouse, day), team_addresses(warehouse, day)) for day in days}
     finally:
         warehouse.dispose()
-    if out_dir.exists():
-        for old in out_dir.glob("*.eml"):
-            old.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("*.eml"):
+        old.unlink()
     written = []
-    for team in sorted({change.team for change in changes}):
-        mine = [change for change in changes if change.team == team]
-        moment = dt.datetime.combine(day, dt.time(6), tzinfo=dt.UTC)
-        message = build_email(
-            team, mine, recipient=addresses.get(team, team), sender=sender_address(), date=moment, page_url=None
-        )
-        path = out_dir / f"alert-{team}.eml"
-        path.write_bytes(bytes(message))
-        written.append(path)
+    for day, (changes, addresses) in by_day.items():
+        for team in sorted({change.team for change in changes}):
+            message = build_email(
+                team,
+                [change for change in changes if change.team == team],
+                recipient=addresses.get(team, team),
+                sender=sender_address(),
+                date=dt.datetime.combine(day, dt.time(6), tzinfo=dt.UTC),
+                page_url=page_link(DEMO_PAGE_URL, team),
+            )
+            path = out_dir / f"{day.isoformat()}-{team}.eml"
+            path.write_bytes(bytes(message))
+            written.append(path)
     return written
 
 

@@ -26,7 +26,7 @@ from readiness_sandbox.sample_org import SAMPLE_ORG
 
 ANCHOR = dt.date(2026, 11, 16)  # the sample's audit date (include/sample_org/README.md)
 TEXT_SUFFIXES = {".yaml", ".yml", ".csv", ".ics", ".json"}
-_ISO_DATE = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d])")
+_ISO_DATE = re.compile(r"(?<![\d])(\d{4})-(\d{2})-(\d{2})(?![\d])")
 _ICS_DATE = re.compile(r"(?<![\d])(\d{4})(\d{2})(\d{2})(?=T\d{6}|[\s;,]|$)")
 _ICS_DATED = re.compile(r"^(DTSTART|DTEND|DTSTAMP|DUE|EXDATE|RDATE|RECURRENCE-ID|CREATED|LAST-MODIFIED|RRULE)[;:]")
 
