@@ -7,8 +7,10 @@ starting). Each run is a real run in the metadata database, so ``make airflow`` 
 database shows the history.
 
 ``dags test`` records a run's start as its logical date, which for a past date makes the
-Airflow grid show a run of days ("Total 21d 4h"); each run's start is set to when its first
-task started instead. Exit status: the number of runs that failed.
+Airflow grid show a run of days ("Total 21d 4h"), and its ``run_after`` as now, which makes
+every past date the "latest run". Each run is then recorded as a scheduled run of that date
+would be: started when its first task started, due after its data interval's end (the audit
+instant). Exit status: the number of runs that failed.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def run_dates(dates: Sequence[str], dag_id: str = DAG_ID) -> int:
 
 
 def _start_with_first_task(dag_id: str, day: str) -> None:
-    """The run of ``day`` started when its first task did, not at its logical date."""
+    """The run of ``day`` started when its first task did, and is due at its audit instant."""
     from airflow.models import DagRun, TaskInstance
     from airflow.utils.session import create_session
     from sqlalchemy import func, select
@@ -56,6 +58,8 @@ def _start_with_first_task(dag_id: str, day: str) -> None:
         if first is not None:
             run.start_date = first
             run.queued_at = first
+        if run.data_interval_end is not None:
+            run.run_after = run.data_interval_end
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from oncall_readiness import schema
@@ -70,9 +71,9 @@ def test_a_past_date_meets_every_data_contract_and_no_check_is_unknown_for_it(pa
 def test_the_past_date_knows_nothing_created_after_it(past):
     warehouse, _ = past
     day = dt.date.fromisoformat(PAST_DATE)
-    instant = f"{PAST_DATE} 00:00:00+00"
+    instant = pd.Timestamp(PAST_DATE, tz="UTC")
     incidents = warehouse.query("SELECT * FROM readiness.facts_pagerduty_incidents WHERE audit_date = :day", day=day)
-    assert len(incidents) and (incidents["created_at"] <= instant).all()
+    assert len(incidents) and (pd.to_datetime(incidents["created_at"], utc=True) <= instant).all()
     # What was resolved after the instant was still open then.
     later = incidents[incidents["resolved_at"].isna()]
     assert set(later["status"]) <= {"triggered", "acknowledged"}
