@@ -56,6 +56,9 @@ def utc_timestamps(values: pd.Series) -> pd.Series:
 
 def links_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """A source's ``<source>_links`` table (subject, name, url): one row per subject, the first
-    kept, rows without a URL dropped (the checks runner links each finding through them)."""
-    frame = typed_frame(rows, schema.LINK_COLUMNS)
-    return frame.dropna(subset=["subject", "url"]).drop_duplicates("subject").reset_index(drop=True)
+    kept; a row without an http(s) URL is dropped (a link is optional: a ``javascript:`` or
+    relative address from a source never becomes one). The checks runner links each finding
+    through these tables."""
+    frame = typed_frame(rows, schema.LINK_COLUMNS).dropna(subset=["subject", "url"])
+    web = frame["url"].str.match(r"^https?://", case=False).fillna(False).astype(bool)
+    return frame[web].drop_duplicates("subject").reset_index(drop=True)

@@ -179,3 +179,19 @@ def test_a_finding_takes_the_url_and_name_its_own_sources_give_first():
 def test_without_links_findings_have_empty_url_and_name():
     _, findings = run()
     assert findings["url"].isna().all() and findings["subject_name"].isna().all()
+
+
+def test_a_link_that_is_not_a_web_address_is_never_kept():
+    from oncall_readiness.sources.facts import links_frame
+
+    kept = links_frame(
+        [
+            {"subject": "schedule:P1", "name": "a", "url": "javascript:alert(1)"},
+            {"subject": "schedule:P2", "name": "b", "url": "/relative"},
+            {"subject": "schedule:P3", "name": "c", "url": "https://acme.pagerduty.com/schedules/P3"},
+            {"subject": "schedule:P3", "name": "again", "url": "https://elsewhere.example/P3"},
+        ]
+    )
+    assert kept.to_dict("records") == [
+        {"subject": "schedule:P3", "name": "c", "url": "https://acme.pagerduty.com/schedules/P3"}
+    ]
