@@ -10,9 +10,11 @@ Waivers: the active waivers (``oncall_readiness.waivers``, applied by ``checks.w
 ``waived``, before scoring, so a waived result scores nothing.
 
 Links: each finding gets the web page (``url``) and display name (``subject_name``) of its
-subject from the sources' ``<source>_links`` facts (subject, name, url). A subject several
-sources link (``service:checkout-api``: its PagerDuty service, its dashboard, its runbook) takes
-the link of the first of the check's own sources that has one, else of any source.
+subject from the ``<source>_links`` facts (subject, name, url) of the sources the check reads,
+in the order it names them: ``service:checkout-api`` is its dashboards for dashboard-coverage,
+its runbook for runbook-freshness, its PagerDuty service for escalation-path. A source the check
+does not read never links its findings (catalog-media "names no PagerDuty service" does not
+link to its dashboards); a subject none of them links has none.
 """
 
 from __future__ import annotations
@@ -95,14 +97,13 @@ def links_of(facts: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 
 def _linked(findings: pd.DataFrame, facts: Mapping[str, pd.DataFrame], catalogue: Catalogue) -> pd.DataFrame:
-    """``findings`` with each subject's url and display name: the check's own sources first."""
+    """``findings`` with each subject's url and display name, from the links of the check's own sources."""
     links = links_of(facts)
     url = pd.Series(pd.NA, index=findings.index, dtype="string")
     name = pd.Series(pd.NA, index=findings.index, dtype="string")
     sources_of = {check.id: check.sources for check in catalogue.implemented()}
     for check_id, rows in findings.groupby("check_id", sort=False):
-        own = [source for source in sources_of.get(str(check_id), ()) if source in links]
-        for source in [*own, *(source for source in links if source not in own)]:
+        for source in [source for source in sources_of.get(str(check_id), ()) if source in links]:
             todo = rows.index[url[rows.index].isna()]
             if todo.empty:
                 break

@@ -239,6 +239,8 @@ def collect(
     slos, unreadable = _read_slos(client)
     facts["grafana_slos"] = _frame("grafana_slos", slo_rows(slos, rules, services))
     facts["grafana_unreadable"] = _frame("grafana_unreadable", unreadable)
+    registry_services = services if services is not None else pd.DataFrame(columns=["service", "dashboard_selector"])
+    facts["grafana_links"] = grafana_links(client.base_url, facts, registry_services)
     # The member lists in the teams' order, not in the order the pool's workers finished them.
     listed = [f"/api/teams/{team['id']}/members" for team in named]
     member_paths = frozenset(listed)
@@ -456,7 +458,6 @@ def collect_for_audit(hook: ReadinessHook, registry: Mapping[str, pd.DataFrame],
         client.retries,
         client.gate.holds,
     )
-    facts["grafana_links"] = grafana_links(client.base_url, facts, registry["registry_services"])
     return facts
 
 

@@ -156,7 +156,8 @@ def _why(error: requests.RequestException) -> str:
 
 def collect(client: PrometheusClient, services: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Read every rule and return the facts tables; ``services`` (registry_services) to match SLOs to."""
-    return normalise(client.rule_groups(), services)
+    facts = normalise(client.rule_groups(), services)
+    return {**facts, "prometheus_links": prometheus_links(client.base_url, facts["prometheus_alert_rules"])}
 
 
 def normalise(groups: list[dict[str, Any]], services: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
@@ -211,7 +212,6 @@ def collect_for_audit(hook: ReadinessHook, registry: Mapping[str, pd.DataFrame],
         client.requests_made,
         client.retries,
     )
-    facts["prometheus_links"] = prometheus_links(client.base_url, facts["prometheus_alert_rules"])
     return facts
 
 
