@@ -115,3 +115,19 @@ def test_a_pagerduty_finding_links_to_the_page_pagerduty_gives(past):
     assert len(findings)
     assert findings["url"].str.endswith("/escalation_policies/PE0CHK1").all()
     assert (findings["subject_name"] == "Checkout").all()
+
+
+def test_a_past_dates_run_is_recorded_as_its_scheduled_run_would_be(past):
+    """Not a run of weeks ("Total 21d") nor the latest run: started with its first task, due at its instant."""
+    import sqlite3
+
+    _, tmp = past
+    with sqlite3.connect(tmp / "airflow" / "airflow.db") as db:
+        runs = db.execute(
+            "SELECT logical_date, run_after, data_interval_end, start_date, end_date FROM dag_run"
+            " WHERE dag_id = 'readiness_audit' ORDER BY logical_date"
+        ).fetchall()
+    assert [run[0][:10] for run in runs] == [PAST_DATE, DEMO_AUDIT_DATE]
+    for _, run_after, interval_end, start, end in runs:
+        assert run_after == interval_end
+        assert pd.Timestamp(end) - pd.Timestamp(start) < pd.Timedelta(minutes=10)
