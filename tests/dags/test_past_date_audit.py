@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from oncall_readiness import schema
+from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.source_catalogue import collected_sources
 from oncall_readiness.warehouse import Warehouse
 from readiness_sandbox.demo import DEMO_AUDIT_DATE, airflow_env, run_audits
@@ -98,8 +99,14 @@ def test_a_finding_about_what_a_source_links_carries_its_url(past, source):
     assert len(links), f"{source} links nothing"
     assert links["url"].str.match(r"^https?://").all()
     findings = warehouse.query("SELECT * FROM readiness.findings WHERE audit_date = :day", day=day)
-    kind = findings[findings["subject"].str.startswith(LINKED[source]) & findings["subject"].isin(links["subject"])]
-    assert len(kind), f"no finding names a subject {source} links"
+    # A check links through the sources it reads: its findings about what they link carry the link.
+    reading = [check.id for check in load_catalogue().implemented() if source in check.sources]
+    kind = findings[
+        findings["subject"].str.startswith(LINKED[source])
+        & findings["subject"].isin(links["subject"])
+        & findings["check_id"].isin(reading)
+    ]
+    assert len(kind), f"no finding of a check reading {source} names a subject it links"
     assert kind["url"].notna().all(), kind[kind["url"].isna()][["check_id", "subject"]].to_string()
     assert kind["subject_name"].notna().all()
     ours = kind.merge(links, on="subject", suffixes=("", "_link"))
