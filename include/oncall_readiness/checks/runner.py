@@ -99,8 +99,9 @@ def links_of(facts: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 def _linked(findings: pd.DataFrame, facts: Mapping[str, pd.DataFrame], catalogue: Catalogue) -> pd.DataFrame:
     """``findings`` with each subject's url and display name, from the links of the check's own sources."""
     links = links_of(facts)
-    url = pd.Series(pd.NA, index=findings.index, dtype="string")
-    name = pd.Series(pd.NA, index=findings.index, dtype="string")
+    # Plain text columns, None where nothing links (the warehouse's bulk loads type them as text).
+    url = pd.Series(None, index=findings.index, dtype=object)
+    name = pd.Series(None, index=findings.index, dtype=object)
     sources_of = {check.id: check.sources for check in catalogue.implemented()}
     for check_id, rows in findings.groupby("check_id", sort=False):
         for source in [source for source in sources_of.get(str(check_id), ()) if source in links]:
@@ -109,9 +110,11 @@ def _linked(findings: pd.DataFrame, facts: Mapping[str, pd.DataFrame], catalogue
                 break
             found = links[source].set_index("subject")
             subjects = findings.loc[todo, "subject"]
-            url[todo] = subjects.map(found["url"]).astype("string")
-            name[todo] = subjects.map(found["name"]).astype("string")
-    return findings.assign(url=url, subject_name=name)[CHECK_FINDING_COLUMNS]
+            url[todo] = subjects.map(found["url"]).astype(object)
+            name[todo] = subjects.map(found["name"]).astype(object)
+    return findings.assign(url=url.where(url.notna(), None), subject_name=name.where(url.notna(), None))[
+        CHECK_FINDING_COLUMNS
+    ]
 
 
 def _audited(facts: Mapping[str, pd.DataFrame]) -> Mapping[str, pd.DataFrame]:
