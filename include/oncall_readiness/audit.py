@@ -34,6 +34,7 @@ from oncall_readiness.incidents.cost import incident_tables
 from oncall_readiness.masking import redact
 from oncall_readiness.quality import QUALITY_COLUMNS, QualityContext, failure_summary, validate_source
 from oncall_readiness.registry import CATALOG_ENV_VAR, Registry, load_registry, load_registry_from_api
+from oncall_readiness.registry.tables import facts_as_of
 from oncall_readiness.scorecard import score_teams, week_before
 from oncall_readiness.slo_facts import slo_table
 from oncall_readiness.source_catalogue import REGISTRY, SOURCES, with_oncall_facts
@@ -165,7 +166,8 @@ def stage_registry(run: AuditRun, catalog: str | os.PathLike[str] | None = None)
     # The waivers file beside the catalog and the Groups' annotations: a bad waiver stops the run here.
     waived = waivers.load_waivers(registry, catalogue, waivers.waivers_path(catalog))
     run.staging.write(WAIVERS, {"waivers": waivers.waiver_table(waived, run.instant)})
-    return run.staging.write(REGISTRY, {**registry.to_facts(), **joiners})
+    # A past date's audit: what the catalog dates after the audit date was not so yet.
+    return run.staging.write(REGISTRY, {**facts_as_of(registry.to_facts(), run.day), **joiners})
 
 
 def stage_source(name: str, run: AuditRun) -> str:

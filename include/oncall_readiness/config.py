@@ -121,6 +121,12 @@ def _emails(value: str) -> tuple[str, ...]:
     return addresses
 
 
+def _web_url(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        raise ValueError(value)
+    return value.rstrip("/")
+
+
 def _timezone(value: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -267,6 +273,14 @@ DIGEST_RECIPIENTS: Setting[tuple[str, ...]] = Setting(
     "who receives the leadership digest on Mondays (the DAG's `digest_recipients` param overrides it)",
     default_text="none: no digest",
 )
+PAGE_URL = Setting(
+    "READINESS_PAGE_URL",
+    None,
+    _web_url,
+    "an http(s) URL",
+    "the Readiness page's address the emails and alerts link to (each team's page below it, `<url>/teams/<team>`)",
+    default_text="Airflow's `[api] base_url` + `/readiness`; neither set: the emails name the page without a link",
+)
 EMAIL_TIMEZONE = Setting(
     "READINESS_EMAIL_TIMEZONE",
     "Europe/London",
@@ -322,7 +336,7 @@ SECTIONS: dict[str, tuple[Setting[Any], ...]] = {
         HTTP_CONCURRENCY,
     ),
     "Staging": (STAGING_DIR, STAGING_CONN_ID, STAGING_RETENTION_DAYS),
-    "Emails and alerts": (EMAIL_FROM, DIGEST_RECIPIENTS, EMAIL_TIMEZONE),
+    "Emails and alerts": (EMAIL_FROM, DIGEST_RECIPIENTS, PAGE_URL, EMAIL_TIMEZONE),
     "Incidents": (CURRENCY, NOTE_EVERY_MINUTES, PAGERDUTY_FROM),
     "The scorecard in Backstage": (BACKSTAGE_EXPORT,),
 }

@@ -55,7 +55,17 @@ RESULT_TABLES: dict[str, dict[str, str]] = {
         "reason": "string",
         "remediation": "string",
     },
-    "findings": {"team": "string", "check_id": "string", "subject": "string", "outcome": "string", "message": "string"},
+    # url and subject_name: the web page of what the finding is about and its display name, from the
+    # sources' ``<source>_links`` facts (the checks runner fills them; NULL where no source links it).
+    "findings": {
+        "team": "string",
+        "check_id": "string",
+        "subject": "string",
+        "outcome": "string",
+        "message": "string",
+        "url": "string",
+        "subject_name": "string",
+    },
     "scorecard": {
         "team": "string",
         "score": "float",
@@ -125,6 +135,10 @@ AUDIT_DATE = "audit_date"
 
 CHECK_RESULT_COLUMNS: tuple[str, ...] = tuple(RESULT_TABLES["check_results"])
 FINDING_COLUMNS: tuple[str, ...] = tuple(RESULT_TABLES["findings"])
+# The columns of a finding's link (``<source>_links`` facts: subject, name, url), added by the checks runner.
+FINDING_LINK_COLUMNS: tuple[str, ...] = ("url", "subject_name")
+LINK_COLUMNS: dict[str, str] = {"subject": "string", "name": "string", "url": "string"}
+LINKS_SUFFIX = "_links"
 SCORECARD_COLUMNS: tuple[str, ...] = tuple(RESULT_TABLES["scorecard"])
 WAIVER_COLUMNS: tuple[str, ...] = tuple(RESULT_TABLES["waivers"])
 
@@ -133,6 +147,9 @@ SEVERITY: dict[str, int] = {status: rank for rank, status in enumerate(STATUSES)
 # A service outside a check's scope (``applies_to``) is a ``pass`` finding whose message starts
 # with this: the page and the emails list such services as not judged.
 OUT_OF_SCOPE = "Out of scope"
+# The checks that judge whether a page reaches a person: among problems of equal status and weight,
+# theirs are the most pressing (a page that may reach nobody), on the page and in the emails.
+PAGING_CHECKS: tuple[str, ...] = ("escalation-path", "incident-command")
 # Finding outcomes that ask nothing of the team: the page and the emails list only the others.
 NO_ACTION_OUTCOMES: tuple[str, ...] = ("pass", "waived")
 # The scorecard's count column of each status (a waived check counts in ``waived`` only, never in the score).

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from oncall_readiness.schema import (
     AUDIT_INCIDENT_TABLES,
+    FINDING_LINK_COLUMNS,
     OPEN_INCIDENT_COST_COLUMNS,
     OPEN_INCIDENT_COSTS,
     RESULT_TABLES,
@@ -156,6 +157,11 @@ class Warehouse:
         collected in this run) and the incident tables when ``incidents`` is None (PagerDuty's
         incidents unavailable): a rerun never leaves an earlier run's rows under the date.
         """
+        # A finding's link is optional: findings staged without it (by a run of an earlier version,
+        # or by a caller that has no links) are published with NULL url and subject_name.
+        unlinked = [column for column in FINDING_LINK_COLUMNS if column not in findings.columns]
+        nulls = {column: pd.Series(None, index=findings.index, dtype=object) for column in unlinked}
+        findings = findings.assign(**nulls)
         frames = {"check_results": check_results, "findings": findings, "scorecard": scorecard}
         if data_quality is not None:
             frames["data_quality"] = data_quality

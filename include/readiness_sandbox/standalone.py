@@ -2,7 +2,7 @@
 
 Starts the sandbox (the emulated APIs of the sample organisation) and, when installed, a real
 Prometheus with the sample alerting rules (as ``make demo`` does), runs the demo audit first
-when the warehouse holds none (so the Readiness page has data), then ``airflow
+when the warehouse holds none (its six weekly audits, so the Readiness page has history), then ``airflow
 standalone`` (scheduler, DAG processor, triggerer, API server and UI) on the demo's SQLite
 metadata and DuckDB warehouse, with the repository's DAGs and plugins. It prints the URL and
 the login, and stops everything it started on Ctrl-C.
@@ -11,6 +11,7 @@ the login, and stops everything it started on Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import signal
@@ -24,10 +25,12 @@ from types import FrameType
 
 import requests
 
-from readiness_sandbox.demo import DEMO_AUDIT_DATE, REPO, airflow_env, run_audit
+from readiness_sandbox.demo import DEMO_WEEKS, REPO, airflow_env, latest_monday, run_audits, weekly_dates
+from readiness_sandbox.emulators import EMULATORS
+from readiness_sandbox.external_results import seed_external_results
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.prometheus import INSTALL_HINT, PrometheusHandle, find_prometheus, running_prometheus
-from readiness_sandbox.sample_org import CATALOG
+from readiness_sandbox.sample_times import shifted_sample_org
 
 USER = PASSWORD = "admin"
 STARTUP_TIMEOUT = 180.0
@@ -76,14 +79,15 @@ def start_prometheus(services: ExitStack) -> PrometheusHandle | None:
     return prometheus
 
 
-def first_audit(env: dict[str, str], audit_date: str, log_path: Path, *, keep: set[int]) -> None:
-    """The demo audit, so the page has data; if it fails, Airflow starts anyway (the page then says so).
+def first_audit(env: dict[str, str], audit_dates: list[str], log_path: Path, *, keep: set[int]) -> None:
+    """The demo's audits (its weeks of history), so the page has data; if they fail, Airflow starts
+    anyway (the page then says so).
 
     Interrupted, it stops the ``airflow dags test`` it started (every child process but those in
     ``keep``, the servers their own contexts stop): a terminal's Ctrl-C reaches it anyway, a SIGTERM does not.
     """
     try:
-        run_audit(env, audit_date, log_path)
+        run_audits(env, audit_dates, log_path)
     except KeyboardInterrupt:
         stop_children(keep=keep)
         raise
@@ -201,7 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8080, help="port of the Airflow UI and API server")
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (0.0.0.0 to reach it from outside)")
-    parser.add_argument("--audit-date", default=DEMO_AUDIT_DATE, help="audit date of the first audit, when needed")
+    parser.add_argument(
+        "--audit-date",
+        type=dt.date.fromisoformat,
+        default=latest_monday(),
+        help="the sample organisation's date, the last of the first audits when needed (default: the latest Monday)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "out", help="where the warehouse and logs go")
     parser.add_argument(
         "--registry",
@@ -221,9 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with ExitStack() as services:
             _step("Starting the sandbox (the emulated APIs of the sample organisation)")
-            sandbox = services.enter_context(running_sandbox())
+            # The sample dated as make demo dates it, so the history it wrote and today's runs agree.
+            sample = shifted_sample_org(work / "sample_org", args.audit_date)
+            states = {source: sample / emulator.sample_state.name for source, emulator in EMULATORS.items()}
+            sandbox = services.enter_context(running_sandbox(states=states))
             print(f"    sandbox at {sandbox.base_url} (pid {sandbox.pid})", flush=True)
-            print(f"    embedded defaults: catalog {CATALOG}, SQLite metadata, DuckDB warehouse", flush=True)
+            print(f"    the sample organisation dated for {args.audit_date}: {sample}", flush=True)
             prometheus = start_prometheus(services)
             env = airflow_env(
                 airflow_home=work / "airflow",
@@ -232,15 +244,18 @@ def main(argv: list[str] | None = None) -> int:
                 staging=work / "staging",
                 prometheus_url=prometheus.base_url if prometheus else None,
                 registry_api=args.registry == "backstage",
+                sample=sample,
             )
             if args.registry == "backstage":
                 print(f"    registry: the sandbox's Backstage catalog API at {sandbox.base_url}/backstage", flush=True)
             passwords = work / "airflow" / "passwords.json"
             env = standalone_env(env, host=args.host, port=args.port, passwords_file=passwords)
             if not warehouse_has_audit(warehouse_path):
-                _step("The warehouse holds no audit yet: running the demo audit first")
+                _step(f"The warehouse holds no audit yet: running the demo's {DEMO_WEEKS} weekly audits first")
                 servers = {handle.pid for handle in (sandbox, prometheus) if handle}
-                first_audit(env, args.audit_date, out / "airflow-dags-test.log", keep=servers)
+                seed_external_results(f"duckdb:///{warehouse_path}", sample / "external_results.yaml")
+                dates = weekly_dates(args.audit_date, DEMO_WEEKS)
+                first_audit(env, dates, out / "airflow-dags-test.log", keep=servers)
             _step(f"Starting `airflow standalone` on port {args.port} (log: {log_path})")
             with running_airflow(env, log_path) as airflow:
                 wait_until_up(airflow, args.port, log_path)

@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from oncall_readiness.alerts.changes import LEVEL_DROP, Change
+from oncall_readiness.report.message import unfolded_headers
 
 HEADER_KIND = "X-Readiness-Kind"
 HEADER_TEAM = "X-Readiness-Team"
@@ -48,7 +49,7 @@ def build_email(
     message[HEADER_TEAM] = team
     message.set_content(_text(team, changes, page_url))
     message.add_alternative(_html(team, changes, page_url), subtype="html")
-    return message
+    return unfolded_headers(message)
 
 
 def _text(team: str, changes: list[Change], page_url: str | None) -> str:

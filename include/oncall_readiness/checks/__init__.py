@@ -17,10 +17,10 @@ import pandas as pd
 
 from oncall_readiness import schema
 
-# What a check returns: the result tables' columns but those the runner adds.
-RUNNER_COLUMNS = ("check_id", "score", "remediation")
+# What a check returns: the result tables' columns but those the runner adds (a finding's link too).
+RUNNER_COLUMNS = ("check_id", "score", "remediation", *schema.FINDING_LINK_COLUMNS)
 RESULT_COLUMNS = [column for column in schema.CHECK_RESULT_COLUMNS if column not in RUNNER_COLUMNS]
-FINDING_COLUMNS = [column for column in schema.FINDING_COLUMNS if column != "check_id"]
+FINDING_COLUMNS = [column for column in schema.FINDING_COLUMNS if column not in RUNNER_COLUMNS]
 # Worst first (see oncall_readiness.schema): a team's status is the worst of its findings.
 SEVERITY = schema.SEVERITY
 

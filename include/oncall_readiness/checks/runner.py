@@ -13,6 +13,13 @@ source).
 
 Waivers: the active waivers (``oncall_readiness.waivers``, applied by ``checks.waivers``) then turn fail and warn into
 ``waived``, before scoring, so a waived result scores nothing.
+
+Links: each finding gets the web page (``url``) and display name (``subject_name``) of its
+subject from the ``<source>_links`` facts (subject, name, url) of the sources the check reads,
+in the order it names them: ``service:checkout-api`` is its dashboards for dashboard-coverage,
+its runbook for runbook-freshness, its PagerDuty service for escalation-path. A source the check
+does not read never links its findings (catalog-media "names no PagerDuty service" does not
+link to its dashboards); a subject none of them links has none.
 """
 
 from __future__ import annotations
@@ -82,11 +89,42 @@ def evaluate_checks(
                 results, findings = _platform_unknown(results, findings, teams, facts, blocked, unavailable)
         results, findings = waive(check.id, results, findings, waivers)
         all_results.append(_scored(results.assign(check_id=check.id), check, catalogue))
-        all_findings.append(findings.assign(check_id=check.id)[CHECK_FINDING_COLUMNS])
+        all_findings.append(findings.assign(check_id=check.id)[FINDING_COLUMNS + ["check_id"]])
     results = pd.concat(all_results, ignore_index=True)[RESULT_COLUMNS]
-    findings = pd.concat(all_findings, ignore_index=True)
+    findings = _linked(pd.concat(all_findings, ignore_index=True), facts, catalogue)
     # One sentence each: a source error repeated per item is said once, with a count (reasons.py).
     return results.assign(reason=sentences(results["reason"])), findings.assign(message=sentences(findings["message"]))
+
+
+def links_of(facts: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Source -> its links (``<source>_links``: subject, name, url), one row per subject."""
+    links = {}
+    for table, frame in facts.items():
+        if table.endswith(schema.LINKS_SUFFIX) and not frame.empty:
+            usable = frame.dropna(subset=["subject", "url"]).drop_duplicates("subject")
+            links[table.removesuffix(schema.LINKS_SUFFIX)] = usable[list(schema.LINK_COLUMNS)]
+    return links
+
+
+def _linked(findings: pd.DataFrame, facts: Mapping[str, pd.DataFrame], catalogue: Catalogue) -> pd.DataFrame:
+    """``findings`` with each subject's url and display name, from the links of the check's own sources."""
+    links = links_of(facts)
+    # Plain text columns, None where nothing links (the warehouse's bulk loads type them as text).
+    url = pd.Series(None, index=findings.index, dtype=object)
+    name = pd.Series(None, index=findings.index, dtype=object)
+    sources_of = {check.id: check.sources for check in catalogue.implemented()}
+    for check_id, rows in findings.groupby("check_id", sort=False):
+        for source in [source for source in sources_of.get(str(check_id), ()) if source in links]:
+            todo = rows.index[url[rows.index].isna()]
+            if todo.empty:
+                break
+            found = links[source].set_index("subject")
+            subjects = findings.loc[todo, "subject"]
+            url[todo] = subjects.map(found["url"]).astype(object)
+            name[todo] = subjects.map(found["name"]).astype(object)
+    return findings.assign(url=url.where(url.notna(), None), subject_name=name.where(url.notna(), None))[
+        CHECK_FINDING_COLUMNS
+    ]
 
 
 def _audited(facts: Mapping[str, pd.DataFrame]) -> Mapping[str, pd.DataFrame]:

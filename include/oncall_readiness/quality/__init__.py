@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypedDict, cast
 
 import pandas as pd
 
+from oncall_readiness.schema import LINKS_SUFFIX
+
 if TYPE_CHECKING:
     from great_expectations.core.expectation_validation_result import ExpectationValidationResult
     from great_expectations.expectations import Expectation, ExpectColumnValuesToBeInSet
@@ -56,12 +58,27 @@ class QualityContext:
     look_ahead_days: int = 0  # how far past the instant the source was read (shifts ahead may end there)
 
 
+def link_expectations() -> Expectations:
+    """A ``<source>_links`` table: one row per subject, each with a web URL to open."""
+    import great_expectations.expectations as gxe  # imported on use: GX is slow to import
+
+    return [
+        gxe.ExpectColumnValuesToNotBeNull(column="subject"),
+        gxe.ExpectColumnValuesToBeUnique(column="subject"),
+        gxe.ExpectColumnValuesToNotBeNull(column="url"),
+        gxe.ExpectColumnValuesToMatchRegex(column="url", regex=r"^https?://"),
+    ]
+
+
 def validate_source(
     source: str, suites: Suites, facts: Mapping[str, pd.DataFrame], context: QualityContext
 ) -> pd.DataFrame:
     """Run a source's suites (its catalogue entry's) over its facts; one row per expectation (QUALITY_COLUMNS)."""
     gx = _great_expectations()
     contract = suites(facts, context)
+    for table in facts:  # every source's links table (findings' links): the same contract
+        if table.endswith(LINKS_SUFFIX) and table not in contract:
+            contract[table] = link_expectations()
     # A suite may also hold the registry up against the source (is anyone missing?).
     frames = {**context.registry, **facts}
     from great_expectations.data_context.types.base import ProgressBarsConfig

@@ -97,6 +97,7 @@ file given), or absolute when a Location led outside it; it is kept in
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -190,3 +191,20 @@ class Registry:
             "registry_team_schedules": self.team_schedules.copy(),
             "registry_thresholds": self.thresholds.copy(),
         }
+
+
+def facts_as_of(facts: dict[str, pd.DataFrame], day: dt.date) -> dict[str, pd.DataFrame]:
+    """The registry's facts as of ``day``: what the catalog dates after it was not so yet.
+
+    The catalog is read as it is now. A ``readiness/last-chaos-day`` after ``day`` was written
+    since (its value on ``day`` is in the catalog's history, not here): left empty, so the
+    Chaos Day calendar decides. A person whose ``readiness/start-date`` is after ``day`` had not
+    joined: left out. Auditing a past date so judges it without failing the registry's contract.
+    """
+    teams, people = facts["registry_teams"], facts["registry_people"]
+    later = pd.to_datetime(teams["last_chaos_day"], errors="coerce") > pd.Timestamp(day)
+    if later.any():
+        teams = teams.copy()
+        teams.loc[later, "last_chaos_day"] = None
+    joined = ~(pd.to_datetime(people["start_date"], errors="coerce") > pd.Timestamp(day))
+    return {**facts, "registry_teams": teams, "registry_people": people[joined].reset_index(drop=True)}

@@ -25,7 +25,7 @@ import pandas as pd
 
 from oncall_readiness.frames import is_in
 from oncall_readiness.registry.groups import teams_under
-from oncall_readiness.report.message import TEMPLATES, build_message, format_score, level_name, plain
+from oncall_readiness.report.message import TEMPLATES, build_message, format_score, level_name, page_link, plain
 from oncall_readiness.report.weekly import ScorecardWeek, WeekByTeam, split_records
 
 log = logging.getLogger(__name__)
@@ -74,10 +74,12 @@ def build_department_email(
     sender: str,
     date: dt.datetime,
     by_team: WeekByTeam | None = None,
+    page_url: str | None = None,
 ) -> EmailMessage:
     """One parent group's digest: its roll-up, every team below it ranked, and the campaigns they are behind on.
 
     ``by_team``: the week split by team (:class:`.weekly.WeekByTeam`), made once for every email of the week.
+    ``page_url``: the Readiness page, which the digest and each team's name link to.
     """
     by_team = by_team or WeekByTeam(scorecard_week)
     if scorecard_week.rollup is None:
@@ -92,7 +94,11 @@ def build_department_email(
     )
     ranked = ranked.sort_values(["score", "team"], ascending=[False, True], na_position="last")
     teams = [
-        {**row, "campaigns": behind_of(by_team.campaigns.get(row["team"], []), scorecard_week.week)}
+        {
+            **row,
+            "campaigns": behind_of(by_team.campaigns.get(row["team"], []), scorecard_week.week),
+            "team_page": page_link(page_url, row["team"]),
+        }
         for row in split_records(ranked)
     ]
     progress = scorecard_week.campaigns
@@ -121,6 +127,7 @@ def build_department_email(
         "rollup": {key: plain(value) for key, value in rollup.items()},
         "teams": teams,
         "campaigns": campaigns,
+        "page_url": page_url,
     }
     subject = department_subject(
         display_name, rollup["level"], plain(rollup["score"]), int(rollup["teams"]), scorecard_week.week
@@ -138,7 +145,12 @@ def build_department_email(
 
 
 def department_emails(
-    scorecard_week: ScorecardWeek, *, sender: str, date: dt.datetime, by_team: WeekByTeam | None = None
+    scorecard_week: ScorecardWeek,
+    *,
+    sender: str,
+    date: dt.datetime,
+    by_team: WeekByTeam | None = None,
+    page_url: str | None = None,
 ) -> list[EmailMessage]:
     """A digest for every parent group of the week's roll-up that has an email address."""
     if scorecard_week.rollup is None or scorecard_week.rollup.empty:
@@ -157,7 +169,7 @@ def department_emails(
             continue
         messages.append(
             build_department_email(
-                scorecard_week, group, recipient=recipient, sender=sender, date=date, by_team=by_team
+                scorecard_week, group, recipient=recipient, sender=sender, date=date, by_team=by_team, page_url=page_url
             )
         )
     return messages

@@ -39,6 +39,7 @@ from oncall_readiness.report.message import (
     content_id,
     format_score,
     level_name,
+    page_link,
     short_hash,
 )
 from oncall_readiness.report.scope import not_judged
@@ -98,10 +99,12 @@ def build_team_email(
     sender: str,
     date: dt.datetime,
     by_team: WeekByTeam | None = None,
+    page_url: str | None = None,
 ) -> EmailMessage:
     """The team's scorecard: score and level, what changed (regressions first), checks, findings, trend.
 
     ``by_team``: the week split by team (:class:`WeekByTeam`), made once for every team's email.
+    ``page_url``: the Readiness page; the email links the team's page on it (none: named without a link).
     """
     by_team = by_team or WeekByTeam(scorecard_week)
     rows = by_team.rows(team)
@@ -133,13 +136,14 @@ def build_team_email(
             {**row, "title": titles.get(row["check_id"], row["check_id"])}
             for row in sorted(rows.results, key=lambda row: row["check_id"])
         ],
-        "findings": _needing_action(rows.findings),
+        "findings": _needing_action(rows.findings, check_weights()),
         "trend": list(zip(scorecard_week.slots, scores, strict=True)),
         "chart": chart,
         "incidents": incidents,
         "campaigns": behind_of(by_team.campaigns.get(team, []), scorecard_week.week),
         "waivers": team_waivers(by_team.waivers.get(team), team, scorecard_week.week),
         "not_judged": not_judged(rows.findings),
+        "team_page": page_link(page_url, team),
     }
     subject = team_subject(team, card["level"], card["score"], change, scorecard_week.week)
     return build_message(
@@ -159,14 +163,28 @@ def check_titles() -> dict[str, str]:
     return {check.id: check.title for check in load_catalogue().checks.values()}
 
 
-def _needing_action(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The findings that ask for action (not passed, not waived), worst first, then by check and subject."""
-    ranked = [
-        {**row, "rank": schema.severity(row["outcome"])}
-        for row in findings
-        if row["outcome"] not in schema.NO_ACTION_OUTCOMES
-    ]
-    return sorted(ranked, key=lambda row: (row["rank"], *_text_key(row["check_id"]), *_text_key(row["subject"])))
+def check_weights() -> dict[str, float]:
+    """check id → its weight in the score, from the check catalogue."""
+    return {check.id: float(check.weight) for check in load_catalogue().checks.values()}
+
+
+def _needing_action(findings: list[dict[str, Any]], weights: dict[str, float]) -> list[dict[str, Any]]:
+    """The findings that ask for action (not passed, not waived), most pressing first (:func:`impact_key`)."""
+    ranked = [row for row in findings if row["outcome"] not in schema.NO_ACTION_OUTCOMES]
+    return sorted(ranked, key=lambda row: impact_key(row["outcome"], row["check_id"], row["subject"], weights))
+
+
+def impact_key(status: str, check_id: str | None, subject: str | None, weights: dict[str, float]) -> tuple[Any, ...]:
+    """The order of what is most pressing: fail before warn (the status order), then the check's
+    weight (heaviest first), then a page that may reach nobody (the paging checks) before the
+    rest, then by check and subject, so ties never fall to the alphabet alone."""
+    return (
+        schema.severity(status),
+        -weights.get(check_id or "", 0.0),
+        check_id not in schema.PAGING_CHECKS,
+        *_text_key(check_id),
+        *_text_key(subject),
+    )
 
 
 def _text_key(value: str | None) -> tuple[bool, str]:
@@ -269,14 +287,16 @@ def each_week_email(
                 scorecard_week.week,
             )
             continue
-        yield build_team_email(scorecard_week, team, recipient=recipient, sender=sender, date=date, by_team=by_team)
+        yield build_team_email(
+            scorecard_week, team, recipient=recipient, sender=sender, date=date, by_team=by_team, page_url=page_url
+        )
     if not digest_to:
         log.warning(
             "No digest recipients (%s or the DAG's digest_recipients param): the digest is built but has no recipient",
             config.DIGEST_RECIPIENTS.name,
         )
     yield build_digest(scorecard_week, recipients=digest_to, sender=sender, date=date, page_url=page_url)
-    yield from department_emails(scorecard_week, sender=sender, date=date, by_team=by_team)
+    yield from department_emails(scorecard_week, sender=sender, date=date, by_team=by_team, page_url=page_url)
 
 
 def write_emails(

@@ -45,7 +45,7 @@ def format_losses(losses: dict[str, float], unpriced: float) -> str:
     money = " + ".join(f"{currency} {amount:,.0f}" for currency, amount in sorted(losses.items()))
     if not unpriced:
         return money or "none"
-    count = _number(unpriced)
+    count = _whole(unpriced)
     plural = "" if count == "1" else "s"
     return f"{money} + {count} unpriced incident{plural}" if money else f"unknown: {count} unpriced incident{plural}"
 
@@ -119,7 +119,7 @@ def _details(insights: TeamInsights) -> dict[str, Any]:
         "rows": _rows(insights),
         "still_open": week.still_open,
         "interruptions_unknown": week.interruptions_unknown,
-        "unpriced": _number(week.unpriced),
+        "unpriced": _whole(week.unpriced),
         "services": insights.services,
         "responders": insights.responders,
         "baseline_incidents": before.incidents,
@@ -192,6 +192,11 @@ def _change(change: float | None, *, prefix: str = "") -> str:
     sign = "+" if change > 0 else "-"
     amount = f"{abs(change):,.0f}" if prefix else _number(abs(change))
     return f"{sign}{prefix}{amount}"
+
+
+def _whole(count: float) -> str:
+    """A count of incidents as a whole number: a weekly average rounds, and is never 0 when some were."""
+    return "0" if not count else str(max(1, round(count)))
 
 
 def _number(value: float | None) -> str:

@@ -17,9 +17,11 @@ from email.utils import format_datetime
 from typing import Any
 
 import jinja2
+import markupsafe
 import pandas as pd
+from markdown_it import MarkdownIt
 
-from oncall_readiness import schema
+from oncall_readiness import config, schema
 from oncall_readiness.report.incident_email import format_duration, format_losses
 
 HEADER_WEEK, HEADER_KIND, HEADER_TEAM = "X-Readiness-Week", "X-Readiness-Kind", "X-Readiness-Team"
@@ -36,9 +38,13 @@ TEMPLATES = jinja2.Environment(
 
 
 def readiness_page_url() -> str | None:
-    """The Readiness page's URL, from Airflow's ``[api] base_url``; None when it is not set (no link then)."""
+    """The Readiness page's URL: ``READINESS_PAGE_URL``, else from Airflow's ``[api] base_url``; None
+    when neither is set (no link then)."""
     from airflow.configuration import conf  # Airflow's configuration: only when a task builds its emails
 
+    configured = config.PAGE_URL.get()
+    if configured:
+        return configured
     base = (conf.get("api", "base_url", fallback="") or "").strip()
     return f"{base.rstrip('/')}/readiness" if base.startswith("http") else None
 
@@ -70,6 +76,42 @@ def format_days_left(days: int) -> str:
     return f"{days} day{plural} left" if days > 0 else f"overdue by {-days} day{plural}"
 
 
+# CommonMark without raw HTML: remediation and reasons come from checks.yaml and the sources, so
+# a tag in them is shown as text, never run by a mail client or the page.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+
+def markdown_html(text: str | None) -> markupsafe.Markup:
+    """Inline Markdown (``code``, *emphasis*, [links](url)) as safe HTML for one paragraph of text."""
+    return markupsafe.Markup(_MARKDOWN.renderInline(text or ""))
+
+
+def markdown_text(text: str | None) -> str:
+    """The same text for a plain-text email: code spans without their backticks, links as "text (url)"."""
+    tokens = _MARKDOWN.parseInline(text or "")
+    parts: list[str] = []
+    hrefs: list[str] = []
+    for token in tokens[0].children or [] if tokens else []:
+        if token.type == "link_open":
+            hrefs.append(str(token.attrGet("href") or ""))
+        elif token.type == "link_close":
+            parts.append(f" ({hrefs.pop()})" if hrefs else "")
+        elif token.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        else:
+            parts.append(token.content)
+    return "".join(parts)
+
+
+def page_link(page_url: str | None, team: str | None = None) -> str | None:
+    """The Readiness page (``…/readiness``), or a team's page on it (``…/readiness/teams/<team>``)."""
+    from urllib.parse import quote
+
+    if not page_url:
+        return None
+    return f"{page_url.rstrip('/')}/teams/{quote(team, safe='')}" if team else page_url
+
+
 TEMPLATES.globals["levels_rubric"] = schema.levels_rubric()
 TEMPLATES.filters.update(
     score=format_score,
@@ -78,6 +120,8 @@ TEMPLATES.filters.update(
     duration=format_duration,
     losses=format_losses,
     days_left=format_days_left,
+    markdown=markdown_html,
+    markdown_text=markdown_text,
 )
 
 
@@ -119,6 +163,17 @@ def build_message(
         html_part.add_related(chart.png, "image", "png", cid=f"<{chart.cid}>", filename=filename, disposition="inline")
     for index, part in enumerate(part for part in message.walk() if part.is_multipart()):
         part.set_boundary(f"readiness-{short_hash(message['Message-ID'])}-{index}")  # same input, same bytes
+    return unfolded_headers(message)
+
+
+def unfolded_headers(message: EmailMessage) -> EmailMessage:
+    """``message`` serialised with headers on one line up to RFC 5322's 998 characters.
+
+    Python's folding of a subject at 78 characters puts the space before an encoded word (the
+    subject's "—") at the end of the first line and another at the start of the next, so mail
+    clients show two spaces ("4 teams  — week of"). The bodies keep their transfer encoding:
+    it was chosen when they were set."""
+    message.policy = message.policy.clone(max_line_length=998)
     return message
 
 

@@ -244,7 +244,11 @@ def load_week(warehouse: Warehouse, week: dt.date | None = None) -> ScorecardWee
     week = week or latest_week(warehouse)
     if week not in dates:
         raise LookupError(f"the warehouse holds no scorecard for {week}")
-    previous = max((day for day in dates if day <= week - dt.timedelta(days=7)), default=None)
+    # The audit about a week before, else the latest before it: audits less than a week apart (a
+    # backfill, a rerun) still have something to compare with, and "first week" means no audit before.
+    previous = max((day for day in dates if day <= week - dt.timedelta(days=7)), default=None) or max(
+        (day for day in dates if day < week), default=None
+    )
     slots = weekly_slots(dates, week)
     slot_audits = {slot: audit for slot, audit in slots.items() if audit is not None}
     needed = sorted({week, *slot_audits.values(), *([previous] if previous else [])})

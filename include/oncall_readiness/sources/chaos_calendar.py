@@ -28,6 +28,11 @@ Facts tables (schema version 1):
   day (its date in the calendar's time zone), all_day, summary, write_up_url, recurring.
 - ``chaos_calendar_event_teams``: uid, start, team, claimed_by (``categories`` or
   ``description``): which team each occurrence belongs to.
+- ``chaos_calendar_links``: subject (``event:<uid>``), name (its summary), url (its ``URL``,
+  the write-up): the findings' links; an event without one has no page to link.
+
+As of the audit instant: an event whose ``CREATED`` is after it was not in the calendar yet
+and is left out (a backfill sees the calendar as it was, as far as the feed tells).
 
 Connection ``chaos_calendar_default`` (optional): the feed's URL in the host, with basic
 auth from the login and password when the server asks for it; or the feed's secret address
@@ -48,8 +53,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import requests
 
+from oncall_readiness import schema
 from oncall_readiness.errors import ConnectionMissingError, SourceError
-from oncall_readiness.sources.facts import Facts, typed_frame
+from oncall_readiness.sources.facts import Facts, links_frame, typed_frame
 from oncall_readiness.sources.http import ApiClient, raise_for_error
 from oncall_readiness.sources.window import AuditWindow
 
@@ -99,6 +105,7 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
         "team": "string",
         "claimed_by": "string",
     },
+    "chaos_calendar_links": dict(schema.LINK_COLUMNS),
 }
 
 
@@ -204,6 +211,8 @@ def normalise(
     series = _series_uids(calendar)
     events, claims = [], []
     for occurrence in _occurrences(calendar, since, until):
+        if _created_after(occurrence, instant):  # a backfill: the event was not in the calendar yet
+            continue
         event = _event_row(occurrence, zone, series)
         events.append(event)
         claims += [
@@ -225,7 +234,21 @@ def normalise(
         "chaos_calendar_event_teams": _frame("chaos_calendar_event_teams", claims).sort_values(
             [*_ORDER, "team"], ignore_index=True
         ),
+        # An event's page is its URL (the sample's: the write-up); a feed gives no other address.
+        "chaos_calendar_links": links_frame(
+            {"subject": f"event:{event['uid']}", "name": event["summary"], "url": event["write_up_url"]}
+            for event in events
+        ),
     }
+
+
+def _created_after(event: Event, instant: pd.Timestamp) -> bool:
+    """Whether the event's ``CREATED`` (when it was put in the calendar, RFC 5545) is after ``instant``."""
+    created = event.get("CREATED")
+    moment = getattr(created, "dt", None)
+    if not isinstance(moment, dt.datetime):
+        return False
+    return pd.Timestamp(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)) > instant
 
 
 def not_configured() -> dict[str, pd.DataFrame]:

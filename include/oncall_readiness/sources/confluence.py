@@ -37,6 +37,8 @@ Facts table (schema version 1; timestamps UTC):
 - ``confluence_runbooks``: service, url, page_id, found, title, version (the version read),
   last_changed (that version's ``when``), has_failure_scenarios, has_mitigations,
   has_alert_thresholds, has_step_by_step (null when not found), error
+- ``confluence_links``: subject (``service:<name>``), name (the page's title), url (the
+  runbook's URL in the registry): the findings' links
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from urllib.parse import parse_qs, urlsplit
 import pandas as pd
 import requests
 
+from oncall_readiness import schema
 from oncall_readiness.errors import SourceError
 from oncall_readiness.runbook_facts import HOSTS, PART_COLUMNS, is_confluence_url
 from oncall_readiness.sources import runbooks
@@ -85,7 +88,8 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
         "last_changed": "timestamp",
         **{column: "boolean" for column in PART_COLUMNS},
         "error": "string",
-    }
+    },
+    "confluence_links": dict(schema.LINK_COLUMNS),
 }
 
 _PAGE_PATH = re.compile(r"^/wiki/spaces/[^/]+/pages/(?:edit-v2/|edit/)?(?P<id>\d+)(?:/|$)")

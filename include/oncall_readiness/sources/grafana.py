@@ -34,6 +34,10 @@ Facts tables (schema version 1):
   members of the teams the registry names only
 - ``grafana_alert_rules``: uid, title, rule_group, folder_uid, labels and annotations
   (JSON object text with sorted keys, ``{}`` when none), is_paused
+- ``grafana_links``: subject, name, url: Grafana's web page of each alert rule
+  (``alert-rule:grafana/<uid>``: ``/alerting/grafana/<uid>/view``), dashboard
+  (``dashboard:<uid>``: ``/d/<uid>``) and service's dashboards (``service:<name>``: the
+  dashboard browser filtered by its selector tag), for the findings' links
 - ``grafana_slos``: one row per Grafana SLO, the columns of ``slo_facts.SLO_COLUMNS``
   (source ``grafana``, slo_id its uuid, slo its name, labels its ``labels`` as a map, the
   strictest of its ``objectives`` as a percentage with its window). Its page alert is the
@@ -53,12 +57,14 @@ import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlencode
 
 import pandas as pd
 
+from oncall_readiness import schema
 from oncall_readiness.errors import SourceError
 from oncall_readiness.slo_facts import SLO_COLUMNS, label_map, match_services, window_days
-from oncall_readiness.sources.facts import Facts, typed_frame
+from oncall_readiness.sources.facts import Facts, links_frame, typed_frame
 from oncall_readiness.sources.http import ApiClient, raise_for_error
 from oncall_readiness.sources.pool import DEFAULT_CONCURRENCY, bounded_map
 from oncall_readiness.sources.window import AuditWindow
@@ -103,6 +109,7 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
         "is_paused": "boolean",
     },
     "grafana_slos": SLO_COLUMNS,
+    "grafana_links": dict(schema.LINK_COLUMNS),
     # A collection Grafana would not give while the rest read fine (the SLO plugin's API), and why.
     "grafana_unreadable": {"collection": "string", "reason": "string"},
 }
@@ -232,6 +239,8 @@ def collect(
     slos, unreadable = _read_slos(client)
     facts["grafana_slos"] = _frame("grafana_slos", slo_rows(slos, rules, services))
     facts["grafana_unreadable"] = _frame("grafana_unreadable", unreadable)
+    registry_services = services if services is not None else pd.DataFrame(columns=["service", "dashboard_selector"])
+    facts["grafana_links"] = grafana_links(client.base_url, facts, registry_services)
     # The member lists in the teams' order, not in the order the pool's workers finished them.
     listed = [f"/api/teams/{team['id']}/members" for team in named]
     member_paths = frozenset(listed)
@@ -450,3 +459,28 @@ def collect_for_audit(hook: ReadinessHook, registry: Mapping[str, pd.DataFrame],
         client.gate.holds,
     )
     return facts
+
+
+def grafana_links(base_url: str, facts: Mapping[str, pd.DataFrame], services: pd.DataFrame) -> pd.DataFrame:
+    """``grafana_links``: each alert rule's page (``alert-rule:grafana/<uid>``), each dashboard's
+    (``dashboard:<uid>``), and each service's dashboards: the dashboard browser filtered by its
+    ``grafana/dashboard-selector`` tag (``service:<name>``), Grafana's own web addresses."""
+    rules, dashboards = facts["grafana_alert_rules"], facts["grafana_dashboards"]
+    rows = [
+        {"subject": f"alert-rule:grafana/{uid}", "name": title, "url": f"{base_url}/alerting/grafana/{uid}/view"}
+        for uid, title in zip(rules["uid"], rules["title"], strict=True)
+    ]
+    rows += [
+        {"subject": f"dashboard:{uid}", "name": title, "url": f"{base_url}/d/{uid}"}
+        for uid, title in zip(dashboards["uid"], dashboards["title"], strict=True)
+    ]
+    selected = services[["service", "dashboard_selector"]].dropna()
+    rows += [
+        {
+            "subject": f"service:{service}",
+            "name": f"{service} dashboards",
+            "url": f"{base_url}/dashboards?{urlencode({'tag': selector})}",
+        }
+        for service, selector in zip(selected["service"], selected["dashboard_selector"], strict=True)
+    ]
+    return links_frame(rows)

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pandas as pd
 
+from oncall_readiness import schema
 from oncall_readiness.runbook_facts import RunbookHost
-from oncall_readiness.sources.facts import Facts, typed_frame
+from oncall_readiness.sources.facts import Facts, links_frame, typed_frame
 from oncall_readiness.sources.window import AuditWindow
 
 if TYPE_CHECKING:
@@ -98,8 +99,9 @@ def collect_for_audit(
     url). Without any runbook on the host nothing is called, so no connection is needed.
     """
     runbooks = runbooks_to_collect(host, registry["registry_services"])
+    links_table = f"{host.name}{schema.LINKS_SUFFIX}"
     if runbooks.empty:
-        return {host.table: frame(host.table, [], fact_columns)}
+        return {host.table: frame(host.table, [], fact_columns), links_table: links_frame([])}
     client = cast(ClientT, hook.get_conn())  # the host's hook builds the client its reader takes
     facts = read(client, runbooks, window.instant)
     log.info(
@@ -109,4 +111,17 @@ def collect_for_audit(
         client.requests_made,
         client.retries,
     )
-    return facts
+    return {
+        **facts,
+        links_table: runbook_links(facts[host.table], name="title" if "title" in facts[host.table] else "path"),
+    }
+
+
+def runbook_links(runbooks: pd.DataFrame, *, name: str) -> pd.DataFrame:
+    """``<host>_links``: each service's runbook (``service:<name>``) at the URL the registry gives,
+    named by its page title or file path (the URL when it was not found)."""
+    names = runbooks[name].where(runbooks[name].notna(), runbooks["url"])
+    return links_frame(
+        {"subject": f"service:{service}", "name": label, "url": url}
+        for service, label, url in zip(runbooks["service"], names, runbooks["url"], strict=True)
+    )

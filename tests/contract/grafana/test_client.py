@@ -121,6 +121,10 @@ def test_throttled_collection_gives_the_same_facts(sample_sandbox):
         client = GrafanaClient(throttled_sandbox.token, base_url=throttled_sandbox.url("grafana"), backoff_factor=0.1)
         throttled = collect_sample(client)
     assert client.retries >= 1, "the sandbox should have answered 429 at least once"
+    # The links name the server they were read from: the two sandboxes' addresses differ.
+    for facts, sandbox in ((unthrottled, sample_sandbox), (throttled, throttled_sandbox)):
+        links = facts["grafana_links"]
+        facts["grafana_links"] = links.assign(url=links["url"].str.replace(sandbox.url("grafana"), "", regex=False))
     for table, frame in unthrottled.items():
         pd.testing.assert_frame_equal(frame, throttled[table], obj=table)
 
@@ -194,3 +198,14 @@ def test_the_concurrency_comes_from_the_environment_or_the_connection(monkeypatc
     assert GrafanaHook().get_conn().concurrency == 2
     monkeypatch.setenv("AIRFLOW_CONN_GRAFANA_DEFAULT", json.dumps({**conn, "extra": {"concurrency": 16}}))
     assert GrafanaHook().get_conn().concurrency == 16
+
+
+def test_the_links_are_grafanas_own_pages_of_each_rule_dashboard_and_service(sample_sandbox):
+    base = sample_sandbox.url("grafana")
+    facts = collect_sample(GrafanaClient(sample_sandbox.token, base_url=base))
+    links = facts["grafana_links"].set_index("subject")
+    assert links.at["alert-rule:grafana/cat-media-slow", "url"] == f"{base}/alerting/grafana/cat-media-slow/view"
+    assert links.at["dashboard:chk-api", "url"] == f"{base}/d/chk-api"
+    services = pd.DataFrame({"service": ["checkout tax"], "dashboard_selector": ["checkout tax"]})
+    (service,) = grafana.grafana_links(base, facts, services).query("subject == 'service:checkout tax'")["url"]
+    assert service == f"{base}/dashboards?tag=checkout+tax"

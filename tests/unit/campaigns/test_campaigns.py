@@ -183,12 +183,12 @@ def test_where_the_file_is(tmp_path, monkeypatch):
         campaigns.campaigns_path(catalog)
 
 
-def test_the_sample_organisation_has_its_two_campaigns(monkeypatch):
+def test_the_sample_organisation_has_its_three_campaigns(monkeypatch):
     monkeypatch.delenv(campaigns.CAMPAIGNS_ENV_VAR, raising=False)
     registry = load_registry(SAMPLE_CATALOG)  # the catalog reader skips readiness-*.yaml
     frame = campaigns.load_for_audit(SAMPLE_CATALOG, registry.teams, registry.services)
     staged = {c.id: c for c in campaigns.campaigns_from_frame(frame)}
-    assert set(staged) == {"sustainable-rotations", "commerce-bronze"}
+    assert set(staged) == {"sustainable-rotations", "commerce-bronze", "runbook-week"}
     assert staged["sustainable-rotations"].teams == (
         "catalog",
         "checkout",

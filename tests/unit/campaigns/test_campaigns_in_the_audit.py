@@ -42,7 +42,7 @@ def test_the_audit_publishes_campaign_progress_and_the_roll_up_and_skips_the_dep
     audit.stage_checks(run)
     audit.stage_scorecard(run, url)
     written = audit.publish(run, url)
-    assert written["campaign_progress"] == 6 + 4 and written["scorecard_rollup"] == 1
+    assert written["campaign_progress"] == 6 + 4 + 6 and written["scorecard_rollup"] == 1
     warehouse = Warehouse(url)
     try:
         card = warehouse.query("SELECT team, score, level FROM readiness.scorecard").set_index("team")

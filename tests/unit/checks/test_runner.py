@@ -149,3 +149,49 @@ def test_level_requirements_and_waiver_length_are_read_from_checks_yaml(tmp_path
     path.write_text(yaml.safe_dump(document))
     with pytest.raises(CatalogueError, match="`max_waiver_days` must be a whole number of days >= 1"):
         load_catalogue(path)
+
+
+def links(source: str, rows: list[tuple[str, str, str]]) -> dict[str, pd.DataFrame]:
+    return {f"{source}_links": pd.DataFrame(rows, columns=["subject", "name", "url"])}
+
+
+def test_a_finding_takes_the_url_and_name_its_own_sources_give():
+    grafana = links("grafana", [("service:payments-api", "payments-api dashboards", "https://grafana.example/d?tag=1")])
+    pagerduty = links(
+        "pagerduty",
+        [
+            ("service:payments-api", "Payments API", "https://acme.pagerduty.com/service-directory/PV1"),
+            ("service:labs-prototype", "Labs", "https://acme.pagerduty.com/service-directory/PV2"),
+        ],
+    )
+    facts = {**FACTS, **pagerduty, **grafana}
+    _, findings = evaluate_checks(audit_instant=INSTANT, facts=facts, unavailable={}, catalogue=catalogue())
+    by_subject = findings.set_index("subject")
+    # dashboard-coverage reads Grafana: its link, not PagerDuty's for the same subject.
+    assert by_subject.at["service:payments-api", "url"] == "https://grafana.example/d?tag=1"
+    assert by_subject.at["service:payments-api", "subject_name"] == "payments-api dashboards"
+    # A source the check does not read never links its findings; a subject nobody links has none.
+    assert pd.isna(by_subject.at["service:labs-prototype", "url"])
+    assert pd.isna(by_subject.at["service:payments-sandbox", "url"])
+    assert list(findings.columns) == ["team", "check_id", "subject", "outcome", "message", "url", "subject_name"]
+
+
+def test_without_links_findings_have_empty_url_and_name():
+    _, findings = run()
+    assert findings["url"].isna().all() and findings["subject_name"].isna().all()
+
+
+def test_a_link_that_is_not_a_web_address_is_never_kept():
+    from oncall_readiness.sources.facts import links_frame
+
+    kept = links_frame(
+        [
+            {"subject": "schedule:P1", "name": "a", "url": "javascript:alert(1)"},
+            {"subject": "schedule:P2", "name": "b", "url": "/relative"},
+            {"subject": "schedule:P3", "name": "c", "url": "https://acme.pagerduty.com/schedules/P3"},
+            {"subject": "schedule:P3", "name": "again", "url": "https://elsewhere.example/P3"},
+        ]
+    )
+    assert kept.to_dict("records") == [
+        {"subject": "schedule:P3", "name": "c", "url": "https://acme.pagerduty.com/schedules/P3"}
+    ]

@@ -38,7 +38,7 @@ def failed(report: pd.DataFrame) -> pd.DataFrame:
 def test_a_clean_read_and_no_calendar_both_meet_the_contract(facts):
     report = validate(facts())
     assert failure_summary(report) is None
-    assert set(report["facts_table"]) == {"chaos_calendar_feed", EVENTS, CLAIMS}
+    assert set(report["facts_table"]) == {"chaos_calendar_feed", EVENTS, CLAIMS, "chaos_calendar_links"}
 
 
 def test_the_same_occurrence_twice_fails():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pandas as pd
@@ -182,3 +183,87 @@ def test_a_chart_is_drawn_once_per_distinct_shape_not_once_per_team(monkeypatch)
     assert [kind for kind, _ in drawn] == ["trend"] * 3 + ["levels"]  # the three trends, and the digest's levels
     first, fourth = (message.get_payload()[1].get_payload()[1] for message in messages[0:4:3])  # the same shape
     assert first.get_payload(decode=True) == fourth.get_payload(decode=True)
+
+
+def week_with_findings() -> ScorecardWeek:
+    week = one_team_week()
+    remediation = "Annotate the service with `readiness/alert-selector` ([how](https://docs.example/alerts))."
+    results = pd.DataFrame(
+        [
+            {
+                "team": "payments",
+                "check_id": check,
+                "status": status,
+                "score": 0.0,
+                "reason": "r",
+                "remediation": remediation,
+            }
+            for check, status in (("chaos-day", "fail"), ("escalation-path", "fail"), ("dashboard-coverage", "warn"))
+        ]
+    )
+    findings = pd.DataFrame(
+        [
+            ("payments", "chaos-day", "team:payments", "fail", "No Chaos Day recorded", None, None),
+            ("payments", "dashboard-coverage", "service:payments-api", "warn", "No logging dashboard", None, None),
+            (
+                "payments",
+                "escalation-path",
+                "service:payments-media",
+                "fail",
+                "payments-media names no PagerDuty service",
+                "https://acme.pagerduty.com/service-directory/PV1",
+                "Payments Media",
+            ),
+        ],
+        columns=["team", "check_id", "subject", "outcome", "message", "url", "subject_name"],
+    )
+    return dataclasses.replace(week, results=results, findings=findings)
+
+
+def test_a_team_email_links_its_page_and_each_finding_and_renders_remediation_markdown():
+    message = weekly_email.build_team_email(
+        week_with_findings(),
+        "payments",
+        recipient="payments@example.com",
+        sender="readiness@example.com",
+        date=SENT,
+        page_url="https://airflow.example/readiness",
+    )
+    plain, related = message.get_payload()
+    html = related.get_payload()[0].get_content()
+    text = plain.get_content()
+    assert 'href="https://airflow.example/readiness/teams/payments"' in html
+    assert "https://airflow.example/readiness/teams/payments" in text
+    assert '<a href="https://acme.pagerduty.com/service-directory/PV1"' in html and ">Payments Media</a>" in html
+    assert "Payments Media <https://acme.pagerduty.com/service-directory/PV1>" in text
+    assert "<code>readiness/alert-selector</code>" in html and '<a href="https://docs.example/alerts">how</a>' in html
+    assert "`" not in text.split("CHECKS", 1)[1].split("NEEDS ACTION", 1)[0]
+
+
+def test_the_most_pressing_finding_is_the_heaviest_failing_page_that_reaches_nobody():
+    message = weekly_email.build_team_email(
+        week_with_findings(), "payments", recipient="payments@example.com", sender="readiness@example.com", date=SENT
+    )
+    text = message.get_payload()[0].get_content()
+    needs_action = text.split("NEEDS ACTION", 1)[1]
+    # escalation-path (fail, weight 2) before chaos-day (fail, weight 1) though "c" sorts first; warn last.
+    assert needs_action.index("names no PagerDuty service") < needs_action.index("No Chaos Day recorded")
+    assert needs_action.index("No Chaos Day recorded") < needs_action.index("No logging dashboard")
+
+
+def test_a_long_subject_keeps_single_spaces_in_a_mail_client():
+    from email import message_from_bytes, policy
+
+    week = one_team_week("a-team-with-a-rather-long-name")
+    message = weekly_email.build_team_email(
+        week, "a-team-with-a-rather-long-name", recipient="t@example.com", sender="readiness@example.com", date=SENT
+    )
+    parsed = message_from_bytes(message.as_bytes(), policy=policy.default)
+    assert "  " not in parsed["Subject"] and parsed["Subject"] == message["Subject"]
+
+
+def test_unpriced_incidents_are_counted_in_whole_numbers():
+    from oncall_readiness.report.incident_email import format_losses
+
+    assert format_losses({"GBP": 1200.0}, 1.5) == "GBP 1,200 + 2 unpriced incidents"
+    assert format_losses({}, 0.25) == "unknown: 1 unpriced incident"

@@ -33,6 +33,8 @@ Facts table (schema version 1; timestamps UTC):
 - ``github_runbooks``: service, url, repository (``owner/repo``), ref, path, found,
   commit_sha, last_changed, has_failure_scenarios, has_mitigations, has_alert_thresholds,
   has_step_by_step (null when not found), error (why not found; null when found)
+- ``github_links``: subject (``service:<name>``), name (the file's path), url (the runbook's
+  URL in the registry): the findings' links
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from oncall_readiness import schema
 from oncall_readiness.runbook_facts import HOSTS, PART_COLUMNS
 from oncall_readiness.sources import runbooks
 from oncall_readiness.sources.facts import Facts
@@ -76,7 +79,8 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
         "last_changed": "timestamp",
         **{column: "boolean" for column in PART_COLUMNS},
         "error": "string",
-    }
+    },
+    "github_links": dict(schema.LINK_COLUMNS),
 }
 
 

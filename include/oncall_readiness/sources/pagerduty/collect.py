@@ -32,6 +32,7 @@ import pandas as pd
 
 from oncall_readiness.hr import TABLE as HR_TABLE
 from oncall_readiness.sources.facts import Facts
+from oncall_readiness.sources.pagerduty.as_of import as_of
 from oncall_readiness.sources.pagerduty.client import (
     MAX_OFFSET_WINDOW,
     PAGE_LIMIT,
@@ -42,6 +43,7 @@ from oncall_readiness.sources.pagerduty.client import (
 )
 from oncall_readiness.sources.pagerduty.facts import frame, normalise
 from oncall_readiness.sources.pagerduty.incidents import collect_incidents
+from oncall_readiness.sources.pagerduty.links import object_links, registry_links
 from oncall_readiness.sources.pagerduty.slices import (
     AccountTeams,
     Slice,
@@ -124,6 +126,7 @@ def collect(
             incidents = collect_incidents(client, incidents_as_of, window_days=look_back)
             facts = normalised.result() | incidents
     facts["pagerduty_collections"] = _collections(client)
+    facts["pagerduty_links"] = object_links(account)
     return facts
 
 
@@ -259,7 +262,8 @@ def collect_for_audit(hook: ReadinessHook, registry: Mapping[str, pd.DataFrame],
         commander_schedule_ids=commander_schedules(registry),
     )
     log.info("PagerDuty: %d requests, %d retried after 429 or 5xx", client.requests_made, client.retries)
-    return facts
+    facts["pagerduty_links"] = registry_links(facts["pagerduty_links"], facts["pagerduty_users"], registry)
+    return as_of(facts, window.instant)  # a past date's audit: incidents and services as they were then
 
 
 def commander_schedules(registry: Mapping[str, pd.DataFrame]) -> list[str]:

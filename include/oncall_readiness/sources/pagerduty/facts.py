@@ -41,6 +41,9 @@ Schema version 4 (every timestamp is UTC):
   ``manual``, ``incident_type``), condition (PCL, e.g. ``incident.priority matches 'P1'``; none:
   every incident), all_services, is_disabled, service_id (one row per service it names; NA when
   it names none)
+- ``pagerduty_links``: subject, name, url: the web page (``html_url``) of each schedule,
+  escalation policy, user and service, and of the registry's people and services
+  (:mod:`.links`), as the findings name them
 - ``pagerduty_unreadable``: collection (the API path), status (HTTP status, NA when none came),
   reason: the collections PagerDuty would not give (402/403: the plan or the key lacks the
   feature); what needs them is unknown, never absent
@@ -56,6 +59,7 @@ from typing import Any
 
 import pandas as pd
 
+from oncall_readiness import schema
 from oncall_readiness.sources.facts import typed_frame
 from oncall_readiness.sources.pagerduty.workflows import (
     WorkflowReads,
@@ -75,6 +79,7 @@ CONTACT_METHOD_TYPES = {
 }
 
 FACT_COLUMNS: dict[str, dict[str, str]] = {
+    "pagerduty_links": dict(schema.LINK_COLUMNS),
     "pagerduty_collections": {"collection": "string", "reported_total": "integer", "collected": "integer"},
     "pagerduty_users": {
         "user_id": "string",
