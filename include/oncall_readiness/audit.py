@@ -156,6 +156,7 @@ def audit_window(source: str, instant: pd.Timestamp, registry: dict[str, pd.Data
         look_back_days=catalogue.look_back_days(source),
         look_ahead_days=catalogue.look_ahead_days(source),
         joiner_days=catalogue.longest_threshold(JOINER_DAYS, teams, overrides),
+        labels=catalogue.labels(source),
     )
 
 

@@ -24,6 +24,7 @@ from .confluence import app as confluence
 from .github import app as github
 from .grafana import app as grafana
 from .grafana import state as grafana_state
+from .jira import app as jira
 from .pagerduty import app as pagerduty
 from .pagerduty import state as pagerduty_state
 from .rate_limit import RateLimit
@@ -135,6 +136,15 @@ EMULATORS: dict[str, Emulator] = {
             errors=(chaos_calendar.FeedStateError,),
             extra_fields=lambda: {"login": chaos_calendar.SANDBOX_LOGIN},
             path=chaos_calendar.FEED_PATH,
+        ),
+        Emulator(
+            source="jira",
+            title="Jira",
+            read_state=jira.load_jira_state,
+            build_app=jira.create_app,
+            sample_state=state_file("jira.yaml"),
+            errors=(jira.JiraStateError,),
+            extra_fields=lambda: {"login": jira.SANDBOX_EMAIL},
         ),
     )
 }

@@ -71,7 +71,8 @@ to SQL as TEXT, DATE and FLOAT columns. ``FACT_COLUMNS`` states each facts table
 kinds (``string``, ``date``, ``float``).
 
 * ``teams``: team, display_name, email, parent, type, opsgenie_team, grafana_team,
-  last_chaos_day, incident_commander_schedule, source_file. One row per Group.
+  last_chaos_day, incident_commander_schedule, review_space (``readiness/review-space``: the
+  Confluence space keys, comma-separated, of its post-incident reviews), source_file. One row per Group.
 * ``people``: person, display_name, email, team, start_date, oncall_exempt,
   source_file. One row per (person, team) membership.
 * ``services``: service, team, owner, runbook_url, pagerduty_service_id,
@@ -106,6 +107,7 @@ TEAM_COLUMNS = [
     "grafana_team",
     "last_chaos_day",
     "incident_commander_schedule",
+    "review_space",
     "source_file",
 ]
 PEOPLE_COLUMNS = [

@@ -37,6 +37,8 @@ Facts table (schema version 1; timestamps UTC):
 - ``confluence_runbooks``: service, url, page_id, found, title, version (the version read),
   last_changed (that version's ``when``), has_failure_scenarios, has_mitigations,
   has_alert_thresholds, has_step_by_step (null when not found), error
+- ``confluence_reviews``, ``confluence_links``: the post-incident reviews
+  (:mod:`oncall_readiness.sources.confluence_reviews`)
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
@@ -52,7 +54,7 @@ import requests
 
 from oncall_readiness.errors import SourceError
 from oncall_readiness.runbook_facts import HOSTS, PART_COLUMNS, is_confluence_url
-from oncall_readiness.sources import runbooks
+from oncall_readiness.sources import confluence_reviews, runbooks
 from oncall_readiness.sources.facts import Facts
 from oncall_readiness.sources.http import ApiClient, raise_for_error
 from oncall_readiness.sources.pool import DEFAULT_CONCURRENCY, bounded_map
@@ -85,7 +87,8 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
         "last_changed": "timestamp",
         **{column: "boolean" for column in PART_COLUMNS},
         "error": "string",
-    }
+    },
+    **confluence_reviews.FACT_COLUMNS,
 }
 
 _PAGE_PATH = re.compile(r"^/wiki/spaces/[^/]+/pages/(?:edit-v2/|edit/)?(?P<id>\d+)(?:/|$)")
@@ -328,8 +331,16 @@ def runbooks_to_collect(services: pd.DataFrame) -> pd.DataFrame:
 
 
 def collect_for_audit(hook: ReadinessHook, registry: Mapping[str, pd.DataFrame], window: AuditWindow) -> Facts:
-    """The audit's collection: every team service's Confluence runbook as of the audit instant.
+    """The audit's collection: every team service's Confluence runbook as of the audit instant, and
+    the organisation's post-incident reviews (:mod:`.confluence_reviews`).
 
-    Without any Confluence-hosted runbook nothing is called (and no connection is needed).
+    Without any Confluence-hosted runbook no runbook is read; without a check that reads reviews
+    (no review ``labels`` in the window) no review is, and then no connection is needed.
     """
-    return runbooks.collect_for_audit(hook, registry, window, host=HOST, read=collect, fact_columns=FACT_COLUMNS)
+    facts = runbooks.collect_for_audit(hook, registry, window, host=HOST, read=collect, fact_columns=FACT_COLUMNS)
+    if not window.labels:
+        return {**facts, **{table: frame(table, [], FACT_COLUMNS) for table in confluence_reviews.FACT_COLUMNS}}
+    client = cast(ConfluenceClient, hook.get_conn())
+    labels = window.labels
+    spaces = confluence_reviews.review_spaces(registry["registry_teams"])
+    return {**facts, **confluence_reviews.read_reviews(client, labels=labels, spaces=spaces, window=window)}
