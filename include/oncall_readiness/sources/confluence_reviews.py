@@ -70,9 +70,10 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
     LINKS: {"subject": "string", "name": "string", "url": "string"},
 }
 
-# PagerDuty ids: capitals and digits, 7 (classic, ``PABC123``) to 14 (``Q0RIJJZL24RC6W``) long, with a digit.
-_INCIDENT_ID = re.compile(r"\b(?=[A-Z0-9]*\d)([PQ][A-Z0-9]{6,13})\b")
-_INCIDENT_URL = re.compile(r"https?://[\w.-]+\.pagerduty\.com/incidents/([A-Z0-9]{6,14})\b")
+# PagerDuty ids: capitals and digits, 7 (classic, ``PABC123``) to 14 (``Q0RIJJZL24RC6W``) long or a little
+# more, with a digit; the check keeps only those of real incidents.
+_INCIDENT_ID = re.compile(r"\b(?=[A-Z0-9]*\d)([PQ][A-Z0-9]{6,15})\b")
+_INCIDENT_URL = re.compile(r"https?://[\w.-]+\.pagerduty\.com/incidents/([A-Z0-9]{6,16})\b")
 _INCIDENT_NUMBER = re.compile(r"(?<![\w&])#(\d{1,9})\b")
 _TAGS = re.compile(r"<[^>]+>")
 # An issue key: a project key (a capital letter, then capitals, digits or underscores) and a number.
