@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import os
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -237,11 +238,25 @@ def publish(run: AuditRun, warehouse_url: str) -> dict[str, int]:
             incident_costs=incident_costs,
             waivers=run.staging.read(WAIVERS)["waivers"],
             slos=slo_table(facts),  # the SLOs of the sources read and trusted in this run
+            reviews=review_tables_of(facts, run.instant),
         )
     finally:
         warehouse.dispose()
     log.info("Published %s: %s", run.day, ", ".join(f"{table} {rows}" for table, rows in written.items()))
     return written
+
+
+def review_tables_of(facts: Mapping[str, pd.DataFrame], instant: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """``incident_reviews`` (with PagerDuty and Confluence read) and ``action_items`` (with Jira too);
+    none when their sources were not read or trusted (``gather_facts`` leaves them out): an empty
+    table would read as "no review due"."""
+    from oncall_readiness.checks.post_incident_review import review_tables
+
+    needed = ("pagerduty_incidents", "confluence_reviews")
+    if any(table not in facts for table in needed):
+        return {}
+    reviews, actions = review_tables(facts, instant)
+    return {"incident_reviews": reviews, **({"action_items": actions} if "jira_action_items" in facts else {})}
 
 
 def _external_results(run: AuditRun, warehouse_url: str) -> pd.DataFrame:
