@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ import pandas as pd
 
 from oncall_readiness import config, schema
 from oncall_readiness.checks.catalogue import load_catalogue
-from oncall_readiness.report import digest
+from oncall_readiness.report import digest, reviews
 from oncall_readiness.report.chart import level_distribution_png, score_trend_png
 from oncall_readiness.report.department_email import behind_of, department_emails
 from oncall_readiness.report.incident_email import digest_section, team_section
@@ -138,6 +138,7 @@ def build_team_email(
         "campaigns": behind_of(by_team.campaigns.get(team, []), scorecard_week.week),
         "waivers": team_waivers(by_team.waivers.get(team), team, scorecard_week.week),
         "not_judged": not_judged(rows.findings),
+        **_reviews_context(scorecard_week, by_team.display_names, team),
     }
     subject = team_subject(team, card["level"], card["score"], change, scorecard_week.week)
     return build_message(
@@ -150,6 +151,21 @@ def build_team_email(
         html=TEMPLATES.get_template("email_team.html.j2").render(subject=subject, **context),
         charts=[chart, *_incident_chart(incidents)],
     )
+
+
+def _reviews_context(
+    scorecard_week: ScorecardWeek, display_names: Mapping[str, Any], team: str | None
+) -> dict[str, Any]:
+    """What we learned last week (every email), and the team's Reviews due (its own email only)."""
+    week = scorecard_week
+    learned = reviews.learned_last_week(week.incident_reviews, week.incidents, week.week, dict(display_names))
+    due = reviews.reviews_due(week.incident_reviews, week.action_items, week.incidents, team) if team else None
+    return {"learned": learned, "learned_shown": reviews.LEARNED_SHOWN, "reviews_due": due}
+
+
+def _display_names(teams: pd.DataFrame) -> dict[str, Any]:
+    names = teams["display_name"] if "display_name" in teams else teams["team"]
+    return dict(zip(teams["team"], names, strict=True))
 
 
 def check_titles() -> dict[str, str]:
@@ -218,6 +234,7 @@ def build_digest(
         "page_url": page_url,
         "chart": chart,
         "incidents": digest.capped_incident_teams(incidents, every_team),
+        **_reviews_context(scorecard_week, _display_names(scorecard_week.teams), None),
     }
     subject = digest_subject(levels, scorecard_week.week)
     return build_message(

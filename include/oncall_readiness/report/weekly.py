@@ -64,6 +64,10 @@ class ScorecardWeek:
     waivers: pd.DataFrame | None = None  # the week's waivers table (team, check_id, subject, expires, active, ...)
     rollup: pd.DataFrame | None = None  # the week's scorecard_rollup (group_name, score, level, teams, ...)
     previous_rollup: pd.DataFrame | None = None  # the roll-up of the audit compared with (the digest's changes)
+    # post-incident-review's tables of the week (report.reviews); None when the warehouse has none.
+    incident_reviews: pd.DataFrame | None = None
+    action_items: pd.DataFrame | None = None
+    incidents: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -263,6 +267,9 @@ def load_week(warehouse: Warehouse, week: dt.date | None = None) -> ScorecardWee
         waivers=_optional_rows(warehouse, "waivers", week),
         rollup=_optional_rows(warehouse, "scorecard_rollup", week),
         previous_rollup=_optional_rows(warehouse, "scorecard_rollup", previous) if previous else None,
+        incident_reviews=_optional_rows(warehouse, "incident_reviews", week),
+        action_items=_optional_rows(warehouse, "action_items", week),
+        incidents=_optional_rows(warehouse, "incidents", week),
     )
 
 
