@@ -70,3 +70,13 @@ def test_reviews_due_lists_the_teams_waiting_incidents_and_overdue_actions():
     due = reviews_due(REVIEWS, actions, INCIDENTS, "shop")
     assert [(i["incident"], i["due"]) for i in due["waiting"]] == [("Q5", dt.date(2026, 11, 18))]
     assert [(a["key"], a["days_overdue"], a["incident"]) for a in due["overdue"]] == [("SHOP-1", 6, "#11")]
+
+
+def test_the_readiness_page_shows_what_we_learned_with_links():
+    from oncall_readiness.report.page import OrgScorecard, render_scorecard_page
+
+    learned = learned_last_week(REVIEWS, INCIDENTS, WEEK, {})
+    card = OrgScorecard(audit_date=WEEK, teams=[], levels={}, sort="score", descending=True, learned=learned)
+    html = render_scorecard_page(card, latest_runs=[])
+    assert "What we learned last week" in html
+    assert '<a href="https://wiki/1">Checkout down: review</a>' in html and "Secret review" not in html

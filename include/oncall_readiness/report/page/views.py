@@ -54,6 +54,7 @@ class OrgScorecard:
     levels: dict[str, int]
     sort: str
     descending: bool
+    learned: list[dict[str, Any]] = field(default_factory=list)  # What we learned last week (report.reviews)
 
     @property
     def needing_action(self) -> int:
