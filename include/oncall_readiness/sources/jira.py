@@ -148,6 +148,20 @@ class JiraClient(ApiClient):
         return {}, missing
 
     def _all_pages(self, keys: Sequence[str], response: requests.Response) -> dict[str, dict[str, Any]]:
+        """Every page of the query's answer; a key Jira neither returned nor refused means a cut answer.
+
+        (Jira refuses a key it does not know, or that the account may not see, with a 400: it never
+        leaves one out silently.)
+        """
+        found = self._pages(keys, response)
+        if lost := [key for key in keys if key not in found]:
+            raise SourceError(
+                f"{SOURCE}: POST {SEARCH_PATH} answered {len(found)} of the {len(keys)} issues asked for, "
+                f"without {', '.join(lost[:5])}: the answer was cut short"
+            )
+        return found
+
+    def _pages(self, keys: Sequence[str], response: requests.Response) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for _ in range(MAX_PAGES):
             body = response.json()
@@ -209,8 +223,14 @@ def _browse(site: str, key: str) -> str:
 
 def _action(site: str, issue: Mapping[str, Any], instant: pd.Timestamp) -> dict[str, Any]:
     fields = issue.get("fields") or {}
-    status = fields.get("status") or {}
     key = str(issue["key"])
+    # Jira sends every field asked for, null when unset: a field missing is an answer we cannot read
+    # (an absent duedate read as "none" would turn an overdue action into one not judged).
+    if missing := [field for field in FIELDS if field not in fields]:
+        raise SourceError(f"{SOURCE}: POST {SEARCH_PATH} answered issue {key} without {', '.join(missing)}")
+    status = fields.get("status") or {}
+    if not status.get("name") or not (status.get("statusCategory") or {}).get("key"):
+        raise SourceError(f"{SOURCE}: POST {SEARCH_PATH} answered issue {key} without its status and category")
     resolved = fields.get("resolutiondate")
     category = (status.get("statusCategory") or {}).get("key")
     if resolved and pd.Timestamp(resolved) > instant:  # resolved after the audit instant: open as of it

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pandas as pd
 import pytest
+import requests
 
 from oncall_readiness.errors import SourceError
 from oncall_readiness.sources import jira
@@ -95,3 +97,31 @@ def test_a_down_jira_is_a_source_error():
     app = create_app({"users": [EMAIL], "issues": ISSUES}, tokens=(TOKEN,), fail_next=100)
     with serving_in_thread(app) as url, pytest.raises(SourceError, match="503"):
         read_actions(client_for(url, max_retries=1), ["PAY-1"], INSTANT)
+
+
+def _answer(body: dict) -> requests.Response:
+    response = requests.Response()
+    response.status_code, response._content = 200, json.dumps(body).encode()
+    response.url = "https://example.atlassian.net/rest/api/3/search/jql"
+    return response
+
+
+def _issue(key: str, **fields) -> dict:
+    base = {"summary": "s", "status": {"name": "To Do", "statusCategory": {"key": "new"}}, "assignee": None}
+    return {"id": "1", "key": key, "fields": {**base, "duedate": "2026-11-01", "resolutiondate": None, **fields}}
+
+
+def test_an_issue_without_a_field_asked_for_is_refused_not_read_as_unset(monkeypatch, site):
+    client = client_for(site)
+    issue = _issue("PAY-1")
+    del issue["fields"]["duedate"]  # the field gone, not null: "no due date" would hide an overdue action
+    monkeypatch.setattr(client, "search_page", lambda body: _answer({"issues": [issue], "isLast": True}))
+    with pytest.raises(SourceError, match="without duedate"):
+        read_actions(client, ["PAY-1"], INSTANT)
+
+
+def test_an_answer_cut_short_is_refused(monkeypatch, site):
+    client = client_for(site)
+    monkeypatch.setattr(client, "search_page", lambda body: _answer({"issues": [_issue("PAY-1")], "isLast": True}))
+    with pytest.raises(SourceError, match="1 of the 2 issues"):
+        read_actions(client, ["PAY-1", "PAY-2"], INSTANT)
