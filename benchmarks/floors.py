@@ -21,7 +21,12 @@ twice, no failed or retried request:
   before the instant and its text at that commit); the REST floor, two calls per runbook,
   is shown beside it.
 - Confluence: one v2 pages call per 250 page ids (no page was edited after the instant, so
-  no version history is needed).
+  no version history is needed); the post-incident reviews: one CQL search per 50 reviews,
+  one v2 pages call per 250 of them, one read-restrictions call per review.
+- Jira: one JQL search (``key in (...)``) per 100 action keys, each answered in one page of
+  100. (The Jira collector finds the keys by reading the reviews' search and bodies again
+  from Confluence, as sources are collected in parallel: those calls land on Confluence, over
+  its floor.)
 - Chaos Day calendar: the feed, once. Prometheus: one rules call, alerting and recording rules
   together (a real server, not counted).
 
@@ -50,6 +55,8 @@ LOAD_WEEKS = 4
 GRAFANA_SEARCH_PAGE = 5000
 GRAFANA_TEAMS_PAGE = 1000
 CONFLUENCE_IDS_PER_CALL = 250
+CONFLUENCE_SEARCH_PAGE = 50
+JIRA_KEYS_PER_QUERY = 100
 # GitHub charges a GraphQL query one point per 100 connections it asks for (at least one):
 # 100 files, each with its history(first: 1), is the largest query that costs one point.
 GITHUB_FILES_PER_QUERY = 100
@@ -70,9 +77,17 @@ RATE_LIMITS: dict[str, RateLimit | None] = {
     "github": RateLimit(5000, 3600),
     "confluence": RateLimit(100, 1),
     "chaos_calendar": RateLimit(960, 60),
+    "jira": RateLimit(100, 1),  # the emulator's default; Jira Cloud's own limits are cost-based
 }
 SANDBOX_RATE_LIMITS = {"grafana": "1000000/1"}
-CONCURRENCY = {"pagerduty": 1, "grafana": BOUNDED_POOL, "github": 1, "confluence": BOUNDED_POOL, "chaos_calendar": 1}
+CONCURRENCY = {
+    "pagerduty": 1,
+    "grafana": BOUNDED_POOL,
+    "github": 1,
+    "confluence": BOUNDED_POOL,
+    "chaos_calendar": 1,
+    "jira": 1,
+}
 
 
 def pages(count: int, size: int) -> int:
@@ -137,8 +152,14 @@ def request_floors(
             "slos": 1,
         },
         "github": {"runbooks": pages(counts["github_runbooks"], GITHUB_FILES_PER_QUERY)},
-        "confluence": {"runbooks": pages(counts["confluence_runbooks"], CONFLUENCE_IDS_PER_CALL)},
+        "confluence": {
+            "runbooks": pages(counts["confluence_runbooks"], CONFLUENCE_IDS_PER_CALL),
+            "reviews": pages(counts["reviews"], CONFLUENCE_SEARCH_PAGE)
+            + pages(counts["reviews"], CONFLUENCE_IDS_PER_CALL)
+            + counts["reviews"],
+        },
         "chaos_calendar": {"feed": 1},
+        "jira": {"actions": pages(counts["review_actions"], JIRA_KEYS_PER_QUERY) if counts["review_actions"] else 0},
     }
 
 
