@@ -125,3 +125,12 @@ def test_an_answer_cut_short_is_refused(monkeypatch, site):
     monkeypatch.setattr(client, "search_page", lambda body: _answer({"issues": [_issue("PAY-1")], "isLast": True}))
     with pytest.raises(SourceError, match="1 of the 2 issues"):
         read_actions(client, ["PAY-1", "PAY-2"], INSTANT)
+
+
+def test_a_refused_query_names_jiras_own_message(monkeypatch, site):
+    client = client_for(site)
+    refused = _answer({"errorMessages": ["Unbounded JQL queries are not allowed here."], "errors": {}})
+    refused.status_code, refused.reason = 400, "Bad Request"
+    monkeypatch.setattr(client, "search_page", lambda body: refused)
+    with pytest.raises(SourceError, match="answered 400: Unbounded JQL queries are not allowed here"):
+        read_actions(client, ["PAY-1"], INSTANT)
