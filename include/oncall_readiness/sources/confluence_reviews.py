@@ -126,14 +126,22 @@ def search(client: Any, query: str) -> list[dict[str, Any]]:
     params: Mapping[str, Any] | None = {"cql": query, "limit": SEARCH_LIMIT}
     path = SEARCH_PATH
     results: list[dict[str, Any]] = []
+    total: int | None = None
     for _ in range(MAX_SEARCH_PAGES):
         body = client.get(path, params).json()
         page = body.get("results") if isinstance(body, dict) else None
         if not isinstance(page, list):
             raise SourceError(f"{SOURCE}: GET {SEARCH_PATH} answered without results")
         results.extend(page)
+        total = body.get("totalSize") if total is None and isinstance(body.get("totalSize"), int) else total
         next_link = (body.get("_links") or {}).get("next")
         if not next_link or not page:
+            # A listing cut short must not turn reviews into missing ones (a false fail).
+            if total is not None and len(results) < total:
+                raise SourceError(
+                    f"{SOURCE}: GET {SEARCH_PATH} answered {len(results)} of the {total} results its totalSize "
+                    "announced: the search was cut short"
+                )
             return results
         parts = urlsplit(next_link)
         path = parts.path if parts.path.startswith("/wiki/") else "/wiki" + parts.path
@@ -148,7 +156,12 @@ def restricted(client: Any, page_id: str) -> bool:
     restrictions = body.get("restrictions") if isinstance(body, dict) else None
     if not isinstance(restrictions, dict) or not all(kind in restrictions for kind in ("user", "group")):
         raise SourceError(f"{SOURCE}: GET {path} answered without its user and group restrictions")
-    return any((restrictions.get(kind) or {}).get("results") for kind in ("user", "group"))
+    for kind in ("user", "group"):
+        listed = restrictions[kind] or {}
+        size = listed.get("size")
+        if not isinstance(listed.get("results"), list) or (isinstance(size, int) and size != len(listed["results"])):
+            raise SourceError(f"{SOURCE}: GET {path} answered {kind} restrictions that do not add up")
+    return any(restrictions[kind]["results"] for kind in ("user", "group"))
 
 
 def read_reviews(
@@ -163,8 +176,15 @@ def read_reviews(
     batches = [ids[start : start + 250] for start in range(0, len(ids), 250)]
     for batch in bounded_map(client.pages, batches, workers=client.concurrency):
         pages.update(batch)
+    if lost := [page_id for page_id in ids if page_id not in pages]:
+        # The search found them: a page the read leaves out is an answer cut short (or a page trashed
+        # in between), and a review read as missing would fail its incident.
+        raise SourceError(
+            f"{SOURCE}: GET /wiki/api/v2/pages left out {len(lost)} review page(s) the search found "
+            f"(e.g. {', '.join(lost[:3])})"
+        )
     # Pages created after the audit instant did not exist then (a backfill).
-    kept = [page_id for page_id in ids if page_id in pages and _created(pages[page_id]) <= window.instant]
+    kept = [page_id for page_id in ids if _created(pages[page_id]) <= window.instant]
     closed: list[bool | None] = (
         list(bounded_map(lambda page_id: restricted(client, page_id), kept, workers=client.concurrency))
         if restrictions

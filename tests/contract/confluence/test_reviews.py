@@ -6,6 +6,8 @@ the restrictions as Confluence's v1 API shapes them; the collector is held to bo
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -130,3 +132,19 @@ def test_review_spaces_come_from_the_nearest_group_or_none_when_a_team_has_none(
     teams.loc[0, "review_space"] = None
     assert review_spaces(teams) is None  # ops has no review space: search everywhere
 
+
+def test_a_search_cut_short_is_a_source_error_not_a_missing_review(site, monkeypatch):
+    client = ConfluenceClient(SANDBOX_EMAIL, TOKEN, base_url=site)
+    real_get = client.get
+
+    def cut(path, params=None, **options):
+        response = real_get(path, params, **options)
+        if path.endswith("/search") and "next" not in response.json()["_links"]:
+            body = response.json()
+            body["results"].pop()
+            response._content = json.dumps(body).encode()
+        return response
+
+    monkeypatch.setattr(client, "get", cut)
+    with pytest.raises(SourceError, match="cut short"):
+        read_reviews(client, labels=["postmortem"], spaces=["SHOP"], window=WINDOW)
