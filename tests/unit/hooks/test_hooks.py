@@ -23,9 +23,9 @@ from oncall_readiness.errors import ConnectionConfigError, ConnectionMissingErro
 from oncall_readiness.hooks.base import ReadinessHook
 from oncall_readiness.hooks.chaos_calendar import ChaosCalendarHook
 from oncall_readiness.hooks.confluence import ConfluenceHook
-from oncall_readiness.hooks.jira import JiraHook
 from oncall_readiness.hooks.github import GitHubHook
 from oncall_readiness.hooks.grafana import GrafanaHook
+from oncall_readiness.hooks.jira import JiraHook
 from oncall_readiness.hooks.pagerduty import PagerDutyHook, PagerDutyNotesHook
 from oncall_readiness.hooks.prometheus import PrometheusHook
 from oncall_readiness.source_catalogue import SOURCES, collected_sources
