@@ -45,12 +45,6 @@ ACTION_ITEM_COLUMNS = ("key", "incident_id", "team", "status", "due", "resolved"
 _PRIORITY_NUMBER = re.compile(r"^\s*P(\d+)\b", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Rules:
-    window_days: int
-    due_business_days: int
-
-
 def evaluate(audit: CheckInput) -> CheckOutcome:
     judged = judge(audit.facts, audit.teams["team"], audit.thresholds, audit.audit_instant)
     jira_down = audit.unavailable.get(JIRA)
@@ -87,7 +81,7 @@ def judge(
     """The incidents of ``teams`` that need a review, each with its due date, review and verdict inputs."""
     incidents = _serious_incidents(facts, teams, thresholds, instant)
     reviews = facts.get("confluence_reviews")
-    matched = _match_reviews(incidents, reviews, facts, instant) if reviews is not None else incidents
+    matched = _match_reviews(incidents, reviews, facts) if reviews is not None else incidents
     if reviews is None:
         for column in ("review_url", "review_title", "review_created", "restricted", "jira_keys"):
             matched[column] = None
@@ -168,9 +162,7 @@ def _priority_rank(priorities: pd.Series, known: pd.DataFrame | None) -> pd.Seri
     return pd.Series([rank(name) for name in priorities], index=priorities.index, dtype="float64")
 
 
-def _match_reviews(
-    incidents: pd.DataFrame, reviews: pd.DataFrame, facts: Mapping[str, pd.DataFrame], instant: pd.Timestamp
-) -> pd.DataFrame:
+def _match_reviews(incidents: pd.DataFrame, reviews: pd.DataFrame, facts: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Each incident with its earliest review in the team's spaces that names its id or number."""
     groups = facts.get("registry_groups", facts["registry_teams"])
     spaces = (
