@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import re
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,7 +138,9 @@ def build_team_email(
         "campaigns": behind_of(by_team.campaigns.get(team, []), scorecard_week.week),
         "waivers": team_waivers(by_team.waivers.get(team), team, scorecard_week.week),
         "not_judged": not_judged(rows.findings),
-        **_reviews_context(scorecard_week, by_team.display_names, team),
+        "learned": by_team.learned,
+        "learned_shown": reviews.LEARNED_SHOWN,
+        "reviews_due": by_team.reviews_due.get(team),
     }
     subject = team_subject(team, card["level"], card["score"], change, scorecard_week.week)
     return build_message(
@@ -151,16 +153,6 @@ def build_team_email(
         html=TEMPLATES.get_template("email_team.html.j2").render(subject=subject, **context),
         charts=[chart, *_incident_chart(incidents)],
     )
-
-
-def _reviews_context(
-    scorecard_week: ScorecardWeek, display_names: Mapping[str, Any], team: str | None
-) -> dict[str, Any]:
-    """What we learned last week (every email), and the team's Reviews due (its own email only)."""
-    week = scorecard_week
-    learned = reviews.learned_last_week(week.incident_reviews, week.incidents, week.week, dict(display_names))
-    due = reviews.reviews_due(week.incident_reviews, week.action_items, week.incidents, team) if team else None
-    return {"learned": learned, "learned_shown": reviews.LEARNED_SHOWN, "reviews_due": due}
 
 
 def _display_names(teams: pd.DataFrame) -> dict[str, Any]:
@@ -234,7 +226,14 @@ def build_digest(
         "page_url": page_url,
         "chart": chart,
         "incidents": digest.capped_incident_teams(incidents, every_team),
-        **_reviews_context(scorecard_week, _display_names(scorecard_week.teams), None),
+        "learned": reviews.learned_last_week(
+            scorecard_week.incident_reviews,
+            scorecard_week.incidents,
+            scorecard_week.week,
+            _display_names(scorecard_week.teams),
+        ),
+        "learned_shown": reviews.LEARNED_SHOWN,
+        "reviews_due": None,  # a team's own list: not the digest's
     }
     subject = digest_subject(levels, scorecard_week.week)
     return build_message(

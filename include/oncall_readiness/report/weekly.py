@@ -32,6 +32,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from oncall_readiness import schema
+from oncall_readiness.report import reviews
 from oncall_readiness.report.insights import WeekInsights, load_insights
 from oncall_readiness.warehouse import Warehouse
 
@@ -131,6 +132,13 @@ class WeekByTeam:
         registry = scorecard_week.teams
         self.display_names = _registry_column(registry, "display_name")
         self.addresses = _registry_column(registry, "email")
+        # What we learned last week (the same in every email) and each team's Reviews due: once for the week.
+        self.learned = reviews.learned_last_week(
+            scorecard_week.incident_reviews, scorecard_week.incidents, scorecard_week.week, self.display_names
+        )
+        self.reviews_due = reviews.reviews_due(
+            scorecard_week.incident_reviews, scorecard_week.action_items, scorecard_week.incidents
+        )
 
     def rows(self, team: str) -> TeamRows:
         split = {name: self._split[name].get(team, []) for name in self.FRAMES}

@@ -67,7 +67,7 @@ def test_reviews_due_lists_the_teams_waiting_incidents_and_overdue_actions():
             "days_overdue": [6, 0, 15],
         }
     )
-    due = reviews_due(REVIEWS, actions, INCIDENTS, "shop")
+    due = reviews_due(REVIEWS, actions, INCIDENTS)["shop"]
     assert [(i["incident"], i["due"]) for i in due["waiting"]] == [("Q5", dt.date(2026, 11, 18))]
     assert [(a["key"], a["days_overdue"], a["incident"]) for a in due["overdue"]] == [("SHOP-1", 6, "#11")]
 
