@@ -28,13 +28,13 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from oncall_readiness.checks import FINDING_COLUMNS, CheckInput, CheckOutcome, one_per_subject, results_from_findings
-from oncall_readiness.frames import is_in
+from oncall_readiness.frames import is_in, records
 from oncall_readiness.registry.groups import nearest_value
 
 JIRA = "jira"
@@ -175,7 +175,8 @@ def _match_reviews(incidents: pd.DataFrame, reviews: pd.DataFrame, facts: Mappin
     )
     by_id: dict[str, list[dict[str, Any]]] = {}
     by_number: dict[str, list[dict[str, Any]]] = {}
-    for review in _records(reviews.sort_values("created")):
+    review_columns = ["url", "title", "created", "restricted", "jira_keys", "space", "incident_ids", "incident_numbers"]
+    for review in _records(reviews.sort_values("created"), review_columns):
         for incident_id in str(review.get("incident_ids") or "").split(","):
             if incident_id:
                 by_id.setdefault(incident_id, []).append(review)
@@ -183,7 +184,7 @@ def _match_reviews(incidents: pd.DataFrame, reviews: pd.DataFrame, facts: Mappin
             if number:
                 by_number.setdefault(number, []).append(review)
     found = []
-    for incident in _records(incidents):
+    for incident in _records(incidents, ["incident_id", "incident_number", "team"]):
         candidates = by_id.get(str(incident["incident_id"]), []) + by_number.get(
             str(incident.get("incident_number")), []
         )
@@ -212,8 +213,10 @@ def _match_reviews(incidents: pd.DataFrame, reviews: pd.DataFrame, facts: Mappin
     return matched
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return cast(list[dict[str, Any]], frame.to_dict("records"))
+def _records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str, Any]]:
+    """Rows as dicts, each column read once (``frames.records``): ``to_dict`` boxes every Arrow value alone."""
+    frame = frame if columns is None else frame[[column for column in columns if column in frame.columns]]
+    return [row._asdict() for row in records(frame)]
 
 
 def _name(incident: Any) -> str:
@@ -279,6 +282,9 @@ def _action_findings(
 
 
 def _date(value: Any) -> dt.date:
+    """A date from a date, a timestamp (a ``datetime`` is a ``date`` too) or ISO text."""
+    if isinstance(value, dt.datetime):
+        return value.date()
     return value if isinstance(value, dt.date) else pd.Timestamp(str(value)).date()
 
 
