@@ -231,3 +231,10 @@ def test_the_warehouse_tables_hold_the_review_and_its_actions():
     assert row["review_url"].endswith("/pages/1/Review") and not row["late"] and not row["restricted"]
     item = actions.set_index("key").loc["SHOP-7"]
     assert (item["incident_id"], item["status"], item["days_overdue"]) == (INCIDENT, "In Progress", 3)
+
+
+def test_a_due_date_read_back_as_a_timestamp_is_judged_the_same():
+    facts_action = action("SHOP-7", due="2026-11-13")
+    facts_action["due"] = pd.Timestamp("2026-11-13")  # as a date column can come back from staging
+    result, findings = audit([incident()], [review("<p>#1234 SHOP-7</p>")], [facts_action])
+    assert result["status"] == "warn" and findings.at["action:SHOP-7", "outcome"] == "warn"
