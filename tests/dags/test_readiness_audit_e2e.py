@@ -31,6 +31,7 @@ TOKENS = {
     "github": "github-e2e-secret-4703",
     "confluence": "confluence-e2e-secret-4704",
     "chaos_calendar": "chaos-e2e-secret-4705",
+    "jira": "jira-e2e-secret-4708",
 }
 PROMETHEUS_PASSWORD = "prometheus-e2e-secret-4706"
 SMTP_PASSWORD = "smtp-e2e-secret-4707"
@@ -404,7 +405,14 @@ def test_a_corrupted_source_fails_its_validation_task_and_its_checks_are_unknown
     assert "pagerduty data failed validation" in log  # the failed task says why
     results = warehouse.query("SELECT team, check_id, status, reason FROM readiness.check_results_latest")
     reads_pagerduty = results["check_id"].isin(
-        ["rotation-sustainability", "joiner-permissions", "escalation-path", "incident-command", "oncall-load"]
+        [
+            "rotation-sustainability",
+            "joiner-permissions",
+            "escalation-path",
+            "incident-command",
+            "oncall-load",
+            "post-incident-review",
+        ]
     )
     dependent, rest = results[reads_pagerduty], results[~reads_pagerduty]
     assert sorted(dependent["team"].unique()) == sorted(SAMPLE_TEAMS)
