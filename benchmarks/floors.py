@@ -21,7 +21,12 @@ twice, no failed or retried request:
   before the instant and its text at that commit); the REST floor, two calls per runbook,
   is shown beside it.
 - Confluence: one v2 pages call per 250 page ids (no page was edited after the instant, so
-  no version history is needed).
+  no version history is needed); the post-incident reviews: one CQL search per 50 reviews,
+  one v2 pages call per 250 of them, one read-restrictions call per review.
+- Jira: one JQL search (``key in (...)``) per 100 action keys, each answered in one page of
+  100. (The Jira collector finds the keys by reading the reviews' search and bodies again
+  from Confluence, as sources are collected in parallel: those calls land on Confluence, over
+  its floor.)
 - JSM Operations (the teams on call there, ``org.JSM_EVERY``): the cloud id, the teams, the
   schedules with their rotations (50 a page), one timeline and two team calls (escalations,
   routing rules) per team, the caller's notification rules, the alerts newest first until one
@@ -59,6 +64,8 @@ LOAD_WEEKS = 4
 GRAFANA_SEARCH_PAGE = 5000
 GRAFANA_TEAMS_PAGE = 1000
 CONFLUENCE_IDS_PER_CALL = 250
+CONFLUENCE_SEARCH_PAGE = 50
+JIRA_KEYS_PER_QUERY = 100
 # GitHub charges a GraphQL query one point per 100 connections it asks for (at least one):
 # 100 files, each with its history(first: 1), is the largest query that costs one point.
 GITHUB_FILES_PER_QUERY = 100
@@ -85,6 +92,7 @@ RATE_LIMITS: dict[str, RateLimit | None] = {
     # Atlassian publishes no fixed limit for the JSM Operations API (its cloud limits are dynamic):
     # none here, the emulator's own (100 a minute) lifted like Grafana's.
     "jsm_ops": None,
+    "jira": RateLimit(100, 1),  # the emulator's default; Jira Cloud's own limits are cost-based
 }
 SANDBOX_RATE_LIMITS = {"grafana": "1000000/1", "jsm_ops": "1000000/1"}
 CONCURRENCY = {
@@ -94,6 +102,7 @@ CONCURRENCY = {
     "confluence": BOUNDED_POOL,
     "chaos_calendar": 1,
     "jsm_ops": 1,
+    "jira": 1,
 }
 
 
@@ -159,9 +168,15 @@ def request_floors(
             "slos": 1,
         },
         "github": {"runbooks": pages(counts["github_runbooks"], GITHUB_FILES_PER_QUERY)},
-        "confluence": {"runbooks": pages(counts["confluence_runbooks"], CONFLUENCE_IDS_PER_CALL)},
+        "confluence": {
+            "runbooks": pages(counts["confluence_runbooks"], CONFLUENCE_IDS_PER_CALL),
+            "reviews": pages(counts["reviews"], CONFLUENCE_SEARCH_PAGE)
+            + pages(counts["reviews"], CONFLUENCE_IDS_PER_CALL)
+            + counts["reviews"],
+        },
         "jsm_ops": jsm_ops_floor(org),
         "chaos_calendar": {"feed": 1},
+        "jira": {"actions": pages(counts["review_actions"], JIRA_KEYS_PER_QUERY) if counts["review_actions"] else 0},
     }
 
 

@@ -5,7 +5,7 @@
     <folder>/catalog/<team>.yaml     Backstage Group, Users and Components of each team
     <folder>/hr_joiners.csv          the HR export (recent joiners)
     <folder>/state/pagerduty.yaml    emulator state files (JSON text, which is YAML)
-    <folder>/state/jsm_ops.yaml, grafana.yaml, github.yaml, confluence.yaml, chaos_days.ics
+    <folder>/state/jsm_ops.yaml, grafana.yaml, github.yaml, confluence.yaml, jira.yaml, chaos_days.ics
     <folder>/prometheus/rules/<team>.yml
 
 State files are written as JSON (a subset of YAML) because it is much faster to write.
@@ -51,7 +51,7 @@ class Files:
         """Source -> its state file, as ``running_sandbox(states=...)`` takes them."""
         return {
             source: self.state(source)
-            for source in ("pagerduty", "jsm_ops", "grafana", "github", "confluence", "chaos_calendar")
+            for source in ("pagerduty", "jsm_ops", "grafana", "github", "confluence", "chaos_calendar", "jira")
         }
 
 
@@ -74,6 +74,7 @@ def write(org: Organisation, folder: Path) -> Files:
         ("grafana", states.grafana),
         ("github", states.github),
         ("confluence", states.confluence),
+        ("jira", states.jira),
     ):
         files.state(source).write_text(json.dumps(build(org)), encoding="utf-8")
     files.state("chaos_calendar").write_text(states.chaos_calendar(org), encoding="utf-8", newline="")

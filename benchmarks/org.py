@@ -10,7 +10,9 @@ each person with a phone and an email contact method and their notification rule
 team with its members, a monitoring and a logging dashboard per service (a few of which only
 their panels tell apart), Prometheus alerting rules for four services and a Grafana-managed
 rule for the fifth, a runbook per service (nine in ten on GitHub, one repository per team;
-the rest on Confluence), about six PagerDuty incidents in the last five weeks, and a Chaos Day
+the rest on Confluence), about six PagerDuty incidents in the last five weeks (every second
+high-urgency one of the last 28 days reviewed on Confluence, its review naming one Jira action
+item), and a Chaos Day
 in the calendar feed or in the catalog. One team in ten (``JSM_EVERY``) is on call in Jira
 Service Management Operations instead of PagerDuty (``atlassian.com/jsm-ops-team``): the same
 people, rotation, escalation and incidents, as JSM's teams, schedules, escalations and alerts
@@ -48,6 +50,8 @@ COMMANDERS_PER_DIVISION = 3
 PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
 JSM_EVERY = 10  # team 7, 17, 27, ...: on call in JSM Operations
 JSM_ALERT_LOOK_BACK_DAYS = 28  # the on-call checks' look-back: the alerts the JSM collector reads
+FIRST_REVIEW_ID = 90_000_000
+REVIEW_DAYS = 28  # post-incident-review's window: the reviews the CQL search finds
 
 
 @dataclass(frozen=True)
@@ -317,6 +321,26 @@ class Incident:
             return None
         return self.created + dt.timedelta(minutes=25 + self.number % 90)
 
+    @property
+    def reviewed(self) -> bool:
+        """Every second high-urgency incident resolved in the review window (and a day before the audit)."""
+        resolved = self.resolved
+        return (
+            self.high_urgency
+            and self.number % 2 == 0
+            and resolved is not None
+            and INSTANT - dt.timedelta(days=REVIEW_DAYS) <= resolved <= INSTANT - dt.timedelta(days=1)
+        )
+
+    @property
+    def review_page_id(self) -> str:
+        return str(FIRST_REVIEW_ID + self.number)
+
+    @property
+    def action_key(self) -> str:
+        """The Jira action item its review names."""
+        return f"ACT-{self.number}"
+
 
 @dataclass(frozen=True)
 class Organisation:
@@ -403,4 +427,6 @@ class Organisation:
             "github_runbooks": len(services) - confluence,
             "github_repositories": self.size,
             "confluence_runbooks": confluence,
+            "reviews": sum(incident.reviewed for incident in self.incidents),
+            "review_actions": sum(incident.reviewed for incident in self.incidents),
         }

@@ -6,7 +6,7 @@ from typing import Any
 
 from benchmarks import floors
 
-SOURCES = ("pagerduty", "jsm_ops", "grafana", "github", "confluence", "chaos_calendar", "prometheus")
+SOURCES = ("pagerduty", "jsm_ops", "grafana", "github", "confluence", "chaos_calendar", "jira", "prometheus")
 STAGES = ("load_registry", "validate_registry", "evaluate_checks", "score", "publish")
 
 

@@ -577,7 +577,48 @@ def confluence(org: Organisation) -> dict[str, Any]:
                     ],
                 }
             )
+    pages += [_review(incident) for incident in org.incidents if incident.reviewed]
     return {"users": [SANDBOX_EMAIL], "pages": pages}
+
+
+def _review(incident) -> dict[str, Any]:
+    """A post-incident review a day after the resolution, naming the incident and one action item."""
+    written = incident.resolved + dt.timedelta(hours=1)
+    body = (
+        f"<h1>Review of {incident.incident_id}</h1><p>What happened, and what we learned.</p>"
+        f'<ac:structured-macro ac:name="jira"><ac:parameter ac:name="key">{incident.action_key}</ac:parameter>'
+        "</ac:structured-macro>"
+    )
+    return {
+        "id": incident.review_page_id,
+        "title": f"{incident.service.name}: review of {incident.incident_id}",
+        "space": "OPS",
+        "labels": ["postmortem"],
+        "versions": [{"when": iso(written), "by": "Review Bot", "body": body}],
+    }
+
+
+# --- Jira ----------------------------------------------------------------------------------------
+
+
+def jira(org: Organisation) -> dict[str, Any]:
+    """The action items the reviews name: half done, half open with a due date a week after the review."""
+    from readiness_sandbox.jira.app import SANDBOX_EMAIL
+
+    issues = []
+    for incident in (i for i in org.incidents if i.reviewed):
+        done = incident.number % 4 == 0
+        issue = {
+            "key": incident.action_key,
+            "summary": f"Follow-up of {incident.incident_id}",
+            "status": "Done" if done else "In Progress",
+            "assignee": incident.responder.name,
+            "duedate": (incident.resolved + dt.timedelta(days=7)).date().isoformat(),
+        }
+        if done:
+            issue["resolutiondate"] = iso(incident.resolved + dt.timedelta(days=2))
+        issues.append(issue)
+    return {"users": [SANDBOX_EMAIL], "issues": issues}
 
 
 # --- Chaos Day calendar ------------------------------------------------------------------------

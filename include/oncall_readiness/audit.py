@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import os
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,6 +209,7 @@ def audit_window(source: str, instant: pd.Timestamp, registry: dict[str, pd.Data
         look_back_days=catalogue.look_back_days(source),
         look_ahead_days=catalogue.look_ahead_days(source),
         joiner_days=catalogue.longest_threshold(JOINER_DAYS, teams, overrides),
+        labels=catalogue.labels(source),
     )
 
 
@@ -290,6 +292,7 @@ def publish(run: AuditRun, warehouse_url: str) -> dict[str, int]:
             incident_costs=incident_costs,
             waivers=run.staging.read(WAIVERS)["waivers"],
             slos=slo_table(facts),  # the SLOs of the sources read and trusted in this run
+            reviews=review_tables_of(facts, run.instant),
         )
     finally:
         warehouse.dispose()
@@ -311,6 +314,19 @@ def export_to_backstage(run: AuditRun, location: str) -> int:
         rollup=scored.get("scorecard_rollup"),
     )
     return backstage_export.write_export(files, run.day.isoformat(), location)
+
+
+def review_tables_of(facts: Mapping[str, pd.DataFrame], instant: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """``incident_reviews`` (with PagerDuty and Confluence read) and ``action_items`` (with Jira too);
+    none when their sources were not read or trusted (``gather_facts`` leaves them out): an empty
+    table would read as "no review due"."""
+    from oncall_readiness.checks.post_incident_review import review_tables
+
+    needed = ("pagerduty_incidents", "confluence_reviews")
+    if any(table not in facts for table in needed):
+        return {}
+    reviews, actions = review_tables(facts, instant)
+    return {"incident_reviews": reviews, **({"action_items": actions} if "jira_action_items" in facts else {})}
 
 
 def _external_results(run: AuditRun, warehouse_url: str) -> pd.DataFrame:

@@ -144,6 +144,20 @@ CONNECTION_TYPES: list[dict[str, Any]] = [
             },
         },
     },
+    {
+        "hook-class-name": "oncall_readiness.hooks.jira.JiraHook",
+        "connection-type": "readiness_jira",
+        "hook-name": "Jira (oncall-readiness)",
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "port", "extra"],
+            "relabeling": {"host": "Site URL", "login": "Account email", "password": "API token"},
+            "placeholders": {
+                "host": "https://example.atlassian.net",
+                "login": "readiness-audit@example.com",
+                "password": "Atlassian API token",
+            },
+        },
+    },
 ]
 
 

@@ -130,6 +130,27 @@ RESULT_TABLES: dict[str, dict[str, str]] = {
         "source": "string",
         "page_burn_rate_alert": "boolean",
     },
+    # Per incident due (or soon due) a review, and per Jira action its review links: what the
+    # post-incident-review check judged (oncall_readiness.checks.post_incident_review.review_tables).
+    "incident_reviews": {
+        "incident_id": "string",
+        "team": "string",
+        "review_url": "string",
+        "title": "string",
+        "created": "timestamp",
+        "due": "date",
+        "late": "boolean",
+        "restricted": "boolean",
+    },
+    "action_items": {
+        "key": "string",
+        "incident_id": "string",
+        "team": "string",
+        "status": "string",
+        "due": "date",
+        "resolved": "timestamp",
+        "days_overdue": "integer",
+    },
 }
 AUDIT_DATE = "audit_date"
 

@@ -28,6 +28,7 @@ from oncall_readiness.hooks.chaos_calendar import ChaosCalendarHook
 from oncall_readiness.hooks.confluence import ConfluenceHook
 from oncall_readiness.hooks.github import GitHubHook
 from oncall_readiness.hooks.grafana import GrafanaHook
+from oncall_readiness.hooks.jira import JiraHook
 from oncall_readiness.hooks.jsm_ops import JsmOpsHook
 from oncall_readiness.hooks.pagerduty import PagerDutyHook
 from oncall_readiness.hooks.prometheus import PrometheusHook
@@ -36,11 +37,12 @@ from oncall_readiness.quality import chaos_calendar as chaos_calendar_suite
 from oncall_readiness.quality import confluence as confluence_suite
 from oncall_readiness.quality import github as github_suite
 from oncall_readiness.quality import grafana as grafana_suite
+from oncall_readiness.quality import jira as jira_suite
 from oncall_readiness.quality import jsm_ops as jsm_ops_suite
 from oncall_readiness.quality import pagerduty as pagerduty_suite
 from oncall_readiness.quality import prometheus as prometheus_suite
 from oncall_readiness.quality import registry as registry_suite
-from oncall_readiness.sources import chaos_calendar, confluence, github, grafana, jsm_ops, pagerduty, prometheus
+from oncall_readiness.sources import chaos_calendar, confluence, github, grafana, jira, jsm_ops, pagerduty, prometheus
 from oncall_readiness.sources.facts import Facts
 from oncall_readiness.sources.window import AuditWindow
 
@@ -145,6 +147,15 @@ SOURCES: dict[str, Source] = {
             hook=ChaosCalendarHook,
             collect=chaos_calendar.collect_for_audit,
             docs="sources/chaos_calendar.md",
+        ),
+        Source(
+            name="jira",
+            title="Jira",
+            fact_columns=jira.FACT_COLUMNS,
+            suites=jira_suite.suites,
+            hook=JiraHook,
+            collect=jira.collect_for_audit,
+            docs="sources/jira.md",
         ),
     )
 }

@@ -150,6 +150,7 @@ class Warehouse:
         campaign_progress: pd.DataFrame | None = None,
         scorecard_rollup: pd.DataFrame | None = None,
         slos: pd.DataFrame | None = None,
+        reviews: Mapping[str, pd.DataFrame] | None = None,
     ) -> dict[str, int]:
         """Replace the audit date's rows of every table in one transaction; return rows written.
 
@@ -177,6 +178,7 @@ class Warehouse:
             frames["scorecard_rollup"] = scorecard_rollup
         if slos is not None:
             frames["slos"] = slos
+        frames.update(reviews or {})  # incident_reviews, action_items: when their sources were read
         frames.update({f"facts_{name}": frame for name, frame in facts.items()})
         written = {}
         with self.engine.begin() as conn:

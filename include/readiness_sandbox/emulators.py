@@ -26,6 +26,7 @@ from .confluence import app as confluence
 from .github import app as github
 from .grafana import app as grafana
 from .grafana import state as grafana_state
+from .jira import app as jira
 from .jsm_ops import app as jsm_ops
 from .pagerduty import app as pagerduty
 from .pagerduty import state as pagerduty_state
@@ -160,6 +161,15 @@ EMULATORS: dict[str, Emulator] = {
             # The site is the host; the operations API is served below it (the client's api_url
             # may be a path for that: https://api.atlassian.com/jsm/ops/api in real life).
             extra_fields=lambda: {"login": jsm_ops.SANDBOX_EMAIL, "extra": jsm_ops.SANDBOX_EXTRA},
+        ),
+        Emulator(
+            source="jira",
+            title="Jira",
+            read_state=jira.load_jira_state,
+            build_app=jira.create_app,
+            sample_state=state_file("jira.yaml"),
+            errors=(jira.JiraStateError,),
+            extra_fields=lambda: {"login": jira.SANDBOX_EMAIL},
         ),
     )
 }

@@ -15,7 +15,8 @@ source's prefix then meets it:
   ``DRIFTED_FIELDS[source]``) removed from every object of the answer (a calendar loses
   that property's lines);
 - ``truncated_page``: the last page of a listing loses its last item but still claims to be
-  complete (``more: false``, the same ``total``, no next link; a calendar loses its last event).
+  complete (``more: false``, the same ``total``, no next link, Jira's ``isLast: true``; a
+  calendar loses its last event).
 
 Control (no token, never delayed or faulted): ``PUT /_sandbox/faults/<source>`` with
 ``{"fault": "...", ...options}``, ``DELETE /_sandbox/faults/<source>`` (or
@@ -61,10 +62,11 @@ DRIFTED_FIELDS = {
     "chaos_calendar": "DTSTART",  # of events: when a Chaos Day was is unknown
     "prometheus": "annotations",  # of alert rules: their runbook links are gone
     "jsm_ops": "emailAddress",  # of the site's users: who is on call cannot be matched to people
+    "jira": "duedate",  # of issues: whether an action is overdue is unknown
 }
 STATUS_FAULTS = {"rate_limited": 429, "server_error": 500, "unavailable": 503}
 REWRITE_FAULTS = frozenset({"malformed_json", "schema_drift", "truncated_page"})
-_NEXT_PAGE_KEYS = ("next", "nextLink", "next_page")
+_NEXT_PAGE_KEYS = ("next", "nextLink", "next_page", "nextPageToken")
 _PAGING_PARAMS = re.compile(rb"(^|&)(offset|limit|page|start|cursor|per_page|perpage)=")
 
 
@@ -225,7 +227,7 @@ def _is_last_page(data: Any, scope: Scope) -> bool:
     paged = (
         bool(_PAGING_PARAMS.search(scope.get("query_string", b"")))
         or isinstance(data, dict)
-        and bool({"more", "total", "totalCount", "results"} & set(data))
+        and bool({"more", "total", "totalCount", "results", "isLast"} & set(data))
     )
     text = json.dumps(data)
     announces_next = (

@@ -32,6 +32,7 @@ TOKENS = {
     "confluence": "confluence-e2e-secret-4704",
     "chaos_calendar": "chaos-e2e-secret-4705",
     "jsm_ops": "jsm-ops-e2e-secret-4708",
+    "jira": "jira-e2e-secret-4708",
 }
 PROMETHEUS_PASSWORD = "prometheus-e2e-secret-4706"
 SMTP_PASSWORD = "smtp-e2e-secret-4707"
@@ -147,6 +148,8 @@ DESIGNED = {
     "availability-target": ["pass", "warn", "fail", "warn", "pass", "fail"],
     # External: the results include/sample_org/external_results.yaml pushed (observed up to the instant).
     "security-scan": ["pass", "pass", "warn", "pass", "pass", "fail"],
+    # Reviews in confluence.yaml, actions in jira.yaml (include/sample_org/README.md, post-incident-review).
+    "post-incident-review": ["fail", "fail", "fail", "pass", "warn", "fail"],
 }
 TEAM_ORDER = ["payments", "checkout", "search", "catalog", "identity", "notifications"]
 
@@ -158,6 +161,30 @@ def test_every_check_comes_out_as_the_sample_org_designs(audited):
     assert {check: list(row) for check, row in matrix.iterrows()} == DESIGNED
     for check, statuses in DESIGNED.items():
         assert {"pass", "warn", "fail"} <= set(statuses), check
+
+
+def test_reviews_and_actions_reach_the_warehouse_and_every_email(audited):
+    warehouse, tmp = audited
+    reviews = warehouse.query(
+        "SELECT incident_id, team, late, restricted FROM readiness.incident_reviews WHERE audit_date = :d"
+        " AND review_url IS NOT NULL",
+        d=DEMO_AUDIT_DATE,
+    ).set_index("incident_id")
+    assert set(reviews["team"]) == {"catalog", "identity"}
+    assert reviews.at["Q0IDN012", "late"] and reviews.at["Q0IDN001", "restricted"]
+    actions = warehouse.query(
+        "SELECT key, days_overdue FROM readiness.action_items WHERE audit_date = :d", d=DEMO_AUDIT_DATE
+    ).set_index("key")
+    assert actions.at["IDN-31", "days_overdue"] == 3
+    for name in ("digest", "team-payments", "team-catalog"):
+        message = email.message_from_bytes((tmp / "emails" / f"{name}.eml").read_bytes(), policy=policy.default)
+        text = message.get_body(("plain",)).get_content()
+        assert "WHAT WE LEARNED LAST WEEK" in text and "Product detail latency: what we learned" in text
+        assert "Sign-in outage (P1): review" not in text  # restricted: not shared with everyone
+    payments = email.message_from_bytes((tmp / "emails" / "team-payments.eml").read_bytes(), policy=policy.default)
+    assert "- Incident #41 Card authorisations failing for one acquirer: review due 2026-10-28" in (
+        payments.get_body(("plain",)).get_content()
+    )
 
 
 def test_the_campaigns_and_the_department_roll_up_show_in_the_warehouse_and_the_emails(audited):
@@ -379,7 +406,14 @@ def test_a_corrupted_source_fails_its_validation_task_and_its_checks_are_unknown
     assert "pagerduty data failed validation" in log  # the failed task says why
     results = warehouse.query("SELECT team, check_id, status, reason FROM readiness.check_results_latest")
     reads_pagerduty = results["check_id"].isin(
-        ["rotation-sustainability", "joiner-permissions", "escalation-path", "incident-command", "oncall-load"]
+        [
+            "rotation-sustainability",
+            "joiner-permissions",
+            "escalation-path",
+            "incident-command",
+            "oncall-load",
+            "post-incident-review",
+        ]
     )
     dependent, rest = results[reads_pagerduty], results[~reads_pagerduty]
     assert sorted(dependent["team"].unique()) == sorted(SAMPLE_TEAMS)

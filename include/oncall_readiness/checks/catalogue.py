@@ -126,6 +126,18 @@ class Catalogue:
         """The furthest look-ahead (``coverage_days``) of any implemented check that reads ``source``; 0: none."""
         return max(self._days(source, LOOK_AHEAD_THRESHOLD), default=0)
 
+    def labels(self, source: str) -> tuple[str, ...]:
+        """The ``label`` thresholds (page labels: ``postmortem``) of the implemented checks reading ``source``."""
+        return tuple(
+            sorted(
+                {
+                    str(check.thresholds["label"].default)
+                    for check in self.implemented()
+                    if source in check.sources and "label" in check.thresholds
+                }
+            )
+        )
+
     def longest_threshold(self, name: str, teams: pd.Series, overrides: pd.DataFrame) -> int:
         """The largest value of threshold ``name`` of any team (its default, or its override) in any
         implemented check that has it; 0 when none has it."""

@@ -15,8 +15,32 @@ import pandas as pd
 from oncall_readiness.quality import Expectations, QualityContext
 from oncall_readiness.quality.github import runbook_expectations
 from oncall_readiness.runbook_facts import HOSTS
+from oncall_readiness.sources.confluence_reviews import LINKS, REVIEWS
 
 
 def suites(facts: Mapping[str, pd.DataFrame], context: QualityContext) -> dict[str, Expectations]:
     host = HOSTS["confluence"]
-    return {host.table: runbook_expectations(context, host, ("page_id", "version", "title"))}
+    return {host.table: runbook_expectations(context, host, ("page_id", "version", "title")), **_reviews(facts)}
+
+
+def _reviews(facts: Mapping[str, pd.DataFrame]) -> dict[str, Expectations]:
+    """The reviews: one row per page, each with its creation date (created at or before the audit,
+    as the collector keeps only those), a URL and whether it is restricted; a link per incident named."""
+    import great_expectations.expectations as gxe  # imported on use: GX is slow to import
+
+    if REVIEWS not in facts:  # staged before the reviews were collected
+        return {}
+    return {
+        REVIEWS: [
+            gxe.ExpectColumnValuesToNotBeNull(column="page_id"),
+            gxe.ExpectColumnValuesToBeUnique(column="page_id"),
+            gxe.ExpectColumnValuesToNotBeNull(column="created"),
+            gxe.ExpectColumnValuesToNotBeNull(column="url"),
+            gxe.ExpectColumnValuesToNotBeNull(column="restricted"),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="last_modified", column_B="created", or_equal=True),
+        ],
+        LINKS: [
+            gxe.ExpectColumnValuesToMatchRegex(column="subject", regex=r"^incident:[A-Z0-9]+$"),
+            gxe.ExpectColumnValuesToNotBeNull(column="url"),
+        ],
+    }

@@ -43,6 +43,7 @@ ANN_SLO_SELECTOR = "readiness/slo-selector"
 ANN_WAIVERS = "readiness/waivers"
 ANN_WAIVER_APPROVERS = "readiness/waiver-approvers"
 ANN_INCIDENT_COMMANDERS = "readiness/incident-commander-schedule"
+ANN_REVIEW_SPACE = "readiness/review-space"
 THRESHOLD_PREFIX = "readiness/"
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -245,6 +246,7 @@ class RegistryBuilder:
                     "grafana_team": _text(annotations.get(ANN_GRAFANA_TEAM)),
                     "last_chaos_day": self.date(group, annotations, ANN_LAST_CHAOS_DAY),
                     "incident_commander_schedule": _text(annotations.get(ANN_INCIDENT_COMMANDERS)),
+                    "review_space": _text(annotations.get(ANN_REVIEW_SPACE)),
                     "source_file": group.source_file,
                 }
             )

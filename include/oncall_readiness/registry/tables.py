@@ -72,8 +72,9 @@ to SQL as TEXT, DATE and FLOAT columns. ``FACT_COLUMNS`` states each facts table
 kinds (``string``, ``date``, ``float``).
 
 * ``teams``: team, display_name, email, parent, type, opsgenie_team, jsm_ops_team,
-  oncall_platform, grafana_team, last_chaos_day, incident_commander_schedule, source_file. One
-  row per Group. ``oncall_platform`` is where the team is on call (the names of
+  oncall_platform, grafana_team, last_chaos_day, incident_commander_schedule, review_space
+  (``readiness/review-space``: the Confluence space keys, comma-separated, of its post-incident
+  reviews), source_file. One row per Group. ``oncall_platform`` is where the team is on call (the names of
   :data:`oncall_readiness.oncall_facts.PLATFORMS`): ``jsm_ops`` for a Group with
   ``atlassian.com/jsm-ops-team``, else ``pagerduty``. A Group on JSM Operations that also names
   PagerDuty schedules, or owns a Component with ``pagerduty.com/service-id``, is an error that
@@ -115,6 +116,7 @@ TEAM_COLUMNS = [
     "grafana_team",
     "last_chaos_day",
     "incident_commander_schedule",
+    "review_space",
     "source_file",
 ]
 PEOPLE_COLUMNS = [

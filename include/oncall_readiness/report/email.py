@@ -26,7 +26,7 @@ import pandas as pd
 
 from oncall_readiness import config, schema
 from oncall_readiness.checks.catalogue import load_catalogue
-from oncall_readiness.report import digest
+from oncall_readiness.report import digest, reviews
 from oncall_readiness.report.chart import level_distribution_png, score_trend_png
 from oncall_readiness.report.department_email import behind_of, department_emails
 from oncall_readiness.report.incident_email import digest_section, team_section
@@ -144,6 +144,9 @@ def build_team_email(
         "waivers": team_waivers(by_team.waivers.get(team), team, scorecard_week.week),
         "not_judged": not_judged(rows.findings),
         "team_page": page_link(page_url, team),
+        "learned": by_team.learned,
+        "learned_shown": reviews.LEARNED_SHOWN,
+        "reviews_due": by_team.reviews_due.get(team),
     }
     subject = team_subject(team, card["level"], card["score"], change, scorecard_week.week)
     return build_message(
@@ -156,6 +159,11 @@ def build_team_email(
         html=TEMPLATES.get_template("email_team.html.j2").render(subject=subject, **context),
         charts=[chart, *_incident_chart(incidents)],
     )
+
+
+def _display_names(teams: pd.DataFrame) -> dict[str, Any]:
+    names = teams["display_name"] if "display_name" in teams else teams["team"]
+    return dict(zip(teams["team"], names, strict=True))
 
 
 def check_titles() -> dict[str, str]:
@@ -238,6 +246,14 @@ def build_digest(
         "page_url": page_url,
         "chart": chart,
         "incidents": digest.capped_incident_teams(incidents, every_team),
+        "learned": reviews.learned_last_week(
+            scorecard_week.incident_reviews,
+            scorecard_week.incidents,
+            scorecard_week.week,
+            _display_names(scorecard_week.teams),
+        ),
+        "learned_shown": reviews.LEARNED_SHOWN,
+        "reviews_due": None,  # a team's own list: not the digest's
     }
     subject = digest_subject(levels, scorecard_week.week)
     return build_message(

@@ -32,6 +32,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from oncall_readiness import schema
+from oncall_readiness.report import reviews
 from oncall_readiness.report.insights import WeekInsights, load_insights
 from oncall_readiness.warehouse import Warehouse
 
@@ -64,6 +65,10 @@ class ScorecardWeek:
     waivers: pd.DataFrame | None = None  # the week's waivers table (team, check_id, subject, expires, active, ...)
     rollup: pd.DataFrame | None = None  # the week's scorecard_rollup (group_name, score, level, teams, ...)
     previous_rollup: pd.DataFrame | None = None  # the roll-up of the audit compared with (the digest's changes)
+    # post-incident-review's tables of the week (report.reviews); None when the warehouse has none.
+    incident_reviews: pd.DataFrame | None = None
+    action_items: pd.DataFrame | None = None
+    incidents: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,13 @@ class WeekByTeam:
         registry = scorecard_week.teams
         self.display_names = _registry_column(registry, "display_name")
         self.addresses = _registry_column(registry, "email")
+        # What we learned last week (the same in every email) and each team's Reviews due: once for the week.
+        self.learned = reviews.learned_last_week(
+            scorecard_week.incident_reviews, scorecard_week.incidents, scorecard_week.week, self.display_names
+        )
+        self.reviews_due = reviews.reviews_due(
+            scorecard_week.incident_reviews, scorecard_week.action_items, scorecard_week.incidents
+        )
 
     def rows(self, team: str) -> TeamRows:
         split = {name: self._split[name].get(team, []) for name in self.FRAMES}
@@ -275,6 +287,9 @@ def load_week(warehouse: Warehouse, week: dt.date | None = None) -> ScorecardWee
         waivers=_optional_rows(warehouse, "waivers", week),
         rollup=_optional_rows(warehouse, "scorecard_rollup", week),
         previous_rollup=_optional_rows(warehouse, "scorecard_rollup", previous) if previous else None,
+        incident_reviews=_optional_rows(warehouse, "incident_reviews", week),
+        action_items=_optional_rows(warehouse, "action_items", week),
+        incidents=_optional_rows(warehouse, "incidents", week),
     )
 
 

@@ -37,8 +37,10 @@ Facts table (schema version 1; timestamps UTC):
 - ``confluence_runbooks``: service, url, page_id, found, title, version (the version read),
   last_changed (that version's ``when``), has_failure_scenarios, has_mitigations,
   has_alert_thresholds, has_step_by_step (null when not found), error
-- ``confluence_links``: subject (``service:<name>``), name (the page's title), url (the
-  runbook's URL in the registry): the findings' links
+- ``confluence_links``: subject (``service:<name>``: the runbook, its title and the registry's
+  URL; ``incident:<id>``: the incident's post-incident review page): the findings' links
+- ``confluence_reviews``: the post-incident reviews
+  (:mod:`oncall_readiness.sources.confluence_reviews`)
 """
 
 from __future__ import annotations
@@ -46,16 +48,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import requests
 
-from oncall_readiness import schema
 from oncall_readiness.errors import SourceError
 from oncall_readiness.runbook_facts import HOSTS, PART_COLUMNS, is_confluence_url
-from oncall_readiness.sources import runbooks
+from oncall_readiness.sources import confluence_reviews, runbooks
 from oncall_readiness.sources.facts import Facts
 from oncall_readiness.sources.http import ApiClient, raise_for_error
 from oncall_readiness.sources.pool import DEFAULT_CONCURRENCY, bounded_map
@@ -89,9 +90,10 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
         **{column: "boolean" for column in PART_COLUMNS},
         "error": "string",
     },
-    "confluence_links": dict(schema.LINK_COLUMNS),
+    **confluence_reviews.FACT_COLUMNS,
 }
 
+LINKS = confluence_reviews.LINKS  # the runbooks' and the reviews' links, one table
 _PAGE_PATH = re.compile(r"^/wiki/spaces/[^/]+/pages/(?:edit-v2/|edit/)?(?P<id>\d+)(?:/|$)")
 
 
@@ -332,8 +334,20 @@ def runbooks_to_collect(services: pd.DataFrame) -> pd.DataFrame:
 
 
 def collect_for_audit(hook: ReadinessHook, registry: Mapping[str, pd.DataFrame], window: AuditWindow) -> Facts:
-    """The audit's collection: every team service's Confluence runbook as of the audit instant.
+    """The audit's collection: every team service's Confluence runbook as of the audit instant, and
+    the organisation's post-incident reviews (:mod:`.confluence_reviews`).
 
-    Without any Confluence-hosted runbook nothing is called (and no connection is needed).
+    Without any Confluence-hosted runbook no runbook is read; without a check that reads reviews
+    (no review ``labels`` in the window) no review is, and then no connection is needed.
     """
-    return runbooks.collect_for_audit(hook, registry, window, host=HOST, read=collect, fact_columns=FACT_COLUMNS)
+    facts = runbooks.collect_for_audit(hook, registry, window, host=HOST, read=collect, fact_columns=FACT_COLUMNS)
+    if not window.labels:
+        unread = {table: frame(table, [], FACT_COLUMNS) for table in confluence_reviews.FACT_COLUMNS if table != LINKS}
+        return {**facts, **unread}
+    client = cast(ConfluenceClient, hook.get_conn())
+    labels = window.labels
+    spaces = confluence_reviews.review_spaces(registry["registry_teams"])
+    reviews = confluence_reviews.read_reviews(client, labels=labels, spaces=spaces, window=window)
+    # Both the runbooks and the reviews are linked: one links table, runbooks (service:) and reviews (incident:).
+    links = pd.concat([facts[LINKS], reviews[LINKS]], ignore_index=True).drop_duplicates("subject", ignore_index=True)
+    return {**facts, **reviews, LINKS: links}

@@ -234,6 +234,8 @@ def raise_for_error(response: requests.Response, source: str) -> None:
 def _error_message(body: object) -> str | None:
     if not isinstance(body, dict):
         return None
+    if isinstance(body.get("errorMessages"), list) and body["errorMessages"]:  # Jira: {"errorMessages": [...]}
+        return "; ".join(map(str, body["errorMessages"]))
     error = body.get("error", body)
     if isinstance(error, dict):
         message = error.get("message")

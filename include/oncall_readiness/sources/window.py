@@ -20,6 +20,7 @@ class AuditWindow:
     look_back_days: int = 0  # the longest look-back of the source's checks
     look_ahead_days: int = 0  # the furthest look-ahead of the source's checks (0: none)
     joiner_days: int = 0  # the longest joiner window of any team: who started recently enough to look up
+    labels: tuple[str, ...] = ()  # the labels that mark the pages its checks read (post-incident reviews)
 
     @property
     def since(self) -> dt.datetime:

@@ -13,6 +13,9 @@
   first (``results``, ``start``, ``limit``, ``size``, ``_links.next`` while there are more;
   ``limit`` at most 200);
 - ``GET /wiki/api/v2/pages?id=..&body-format=storage``: the v2 bulk page read (``v2``);
+- ``GET /wiki/rest/api/search?cql=...`` and ``GET /wiki/rest/api/content/{id}/restriction/
+  byOperation/read``: the CQL search (labels, spaces, last modified) and a page's read
+  restrictions (``search``);
 - ``GET /wiki/rest/api/user/current``: the account the request authenticated as (``type:
   "known"``, ``accountId``, ``accountType: "atlassian"``, ``email``, ``publicName``,
   ``displayName``, ``profilePicture``, ``_expandable``, ``_links``); the hook's Test button
@@ -47,6 +50,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..rate_limit import RateLimit
+from .search import CqlError, read_restrictions, search
 from .state import (
     DEFAULT_RATE_LIMIT,
     ConfluenceState,
@@ -283,6 +287,15 @@ class _ConfluenceEmulator:
         expand = {e.strip() for e in raw_expand.split(",") if e.strip()} if raw_expand else set(DEFAULT_EXPAND)
         return _Renderer(request).page(page, version, expand)
 
+    def search(self, request: Request) -> dict[str, Any]:
+        try:
+            return search(self.state, request, when=_when, base=_Renderer(request).base)
+        except CqlError as error:
+            raise ApiError(400, str(error)) from None
+
+    def read_restrictions(self, request: Request, id: str) -> dict[str, Any]:
+        return read_restrictions(self._page(id), request, account_id=_account_id, base=_Renderer(request).base)
+
     def current_user(self, request: Request) -> dict[str, Any]:
         account = _account(request)  # the guard has let only an authenticated account through
         return _Renderer(request).user(account[0] if account else "")
@@ -360,6 +373,10 @@ def create_app(
     app.add_api_route("/wiki/rest/api/content/{id}", emulator.get_content, methods=["GET"])
     app.add_api_route("/wiki/rest/api/content/{id}/version", emulator.list_versions, methods=["GET"])
     app.add_api_route("/wiki/rest/api/user/current", emulator.current_user, methods=["GET"])
+    app.add_api_route("/wiki/rest/api/search", emulator.search, methods=["GET"])
+    app.add_api_route(
+        "/wiki/rest/api/content/{id}/restriction/byOperation/read", emulator.read_restrictions, methods=["GET"]
+    )
     app.add_api_route("/wiki/api/v2/pages", PagesV2(parsed, account_id=_account_id, when=_when), methods=["GET"])
 
     @app.exception_handler(ApiError)

@@ -11,6 +11,9 @@ State (YAML, see ``include/sample_org/confluence.yaml``)::
         status: current            # or trashed
         versions:                  # oldest first; a version without body keeps the previous one
           - {when: "2026-05-04T09:00:00Z", by: Liam Walsh, message: First draft, body: "<h1>...</h1>"}
+        labels: [postmortem]       # optional: the page's labels (CQL ``label``)
+        restrictions:              # optional: the page's own read restrictions
+          read: {users: [Liam Walsh], groups: [payments-leads]}
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ class Page:
     space: str
     status: str
     versions: tuple[Version, ...]  # oldest first
+    labels: tuple[str, ...] = ()
+    read_users: tuple[str, ...] = ()  # its own read restrictions: who may read it (none: everyone)
+    read_groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,10 +137,16 @@ def _page(entry: Any, where: str) -> Page:
                 body=str(body) if body is not None else versions[-1].body,
             )
         )
+    read = (entry.get("restrictions") or {}).get("read") or {}
+    if not isinstance(read, Mapping):
+        raise ConfluenceStateError(f"{where}: restrictions.read is a mapping with users and groups")
     return Page(
         id=str(entry["id"]),
         title=str(entry.get("title") or f"Page {entry['id']}"),
         space=str(entry.get("space") or "OPS"),
         status=status,
         versions=tuple(versions),
+        labels=tuple(str(label) for label in entry.get("labels") or ()),
+        read_users=tuple(str(user) for user in read.get("users") or ()),
+        read_groups=tuple(str(group) for group in read.get("groups") or ()),
     )

@@ -95,6 +95,7 @@ def test_sources_to_collect_follow_the_implemented_checks():
         "github",
         "confluence",
         "chaos_calendar",
+        "jira",
     ]
 
 

@@ -42,7 +42,12 @@ def test_every_state_file_loads_in_its_emulator_with_the_counted_objects(written
     github = EMULATORS["github"].load(files.state("github"))
     assert len(github.repositories) == counts["github_repositories"]
     confluence = EMULATORS["confluence"].load(files.state("confluence"))
-    assert len(confluence.pages) == counts["confluence_runbooks"] > 0
+    assert len(confluence.pages) == counts["confluence_runbooks"] + counts["reviews"]
+    assert counts["confluence_runbooks"] > 0 and counts["reviews"] > 0
+    reviews = [page for page in confluence.pages.values() if "postmortem" in page.labels]
+    assert len(reviews) == counts["reviews"]
+    jira = EMULATORS["jira"].load(files.state("jira"))
+    assert len(jira.issues) == counts["review_actions"]
     assert EMULATORS["chaos_calendar"].load(files.state("chaos_calendar"))
     assert counts["github_runbooks"] + counts["confluence_runbooks"] == counts["services"]
 

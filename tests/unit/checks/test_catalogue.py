@@ -23,6 +23,7 @@ DESIGN_CHECK_IDS = {
     "oncall-load",
     "chaos-day",
     "availability-target",
+    "post-incident-review",
 }
 
 

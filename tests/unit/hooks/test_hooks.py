@@ -25,6 +25,7 @@ from oncall_readiness.hooks.chaos_calendar import ChaosCalendarHook
 from oncall_readiness.hooks.confluence import ConfluenceHook
 from oncall_readiness.hooks.github import GitHubHook
 from oncall_readiness.hooks.grafana import GrafanaHook
+from oncall_readiness.hooks.jira import JiraHook
 from oncall_readiness.hooks.jsm_ops import JsmOpsHook
 from oncall_readiness.hooks.pagerduty import PagerDutyHook, PagerDutyNotesHook
 from oncall_readiness.hooks.prometheus import PrometheusHook
@@ -45,6 +46,7 @@ CONNECTION_IDS = {
     "confluence": "confluence_default",
     "chaos_calendar": "chaos_calendar_default",
     "jsm_ops": "jsm_ops_default",
+    "jira": "jira_default",
 }
 
 
@@ -165,6 +167,8 @@ def test_a_host_that_is_not_an_http_url_is_refused(monkeypatch, host):
         (ConfluenceHook, {"host": "https://example.atlassian.net", "password": "t"}, "has no account email"),
         (ConfluenceHook, {"host": "https://example.atlassian.net", "login": "a@example.com"}, "has no API token"),
         (ConfluenceHook, {"login": "a@example.com", "password": "t"}, "has no host (the Confluence site"),
+        (JiraHook, {"host": "https://example.atlassian.net", "password": "t"}, "has no account email"),
+        (JiraHook, {"login": "a@example.com", "password": "t"}, "has no host (the Jira site"),
         (ChaosCalendarHook, {}, "has no host (the feed's URL"),
         (
             ChaosCalendarHook,
@@ -234,6 +238,7 @@ def test_the_provider_info_is_what_airflow_accepts():
 def test_the_connection_forms_hide_only_fields_the_hook_ignores():
     login_readers = {
         ConfluenceHook.conn_type,
+        JiraHook.conn_type,
         PrometheusHook.conn_type,
         ChaosCalendarHook.conn_type,
         JsmOpsHook.conn_type,

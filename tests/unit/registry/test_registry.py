@@ -79,6 +79,7 @@ def test_frames_have_the_documented_columns_and_object_dtype(valid):
         "grafana_team",
         "last_chaos_day",
         "incident_commander_schedule",
+        "review_space",
         "source_file",
     ]
     assert PEOPLE_COLUMNS == ["person", "display_name", "email", "team", "start_date", "oncall_exempt", "source_file"]
@@ -540,3 +541,14 @@ def test_a_service_of_a_team_on_jsm_operations_that_names_a_pagerduty_service_is
     message = str(raised.value)
     assert "catalog.yaml" in message and "search-api" in message
     assert "atlassian.com/jsm-ops-team" in message and "pagerduty.com/service-id" in message
+
+
+def test_the_review_space_annotation_becomes_the_groups_review_space(tmp_path):
+    from oncall_readiness.registry import load_registry
+
+    (tmp_path / "team.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: shop\n"
+        "  annotations:\n    readiness/review-space: SHOP, OPS\nspec:\n  type: team\n  children: []\n"
+    )
+    teams = load_registry(tmp_path).teams.set_index("team")
+    assert teams.at["shop", "review_space"] == "SHOP, OPS"

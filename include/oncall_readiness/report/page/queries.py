@@ -148,7 +148,24 @@ def organisation_scorecard(
         checks=columns,
         summaries=check_summaries(checks, columns),
         groups=sorted((row["group_name"], row["group_type"] or "group") for row in rollup),
+        learned=learned_on(warehouse, day),
     )
+
+
+def learned_on(warehouse: Warehouse, day: dt.date) -> list[dict[str, Any]]:
+    """What we learned in the week before ``day``'s audit: its reviews open to everyone (report.reviews)."""
+    import pandas as pd  # on use: the page's other queries need no pandas
+
+    from oncall_readiness.report.reviews import learned_last_week
+
+    frames: dict[str, pd.DataFrame] = {}
+    with warehouse.engine.connect() as conn:
+        for name in ("incident_reviews", "incidents"):
+            if not sa.inspect(conn).has_table(name, schema=warehouse.schema):
+                return []
+            table = warehouse.table(name)
+            frames[name] = pd.DataFrame(_rows(conn, sa.select(table).where(table.c.audit_date == day)))
+    return learned_last_week(frames["incident_reviews"], frames["incidents"], day, {})
 
 
 def team_report(warehouse: Warehouse, team: str, *, history_limit: int = HISTORY_LIMIT) -> TeamReport | None:

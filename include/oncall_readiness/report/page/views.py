@@ -132,6 +132,8 @@ class OrgScorecard:
         """Teams whose level is below the one they held at the audit compared with."""
         return [team for team in self.teams if team.compared and team.compared.level_dropped]
 
+    learned: list[dict[str, Any]] = field(default_factory=list)  # What we learned last week (report.reviews)
+
     @property
     def needing_action(self) -> int:
         """Teams with at least one failed or inconclusive check."""
