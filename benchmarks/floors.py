@@ -36,7 +36,7 @@ twice, no failed or retried request:
   together (a real server, not counted).
 - The registry through Backstage's catalog API (``benchmarks/registry_api.py``): one
   ``by-query`` for Groups, Users and Components together, pages of the client's
-  ``registry.api.PAGE_SIZE`` (1,000; Backstage sets no maximum, the page size is the client's
+  ``sources.backstage_catalog.PAGE_SIZE`` (1,000; Backstage sets no maximum, the page size is the client's
   choice, justified there): ``ceil(entities / 1000)`` requests.
 
 **Time floor** of a source: ``max(n x latency / concurrency, rate-limit time)`` for its request

@@ -24,8 +24,8 @@ import yaml
 from benchmarks import floors
 from benchmarks.layout import catalog_entities
 from benchmarks.org import Organisation
-from oncall_readiness.registry import load_registry, load_registry_from_api
-from oncall_readiness.registry.api import PAGE_SIZE, BackstageCatalogClient
+from oncall_readiness.registry import load_registry
+from oncall_readiness.sources.backstage_catalog import PAGE_SIZE, BackstageCatalogClient, load_registry_from_api
 from readiness_sandbox.process import running_sandbox
 
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)

@@ -34,7 +34,7 @@ from oncall_readiness.errors import (
 from oncall_readiness.incidents.cost import incident_tables
 from oncall_readiness.masking import redact
 from oncall_readiness.quality import QUALITY_COLUMNS, QualityContext, failure_summary, validate_source
-from oncall_readiness.registry import CATALOG_ENV_VAR, Registry, load_registry, load_registry_from_api
+from oncall_readiness.registry import CATALOG_ENV_VAR, Registry, load_registry
 from oncall_readiness.registry.tables import facts_as_of
 from oncall_readiness.scorecard import score_teams, week_before
 from oncall_readiness.slo_facts import slo_table
@@ -140,6 +140,7 @@ def registry_catalog() -> Path | None:
 def load_configured_registry() -> tuple[Registry, Path | None]:
     """The registry, read the configured way (:func:`registry_catalog`), and its catalog folder when files."""
     from oncall_readiness.hooks.backstage import BackstageHook
+    from oncall_readiness.sources.backstage_catalog import load_registry_from_api
 
     catalog = registry_catalog()
     if catalog is not None:

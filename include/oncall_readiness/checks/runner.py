@@ -24,7 +24,7 @@ link to its dashboards); a subject none of them links has none.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
@@ -96,23 +96,27 @@ def evaluate_checks(
     return results.assign(reason=sentences(results["reason"])), findings.assign(message=sentences(findings["message"]))
 
 
-def links_of(facts: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Source -> its links (``<source>_links``: subject, name, url), one row per subject."""
+def links_of(facts: Mapping[str, pd.DataFrame], sources: Iterable[str]) -> dict[str, pd.DataFrame]:
+    """Source -> its links (``<source>_links``: subject, name, url), one row per subject.
+
+    Looked up by source name: other tables may end in ``_links`` too (``oncall_service_links``).
+    """
     links = {}
-    for table, frame in facts.items():
-        if table.endswith(schema.LINKS_SUFFIX) and not frame.empty:
+    for source in sources:
+        frame = facts.get(f"{source}{schema.LINKS_SUFFIX}")
+        if frame is not None and not frame.empty:
             usable = frame.dropna(subset=["subject", "url"]).drop_duplicates("subject")
-            links[table.removesuffix(schema.LINKS_SUFFIX)] = usable[list(schema.LINK_COLUMNS)]
+            links[source] = usable[list(schema.LINK_COLUMNS)]
     return links
 
 
 def _linked(findings: pd.DataFrame, facts: Mapping[str, pd.DataFrame], catalogue: Catalogue) -> pd.DataFrame:
     """``findings`` with each subject's url and display name, from the links of the check's own sources."""
-    links = links_of(facts)
+    sources_of = {check.id: check.sources for check in catalogue.implemented()}
+    links = links_of(facts, {source for sources in sources_of.values() for source in sources})
     # Plain text columns, None where nothing links (the warehouse's bulk loads type them as text).
     url = pd.Series(None, index=findings.index, dtype=object)
     name = pd.Series(None, index=findings.index, dtype=object)
-    sources_of = {check.id: check.sources for check in catalogue.implemented()}
     for check_id, rows in findings.groupby("check_id", sort=False):
         for source in [source for source in sources_of.get(str(check_id), ()) if source in links]:
             todo = rows.index[url[rows.index].isna()]

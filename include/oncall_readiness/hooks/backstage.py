@@ -3,7 +3,7 @@
 The host is Backstage's backend URL (``backend.baseUrl``, e.g. ``https://backstage.example.com``;
 the client adds ``/api/catalog``), the password a static token as ``backend.auth.externalAccess``
 issues it (``type: static``, sent as ``Authorization: Bearer <token>``). The connection's extra may
-set ``page_size`` (entities a page, default 1,000: ``registry/api.py`` says why).
+set ``page_size`` (entities a page, default 1,000: ``sources/backstage_catalog.py`` says why).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from oncall_readiness.connections import get_connection
 from oncall_readiness.errors import ConnectionConfigError
 from oncall_readiness.hooks.base import ReadinessHook
-from oncall_readiness.registry.api import PAGE_SIZE, BackstageCatalogClient
+from oncall_readiness.sources.backstage_catalog import PAGE_SIZE, BackstageCatalogClient
 from oncall_readiness.sources.http import http_max_retries
 
 MAX_PAGE_SIZE = 10_000  # a page the backend materialises whole: a bigger one only risks its memory

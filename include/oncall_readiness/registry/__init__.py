@@ -4,16 +4,14 @@ The registry is read from Backstage entity descriptors (``apiVersion:
 backstage.io/v1alpha1``) in YAML files: :func:`load_registry` takes a file or a folder
 (``$READINESS_CATALOG``, see :func:`catalog_path`) and returns a :class:`Registry` of five
 tables, or raises :class:`RegistryError` naming every problem. Or from a running Backstage's
-catalog API: :func:`load_registry_from_api` reads it with a
-:class:`~.api.BackstageCatalogClient` (connection ``backstage_default``) and builds the same
-tables with the same rules.
+catalog API: :func:`oncall_readiness.sources.backstage_catalog.load_registry_from_api` reads
+it (connection ``backstage_default``) and :func:`registry_of_entities` builds the same tables
+with the same rules.
 
 - :mod:`.tables`: the tables and their columns, entity references, service ownership,
   membership and what each annotation becomes: the reference of the registry facts;
 - :mod:`.backstage`: how a catalog is read: files, folders, YAML documents, Locations and
   the kinds used;
-- :mod:`.api`: how the catalog API is read (one query, cursor pages, ``totalItems`` held) and
-  its ``relations`` folded into ``spec``;
 - :mod:`.builder`: the tables built from the entities, references resolved and fields
   validated.
 
@@ -41,7 +39,6 @@ from pathlib import Path
 from oncall_readiness import config
 from oncall_readiness.config_files import display_path
 from oncall_readiness.errors import RegistryError
-from oncall_readiness.registry.api import BackstageCatalogClient, entities_from_items
 from oncall_readiness.registry.backstage import CatalogReader, Entity
 from oncall_readiness.registry.builder import RegistryBuilder
 from oncall_readiness.registry.tables import (
@@ -59,7 +56,7 @@ __all__ = [
     "RegistryError",
     "catalog_path",
     "load_registry",
-    "load_registry_from_api",
+    "registry_of_entities",
     "TEAM_COLUMNS",
     "PEOPLE_COLUMNS",
     "SERVICE_COLUMNS",
@@ -102,16 +99,14 @@ def load_registry(path: str | os.PathLike[str]) -> Registry:
     )
 
 
-def load_registry_from_api(client: BackstageCatalogClient, conn_id: str = "backstage_default") -> Registry:
-    """Read a running Backstage's catalog (every Group, User and Component) into a :class:`Registry`.
+def registry_of_entities(entities: list[Entity], where: str, conn_id: str) -> Registry:
+    """The registry of the entities a running Backstage's catalog API gave (``where`` names it).
 
-    A partial read raises ``SourceError`` (retried); bad entities raise :class:`RegistryError` as the
-    files do, each naming the catalog, the location Backstage read the entity from, the entity and the field.
+    Bad entities raise :class:`RegistryError` as the files do, each naming the catalog, the
+    location Backstage read the entity from, the entity and the field.
     """
-    where = f"Backstage catalog {client.base_url}"
-    catalog = client.read()
     return _built(
-        entities_from_items(catalog.items, where),
+        entities,
         [],
         f"{where}: no teams: the catalog holds no Group entities, so there is nothing to audit "
         f"(is the Airflow connection {conn_id!r} aimed at the right Backstage?)",

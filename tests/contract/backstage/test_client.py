@@ -16,8 +16,8 @@ from oncall_readiness.errors import RegistryError, SourceError
 from oncall_readiness.hooks.backstage import BackstageHook
 from oncall_readiness.quality import QualityContext, failure_summary, validate_source
 from oncall_readiness.quality import registry as registry_suite
-from oncall_readiness.registry import load_registry, load_registry_from_api
-from oncall_readiness.registry.api import BackstageCatalogClient
+from oncall_readiness.registry import load_registry
+from oncall_readiness.sources.backstage_catalog import BackstageCatalogClient, load_registry_from_api
 from readiness_sandbox.backstage.app import QUERY_PATH, RESTRICTED_TOKEN
 from readiness_sandbox.in_thread import serving_in_thread
 from readiness_sandbox.sample_org import CATALOG

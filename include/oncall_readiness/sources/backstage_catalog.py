@@ -20,7 +20,7 @@ the first page's ``totalItems`` is the count to reach, and the read fails when t
 before it, when more entities arrive than it said, when an entity arrives twice (the catalog
 changed while it was read) or when a page is malformed.
 
-The entities then go through the files' builder (:mod:`.builder`), so the same entities give
+The entities then go through the files' builder (:mod:`oncall_readiness.registry.builder`), so the same entities give
 the same tables whichever way they are read. Backstage's processors resolve ``spec`` into
 ``relations``; where ``spec`` leaves a link implicit (an entity provider that sets only one side,
 a ``Group.spec.children`` without the child's ``spec.parent``), the relation supplies it:
@@ -39,6 +39,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from oncall_readiness.errors import SourceError
+from oncall_readiness.registry import Registry, registry_of_entities
 from oncall_readiness.registry.backstage import USED_KINDS, Entity
 from oncall_readiness.registry.builder import _parse_ref
 from oncall_readiness.sources.http import ApiClient, raise_for_error
@@ -233,3 +234,14 @@ def _key(ref: Any, namespace: str, default_kind: str) -> tuple[str, str, str] | 
         return None
     kind, ns, name = parsed
     return ((kind or default_kind).lower(), ns.lower(), name.lower())
+
+
+def load_registry_from_api(client: BackstageCatalogClient, conn_id: str = "backstage_default") -> Registry:
+    """Read a running Backstage's catalog (every Group, User and Component) into a :class:`Registry`.
+
+    A partial read raises ``SourceError`` (retried); bad entities raise ``RegistryError`` as the
+    files do, each naming the catalog, the location Backstage read the entity from, the entity and the field.
+    """
+    where = f"Backstage catalog {client.base_url}"
+    catalog = client.read()
+    return registry_of_entities(entities_from_items(catalog.items, where), where, conn_id)
