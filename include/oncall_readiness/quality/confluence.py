@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from oncall_readiness.quality import Expectations, QualityContext
+from oncall_readiness.quality import Expectations, QualityContext, link_expectations
 from oncall_readiness.quality.github import runbook_expectations
 from oncall_readiness.runbook_facts import HOSTS
 from oncall_readiness.sources.confluence_reviews import LINKS, REVIEWS
@@ -39,8 +39,9 @@ def _reviews(facts: Mapping[str, pd.DataFrame]) -> dict[str, Expectations]:
             gxe.ExpectColumnValuesToNotBeNull(column="restricted"),
             gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="last_modified", column_B="created", or_equal=True),
         ],
+        # The runbooks' links (service:<name>) and the reviews' (incident:<id>), one table.
         LINKS: [
-            gxe.ExpectColumnValuesToMatchRegex(column="subject", regex=r"^incident:[A-Z0-9]+$"),
-            gxe.ExpectColumnValuesToNotBeNull(column="url"),
+            *link_expectations(),
+            gxe.ExpectColumnValuesToMatchRegex(column="subject", regex=r"^(incident|service):.+$"),
         ],
     }
