@@ -76,9 +76,9 @@ def validate_source(
     """Run a source's suites (its catalogue entry's) over its facts; one row per expectation (QUALITY_COLUMNS)."""
     gx = _great_expectations()
     contract = suites(facts, context)
-    for table in facts:  # every source's links table (findings' links): the same contract
-        if table.endswith(LINKS_SUFFIX) and table not in contract:
-            contract[table] = link_expectations()
+    links = f"{source}{LINKS_SUFFIX}"  # the source's links table (findings' links): the same contract everywhere
+    if links in facts and links not in contract:
+        contract[links] = link_expectations()
     # A suite may also hold the registry up against the source (is anyone missing?).
     frames = {**context.registry, **facts}
     from great_expectations.data_context.types.base import ProgressBarsConfig
