@@ -78,11 +78,7 @@ def airflow_env(
     there is no ``prometheus_default``: that source is skipped and its checks are unknown.
     ``sample``: the sample organisation's folder (a dated copy, ``sample_times``).
     """
-    connections = {
-        source.conn_id: {"conn_type": source.hook.conn_type, **fields}
-        for name, fields in sandbox.connections().items()
-        if (source := SOURCES[name]).hook
-    }
+    connections = source_connections(sandbox)
     # incident_cost_watch's notes go through their own connection (a key that may write notes), posted
     # as the sandbox user the sample organisation names (PagerDuty requires a From header).
     connections[PagerDutyNotesHook.default_conn_name] = {
@@ -113,6 +109,20 @@ def airflow_env(
         _read_registry_from_api(env, connections, sandbox)
     env.update({f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in connections.items()})
     return env
+
+
+def source_connections(sandbox: SandboxHandle) -> dict[str, dict[str, Any]]:
+    """Connection id -> the Airflow connection (its hook's type) of every source read through one, aimed at the sandbox.
+
+    The sandbox's Backstage emulator serves the registry, which has no hook in ``SOURCES``: it is
+    read from the catalog's files unless asked for the catalog API (``airflow_env``'s
+    ``registry_api``), so it is left out here. The demo, ``make airflow`` and the tests share this.
+    """
+    return {
+        source.conn_id: {"conn_type": source.hook.conn_type, **fields}
+        for name, fields in sandbox.connections().items()
+        if (source := SOURCES[name]).hook
+    }
 
 
 def _read_registry_from_api(env: dict[str, str], connections: dict[str, Any], sandbox: SandboxHandle) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from oncall_readiness import audit
 from oncall_readiness.source_catalogue import SOURCES
+from readiness_sandbox.demo import source_connections
 from readiness_sandbox.faults import fault_proxy
 from readiness_sandbox.process import running_sandbox
 from readiness_sandbox.prometheus import find_prometheus, running_prometheus
@@ -29,14 +30,12 @@ SHORT_POLICY = {
 
 def connection_env(sandbox, prometheus_url: str) -> dict[str, str]:
     """``AIRFLOW_CONN_*`` of every source, aimed at the sandbox (Prometheus: at the proxy)."""
-    fields = {**sandbox.connections(), "prometheus": {"host": prometheus_url}}
-    env = {}
-    for name, values in fields.items():
-        source = SOURCES[name]
-        env[f"AIRFLOW_CONN_{source.hook.default_conn_name.upper()}"] = json.dumps(
-            {"conn_type": source.hook.conn_type, **values}
-        )
-    return env
+    prometheus = SOURCES["prometheus"].hook
+    connections = {
+        **source_connections(sandbox),
+        prometheus.default_conn_name: {"conn_type": prometheus.conn_type, "host": prometheus_url},
+    }
+    return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in connections.items()}
 
 
 @pytest.fixture(scope="module")

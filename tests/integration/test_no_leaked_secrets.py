@@ -25,6 +25,7 @@ import pytest
 
 from oncall_readiness import audit
 from oncall_readiness.errors import ConnectionConfigError, DataQualityError, SourceError
+from oncall_readiness.oncall_facts import team_platforms
 from oncall_readiness.report import page
 from oncall_readiness.report.email import write_emails
 from oncall_readiness.warehouse import Warehouse
@@ -146,8 +147,14 @@ def test_the_check_reasons_name_the_source_and_the_kind_of_failure(audited):
     assert set(dashboards["status"]) == {"unknown"}
     assert dashboards["reason"].str.startswith("grafana data is unavailable: ").all()
     assert dashboards["reason"].map(names_grafana_host_failure).all()
-    rotation = results[results["check_id"] == "rotation-sustainability"]
-    assert "unknown" not in set(rotation["status"])  # PagerDuty was read
+    # PagerDuty was read: its teams are judged. This test configures no JSM Operations connection, so
+    # the team on it (identity) is unknown, the reason naming that source, and only that team.
+    platforms = team_platforms(audited.staging.read("registry")["registry_teams"])
+    rotation = results[results["check_id"] == "rotation-sustainability"].set_index("team")
+    on_jsm = {team for team, platform in platforms.items() if platform == "jsm_ops" and team in rotation.index}
+    assert on_jsm and set(rotation["status"].drop(index=list(on_jsm))) <= {"pass", "warn", "fail"}
+    assert set(rotation.loc[list(on_jsm), "status"]) == {"unknown"}
+    assert rotation.loc[list(on_jsm), "reason"].str.startswith("jsm_ops data is unavailable: ").all()
     on_github = findings[findings["message"].str.contains("is on GitHub, whose data is unavailable", na=False)]
     assert not on_github.empty and set(on_github["outcome"]) == {"unknown"}
     assert on_github["message"].map(names_github_token_failure).all()
