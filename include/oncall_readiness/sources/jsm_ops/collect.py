@@ -62,6 +62,7 @@ class JsmRead:
     routing_rules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # team id -> routing rules
     caller_rules: list[dict[str, Any]] = field(default_factory=list)  # the calling account's notification rules
     caller_email: str = ""
+    site_url: str = ""  # the site's address, without a trailing slash: where its web pages are
     alerts: list[dict[str, Any]] = field(default_factory=list)  # the audited teams' alerts of the look-back
     alert_logs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # alert id -> its logs, oldest first
     users: list[dict[str, Any]] = field(default_factory=list)  # the Jira platform's accounts of the people seen
@@ -95,6 +96,7 @@ def read(client: JsmOpsClient, team_ids: Iterable[str], window: AuditWindow) -> 
     }
     result.teams = {team: seen.get(team, "") for team in wanted}
     result.caller_email = client.email
+    result.site_url = client.base_url.rstrip("/")
 
     schedules = client.values("/v1/schedules", {"expand": "rotation", "size": SCHEDULE_PAGE, "offset": 0})
     result.schedules = [s for s in schedules if str(s.get("teamId") or "") in result.teams]
