@@ -43,8 +43,8 @@ Schema version 1. The tables, and what a platform must give for each:
   a team on the platform has exactly one row.
 - ``oncall_incidents``: platform, incident_id, incident_number (the number people write,
   ``#1234``, without the ``#``: PagerDuty's incident number, JSM's alert ``tinyId``), title
-  (PagerDuty: the title; JSM: the alert's message), url (the incident's web page: PagerDuty's
-  ``html_url``, NA when only analytics gave the incident; JSM: ``<site>/jira/ops/alerts/<id>``),
+  (PagerDuty: the title; JSM: the alert's message), url (the incident's web page, NA when the
+  platform does not say: PagerDuty's analytics has none; JSM: ``<site>/jira/ops/alerts/<id>``),
   service_id, team (the registry team the platform routed it to; NA: the owner of its service,
   ``oncall_service_links``, says), urgency (``high``/``low``), priority (the platform's name,
   e.g. ``P1``), created_at, resolved_at, assigned_user_ids (comma-separated: who was paged):

@@ -20,8 +20,7 @@ Schema version 4 (every timestamp is UTC):
 - ``pagerduty_services``: service_id, name, status, escalation_policy_id, created_at
 - ``pagerduty_escalation_targets``: escalation_policy_id, escalation_policy_name, num_loops,
   level, escalation_delay_in_minutes, target_type, target_id
-- ``pagerduty_incidents``: incident_id, incident_number, title, html_url (NA for an incident
-  only analytics gave: analytics has no web address), service_id, team_id,
+- ``pagerduty_incidents``: incident_id, incident_number, title, service_id, team_id,
   escalation_policy_id, urgency, priority, status, created_at, acknowledged_at, resolved_at,
   seconds_to_first_ack, seconds_to_resolve, escalation_count, engaged_user_count,
   assigned_user_ids (comma-separated), total_interruptions, business_hour_interruptions,
@@ -134,7 +133,6 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
         "incident_id": "string",
         "incident_number": "integer",
         "title": "string",
-        "html_url": "string",
         "service_id": "string",
         "team_id": "string",
         "escalation_policy_id": "string",

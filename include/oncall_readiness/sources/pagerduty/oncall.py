@@ -110,8 +110,10 @@ def _notification_rules(rules: pd.DataFrame, methods: pd.DataFrame) -> pd.DataFr
 
 
 def _incidents(incidents: pd.DataFrame) -> pd.DataFrame:
-    """The incidents, their numbers as text (a JSM alert's is); the team is their service's (NA here)."""
-    table = from_frame("oncall_incidents", incidents, PLATFORM, url="html_url")
+    """The incidents, their numbers as text (a JSM alert's is). Their team is their service's and their
+    url NA: analytics, which gives most of them, has no web address (a review's PagerDuty link names
+    the incident by the id in it)."""
+    table = from_frame("oncall_incidents", incidents, PLATFORM)
     return table.assign(incident_number=table["incident_number"].astype("string"))
 
 
