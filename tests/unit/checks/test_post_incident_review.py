@@ -318,3 +318,13 @@ def test_the_warehouse_tables_hold_a_jsm_alerts_review():
     reviews, actions = review_tables(facts, INSTANT)
     assert reviews.set_index("incident_id").at[ALERT, "team"] == "shop"
     assert actions.set_index("key").at["SHOP-7", "incident_id"] == ALERT
+
+
+def test_the_warehouse_gets_no_review_tables_while_a_teams_platform_is_not_read():
+    from oncall_readiness.audit import review_tables_of
+
+    raw = facts_of([alert()], [review("<p>#77</p>")], platform="jsm_ops")
+    given = {name: frame for name, frame in raw.items() if not name.startswith("oncall_")}
+    assert review_tables_of(given, INSTANT)["incident_reviews"].set_index("incident_id").at[ALERT, "team"] == "shop"
+    without_jsm = {name: frame for name, frame in given.items() if not name.startswith("jsm_ops_")}
+    assert review_tables_of(without_jsm, INSTANT) == {}  # an empty table would read as "no review due"
