@@ -33,6 +33,7 @@ from oncall_readiness.errors import (
 )
 from oncall_readiness.incidents.cost import incident_tables
 from oncall_readiness.masking import redact
+from oncall_readiness.oncall_facts import team_platforms
 from oncall_readiness.quality import QUALITY_COLUMNS, QualityContext, failure_summary, validate_source
 from oncall_readiness.registry import CATALOG_ENV_VAR, Registry, load_registry
 from oncall_readiness.registry.tables import facts_as_of
@@ -293,7 +294,7 @@ def publish(run: AuditRun, warehouse_url: str) -> dict[str, int]:
             incident_costs=incident_costs,
             waivers=run.staging.read(WAIVERS)["waivers"],
             slos=slo_table(facts),  # the SLOs of the sources read and trusted in this run
-            reviews=review_tables_of(facts, run.instant),
+            reviews=review_tables_of(facts, run.instant, unavailable),
         )
     finally:
         warehouse.dispose()
@@ -317,16 +318,19 @@ def export_to_backstage(run: AuditRun, location: str) -> int:
     return backstage_export.write_export(files, run.day.isoformat(), location)
 
 
-def review_tables_of(facts: Mapping[str, pd.DataFrame], instant: pd.Timestamp) -> dict[str, pd.DataFrame]:
-    """``incident_reviews`` (with PagerDuty and Confluence read) and ``action_items`` (with Jira too);
-    none when their sources were not read or trusted (``gather_facts`` leaves them out): an empty
-    table would read as "no review due"."""
+def review_tables_of(
+    facts: Mapping[str, pd.DataFrame], instant: pd.Timestamp, unavailable: Mapping[str, str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """``incident_reviews`` (with Confluence and every team's on-call platform read) and ``action_items``
+    (with Jira too); none when one of their sources was not read or trusted (``gather_facts`` leaves
+    its facts out): an empty table, or one without a platform's teams, would read as "no review due"."""
     from oncall_readiness.checks.post_incident_review import review_tables
 
-    needed = ("pagerduty_incidents", "confluence_reviews")
-    if any(table not in facts for table in needed):
+    platforms = set(team_platforms(facts["registry_teams"]).values()) if "registry_teams" in facts else set()
+    read = {name for name in platforms if name in SOURCES and any(t in facts for t in SOURCES[name].fact_columns)}
+    if "confluence_reviews" not in facts or not platforms or read != platforms:
         return {}
-    reviews, actions = review_tables(facts, instant)
+    reviews, actions = review_tables(with_oncall_facts(facts, unavailable), instant)
     return {"incident_reviews": reviews, **({"action_items": actions} if "jira_action_items" in facts else {})}
 
 

@@ -41,9 +41,14 @@ Schema version 1. The tables, and what a platform must give for each:
 - ``oncall_service_links``: platform, service (the registry's Component name), team,
   service_id (NA: the registry names none for it): how a registry service pages. A service of
   a team on the platform has exactly one row.
-- ``oncall_incidents``: platform, incident_id, service_id, urgency (``high``/``low``), priority
-  (the platform's name, e.g. ``P1``), created_at, resolved_at, assigned_user_ids
-  (comma-separated: who was paged): every incident or alert created in the look-back.
+- ``oncall_incidents``: platform, incident_id, incident_number (the number people write,
+  ``#1234``, without the ``#``: PagerDuty's incident number, JSM's alert ``tinyId``), title
+  (PagerDuty: the title; JSM: the alert's message), url (the incident's web page, NA when the
+  platform does not say: PagerDuty's analytics has none; JSM: ``<site>/jira/ops/alerts/<id>``),
+  service_id, team (the registry team the platform routed it to; NA: the owner of its service,
+  ``oncall_service_links``, says), urgency (``high``/``low``), priority (the platform's name,
+  e.g. ``P1``), created_at, resolved_at, assigned_user_ids (comma-separated: who was paged):
+  every incident or alert created in the look-back.
 - ``oncall_responder_weeks``: platform, user_id, week_start, week_end (four 7-day weeks counted
   back from the audit instant), total_interruptions, business_hour_interruptions,
   off_hour_interruptions, sleep_hour_interruptions, total_notifications, incident_count,
@@ -130,7 +135,11 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
     "oncall_incidents": {
         **PLATFORM,
         "incident_id": "string",
+        "incident_number": "string",
+        "title": "string",
+        "url": "string",
         "service_id": "string",
+        "team": "string",
         "urgency": "string",
         "priority": "string",
         "created_at": "timestamp",

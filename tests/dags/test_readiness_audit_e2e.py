@@ -149,8 +149,10 @@ DESIGNED = {
     # External: the results include/sample_org/external_results.yaml pushed (observed up to the instant).
     "security-scan": ["pass", "pass", "warn", "pass", "pass", "fail"],
     # Reviews in confluence.yaml, actions in jira.yaml (include/sample_org/README.md, post-incident-review).
-    "post-incident-review": ["fail", "fail", "fail", "pass", "warn", "fail"],
+    "post-incident-review": ["pass", "fail", "fail", "pass", "warn", "fail"],
 }
+IDENTITY_ALERT_73 = "a1e00000-1d00-4000-8000-000000000012"  # include/sample_org/jsm_ops.yaml
+IDENTITY_ALERT_77 = "a1e00000-1d00-4000-8000-000000000001"
 TEAM_ORDER = ["payments", "checkout", "search", "catalog", "identity", "notifications"]
 
 
@@ -170,8 +172,9 @@ def test_reviews_and_actions_reach_the_warehouse_and_every_email(audited):
         " AND review_url IS NOT NULL",
         d=DEMO_AUDIT_DATE,
     ).set_index("incident_id")
-    assert set(reviews["team"]) == {"catalog", "identity"}
-    assert reviews.at["Q0IDN012", "late"] and reviews.at["Q0IDN001", "restricted"]
+    assert set(reviews["team"]) == {"catalog", "identity", "payments"}
+    # identity is on JSM Operations: its reviews are of its alerts (#73 late, #77 restricted).
+    assert reviews.at[IDENTITY_ALERT_73, "late"] and reviews.at[IDENTITY_ALERT_77, "restricted"]
     actions = warehouse.query(
         "SELECT key, days_overdue FROM readiness.action_items WHERE audit_date = :d", d=DEMO_AUDIT_DATE
     ).set_index("key")
@@ -181,9 +184,9 @@ def test_reviews_and_actions_reach_the_warehouse_and_every_email(audited):
         text = message.get_body(("plain",)).get_content()
         assert "WHAT WE LEARNED LAST WEEK" in text and "Product detail latency: what we learned" in text
         assert "Sign-in outage (P1): review" not in text  # restricted: not shared with everyone
-    payments = email.message_from_bytes((tmp / "emails" / "team-payments.eml").read_bytes(), policy=policy.default)
-    assert "- Incident #41 Card authorisations failing for one acquirer: review due 2026-10-28" in (
-        payments.get_body(("plain",)).get_content()
+    checkout = email.message_from_bytes((tmp / "emails" / "team-checkout.eml").read_bytes(), policy=policy.default)
+    assert "- Incident #52 Checkout 5xx rate above 2%: review due 2026-11-02" in (
+        checkout.get_body(("plain",)).get_content()
     )
 
 

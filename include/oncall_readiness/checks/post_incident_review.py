@@ -1,14 +1,16 @@
 """``post-incident-review``: every serious incident has a blameless review, shared with everyone, its actions done.
 
-Which incidents need a review: the team's (the owner of the incident's PagerDuty service, as
-``incidents`` attributes them) that were high-urgency (threshold ``high_urgency``: 1) or of a
+Which incidents need a review: the team's (the on-call facts' ``oncall_incidents``, whatever the
+team's platform: the team the platform routed the incident to, else the owner of its service,
+``oncall_service_links``) that were high-urgency (threshold ``high_urgency``: 1) or of a
 priority among the ``max_priority`` most severe (P1, P2), resolved in the last ``window_days``
 days. One resolved less than ``due_business_days`` business days (Monday to Friday) before
 the audit is not due yet.
 
 The review: a Confluence page labelled ``label`` (``confluence_reviews``) in the team's review
 space (``readiness/review-space`` on its Group or the nearest group above it; any space when
-none is set) that names the incident by its PagerDuty id, its number (``#1234``) or its URL;
+none is set) that names the incident by its id, its number (``#1234``: PagerDuty's incident
+number, a JSM alert's tiny id) or its URL (an id in it);
 the earliest such page counts. Its actions: the Jira issues it names (``jira_action_items``).
 
 Verdicts per incident (subject ``incident:<id>``) and action (subject ``action:<KEY>``): a due
@@ -93,10 +95,7 @@ def judge(
 def _serious_incidents(
     facts: Mapping[str, pd.DataFrame], teams: pd.Series, thresholds: pd.DataFrame, instant: pd.Timestamp
 ) -> pd.DataFrame:
-    incidents = facts["pagerduty_incidents"]
-    services = facts["registry_services"][["pagerduty_service_id", "team"]].dropna()
-    services = services.drop_duplicates("pagerduty_service_id")
-    owned = incidents.merge(services, left_on="service_id", right_on="pagerduty_service_id", how="inner")
+    owned = _owned(facts["oncall_incidents"], facts["oncall_service_links"])
     owned = owned[is_in(owned["team"], set(teams)) & owned["resolved_at"].notna()].copy()
     if owned.empty:
         return _empty_incidents()
@@ -105,7 +104,7 @@ def _serious_incidents(
     resolved = pd.to_datetime(owned["resolved_at"], utc=True)
     recent = (resolved <= instant) & (resolved >= instant - window)
     high = owned["urgency"].astype("string").eq("high").fillna(False) & (per_team["high_urgency"].to_numpy() > 0)
-    rank = _priority_rank(owned["priority"], facts.get("pagerduty_priorities"))
+    rank = _priority_rank(owned["platform"], owned["priority"], facts.get("oncall_priorities"))
     top = rank.le(per_team["max_priority"].to_numpy()).fillna(False)
     owned = owned[(recent & (high | top)).to_numpy()].copy()
     if owned.empty:
@@ -116,6 +115,14 @@ def _serious_incidents(
     owned["is_due"] = owned["due_at"] <= instant
     owned["due"] = owned["due_at"].dt.date
     return owned.reset_index(drop=True)
+
+
+def _owned(incidents: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+    """The incidents with their team: the one the platform routed them to, else their service's owner."""
+    owners = links[["platform", "service_id", "team"]].dropna().drop_duplicates(["platform", "service_id"])
+    owned = incidents.merge(owners, on=["platform", "service_id"], how="left", suffixes=("", "_of_service"))
+    owned["team"] = owned["team"].fillna(owned["team_of_service"])
+    return owned.drop(columns="team_of_service").dropna(subset=["team"])
 
 
 def due_moments(resolved: pd.Series, business_days: np.ndarray) -> pd.Series:
@@ -145,21 +152,24 @@ def _empty_incidents() -> pd.DataFrame:
     return pd.DataFrame({column: pd.Series(dtype=object) for column in columns}).astype({"is_due": bool})
 
 
-def _priority_rank(priorities: pd.Series, known: pd.DataFrame | None) -> pd.Series:
-    """Each incident's priority as a rank (1 the most severe), from the account's priorities or a ``P<n>`` name."""
-    ranks: dict[str, Any] = {}
+def _priority_rank(platforms: pd.Series, priorities: pd.Series, known: pd.DataFrame | None) -> pd.Series:
+    """Each incident's priority as a rank (1 the most severe), from its platform's priorities or a ``P<n>`` name."""
+    ranks: dict[tuple[str, str], Any] = {}
     if known is not None and len(known):
-        ranks = dict(zip(known["name"].astype(str), known["position"].astype("Int64"), strict=True))
+        keys = zip(known["platform"].astype(str), known["name"].astype(str), strict=True)
+        ranks = dict(zip(keys, known["position"].astype("Int64"), strict=True))
 
-    def rank(name: Any) -> float:
+    def rank(platform: Any, name: Any) -> float:
         if not isinstance(name, str) or not name:
             return float("nan")
-        if name in ranks and not pd.isna(ranks[name]):
-            return float(ranks[name])
+        position = ranks.get((str(platform), name))
+        if position is not None and not pd.isna(position):
+            return float(position)
         match = _PRIORITY_NUMBER.match(name)
         return float(match[1]) if match else float("nan")
 
-    return pd.Series([rank(name) for name in priorities], index=priorities.index, dtype="float64")
+    ranked = [rank(platform, name) for platform, name in zip(platforms, priorities, strict=True)]
+    return pd.Series(ranked, index=priorities.index, dtype="float64")
 
 
 def _match_reviews(incidents: pd.DataFrame, reviews: pd.DataFrame, facts: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

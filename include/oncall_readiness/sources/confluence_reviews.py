@@ -16,9 +16,11 @@ Three reads (developer.atlassian.com/cloud/confluence/rest), each the cheapest t
    on the parent.) One call a review, at most ``concurrency`` at once.
 
 What a review names, from its body: PagerDuty incident ids (``Q0ABC...``/``PABC123``-shaped
-tokens and ``.../incidents/<id>`` URLs), incident numbers (``#1234``), and Jira issue keys (in
-the text, in ``/browse/<KEY>`` links or in a Jira macro's ``key`` parameter). Pages created
-after the audit instant are left out (a backfill sees what existed then).
+tokens and ``.../incidents/<id>`` URLs), JSM Operations alert ids (UUID-shaped tokens and
+``.../jira/ops/alerts/<id>`` URLs), incident numbers (``#1234``: PagerDuty's number, a JSM
+alert's ``tinyId``), and Jira issue keys (in the text, in ``/browse/<KEY>`` links or in a Jira
+macro's ``key`` parameter). Pages created after the audit instant are left out (a backfill sees
+what existed then).
 
 Facts tables (schema version 1; timestamps UTC):
 
@@ -74,6 +76,11 @@ FACT_COLUMNS: dict[str, dict[str, str]] = {
 # more, with a digit; the check keeps only those of real incidents.
 _INCIDENT_ID = re.compile(r"\b(?=[A-Z0-9]*\d)([PQ][A-Z0-9]{6,15})\b")
 _INCIDENT_URL = re.compile(r"https?://[\w.-]+\.pagerduty\.com/incidents/([A-Z0-9]{6,16})\b")
+# JSM Operations alert ids: a UUID, often with the creation's milliseconds after it; the JSM UI's
+# page of an alert is <site>/jira/ops/alerts/<id>.
+_ALERT_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-\d{10,16})?"
+_JSM_ALERT_ID = re.compile(rf"(?<![\w-])({_ALERT_ID})(?![\w-])")
+_JSM_ALERT_URL = re.compile(rf"/jira/ops/alerts/({_ALERT_ID})(?![\w-])")
 _INCIDENT_NUMBER = re.compile(r"(?<![\w&])#(\d{1,9})\b")
 _TAGS = re.compile(r"<[^>]+>")
 # An issue key: a project key (a capital letter, then capitals, digits or underscores) and a number.
@@ -89,7 +96,10 @@ def review_refs(xhtml: str) -> dict[str, list[str]]:
     """What a review's storage body names: incident ids, incident numbers and Jira issue keys."""
     text = unescape(_TAGS.sub(" ", xhtml or ""))
     raw = unescape(xhtml or "")  # links and macro parameters live in attributes and tags
-    ids = dict.fromkeys([*_INCIDENT_URL.findall(raw), *_INCIDENT_ID.findall(text)])
+    ids = dict.fromkeys(
+        [*_INCIDENT_URL.findall(raw), *_JSM_ALERT_URL.findall(raw), *_INCIDENT_ID.findall(text)]
+        + _JSM_ALERT_ID.findall(text)
+    )
     keys = [key for key in issue_keys(f"{text} {raw}") if key not in ids]
     return {
         "incident_ids": list(ids),

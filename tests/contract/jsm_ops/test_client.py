@@ -125,3 +125,23 @@ def test_the_contract_refuses_a_body_the_schema_does_not_allow(contract):
         contract.assert_request("GET", "http://x/jsm/ops/api/c/v1/alerts?limit=100")
     with pytest.raises(AssertionError):
         contract.assert_request("GET", "http://x/jsm/ops/api/c/v1/schedules?size=51")
+
+
+def test_an_alert_has_its_tiny_id_message_and_web_page_at_the_site():
+    app = EMULATORS["jsm_ops"].app(EMULATORS["jsm_ops"].load(), tokens=[TOKEN], rate_limit=None, fail_next=0)
+    with serving_in_thread(app) as url:
+        facts = collect(jsm_client(url), REGISTRY, WINDOW)
+    p1 = facts["jsm_ops_incidents"].set_index("incident_number").loc["77"]
+    assert p1["title"] == "Sign-in error rate above 5%" and p1["team"] == "identity"
+    assert p1["url"] == f"{url}/jira/ops/alerts/{p1['incident_id']}"
+
+
+def test_the_alerts_are_read_as_they_were_at_the_audit_instant():
+    # 2026-11-03 02:00Z: alert #77 was created at 01:50 and closed at 02:55; #87 was created on 11-05.
+    window = AuditWindow(instant=pd.Timestamp("2026-11-03T02:00:00Z"), look_back_days=28, look_ahead_days=14)
+    app = EMULATORS["jsm_ops"].app(EMULATORS["jsm_ops"].load(), tokens=[TOKEN], rate_limit=None, fail_next=0)
+    with serving_in_thread(app) as url:
+        facts = collect(jsm_client(url), REGISTRY, window)
+    incidents = facts["jsm_ops_incidents"].set_index("incident_number")
+    assert "87" not in incidents.index and (incidents["created_at"] <= window.instant).all()
+    assert pd.isna(incidents.at["77", "resolved_at"]) and not pd.isna(incidents.at["73", "resolved_at"])

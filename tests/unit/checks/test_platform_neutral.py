@@ -20,6 +20,7 @@ ONCALL_CHECKS = [
     "joiner_permissions.py",
     "incident_command.py",
     "oncall_timeline.py",
+    "post_incident_review.py",
 ]
 # What only a platform's own code may name: its source and hook modules, its facts tables.
 PLATFORM_MODULES = re.compile(r"^oncall_readiness\.(sources|hooks|quality|source_catalogue)\b")

@@ -17,15 +17,19 @@ import pytest
 from oncall_readiness.checks.catalogue import load_catalogue
 from oncall_readiness.checks.post_incident_review import review_tables
 from oncall_readiness.checks.runner import evaluate_checks
+from oncall_readiness.source_catalogue import with_oncall_facts
 from oncall_readiness.sources.confluence_reviews import FACT_COLUMNS as REVIEW_COLUMNS
 from oncall_readiness.sources.confluence_reviews import review_refs
 from oncall_readiness.sources.facts import typed_frame
 from oncall_readiness.sources.jira import FACT_COLUMNS as JIRA_COLUMNS
+from oncall_readiness.sources.jsm_ops.facts import FACT_COLUMNS as JSM_COLUMNS
 from oncall_readiness.sources.pagerduty.facts import FACT_COLUMNS as PAGERDUTY_COLUMNS
 
 INSTANT = pd.Timestamp("2026-11-16T00:00:00Z")
 CHECK = "post-incident-review"
 INCIDENT = "Q1SHOPINCIDENT1"
+ALERT = "9b251e07-73c9-4907-9996-8cb53a6a20d0-1704440650350"  # a JSM Operations alert id
+JSM_TEAM = "3f6e1a2b-7c4d-4e5f-8a9b-000000000001"
 
 
 def incident(incident_id=INCIDENT, *, number=1234, resolved="2026-11-06T12:00:00Z", urgency="high", priority=None):
@@ -71,21 +75,58 @@ def action(key, *, due=None, category="indeterminate", assignee="Liam Walsh", fo
     }
 
 
-def facts_of(incidents, reviews=(), actions=(), *, review_space="SHOP", overrides=()):
-    return {
-        "registry_teams": pd.DataFrame({"team": ["shop"], "parent": [None], "review_space": [review_space]}),
+def facts_of(incidents, reviews=(), actions=(), *, review_space="SHOP", overrides=(), platform="pagerduty"):
+    """Shop's facts on ``platform``: PagerDuty's incidents of PSHOP01, or JSM Operations' alerts routed
+    to shop's JSM team (``incidents`` then JSM alerts as ``jsm_ops_incidents`` rows); the on-call facts
+    made of them as the audit makes them."""
+    on_pagerduty = platform == "pagerduty"
+    facts = {
+        "registry_teams": pd.DataFrame(
+            {
+                "team": ["shop"],
+                "parent": [None],
+                "review_space": [review_space],
+                "oncall_platform": [platform],
+                "jsm_ops_team": [None if on_pagerduty else JSM_TEAM],
+            }
+        ),
         "registry_services": pd.DataFrame(
-            {"service": ["checkout"], "team": ["shop"], "pagerduty_service_id": ["PSHOP01"]}
+            {"service": ["checkout"], "team": ["shop"], "pagerduty_service_id": ["PSHOP01" if on_pagerduty else None]}
         ),
         "registry_thresholds": pd.DataFrame(
             [("shop", CHECK, key, value) for key, value in overrides], columns=["team", "check_id", "key", "value"]
         ),
-        "pagerduty_incidents": typed_frame(incidents, PAGERDUTY_COLUMNS["pagerduty_incidents"]),
-        "pagerduty_priorities": pd.DataFrame(
-            {"priority_id": ["P1ID", "P2ID", "P3ID"], "name": ["P1", "P2", "P3"], "position": [1, 2, 3]}
-        ),
         "confluence_reviews": typed_frame(reviews, REVIEW_COLUMNS["confluence_reviews"]),
         "jira_action_items": typed_frame(actions, JIRA_COLUMNS["jira_action_items"]),
+    }
+    if on_pagerduty:
+        facts["pagerduty_incidents"] = typed_frame(incidents, PAGERDUTY_COLUMNS["pagerduty_incidents"])
+        facts["pagerduty_priorities"] = pd.DataFrame(
+            {"priority_id": ["P1ID", "P2ID", "P3ID"], "name": ["P1", "P2", "P3"], "position": [1, 2, 3]}
+        )
+    else:
+        facts |= {table: typed_frame([], columns) for table, columns in JSM_COLUMNS.items()}
+        facts["jsm_ops_incidents"] = typed_frame(incidents, JSM_COLUMNS["jsm_ops_incidents"])
+        facts["jsm_ops_priorities"] = typed_frame(
+            [{"priority_id": f"P{n}", "name": f"P{n}", "position": n} for n in range(1, 6)],
+            JSM_COLUMNS["jsm_ops_priorities"],
+        )
+    return with_oncall_facts(facts)
+
+
+def alert(*, tiny_id="77", resolved="2026-11-06T12:00:00Z", priority="P1", team="shop"):
+    """A JSM Operations alert routed to shop's team, as the JSM source gives it."""
+    return {
+        "incident_id": ALERT,
+        "incident_number": tiny_id,
+        "title": "Sign-in outage",
+        "url": f"https://example.atlassian.net/jira/ops/alerts/{ALERT}",
+        "service_id": JSM_TEAM,
+        "team": team,
+        "urgency": "high" if priority in ("P1", "P2", "P3") else "low",
+        "priority": priority,
+        "created_at": (pd.Timestamp(resolved) - pd.Timedelta(hours=1)).isoformat(),
+        "resolved_at": resolved,
     }
 
 
@@ -238,3 +279,52 @@ def test_a_due_date_read_back_as_a_timestamp_is_judged_the_same():
     facts_action["due"] = pd.Timestamp("2026-11-13")  # as a date column can come back from staging
     result, findings = audit([incident()], [review("<p>#1234 SHOP-7</p>")], [facts_action])
     assert result["status"] == "warn" and findings.at["action:SHOP-7", "outcome"] == "warn"
+
+
+def test_a_jsm_alert_due_a_review_without_one_fails_naming_its_number_and_message():
+    result, findings = audit([alert()], platform="jsm_ops")
+    assert result["status"] == "fail"
+    message = findings.at[f"incident:{ALERT}", "message"]
+    assert "#77" in message and "Sign-in outage" in message and "2026-11-06" in message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<p>Alert #77 took sign-in down.</p>",
+        f"<p>Alert {ALERT} took sign-in down.</p>",
+        f'<p><a href="https://example.atlassian.net/jira/ops/alerts/{ALERT}">the alert</a></p>',
+    ],
+    ids=["by tiny id", "by id", "by URL"],
+)
+def test_a_review_names_a_jsm_alert_by_its_tiny_id_id_or_url(body):
+    result, findings = audit([alert()], [review(body)], platform="jsm_ops")
+    assert result["status"] == "pass", result["reason"]
+    assert findings.at[f"incident:{ALERT}", "outcome"] == "pass"
+
+
+def test_a_jsm_alert_of_low_priority_needs_no_review():
+    result, findings = audit([alert(priority="P4")], platform="jsm_ops")
+    assert result["status"] == "pass" and f"incident:{ALERT}" not in findings.index
+
+
+def test_a_jsm_alert_routed_to_another_team_is_not_shops():
+    result, _ = audit([alert(team="other")], platform="jsm_ops")
+    assert result["status"] == "pass"
+
+
+def test_the_warehouse_tables_hold_a_jsm_alerts_review():
+    facts = facts_of([alert()], [review("<p>#77 SHOP-7</p>")], [action("SHOP-7")], platform="jsm_ops")
+    reviews, actions = review_tables(facts, INSTANT)
+    assert reviews.set_index("incident_id").at[ALERT, "team"] == "shop"
+    assert actions.set_index("key").at["SHOP-7", "incident_id"] == ALERT
+
+
+def test_the_warehouse_gets_no_review_tables_while_a_teams_platform_is_not_read():
+    from oncall_readiness.audit import review_tables_of
+
+    raw = facts_of([alert()], [review("<p>#77</p>")], platform="jsm_ops")
+    given = {name: frame for name, frame in raw.items() if not name.startswith("oncall_")}
+    assert review_tables_of(given, INSTANT)["incident_reviews"].set_index("incident_id").at[ALERT, "team"] == "shop"
+    without_jsm = {name: frame for name, frame in given.items() if not name.startswith("jsm_ops_")}
+    assert review_tables_of(without_jsm, INSTANT) == {}  # an empty table would read as "no review due"

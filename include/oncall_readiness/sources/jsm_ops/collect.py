@@ -62,6 +62,7 @@ class JsmRead:
     routing_rules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # team id -> routing rules
     caller_rules: list[dict[str, Any]] = field(default_factory=list)  # the calling account's notification rules
     caller_email: str = ""
+    site_url: str = ""  # the site's address, without a trailing slash: where its web pages are
     alerts: list[dict[str, Any]] = field(default_factory=list)  # the audited teams' alerts of the look-back
     alert_logs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # alert id -> its logs, oldest first
     users: list[dict[str, Any]] = field(default_factory=list)  # the Jira platform's accounts of the people seen
@@ -95,6 +96,7 @@ def read(client: JsmOpsClient, team_ids: Iterable[str], window: AuditWindow) -> 
     }
     result.teams = {team: seen.get(team, "") for team in wanted}
     result.caller_email = client.email
+    result.site_url = client.base_url.rstrip("/")
 
     schedules = client.values("/v1/schedules", {"expand": "rotation", "size": SCHEDULE_PAGE, "offset": 0})
     result.schedules = [s for s in schedules if str(s.get("teamId") or "") in result.teams]
@@ -123,8 +125,9 @@ def read(client: JsmOpsClient, team_ids: Iterable[str], window: AuditWindow) -> 
 
 
 def _read_alerts(client: JsmOpsClient, result: JsmRead, window: AuditWindow) -> None:
-    """The audited teams' alerts created in the look-back (and still open ones older), with their logs."""
-    since = pd.Timestamp(window.since)
+    """The audited teams' alerts created in the look-back (and still open ones older), with their logs,
+    as they were at the audit instant: one created later did not exist yet, one closed later was open."""
+    since, instant = pd.Timestamp(window.since), pd.Timestamp(window.instant)
     teams = set(result.teams)
     schedules = {str(s["id"]) for s in result.schedules}
     escalations = {str(e.get("id")) for team in result.escalations.values() for e in team}
@@ -149,8 +152,10 @@ def _read_alerts(client: JsmOpsClient, result: JsmRead, window: AuditWindow) -> 
                 if created < since:
                     older = True
                     continue
+                if created > instant:
+                    continue  # after the audit instant (a backfill): it did not exist then
                 if _responds(alert, teams, schedules, escalations):
-                    result.alerts.append(alert)
+                    result.alerts.append(_as_of(alert, instant))
             if older or not values or not (page.get("links") or {}).get("next"):
                 break
             offset += len(values)
@@ -163,6 +168,14 @@ def _read_alerts(client: JsmOpsClient, result: JsmRead, window: AuditWindow) -> 
     for alert in result.alerts:
         logs = client.values(f"/v1/alerts/{alert['id']}/logs", {"size": PAGE_SIZE})
         result.alert_logs[str(alert["id"])] = sorted(logs, key=lambda log: str(log.get("logTime") or ""))
+
+
+def _as_of(alert: dict[str, Any], instant: pd.Timestamp) -> dict[str, Any]:
+    """The alert as it was at ``instant``: closed after it, it was still open then."""
+    closed = alert.get("closeTime")
+    if closed and pd.Timestamp(str(closed)) > instant:
+        return {**alert, "closeTime": None, "status": "open"}
+    return alert
 
 
 def _responds(alert: Mapping[str, Any], teams: set[str], schedules: set[str], escalations: set[str]) -> bool:

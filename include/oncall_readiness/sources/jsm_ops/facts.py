@@ -28,7 +28,9 @@ Schema version 1; every timestamp is UTC. How JSM's objects become them:
   the team's default routing rule notifies (NA when it notifies none); ``jsm_ops_service_links``:
   each registry service of a team on JSM and its route (the team unknown to JSM: a route JSM has
   not, so the service has no policy);
-- ``jsm_ops_incidents``: the alerts of the look-back, routed to ``<teamId>:<entity>`` when the
+- ``jsm_ops_incidents``: the alerts of the look-back, numbered by their ``tinyId``, titled by
+  their ``message``, at ``<site>/jira/ops/alerts/<id>`` (the JSM UI's page of the alert), of the
+  registry team whose JSM team is a responder, routed to ``<teamId>:<entity>`` when the
   alert's ``entity`` names one of the team's services, else ``<teamId>``; urgency ``high`` for
   priorities P1 to P3 (JSM's default P3 pages like PagerDuty's high urgency), ``low`` for P4 and
   P5; resolved at ``closeTime``; assigned: everyone notified;
@@ -50,6 +52,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
@@ -154,7 +157,7 @@ def normalise(read: JsmRead, registry: Mapping[str, pd.DataFrame], window: Audit
 
     routes = _routes(read, teams, registry, rows)
     for alert in read.alerts:
-        rows["incidents"].append(_incident(alert, routes, read.alert_logs, by_email, rows))
+        rows["incidents"].append(_incident(alert, teams, read.site_url, routes, read.alert_logs, by_email, rows))
     rows["responder_weeks"] = _responder_weeks(rows["notifications"], rows["shifts"], users, window)
     rows["priorities"] = [
         {"priority_id": name, "name": name, "position": n} for n, name in enumerate(PRIORITIES, start=1)
@@ -302,6 +305,8 @@ def _default_policy(rules: Sequence[Mapping[str, Any]], rows: dict[str, list[dic
 
 def _incident(
     alert: Mapping[str, Any],
+    teams: Mapping[str, str],
+    site_url: str,
     routes: Mapping[str, set[str]],
     logs: Mapping[str, list[dict[str, Any]]],
     by_email: Mapping[str, str],
@@ -351,7 +356,12 @@ def _incident(
     priority = str(alert.get("priority") or "P3")
     return {
         "incident_id": alert_id,
+        "incident_number": alert.get("tinyId"),
+        "title": alert.get("message"),
+        # The API gives no web address: the JSM UI shows an alert at <site>/jira/ops/alerts/<id>.
+        "url": f"{site_url}/jira/ops/alerts/{quote(alert_id, safe='')}" if site_url else None,
         "service_id": route,
+        "team": teams.get(team) if team else None,
         "urgency": "high" if priority in HIGH_PRIORITIES else "low",
         "priority": priority,
         "created_at": alert.get("createdAt"),

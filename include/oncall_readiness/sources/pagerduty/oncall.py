@@ -68,7 +68,7 @@ def oncall_facts_of(given: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame
         ),
         "oncall_services": from_frame("oncall_services", facts["pagerduty_services"], PLATFORM),
         "oncall_service_links": _service_links(facts),
-        "oncall_incidents": from_frame("oncall_incidents", facts["pagerduty_incidents"], PLATFORM),
+        "oncall_incidents": _incidents(facts["pagerduty_incidents"]),
         "oncall_responder_weeks": from_frame(
             "oncall_responder_weeks", facts["pagerduty_responder_weeks"], PLATFORM, user_id="responder_id"
         ),
@@ -107,6 +107,14 @@ def _notification_rules(rules: pd.DataFrame, methods: pd.DataFrame) -> pd.DataFr
     ]
     table = from_frame("oncall_notification_rules", rules, PLATFORM, start_delay_minutes="start_delay_in_minutes")
     return table.assign(deliverable=pd.array(deliverable, dtype="boolean"))
+
+
+def _incidents(incidents: pd.DataFrame) -> pd.DataFrame:
+    """The incidents, their numbers as text (a JSM alert's is). Their team is their service's and their
+    url NA: analytics, which gives most of them, has no web address (a review's PagerDuty link names
+    the incident by the id in it)."""
+    table = from_frame("oncall_incidents", incidents, PLATFORM)
+    return table.assign(incident_number=table["incident_number"].astype("string"))
 
 
 def _without_reference(table: pd.DataFrame) -> pd.DataFrame:
