@@ -22,7 +22,7 @@ import requests
 
 from oncall_readiness import provider
 from oncall_readiness.hooks.pagerduty import PagerDutyNotesHook
-from oncall_readiness.source_catalogue import collected_sources
+from oncall_readiness.source_catalogue import REGISTRY_API_HOOK, collected_sources
 from readiness_sandbox.process import running_sandbox
 
 pytestmark = pytest.mark.integration
@@ -30,8 +30,12 @@ pytestmark = pytest.mark.integration
 AIRFLOW_CLI = Path(sys.executable).with_name("airflow")
 ADMIN, PASSWORD = "admin", "readiness-connections-password"
 WRONG_TOKEN = "wrong-secret-token-4711"
-# Every source's hook, and the cost watch's notes hook (a key that may write notes).
-HOOKS = {hook.conn_type: hook for hook in [*(source.hook for source in collected_sources()), PagerDutyNotesHook]}
+# Every source's hook, the cost watch's notes hook (a key that may write notes) and the registry's
+# Backstage catalog API hook (a connection of its own, never collected).
+HOOKS = {
+    hook.conn_type: hook
+    for hook in [*(source.hook for source in collected_sources()), PagerDutyNotesHook, REGISTRY_API_HOOK]
+}
 # provider field name -> the name the API gives it in standard_fields
 STANDARD_FIELDS = {"schema": "url_schema", "host": "host", "port": "port", "login": "login", "password": "password"}
 

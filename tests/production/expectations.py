@@ -8,6 +8,7 @@ from tests.production.flow import AUDIT_DATE, DIGEST_RECIPIENT, Observed
 # scored through its roll-up, not as a team.
 SAMPLE_TEAMS = {"payments", "checkout", "search", "catalog", "identity", "notifications"}
 LEVELS = {"gold", "silver", "bronze", "none"}
+LEVEL_LABELS = {"gold": "Gold", "silver": "Silver", "bronze": "Bronze", "none": "No level"}  # the plugin's labels
 
 
 def assert_audit_published(observed: Observed) -> None:
@@ -29,6 +30,22 @@ def assert_emails_sent_once(observed: Observed) -> None:
     for address in team_addresses:
         assert inbox[address][0]["Subject"].endswith(f"week of {AUDIT_DATE}"), inbox[address][0]["Subject"]
     assert {ti["state"] for ti in observed.email_tasks} == {"success"}
+
+
+def assert_scorecard_exported_for_backstage(observed: Observed) -> None:
+    """export_to_backstage wrote, where READINESS_BACKSTAGE_EXPORT says, the score-card plugin's file of
+    every sample team with the published score and level, the score board, and the audit date it holds."""
+    files = observed.backstage
+    assert files.get("_export.json", {}).get("audit_date") == AUDIT_DATE.isoformat(), sorted(files)[:20]
+    card = {row.team: row for row in observed.scorecard.itertuples()}
+    for team in SAMPLE_TEAMS:
+        score = files.get(f"default/group/{team}.json")
+        assert score, (team, sorted(files)[:20])
+        assert score["entityRef"] == {"kind": "group", "namespace": "default", "name": team}
+        assert score.get("scorePercent") == round(float(card[team].score)), (team, score.get("scorePercent"))
+        assert score["scoreLabel"] == LEVEL_LABELS[card[team].level], (team, score["scoreLabel"])
+    board = {(row["entityRef"]["kind"], row["entityRef"]["name"]) for row in files["all.json"]}
+    assert {("group", team) for team in SAMPLE_TEAMS} <= board
 
 
 def assert_ran_by_the_scheduler(observed: Observed) -> None:

@@ -45,6 +45,7 @@ AUDIT_LOGICAL_DATE = f"{DEMO_AUDIT_DATE}T00:00:00Z"  # @daily: the audit instant
 EMAIL_LOGICAL_DATE = f"{DEMO_AUDIT_DATE}T08:00:00Z"  # Monday 08:00 in Europe/London, the scheduled send
 DIGEST_RECIPIENT = "engineering-leadership@example.com"
 STAGING_BUCKET, STAGING_PREFIX = "readiness-staging", "staging"
+BACKSTAGE_PREFIX = "backstage"  # READINESS_BACKSTAGE_EXPORT: a folder (Local), the staging bucket (Celery)
 AUDIT_TIMEOUT, EMAIL_TIMEOUT = 900, 300  # seconds; generous: a busy 2-core machine runs a task in 10-60 s
 EXECUTORS = ("LocalExecutor", "CeleryExecutor")  # in the order they run
 
@@ -60,6 +61,8 @@ class Observed:
     email_tasks: list[dict]
     audit_run_id: str
     staging_keys: list[str] | None = None  # S3 keys under the staging prefix (Celery)
+    # The score-card export for Backstage (export_to_backstage): relative path -> JSON, as the plugin reads it.
+    backstage: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -142,7 +145,8 @@ def run_with(executor: str, shared: Stack) -> Observed:
             settings = celery_settings(stack.enter_context(running_redis(work)), shared.metadata_url)
             s3 = stack.enter_context(running_staging_bucket(settings))
         else:
-            settings = local_settings()
+            # Export where the workers write, as production sets it (the Celery run's is in the bucket).
+            settings = local_settings() | {"READINESS_BACKSTAGE_EXPORT": str(work / BACKSTAGE_PREFIX)}
         logs = airflow.home / "component-logs" / executor
         stack.enter_context(running_scheduler(airflow, settings, logs, celery_workers=2 if celery else 0))
         seconds[f"{executor} started"] = time.monotonic() - started
@@ -156,6 +160,7 @@ def run_with(executor: str, shared: Stack) -> Observed:
             email_tasks=airflow.task_instances("readiness_weekly_email", email_run),
             audit_run_id=audit_run,
             staging_keys=s3.list_keys(f"{STAGING_PREFIX}/") if s3 else None,
+            backstage=read_bucket_export(s3) if s3 else read_folder_export(work / BACKSTAGE_PREFIX),
         )
         stopping = time.monotonic()
     seconds[f"{executor} stopped"] = time.monotonic() - stopping
@@ -204,6 +209,22 @@ def read_warehouse(url: str) -> dict:
     return {"scorecard": card, "team_emails": dict(zip(teams["team"], teams["email"], strict=True))}
 
 
+def read_folder_export(root: Path) -> dict[str, Any]:
+    """The score-card files under the export folder, by path relative to it."""
+    if not root.is_dir():
+        return {}
+    return {path.relative_to(root).as_posix(): json.loads(path.read_text()) for path in root.rglob("*.json")}
+
+
+def read_bucket_export(s3) -> dict[str, Any]:
+    """The score-card files under the bucket's export prefix, by key relative to it."""
+    client, prefix = s3.client(), f"{BACKSTAGE_PREFIX}/"
+    return {
+        key.removeprefix(prefix): json.loads(client.get_object(Bucket=s3.bucket, Key=key)["Body"].read())
+        for key in s3.list_keys(prefix)
+    }
+
+
 @contextmanager
 def running_mailbox():
     """A real SMTP server (aiosmtpd, login required) on a free loopback port, as the email tests use."""
@@ -226,9 +247,13 @@ def running_mailbox():
 
 @contextmanager
 def running_staging_bucket(env: dict[str, str]):
-    """A moto S3 server with the staging bucket; the stack's staging goes there (tests/s3_server.py)."""
+    """A moto S3 server with the staging bucket; the stack's staging and its score-card export for
+    Backstage (through the staging's connection) go there (tests/s3_server.py)."""
     from tests.s3_server import running_s3_server
 
     with running_s3_server(STAGING_BUCKET) as s3:
-        env |= s3.connection_env() | {"READINESS_STAGING_DIR": f"s3://{s3.bucket}/{STAGING_PREFIX}"}
+        env |= s3.connection_env() | {
+            "READINESS_STAGING_DIR": f"s3://{s3.bucket}/{STAGING_PREFIX}",
+            "READINESS_BACKSTAGE_EXPORT": f"s3://{s3.bucket}/{BACKSTAGE_PREFIX}",
+        }
         yield s3

@@ -16,7 +16,12 @@ from __future__ import annotations
 import pytest
 
 from oncall_readiness.staging import run_folder_name
-from tests.production.expectations import assert_audit_published, assert_emails_sent_once, assert_ran_by_the_scheduler
+from tests.production.expectations import (
+    assert_audit_published,
+    assert_emails_sent_once,
+    assert_ran_by_the_scheduler,
+    assert_scorecard_exported_for_backstage,
+)
 from tests.production.flow import AUDIT_DATE, EXECUTORS, STAGING_PREFIX, Observed, run_flows
 
 # The whole stack and both executors' runs happen in the first test's setup: give it more than the
@@ -45,6 +50,11 @@ def test_the_scheduled_audit_publishes_a_scorecard_row_for_every_sample_team(run
 @pytest.mark.parametrize("executor", EXECUTORS)
 def test_the_weekly_email_dag_sends_each_team_with_an_address_one_email(runs, executor):
     assert_emails_sent_once(observed(runs, executor))
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_the_audit_exports_each_teams_scorecard_for_backstage(runs, executor):
+    assert_scorecard_exported_for_backstage(observed(runs, executor))
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)
