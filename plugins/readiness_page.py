@@ -41,6 +41,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oncall_readiness.api import app as readiness_api  # FastAPI and pydantic only at import
+from oncall_readiness.api.connection_test import PortlessConnectionTest
 
 if TYPE_CHECKING:
     from oncall_readiness.report.page import AuditRun
@@ -319,6 +320,8 @@ class ReadinessPagePlugin(AirflowPlugin):
 
     name = "readiness_page"
     fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": "On-call readiness"}]
+    # The UI's Test button for a saved readiness connection, until Airflow has apache/airflow#73298.
+    fastapi_root_middlewares = [{"middleware": PortlessConnectionTest, "name": "readiness_connection_test"}]
     external_views = [
         {
             "name": "Readiness",

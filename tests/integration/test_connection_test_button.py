@@ -7,32 +7,48 @@ Test button is clicked in the real Airflow API server's UI, and the answer of
 
 Airflow 3.3.2's list sends ``port: Number(connection.port)``, which is ``0`` for a NULL port, and its
 API takes ``0`` for another destination than the stored NULL: "400 The host or port to test differs
-from the stored connection". No connection form or hook can change that (the API refuses before the
-hook is called): apache/airflow#73298 fixes it in the API after 3.3.2. The test is a strict xfail
-on the versions without the fix, so it says so the day an upgrade brings it.
+from the stored connection", before any hook runs. apache/airflow#73298 fixes it in the API after
+3.3.2; until then the readiness plugin's root middleware
+(``oncall_readiness.api.connection_test``) makes ``port: 0`` ``null`` for a readiness connection.
+Without it, this test fails with that 400.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 import requests
-from airflow import __version__ as AIRFLOW_VERSION  # noqa: N812 (Airflow's own name)
-from packaging.version import Version
 
+from tests.conftest import REPO
 from tests.integration.test_connection_types import (  # noqa: F401 (fixtures used by name)
     ADMIN,
+    AIRFLOW_CLI,
     PASSWORD,
+    AirflowServer,
     airflow,
-    airflow_server,
     sandbox,
+    server_env,
 )
 from tests.integration.test_readiness_page import browser, element, screenshot, wait_for  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
-FIXED_IN = Version("3.4.0")  # the first release line after apache/airflow#73298 (merged 2026-09-17)
+
+@pytest.fixture(scope="module")
+def airflow_server(tmp_path_factory, running_api_server) -> Iterator[AirflowServer | None]:
+    """An API server with the project's plugins, as deployed (the Readiness plugin brings the middleware)."""
+    if not AIRFLOW_CLI.exists():
+        yield None
+        return
+    home = tmp_path_factory.mktemp("airflow-home")
+    env = server_env(home) | {"AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins")}
+    with running_api_server(env, home) as base_url:
+        login = requests.post(f"{base_url}/auth/token", json={"username": ADMIN, "password": PASSWORD}, timeout=30)
+        assert login.status_code in (200, 201), login.text
+        yield AirflowServer(base_url=base_url, token=login.json()["access_token"])
+
 
 # Records the status and body of every call to the connection test endpoint the page makes.
 RECORD_TEST_CALLS = """
@@ -56,11 +72,6 @@ window.fetch = async function (resource, init) {
 """
 
 
-@pytest.mark.xfail(
-    Version(AIRFLOW_VERSION) < FIXED_IN,
-    reason="Airflow before apache/airflow#73298 refuses port 0 against a stored NULL port",
-    strict=True,
-)
 def test_the_list_test_button_of_a_saved_connection_reaches_the_hook(airflow, sandbox, browser):  # noqa: F811
     saved = {
         "connection_id": "pagerduty_default",
