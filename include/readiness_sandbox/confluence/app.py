@@ -33,8 +33,6 @@ holds the rate limiter, the rendering, the handlers and the app.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import math
 import re
@@ -49,6 +47,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..atlassian import basic_account
 from ..rate_limit import RateLimit
 from .search import CqlError, read_restrictions, search
 from .state import (
@@ -297,7 +296,7 @@ class _ConfluenceEmulator:
         return read_restrictions(self._page(id), request, account_id=_account_id, base=_Renderer(request).base)
 
     def current_user(self, request: Request) -> dict[str, Any]:
-        account = _account(request)  # the guard has let only an authenticated account through
+        account = basic_account(request)  # the guard has let only an authenticated account through
         return _Renderer(request).user(account[0] if account else "")
 
     def list_versions(self, request: Request, id: str) -> dict[str, Any]:
@@ -334,18 +333,6 @@ def _int(value: str | None, name: str, default: int | None = None) -> int:
         return int(value)
     except ValueError:
         raise ApiError(400, f"{name} must be an integer, got {value!r}") from None
-
-
-def _account(request: Request) -> tuple[str, str] | None:
-    header = request.headers.get("authorization", "").strip()
-    if not header.lower().startswith("basic "):
-        return None
-    try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    email, sep, token = decoded.partition(":")
-    return (email.strip().lower(), token) if sep else None
 
 
 def create_app(
@@ -390,7 +377,7 @@ def create_app(
 
     @app.middleware("http")
     async def _guard(request: Request, call_next):
-        account = _account(request)
+        account = basic_account(request)
         if (
             account is None
             or account[1] not in allowed_tokens

@@ -47,6 +47,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from ..atlassian import basic_account
 from ..rate_limit import RateLimit, RateLimiter
 from .state import Issue, JiraState, JiraStateError, load_jira_state, parse_state
 
@@ -155,7 +156,7 @@ class _Search:
         return answer
 
     def myself(self, request: Request) -> dict[str, Any]:
-        account = _account(request)
+        account = basic_account(request)
         email = account[0] if account else ""
         base = str(request.base_url).rstrip("/")
         return {
@@ -245,18 +246,6 @@ def _user(name: str, base: str) -> dict[str, Any]:
     }
 
 
-def _account(request: Request) -> tuple[str, str] | None:
-    header = request.headers.get("authorization", "").strip()
-    if not header.lower().startswith("basic "):
-        return None
-    try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    email, sep, token = decoded.partition(":")
-    return (email.strip().lower(), token) if sep else None
-
-
 def _atlassian_headers(headers: Mapping[str, str], now: float) -> dict[str, str]:
     """Atlassian's rate-limit headers from the shared limiter's: ``X-RateLimit-*`` with an ISO reset."""
     reset = int(headers["ratelimit-reset"])
@@ -308,7 +297,7 @@ def create_app(
 
     @app.middleware("http")
     async def _guard(request: Request, call_next):
-        account = _account(request)
+        account = basic_account(request)
         if (
             account is None
             or account[1] not in allowed_tokens

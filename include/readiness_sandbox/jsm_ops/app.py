@@ -33,8 +33,6 @@ Over the rate limit (per account, ``emulator.rate_limit``, default 100 a minute)
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 import threading
 import time as _time
@@ -47,6 +45,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..atlassian import basic_account
 from ..rate_limit import RateLimit
 from .state import JsmState, JsmStateError, final_periods, load_jsm_state, parse_state
 
@@ -464,12 +463,5 @@ def create_app(
 
 def _basic_email(request: Request, tokens: frozenset[str]) -> str | None:
     """The account's email of a Basic ``email:token`` header whose token is accepted, else None."""
-    header = request.headers.get("authorization", "")
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        email, _, token = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return email.strip().lower() if token in tokens else None
+    account = basic_account(request)
+    return account[0] if account and account[1] in tokens else None
