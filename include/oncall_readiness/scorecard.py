@@ -57,6 +57,12 @@ def week_before(day: dt.date, audit_dates: Iterable[dt.date]) -> dt.date | None:
     return min(near, key=lambda other: (abs(other - target), other)) if near else None
 
 
+def compared_with(day: dt.date, audit_dates: Iterable[dt.date]) -> dt.date | None:
+    """The audit a report compares ``day`` with: :func:`week_before`, else the latest earlier one (None: the first)."""
+    dates = set(audit_dates)
+    return week_before(day, dates) or max((other for other in dates if other < day), default=None)
+
+
 def score_teams(
     results: pd.DataFrame,
     previous: pd.DataFrame | None = None,

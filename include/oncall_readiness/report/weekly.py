@@ -9,8 +9,9 @@ retry, a manual trigger on Thursday after newer daily audits) reports the same a
 the ledger, keyed on it, sends nothing twice.
 
 The week's audit is the scorecard being reported (its ``audit_date`` names the week). It is
-compared with the audit seven days earlier or, when that day has none, the nearest earlier
-one. The trend has one point per week for the last ``HISTORY_WEEKS`` weeks: each the latest
+compared with the audit the Readiness page compares it with (``scorecard.compared_with``: the
+one closest to seven days earlier, 4 to 10 days, else the latest earlier one).
+The trend has one point per week for the last ``HISTORY_WEEKS`` weeks: each the latest
 audit within that seven-day slot, a gap where there is none.
 
 What changed is listed worst first: regressions, then changes that are neither better nor
@@ -34,6 +35,7 @@ import sqlalchemy as sa
 from oncall_readiness import schema
 from oncall_readiness.report import reviews
 from oncall_readiness.report.insights import WeekInsights, load_insights
+from oncall_readiness.scorecard import compared_with
 from oncall_readiness.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -258,9 +260,7 @@ def load_week(warehouse: Warehouse, week: dt.date | None = None) -> ScorecardWee
         raise LookupError(f"the warehouse holds no scorecard for {week}")
     # The audit about a week before, else the latest before it: audits less than a week apart (a
     # backfill, a rerun) still have something to compare with, and "first week" means no audit before.
-    previous = max((day for day in dates if day <= week - dt.timedelta(days=7)), default=None) or max(
-        (day for day in dates if day < week), default=None
-    )
+    previous = compared_with(week, dates)
     slots = weekly_slots(dates, week)
     slot_audits = {slot: audit for slot, audit in slots.items() if audit is not None}
     needed = sorted({week, *slot_audits.values(), *([previous] if previous else [])})

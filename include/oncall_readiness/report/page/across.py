@@ -23,7 +23,7 @@ from oncall_readiness.report.page.views import (
     date_of,
     optional_float,
 )
-from oncall_readiness.scorecard import week_before
+from oncall_readiness.scorecard import compared_with
 
 
 def check_columns(rows: Iterable[Mapping[str, Any]], catalogue: Catalogue) -> list[tuple[str, str]]:
@@ -111,7 +111,7 @@ def next_level(
 
 
 def comparisons(day: dt.date, history: Iterable[Mapping[str, Any]]) -> dict[str, Comparison]:
-    """Per team, its audit of ``day`` against the one about a week before (``week_before``), else its previous audit.
+    """Per team, its audit of ``day`` against the one ``compared_with`` picks (a week before, else the previous).
 
     ``history``: scorecard rows (team, audit_date, score, level, unknown) of ``day`` and earlier dates.
     """
@@ -121,10 +121,9 @@ def comparisons(day: dt.date, history: Iterable[Mapping[str, Any]]) -> dict[str,
     compared = {}
     for team, by_date in rows.items():
         now = by_date.get(day)
-        earlier = [other for other in by_date if other < day]
-        if now is None or not earlier:
+        since = compared_with(day, by_date)
+        if now is None or since is None:
             continue
-        since = week_before(day, earlier) or max(earlier)
         then = by_date[since]
         score_now, score_then = optional_float(now["score"]), optional_float(then["score"])
         change = None if score_now is None or score_then is None else round(score_now - score_then, 1)
